@@ -1,0 +1,3 @@
+"""paperradar: a local-first research radar."""
+
+__version__ = "0.1.0"

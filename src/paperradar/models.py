@@ -1,0 +1,222 @@
+"""Plain data types shared by every part of paperradar. No I/O.
+
+A `Record` is one source's view of one paper, exactly as an importer understood it.
+A `Paper` is the merged library entry: one chosen value per field plus every `Record`
+that contributed, so nothing any source said is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Fields of a Record/Paper that carry bibliographic content (provenance is tracked per field).
+CONTENT_FIELDS = (
+    "title",
+    "abstract",
+    "authors",
+    "categories",
+    "dates",
+    "comment",
+    "links",
+    "organisation",
+    "upvotes",
+    "score",
+    "venue",
+)
+
+_ISO_RE = re.compile(r"^(?:(\d{4})|--)(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+@dataclass(frozen=True, order=True)
+class PartialDate:
+    """A calendar date where any part may be unknown.
+
+    A year-less "Apr 7" is ``PartialDate(None, 4, 7)``; it is never shown with a guessed year.
+    ``iso()`` follows ISO 8601: ``2024-10-13``, ``2024-10``, ``2024`` or ``--04-07`` (no year).
+    """
+
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.month is not None and not 1 <= self.month <= 12:
+            raise ValueError(f"month out of range: {self.month}")
+        if self.day is not None and not 1 <= self.day <= 31:
+            raise ValueError(f"day out of range: {self.day}")
+        if self.year is None and self.month is None:
+            raise ValueError("a date needs at least a year or a month")
+
+    @property
+    def complete(self) -> bool:
+        return None not in (self.year, self.month, self.day)
+
+    def iso(self) -> str:
+        head = f"{self.year:04d}" if self.year is not None else "-"
+        parts = [head]
+        if self.month is not None:
+            parts.append(f"{self.month:02d}")
+            if self.day is not None:
+                parts.append(f"{self.day:02d}")
+        return "-".join(parts)
+
+    @classmethod
+    def from_iso(cls, text: str) -> PartialDate:
+        m = _ISO_RE.match(text.strip())
+        if not m:
+            raise ValueError(f"not an ISO date: {text!r}")
+        y, mo, d = (int(g) if g else None for g in m.groups())
+        return cls(y, mo, d)
+
+    def __str__(self) -> str:
+        return self.iso()
+
+
+@dataclass
+class Author:
+    name: str
+    affiliations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceRef:
+    """Where a record came from: the importer, the file or URL, and the 1-based line."""
+
+    importer: str
+    path: str
+    line: int | None = None
+    fetched_at: str | None = None  # ISO timestamp, set by the import pipeline
+
+
+@dataclass
+class Record:
+    """One source's view of one paper, as parsed. Empty fields mean "this source did not say".
+
+    ids are namespaced strings: ``arxiv:2410.09918``, ``arxiv:2410.09918v2``, ``doi:10.1/x``, ``s2:123``.
+    authors_complete is False when the source showed only some authors ("et al.", "10 authors");
+    author_count then holds the total the source stated, if any.
+    dates maps a kind (published, updated, listed, created) to a PartialDate.
+    links maps a kind (abs, pdf, code, project, url) to URLs.
+    raw is the source text of the record, kept verbatim.
+    """
+
+    source: SourceRef
+    ids: list[str] = field(default_factory=list)
+    title: str | None = None
+    abstract: str | None = None
+    abstract_truncated: bool = False
+    authors: list[Author] = field(default_factory=list)
+    authors_complete: bool = True
+    author_count: int | None = None
+    categories: list[str] = field(default_factory=list)
+    dates: dict[str, PartialDate] = field(default_factory=dict)
+    comment: str | None = None
+    links: dict[str, list[str]] = field(default_factory=dict)
+    organisation: str | None = None
+    upvotes: int | None = None
+    score: float | None = None
+    venue: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    raw: str = ""
+
+    def given_fields(self) -> dict[str, Any]:
+        """The content fields this record actually states, in JSON-ready form."""
+        out: dict[str, Any] = {}
+        if self.ids:
+            out["ids"] = list(self.ids)
+        for name in CONTENT_FIELDS:
+            value = getattr(self, name)
+            if value in (None, "", [], {}):
+                continue
+            out[name] = to_jsonable(value)
+        if self.authors and not self.authors_complete:
+            out["authors_complete"] = False
+            if self.author_count:
+                out["author_count"] = self.author_count
+        if self.abstract_truncated:
+            out["abstract_truncated"] = True
+        if self.extra:
+            out["extra"] = to_jsonable(self.extra)
+        return out
+
+
+@dataclass
+class StoredRecord:
+    """A Record as kept in the library: its key, the paper it belongs to, and what it gave."""
+
+    key: str
+    paper_id: str
+    importer: str
+    path: str
+    line: int | None
+    imported_at: str
+    fields: dict[str, Any]
+    raw: str
+
+
+@dataclass
+class Paper:
+    """A merged library entry. ``provenance`` maps each chosen field to the record key that gave it."""
+
+    id: str
+    ids: list[str]
+    title: str | None = None
+    abstract: str | None = None
+    authors: list[Author] = field(default_factory=list)
+    authors_complete: bool = True
+    categories: list[str] = field(default_factory=list)
+    dates: dict[str, PartialDate] = field(default_factory=dict)
+    comment: str | None = None
+    links: dict[str, list[str]] = field(default_factory=dict)
+    organisation: str | None = None
+    upvotes: int | None = None
+    score: float | None = None
+    venue: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    sources: list[StoredRecord] = field(default_factory=list)
+
+    @property
+    def arxiv_id(self) -> str | None:
+        for i in self.ids:
+            if i.startswith("arxiv:") and not re.search(r"v\d+$", i):
+                return i.removeprefix("arxiv:")
+        return None
+
+    @property
+    def year(self) -> int | None:
+        for kind in ("published", "created", "listed", "updated"):
+            d = self.dates.get(kind)
+            if d and d.year:
+                return d.year
+        return None
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, PartialDates and containers to plain JSON types."""
+    if isinstance(value, PartialDate):
+        return value.iso()
+    if isinstance(value, Author):
+        return {"name": value.name, "affiliations": list(value.affiliations)}
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return to_jsonable(asdict(value))
+    return value
+
+
+def authors_from_json(items: list[Any]) -> list[Author]:
+    out = []
+    for a in items:
+        if isinstance(a, str):
+            out.append(Author(a))
+        else:
+            out.append(Author(a["name"], list(a.get("affiliations") or [])))
+    return out
+
+
+def dates_from_json(items: dict[str, str]) -> dict[str, PartialDate]:
+    return {k: PartialDate.from_iso(v) for k, v in items.items()}

@@ -1,0 +1,338 @@
+"""Cleaning of text, ids, dates and names as sources give them. Pure functions, no I/O.
+
+- `clean_text`: LaTeX to Unicode (H$_2$O -> H₂O), whitespace and line-break hyphenation.
+- `split_glued`: words glued by copy-paste ("Recipefor") split only when confident.
+- `parse_arxiv_id` / `arxiv_ids_in`: every arXiv id form (old and new style, versions, URLs,
+  `arXiv:` prefix, arXiv DOIs).
+- `parse_date`: full, partial and year-less dates; a missing year is never guessed.
+- `normalize_author` / `author_key`: name forms ("Zhao, Jiawei", "J. Zhao") for matching.
+- `title_key`: the matching key of a title (glued and spaced forms give the same key).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from functools import lru_cache
+
+from .models import PartialDate
+
+# ---------------------------------------------------------------- whitespace and LaTeX
+
+_WS = re.compile(r"\s+")
+_HYPHEN_BREAK = re.compile(r"(\w)-\n\s*(\w)")
+_SUB = str.maketrans("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ")
+_SUP = str.maketrans("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ")
+_SUBSUP = re.compile(r"([_^])(?:\{([^{}$]*)\}|([^\s{}$\\]))")
+# $...$ math: the opening $ is followed, and the closing $ preceded, by a non-space, and no digit
+# follows the closing $, so "costs $5 and $6" is left alone.
+_MATH = re.compile(r"(?<!\\)\$(\$?)(?!\s)([^$]+?)(?<![\s\\])\1\$(?!\d)", re.S)
+_LITERAL = re.compile(r"(?<!\\)[$%&#]")
+_LATEX_HINT = re.compile(r"[\\$^_{}~]")
+
+
+def collapse_whitespace(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def _script(match: re.Match[str]) -> str:
+    """`_2` -> ₂ and `^{10}` -> ¹⁰ when every character has a Unicode sub/superscript form."""
+    body = match.group(2) if match.group(2) is not None else match.group(3)
+    table = _SUB if match.group(1) == "_" else _SUP
+    if body and all(ord(ch) in table for ch in body):
+        return body.translate(table)
+    return match.group(0)
+
+
+@lru_cache(maxsize=1)
+def _latex_converter():  # type: ignore[no-untyped-def]
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+
+
+def _math_to_text(match: re.Match[str]) -> str:
+    body = _SUBSUP.sub(_script, match.group(2))
+    try:
+        return str(_latex_converter().latex_to_text(body)).strip()
+    except Exception:  # pylatexenc gives up on malformed input: keep the source text
+        return body
+
+
+def latex_to_unicode(text: str) -> str:
+    """Turn the LaTeX that appears in titles and abstracts into readable Unicode.
+
+    Only text that looks like LaTeX is touched; a literal '$5' price or a lone '_' stays.
+    """
+    if not _LATEX_HINT.search(text):
+        return text
+    text = _MATH.sub(_math_to_text, text)
+    if "\\" in text or "{" in text:
+        # a $ or % left over is literal text (prices, percentages), not math or a comment
+        protected = _LITERAL.sub(r"\\\g<0>", text)
+        try:
+            text = str(_latex_converter().latex_to_text(protected))
+        except Exception:
+            pass
+    return text
+
+
+def clean_text(text: str | None) -> str | None:
+    """Whitespace, hyphenation at line breaks and LaTeX, in one step. None and blank give None."""
+    if text is None:
+        return None
+    text = unicodedata.normalize("NFC", text)
+    # "large-\nscale": without a dictionary the hyphen is kept; a stray hyphen harms less than a glued word
+    text = _HYPHEN_BREAK.sub(r"\1-\2", text)
+    text = collapse_whitespace(latex_to_unicode(text))
+    return text or None
+
+
+# ---------------------------------------------------------------- glued words
+
+@lru_cache(maxsize=1)
+def _word_costs() -> dict[str, float]:
+    import math
+
+    import wordninja
+
+    words = wordninja.DEFAULT_LANGUAGE_MODEL._wordcost  # noqa: SLF001 - the model's own table
+    return dict(words) if isinstance(words, dict) else {w: math.inf for w in words}
+
+
+def is_known_word(word: str) -> bool:
+    return word.lower() in _word_costs()
+
+
+_GLUE_WORDS = {"for", "of", "and", "the", "with", "in", "on", "to", "via", "from", "by", "an", "at", "as", "or", "is"}
+_LOWER_UPPER = re.compile(r"\b([a-z]{3,})([A-Z][a-z]{2,})")
+
+
+def split_glued(word: str) -> str:
+    """Split one token glued by copy-paste ("Recipefor" -> "Recipe for"), only when confident.
+
+    Confident means: the token is not itself a known word, and it is a known word of three or
+    more letters joined to a short function word ("for", "of", "with"...), the way a lost space
+    at a line break glues them. "pretraining" or "DejaVu" are left alone: a wrong split is
+    worse than a glued word.
+    """
+    if len(word) < 5 or not word.isalpha() or is_known_word(word):
+        return word
+    if any(ch.isupper() for ch in word[1:]):
+        return word  # CamelCase names (LoRA, DejaVu) are not glued words
+    lower = word.lower()
+    for glue in _GLUE_WORDS:
+        if lower.endswith(glue) and is_known_word(lower[: -len(glue)]) and len(lower) - len(glue) >= 3:
+            return f"{word[: -len(glue)]} {word[-len(glue):]}"
+        if lower.startswith(glue) and is_known_word(lower[len(glue) :]) and len(lower) - len(glue) >= 3:
+            return f"{word[: len(glue)]} {word[len(glue):]}"
+    return word
+
+
+def _split_lower_upper(m: re.Match[str]) -> str:
+    left, right = m.group(1), m.group(2)
+    if is_known_word(left) and is_known_word(right) and not is_known_word(left + right):
+        return f"{left} {right}"
+    return m.group(0)
+
+
+def split_glued_text(text: str) -> str:
+    """Undo copy-paste glue in a text: "Recipefor" -> "Recipe for", "introduceTransformer" ->
+    "introduce Transformer". Only confident splits (see `split_glued`)."""
+    text = _LOWER_UPPER.sub(_split_lower_upper, text)
+    return re.sub(r"\b[A-Za-z]{5,}\b", lambda m: split_glued(m.group(0)), text)
+
+
+# ---------------------------------------------------------------- arXiv ids and DOIs
+
+_NEW_ID = r"(\d{4}\.\d{4,5})(v\d+)?"
+_OLD_ID = r"([a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?"
+_ARXIV_ANY = re.compile(
+    r"(?:arxiv\.org/(?:abs|pdf|html)/|arxiv:\s*|10\.48550/arxiv\.|\b)(?:" + _NEW_ID + r"|" + _OLD_ID + r")(?:\.pdf)?\b",
+    re.I,
+)
+_ARXIV_EXACT = re.compile(
+    r"^\s*(?:https?://)?(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf|html)/|arxiv:\s*|(?:doi:\s*)?10\.48550/arxiv\.)?"
+    r"(?:" + _NEW_ID + r"|" + _OLD_ID + r")(?:\.pdf)?/?\s*$",
+    re.I,
+)
+_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.I)
+
+
+def parse_arxiv_id(text: str) -> tuple[str, str | None] | None:
+    """`2410.09918v2`, `arXiv:2410.09918`, `https://arxiv.org/abs/hep-th/9901001v1`, the arXiv
+    DOI `10.48550/arXiv.2410.09918` -> (base id, version or None). Anything else -> None."""
+    m = _ARXIV_EXACT.match(text)
+    if not m:
+        return None
+    return _id_parts(m)
+
+
+def _id_parts(m: re.Match[str]) -> tuple[str, str | None]:
+    if m.group(1):
+        return m.group(1), m.group(2)
+    old = m.group(3)
+    archive, num = old.split("/")
+    return archive.lower() + "/" + num, m.group(4)
+
+
+def arxiv_ids_in(text: str) -> list[tuple[str, str | None]]:
+    """Every arXiv id mentioned anywhere in a text, in order, without repeats."""
+    seen: dict[str, tuple[str, str | None]] = {}
+    for m in _ARXIV_ANY.finditer(text):
+        base, ver = _id_parts(m)
+        seen.setdefault(base + (ver or ""), (base, ver))
+    return list(seen.values())
+
+
+def arxiv_aliases(base: str, version: str | None = None) -> list[str]:
+    """The namespaced ids one arXiv paper is known by: id, id with version, arXiv DOI."""
+    out = [f"arxiv:{base}"]
+    if version:
+        out.append(f"arxiv:{base}{version}")
+    out.append(f"doi:10.48550/arxiv.{base.lower()}")
+    return out
+
+
+def normalize_doi(text: str) -> str | None:
+    """`https://doi.org/10.1000/XYZ` or `doi:10.1000/xyz` -> `10.1000/xyz` (DOIs are case-insensitive)."""
+    m = _DOI.search(text.strip())
+    if not m:
+        return None
+    return m.group(1).rstrip(".,;)").lower()
+
+
+def ids_from_text(text: str) -> list[str]:
+    """Namespaced ids for any id-like string: arXiv forms, DOIs, `s2:`/`corpus:` ids."""
+    parsed = parse_arxiv_id(text)
+    if parsed:
+        return arxiv_aliases(*parsed)
+    doi = normalize_doi(text)
+    if doi:
+        arx = parse_arxiv_id(doi)
+        return arxiv_aliases(*arx) if arx else [f"doi:{doi}"]
+    s = text.strip()
+    if re.fullmatch(r"(?:s2:)?[0-9a-f]{40}", s):
+        return [f"s2:{s.removeprefix('s2:')}"]
+    return []
+
+
+# ---------------------------------------------------------------- code links
+
+_CODE_URL = re.compile(
+    r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|huggingface\.co|codeberg\.org)/[^\s)\]}>,;\"']+",
+    re.I,
+)
+
+
+def code_links_in(text: str | None) -> list[str]:
+    """Repository URLs mentioned in a text (trailing punctuation removed), in order."""
+    if not text:
+        return []
+    out: list[str] = []
+    for m in _CODE_URL.finditer(text):
+        url = m.group(0).rstrip(".")
+        if url.count("/") >= 4 and url not in out:
+            out.append(url)
+    return out
+
+
+# ---------------------------------------------------------------- dates
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"), ("dec", "december"),
+        ]
+    )
+    for m in names
+}
+_MON = r"([A-Za-z]{3,9})\.?"
+_DATE_FORMS = [
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$"), ("y", "m", "d")),
+    (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), ("y", "m", "d")),
+    (re.compile(r"^(\d{4})-(\d{1,2})$"), ("y", "m")),
+    (re.compile(r"^(\d{4})$"), ("y",)),
+    (re.compile(r"^" + _MON + r"\s+(\d{1,2}),?\s+(\d{4})$"), ("mon", "d", "y")),
+    (re.compile(r"^(\d{1,2})\s+" + _MON + r",?\s+(\d{4})$"), ("d", "mon", "y")),
+    (re.compile(r"^(?:[A-Za-z]{3},\s+)?(\d{1,2})\s+" + _MON + r"\s+(\d{4})\s+\d.*$"), ("d", "mon", "y")),
+    (re.compile(r"^" + _MON + r"\s+(\d{4})$"), ("mon", "y")),
+    (re.compile(r"^" + _MON + r"\s+(\d{1,2})$"), ("mon", "d")),
+    (re.compile(r"^(\d{1,2})\s+" + _MON + r"$"), ("d", "mon")),
+]
+
+
+def parse_date(text: str | None) -> PartialDate | None:
+    """Parse the date forms sources use. A year-less "Apr 7" keeps month and day only.
+
+    Returns None for anything that is not a date (never raises on bad input).
+    """
+    if not text:
+        return None
+    s = collapse_whitespace(str(text))
+    for pattern, parts in _DATE_FORMS:
+        m = pattern.match(s)
+        if not m:
+            continue
+        got: dict[str, int | None] = {"y": None, "m": None, "d": None}
+        for part, value in zip(parts, m.groups(), strict=True):
+            if part == "mon":
+                month = _MONTHS.get(value.lower())
+                if month is None:
+                    break
+                got["m"] = month
+            else:
+                got[part] = int(value)
+        else:
+            try:
+                date = PartialDate(got["y"], got["m"], got["d"])
+                if date.complete:
+                    datetime(date.year, date.month, date.day)  # type: ignore[arg-type]
+                return date
+            except ValueError:
+                return None
+    return None
+
+
+# ---------------------------------------------------------------- names and titles
+
+_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "la", "le", "du", "dos", "das", "ter"}
+
+
+def normalize_author(name: str) -> str:
+    """One display form for an author name: "Zhao, Jiawei" -> "Jiawei Zhao"; LaTeX accents
+    resolved; whitespace collapsed. Initials and order are otherwise kept as given."""
+    name = clean_text(name) or ""
+    if name.count(",") == 1:
+        last, first = (p.strip() for p in name.split(","))
+        if first and last and not re.fullmatch(r"(?i)jr\.?|sr\.?|ii|iii|iv", first):
+            name = f"{first} {last}"
+    return collapse_whitespace(name.strip(" ,;"))
+
+
+def _ascii_fold(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def author_key(name: str) -> str:
+    """A matching key: folded last name + first initial ("Jiawei Zhao", "J. Zhao" -> "zhao j")."""
+    parts = re.findall(r"[A-Za-z][A-Za-z'-]*", _ascii_fold(normalize_author(name)))
+    if not parts:
+        return ""
+    last = parts[-1].lower()
+    first = parts[0][0].lower() if len(parts) > 1 else ""
+    return f"{last} {first}".strip()
+
+
+def title_key(title: str | None) -> str:
+    """The matching key of a title: lowercase letters and digits only, LaTeX resolved.
+
+    Glued ("Recipefor") and spaced ("Recipe for") copies of a title get the same key.
+    """
+    if not title:
+        return ""
+    return re.sub(r"[^a-z0-9]+", "", _ascii_fold(clean_text(title) or "").lower())
