@@ -26,7 +26,7 @@ CONTENT_FIELDS = (
     "venue",
 )
 
-_ISO_RE = re.compile(r"^(?:(\d{4})|--)(?:-(\d{2}))?(?:-(\d{2}))?$")
+_ISO_RE = re.compile(r"^(?:(\d{4})|-)(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
 @dataclass(frozen=True, order=True)

@@ -14,7 +14,9 @@ turning invalid UTF-8 and absurdly long lines into ParseErrors instead of crashi
 
 from __future__ import annotations
 
+import gzip
 import io
+import lzma
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,14 +51,26 @@ class Source:
         return cls(path=name, data=data)
 
     def open_binary(self) -> BinaryIO:
-        if self.data is not None:
-            return io.BytesIO(self.data)
+        """The decoded byte stream: gzip and xz are decompressed transparently (by magic bytes)."""
+        raw: BinaryIO = io.BytesIO(self.data) if self.data is not None else self._open_file()
+        magic = raw.read(6)
+        raw.seek(0)
+        if magic.startswith(b"\x1f\x8b"):
+            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        if magic.startswith(b"\xfd7zXZ"):
+            return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
+        return raw
+
+    def _open_file(self) -> BinaryIO:
         assert self.file is not None
         return self.file.open("rb")
 
     def head(self, size: int = 64 * 1024) -> bytes:
-        with self.open_binary() as f:
-            return f.read(size)
+        try:
+            with self.open_binary() as f:
+                return f.read(size)
+        except (OSError, EOFError, lzma.LZMAError) as e:
+            raise ParseError(self.path, None, f"cannot read: {e}") from e
 
     def lines(self) -> Iterator[tuple[int, str]]:
         """Yield (1-based line number, text without the newline).

@@ -1,0 +1,81 @@
+"""The `paperradar` command line: parses arguments, calls the library, renders the result.
+
+stdout carries data (`--json` for machines); errors and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .. import config
+from ..errors import RadarError
+from ..storage import Library, open_library
+
+app = typer.Typer(
+    help="paperradar: one clean library of papers from every source.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class State:
+    db: str | None = None
+    debug: bool = False
+
+
+state = State()
+
+
+@app.callback()
+def main_options(
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="PAPERRADAR_DB", help="Library file (default: in the data folder).")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+) -> None:
+    state.db = db
+    state.debug = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
+
+
+@contextmanager
+def library() -> Iterator[Library]:
+    lib = open_library(config.library_path(state.db))
+    try:
+        yield lib
+    finally:
+        lib.close()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def main() -> None:
+    """Entry point: one handler turns library errors into `Error: ...` and exit code 1."""
+    from . import imports, papers  # noqa: F401  (registers the commands)
+
+    try:
+        app()
+    except RadarError as e:
+        if state.debug:
+            raise
+        err.print(f"[red]Error:[/red] {e}", highlight=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("Interrupted; whole batches already imported are kept.")
+        sys.exit(130)

@@ -1,0 +1,98 @@
+"""`paperradar import`: files, folders or standard input into the library, with a report."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ..errors import InvalidInput, RadarError
+from ..importers import IMPORTERS
+from ..importers.base import Source
+from ..ingest import ImportReport, expand_paths, import_source
+from . import JsonFlag, app, err, library, out, print_json
+
+
+def _parse_map(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    from ..importers._columns import parse_map_option
+
+    return parse_map_option(text)
+
+
+@app.command("import")
+def import_cmd(
+    paths: Annotated[list[str], typer.Argument(help="Files or folders to import; '-' reads standard input.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"auto, or one of: {', '.join(sorted(IMPORTERS))}.")
+    ] = "auto",
+    column_map: Annotated[
+        str | None,
+        typer.Option("--map", help="Column mapping for CSV/JSONL/Parquet, e.g. 'title=paper_title,abstract=summary'."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import papers from pasted pages, arXiv/Hugging Face files, CSV/JSONL/Parquet, BibTeX or RIS."""
+    mapping = _parse_map(column_map)
+    sources = [Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")] if paths == ["-"] else None
+    if sources is None:
+        sources = [Source.from_file(p) for p in expand_paths(paths)]
+    reports: list[ImportReport] = []
+    failures: list[str] = []
+    with library() as lib:
+        for source in sources:
+            try:
+                reports.append(_import_one(lib, source, fmt, mapping))
+            except RadarError as e:
+                failures.append(str(e))
+                err.print(f"[red]Error:[/red] {escape(str(e))}", highlight=False)
+    if as_json:
+        print_json({"files": [r.as_json() for r in reports], "failed": failures})
+    else:
+        _render(reports)
+    if failures and not reports:
+        raise typer.Exit(1)
+
+
+def _import_one(lib, source: Source, fmt: str, mapping):  # type: ignore[no-untyped-def]
+    show = err.is_terminal
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err)
+    with bar if show else nullcontext():
+        task = bar.add_task(f"{source.path}: 0 records", total=None) if show else None
+        done = 0
+
+        def progress(n: int) -> None:
+            nonlocal done
+            done += n
+            if task is not None:
+                bar.update(task, description=f"{escape(source.path)}: {done:,} records")
+
+        try:
+            return import_source(lib, source, fmt, mapping, progress)
+        except UnicodeDecodeError as e:
+            raise InvalidInput(f"{source.path}: not UTF-8 text ({e.reason})") from e
+
+
+def _render(reports: list[ImportReport]) -> None:
+    for r in reports:
+        out.print(
+            f"[bold]{escape(r.path)}[/bold] ({r.importer}): read {r.read}, new {r.new}, merged {r.merged}, "
+            f"unchanged {r.unchanged}, rejected {len(r.rejected)}",
+            highlight=False,
+        )
+        for e in r.rejected[:20]:
+            out.print(f"  [yellow]rejected[/yellow] {escape(str(e))}", highlight=False)
+        if len(r.rejected) > 20:
+            out.print(f"  ... and {len(r.rejected) - 20} more (use --json for all)")
+    if len(reports) > 1:
+        total = {k: sum(getattr(r, k) for r in reports) for k in ("read", "new", "merged", "unchanged")}
+        rejected = sum(len(r.rejected) for r in reports)
+        out.print(
+            f"[bold]total[/bold]: read {total['read']}, new {total['new']}, merged {total['merged']}, "
+            f"unchanged {total['unchanged']}, rejected {rejected}"
+        )

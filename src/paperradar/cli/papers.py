@@ -1,0 +1,177 @@
+"""`paperradar papers ...` and `paperradar stats`: browse, show, export and correct the library."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .. import config
+from .. import papers as svc
+from ..models import Paper
+from . import JsonFlag, app, library, out, print_json
+
+papers_app = typer.Typer(help="Browse, show, export and correct papers.", no_args_is_help=True)
+app.add_typer(papers_app, name="papers")
+
+
+def _authors(p: Paper, n: int = 3) -> str:
+    names = [a.name for a in p.authors[:n]]
+    more = len(p.authors) > n or not p.authors_complete
+    return ", ".join(names) + (" et al." if more and names else "")
+
+
+def _date(p: Paper) -> str:
+    for kind in ("published", "created", "listed", "updated"):
+        if kind in p.dates:
+            return p.dates[kind].iso()
+    return ""
+
+
+@papers_app.command("list")
+def list_cmd(
+    limit: Annotated[int, typer.Option(help="How many papers.")] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
+    sort: Annotated[str, typer.Option(help="recent, added or title.")] = "recent",
+    as_json: JsonFlag = False,
+) -> None:
+    """List papers in the library."""
+    with library() as lib:
+        items = svc.list_papers(lib, limit, offset, sort)
+    if as_json:
+        print_json([svc.paper_json(p, with_sources=False) for p in items])
+        return
+    table = Table(show_lines=False, expand=False)
+    for col in ("id", "date", "title", "authors"):
+        table.add_column(col, overflow="fold")
+    for p in items:
+        title = p.title or ("(no title) " + (p.abstract or "")[:60] + "…")
+        table.add_row(escape(p.id), _date(p), escape(title), escape(_authors(p)))
+    out.print(table)
+
+
+@papers_app.command("show")
+def show_cmd(
+    paper_id: Annotated[str, typer.Argument(help="Any id of the paper: arxiv:2410.09918, 2410.09918v2, a DOI...")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one paper: every field, and which source said what."""
+    with library() as lib:
+        p = svc.get_paper(lib, paper_id)
+    if as_json:
+        print_json(svc.paper_json(p))
+        return
+    out.print(f"[bold]{escape(p.title or '(no title)')}[/bold]", highlight=False)
+    out.print(f"id: {p.id}    aliases: {', '.join(i for i in p.ids if i != p.id)}", highlight=False)
+    if p.authors:
+        out.print("authors: " + escape(_authors(p, n=50)), highlight=False)
+    for label, value in (
+        ("categories", ", ".join(p.categories)),
+        ("dates", ", ".join(f"{k} {v.iso()}" for k, v in p.dates.items())),
+        ("comment", p.comment),
+        ("venue", p.venue),
+        ("organisation", p.organisation),
+        ("upvotes", p.upvotes),
+        ("links", "; ".join(f"{k}: {' '.join(v)}" for k, v in p.links.items())),
+    ):
+        if value:
+            out.print(f"{label}: {escape(str(value))}", highlight=False)
+    if p.abstract:
+        out.print("\n" + escape(p.abstract) + "\n", highlight=False)
+    out.print(f"[bold]sources ({len(p.sources)})[/bold]")
+    for s in p.sources:
+        given = ", ".join(k for k in s.fields if k != "extra")
+        chosen = sorted({f.split(".")[0] for f, key in p.provenance.items() if key == s.key})
+        out.print(
+            f"  {s.key[:12]}  {s.importer}  {escape(s.path)}:{s.line or '-'}  gave: {given}"
+            + (f"  [green]chosen: {', '.join(chosen)}[/green]" if chosen else ""),
+            highlight=False,
+        )
+
+
+@papers_app.command("export")
+def export_cmd(
+    ids: Annotated[list[str] | None, typer.Argument(help="Papers to export (default: the whole library).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, bibtex, ris or csljson.")] = "jsonl",
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically).")] = None,
+) -> None:
+    """Export papers as JSONL (the documented schema), BibTeX, RIS or CSL-JSON."""
+    with library() as lib:
+        if ids:
+            chosen = [svc.get_paper(lib, i) for i in ids]
+        else:
+            chosen = [svc.load_paper(lib, pk) for pk in lib.list_pks(None, 0, "added")][::-1]
+        text = svc.export_papers(chosen, fmt)
+    if output:
+        svc.write_atomic(output, text)
+        typer.echo(f"wrote {len(chosen)} papers to {output}", err=True)
+    else:
+        sys.stdout.write(text)
+
+
+@papers_app.command("merge")
+def merge_cmd(
+    into: Annotated[str, typer.Argument(help="The paper to keep.")],
+    other: Annotated[str, typer.Argument(help="The paper that is the same work; it joins the first.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Merge two records of the same paper (the correction survives re-imports and rebuilds)."""
+    with library() as lib:
+        p = svc.merge_papers(lib, into, other)
+    if as_json:
+        print_json(svc.paper_json(p))
+    else:
+        out.print(f"merged into {p.id}: {len(p.sources)} source records", highlight=False)
+
+
+@papers_app.command("split")
+def split_cmd(
+    paper_id: Annotated[str, typer.Argument(help="The paper that wrongly joins two works.")],
+    records: Annotated[
+        list[str], typer.Option("--record", "-r", help="Source record key (or prefix) to split off; repeatable.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Split source records off a paper into a paper of their own (kept across re-imports)."""
+    with library() as lib:
+        kept, new = svc.split_paper(lib, paper_id, records)
+    if as_json:
+        print_json({"kept": svc.paper_json(kept), "new": svc.paper_json(new)})
+    else:
+        out.print(f"{kept.id} keeps {len(kept.sources)} records; {new.id} now holds {len(new.sources)}")
+
+
+@papers_app.command("rebuild")
+def rebuild_cmd(as_json: JsonFlag = False) -> None:
+    """Re-run matching over every stored record, keeping your merges and splits."""
+    result = svc.rebuild(config.library_path(_db()))
+    if as_json:
+        print_json(result)
+    else:
+        out.print(f"rebuilt: {result['records']} records into {result['papers']} papers")
+
+
+def _db() -> str | None:
+    from . import state
+
+    return state.db
+
+
+@app.command("stats")
+def stats_cmd(as_json: JsonFlag = False) -> None:
+    """What the library holds: papers, source records, merges, records per importer."""
+    with library() as lib:
+        s = svc.stats(lib)
+    if as_json:
+        print_json(s)
+        return
+    out.print(f"[bold]{escape(s['path'])}[/bold]", highlight=False)
+    out.print(
+        f"papers {s['papers']:,} · source records {s['records']:,} · papers seen in several sources "
+        f"{s['merged_papers']:,} · ids and aliases {s['aliases']:,} · corrections {s['corrections']}"
+    )
+    for importer, n in s["records_by_importer"].items():
+        out.print(f"  {importer:<22} {n:>8,} records")

@@ -1,0 +1,64 @@
+"""Settings: one declarative table. Precedence: CLI flag > PAPERRADAR_* environment variable >
+`paperradar.toml` in the data directory > default. Reads the environment and that file only.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from .errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "PAPERRADAR_" + self.name.upper()
+
+
+SETTINGS = {
+    s.name: s
+    for s in (
+        Setting("home", None, "data directory (default: the per-user app data folder)"),
+        Setting("db", None, "library file (default: library.db in the data directory)"),
+    )
+}
+
+
+def data_dir() -> Path:
+    home = os.environ.get(SETTINGS["home"].env)
+    return Path(home) if home else Path(user_data_dir("paperradar", appauthor=False))
+
+
+def _file_settings() -> dict[str, object]:
+    path = data_dir() / "paperradar.toml"
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"{path}: {e}") from e
+
+
+def get(name: str, flag: str | None = None) -> str | None:
+    """The value of a setting, by precedence."""
+    setting = SETTINGS[name]
+    if flag is not None:
+        return flag
+    if setting.env in os.environ:
+        return os.environ[setting.env]
+    value = _file_settings().get(name)
+    return str(value) if value is not None else setting.default
+
+
+def library_path(flag: str | None = None) -> str:
+    return get("db", flag) or str(data_dir() / "library.db")

@@ -1,0 +1,300 @@
+"""The import pipeline: parse sources, match each record to a paper, merge, store in batches.
+
+One implementation serves every entry point (CLI, web, sync). Each batch of records is one
+transaction, so an interrupted import leaves only whole batches behind, and re-running the same
+import skips what is already there (records are content-addressed by `dedupe.record_key`).
+Does I/O through the `Library` it is given and the `Source`s it reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from . import dedupe, importers
+from .dedupe import Candidate, Probe
+from .errors import InvalidInput, ParseError
+from .importers.base import Source
+from .models import Record
+from .storage.sqlite import SQLiteLibrary, dumps
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+WEAK_SCAN_LIMIT = 2000  # abstract-only papers compared with every incoming record
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportReport:
+    path: str
+    importer: str
+    read: int = 0
+    new: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    rejected: list[ParseError] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.importer,
+            "read": self.read,
+            "new": self.new,
+            "merged": self.merged,
+            "unchanged": self.unchanged,
+            "rejected": [{"path": e.source, "line": e.line, "reason": e.reason} for e in self.rejected],
+        }
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named, and the files inside folders named (sorted, hidden files skipped)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith("."))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InvalidInput(f"{p}: no such file or folder")
+    return out
+
+
+def import_source(
+    lib: SQLiteLibrary,
+    source: Source,
+    fmt: str = "auto",
+    column_map: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one source into the library and report what happened. Bad records are reported,
+    never fatal; an unreadable or unrecognised source raises InvalidInput."""
+    module = importers.detect(source) if fmt == "auto" else importers.load(fmt)
+    report = ImportReport(source.path, module.NAME)
+    started = now_iso()
+    items = _parse(module, source, column_map)
+    ingest_records(lib, items, report, progress=progress)
+    report.rejected.extend(source.issues)
+    report.rejected.sort(key=lambda e: e.line or 0)
+    with lib.transaction():
+        lib.log_import(
+            {
+                "path": source.path,
+                "importer": module.NAME,
+                "started_at": started,
+                "finished_at": now_iso(),
+                "counts": {k: v for k, v in report.as_json().items() if k not in ("path", "format", "rejected")}
+                | {"rejected": len(report.rejected)},
+            }
+        )
+    return report
+
+
+def _parse(module: ModuleType, source: Source, column_map: dict[str, str] | None) -> Iterator[Record | ParseError]:
+    if column_map and not module.NAME.startswith("tabular_"):
+        raise InvalidInput(f"--map applies to CSV, JSONL and Parquet files, not to {module.NAME}")
+    try:
+        yield from (module.parse(source, column_map=column_map) if column_map else module.parse(source))
+    except ParseError as e:  # a whole-source failure (e.g. corrupt compressed stream) after valid records
+        yield e
+
+
+def ingest_records(
+    lib: SQLiteLibrary,
+    items: Iterable[Record | ParseError],
+    report: ImportReport,
+    progress: Progress | None = None,
+) -> None:
+    """Store parsed records, batch by batch, each batch one transaction."""
+    it = iter(items)
+    while True:
+        chunk = list(islice(it, BATCH))
+        if not chunk:
+            return
+        prepared = []
+        for item in chunk:
+            if isinstance(item, ParseError):
+                report.rejected.append(item)
+                continue
+            report.read += 1
+            prepared.append(prepare(item))
+        if prepared:
+            with lib.transaction():
+                _store_batch(lib, prepared, report)
+        if progress:
+            progress(len(chunk))
+
+
+def prepare(rec: Record) -> dict[str, Any]:
+    """A Record as the row the library keeps: key, provenance and the fields it gave."""
+    fields = rec.given_fields()
+    return {
+        "key": dedupe.record_key(rec.source.importer, fields),
+        "importer": rec.source.importer,
+        "path": rec.source.path,
+        "line": rec.source.line,
+        "imported_at": rec.source.fetched_at or now_iso(),
+        "fields": fields,
+        "raw": rec.raw,
+    }
+
+
+def _store_batch(lib: SQLiteLibrary, prepared: list[dict[str, Any]], report: ImportReport) -> None:
+    existing = lib.existing_record_keys([p["key"] for p in prepared])
+    fresh: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for p in prepared:
+        if p["key"] in existing or p["key"] in seen:
+            report.unchanged += 1
+        else:
+            seen.add(p["key"])
+            fresh.append(p)
+    if not fresh:
+        return
+    matcher = Matcher(lib, [Probe.from_fields(p["fields"]) for p in fresh])
+    pending: dict[int, list[dict[str, Any]]] = {}
+    for p in fresh:
+        probe = Probe.from_fields(p["fields"])
+        pk = matcher.match(probe, p["key"])
+        if pk is None:
+            row, chosen = paper_row([p])
+            pk = lib.insert_paper(row)
+            report.new += 1
+            pending[pk] = [p]
+        else:
+            recs = pending.setdefault(pk, lib.records_of(pk))
+            recs.append(p)
+            row, chosen = paper_row(recs)
+            lib.update_paper(pk, row)
+            report.merged += 1
+        p["paper_pk"] = pk
+        lib.add_aliases(pk, [*p["fields"].get("ids", ()), local_id(pending[pk])])
+        matcher.register(pk, row, chosen, pending[pk])
+    lib.add_records([{**p, "fields": dumps(p["fields"])} for p in fresh])
+
+
+def local_id(records: list[dict[str, Any]]) -> str:
+    """A paper's own stable id, from its first record: used when no source gives an id."""
+    return "paperradar:" + records[0]["key"][:12]
+
+
+def paper_row(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The papers-table row for a paper made of these records, and the chosen values."""
+    chosen, prov = dedupe.choose_fields(records)
+    own = local_id(records)
+    ids = chosen["ids"]
+    has_code = bool(chosen.get("links", {}).get("code")) or any(
+        r["fields"].get("extra", {}).get("has_code") for r in records
+    )
+    data = {**chosen, "ids": ids + [own], "has_code": has_code, "provenance": prov}
+    title = chosen.get("title")
+    row = {
+        "id": dedupe.preferred_id(ids, own),
+        "title": title,
+        "abstract": chosen.get("abstract"),
+        "authors": "; ".join(a["name"] for a in chosen.get("authors", [])),
+        "title_key": dedupe.title_key(title),
+        "year": dedupe.year_of(chosen.get("dates", {})),
+        "weak": int(not title or not ids),
+        "data": dumps(data),
+        "now": now_iso(),
+    }
+    return row, chosen
+
+
+_WORD = re.compile(r"[A-Za-z]{7,}")
+
+
+class Matcher:
+    """Finds the paper an incoming record belongs to, with lookups prefetched per batch."""
+
+    def __init__(self, lib: SQLiteLibrary, probes: list[Probe]):
+        self.lib = lib
+        self.alias = lib.papers_by_alias(sorted({i for p in probes for i in p.ids}))
+        self.titles = lib.papers_by_title_key(sorted({p.title_key for p in probes if p.title_key}))
+        pks = set(self.alias.values()) | {pk for pks in self.titles.values() for pk in pks}
+        self.cands: dict[int, Candidate] = {}
+        self._load(pks)
+        self._weak: list[int] | None = None
+        self.splits = {frozenset((a, b)) for kind, a, b in lib.corrections() if kind == "split"}
+        self._keys_cache: dict[int, set[str]] = {}
+
+    def _load(self, pks: Iterable[int]) -> None:
+        missing = [pk for pk in pks if pk not in self.cands]
+        for row in self.lib.match_view(missing):
+            self.cands[row["pk"]] = _candidate(row)
+
+    def match(self, probe: Probe, key: str) -> int | None:
+        for alias in sorted(probe.ids):
+            pk = self.alias.get(alias)
+            if pk is not None and self._allowed(key, pk):
+                return pk
+        for pk in self.titles.get(probe.title_key, []):
+            if self._allowed(key, pk) and dedupe.title_compatible(probe, self.cands[pk]):
+                return pk
+        pool = self._text_pool(probe)
+        hit = dedupe.abstract_match(probe, (self.cands[pk] for pk in pool if self._allowed(key, pk)))
+        return hit.pk if hit else None
+
+    def _text_pool(self, probe: Probe) -> list[int]:
+        if not probe.abstract:
+            return []
+        if self._weak is None:
+            self._weak = self.lib.weak_papers(WEAK_SCAN_LIMIT)
+            self._load(self._weak)
+        pool = list(self._weak)
+        if not probe.ids or not probe.title_key:  # only such records pay for a full-text search
+            words = sorted(set(_WORD.findall(probe.abstract)), key=len, reverse=True)[:16]
+            hits = self.lib.text_candidates(words)
+            self._load(hits)
+            pool.extend(hits)
+        return pool
+
+    def _allowed(self, key: str, pk: int) -> bool:
+        """False when the user split this record away from a record of that paper."""
+        if not self.splits:
+            return True
+        if pk not in self._keys_cache:
+            self._keys_cache[pk] = {r["key"] for r in self.lib.records_of(pk)}
+        return not any(frozenset((key, other)) in self.splits for other in self._keys_cache[pk])
+
+    def register(self, pk: int, row: dict[str, Any], chosen: dict[str, Any], records: list[dict[str, Any]]) -> None:
+        for alias in chosen["ids"]:
+            self.alias[alias] = pk
+        if row["title_key"] and pk not in self.titles.setdefault(row["title_key"], []):
+            self.titles[row["title_key"]].append(pk)
+        self.cands[pk] = _candidate(
+            {
+                "pk": pk,
+                "ids": chosen["ids"],
+                "title_key": row["title_key"],
+                "authors": [a["name"] for a in chosen.get("authors", [])],
+                "year": row["year"],
+                "abstract": row["abstract"],
+            }
+        )
+        self._keys_cache[pk] = {r["key"] for r in records}
+        if self._weak is not None and row["weak"] and pk not in self._weak:
+            self._weak.append(pk)
+
+
+def _candidate(row: dict[str, Any]) -> Candidate:
+    return Candidate(
+        pk=row["pk"],
+        ids=set(row["ids"]),
+        title_key=row["title_key"],
+        author_keys={dedupe.author_key(a) for a in row["authors"]} - {""},
+        year=row["year"],
+        abstract=row["abstract"],
+    )

@@ -1,0 +1,237 @@
+"""Reading, exporting and correcting papers in the library: the service layer the CLI and web share.
+
+`paper_json` is the stable JSONL export schema documented in docs/formats.md.
+Does I/O through the `Library` it is given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput, NotFound
+from .ingest import ImportReport, _store_batch, now_iso, paper_row
+from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
+from .storage.sqlite import SQLiteLibrary, dumps
+
+EXPORT_FORMATS = ("jsonl", "bibtex", "ris", "csljson")
+
+
+def load_paper(lib: SQLiteLibrary, pk: int, with_sources: bool = True) -> Paper:
+    row = lib.paper_row(pk)
+    d = row["data"]
+    paper = Paper(
+        id=row["id"],
+        ids=list(d.get("ids", [])),
+        title=d.get("title"),
+        abstract=d.get("abstract"),
+        authors=authors_from_json(d.get("authors", [])),
+        authors_complete=d.get("authors_complete", True),
+        categories=list(d.get("categories", [])),
+        dates=dates_from_json(d.get("dates", {})),
+        comment=d.get("comment"),
+        links={k: list(v) for k, v in d.get("links", {}).items()},
+        organisation=d.get("organisation"),
+        upvotes=d.get("upvotes"),
+        score=d.get("score"),
+        venue=d.get("venue"),
+        provenance=dict(d.get("provenance", {})),
+    )
+    paper.has_code = bool(d.get("has_code"))  # type: ignore[attr-defined]
+    if with_sources:
+        paper.sources = [
+            StoredRecord(r["key"], row["id"], r["importer"], r["path"], r["line"], r["imported_at"], r["fields"], "")
+            for r in lib.records_of(pk)
+        ]
+    return paper
+
+
+def get_paper(lib: SQLiteLibrary, ref: str) -> Paper:
+    """A paper by any of its ids: `arxiv:2410.09918`, `2410.09918v2`, a DOI, a local id."""
+    return load_paper(lib, lib.resolve(ref))
+
+
+def list_papers(lib: SQLiteLibrary, limit: int | None = 20, offset: int = 0, order: str = "recent") -> list[Paper]:
+    return [load_paper(lib, pk, with_sources=False) for pk in lib.list_pks(limit, offset, order)]
+
+
+def paper_json(paper: Paper, with_sources: bool = True) -> dict[str, Any]:
+    """The documented export shape of one paper (docs/formats.md, "JSONL export")."""
+    out: dict[str, Any] = {
+        "id": paper.id,
+        "ids": paper.ids,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": to_jsonable(paper.authors),
+        "authors_complete": paper.authors_complete,
+        "categories": paper.categories,
+        "dates": to_jsonable(paper.dates),
+        "links": paper.links,
+        "has_code": getattr(paper, "has_code", bool(paper.links.get("code"))),
+        "comment": paper.comment,
+        "venue": paper.venue,
+        "organisation": paper.organisation,
+        "upvotes": paper.upvotes,
+        "score": paper.score,
+        "provenance": paper.provenance,
+    }
+    if with_sources:
+        out["sources"] = [
+            {
+                "key": s.key,
+                "importer": s.importer,
+                "path": s.path,
+                "line": s.line,
+                "imported_at": s.imported_at,
+                "fields": s.fields,
+            }
+            for s in paper.sources
+        ]
+    return out
+
+
+def stats(lib: SQLiteLibrary) -> dict[str, Any]:
+    return {"path": lib.path, **lib.counts(), "records_by_importer": lib.source_counts()}
+
+
+def export_papers(papers: Iterable[Paper], fmt: str) -> str:
+    """Papers as text in one of EXPORT_FORMATS."""
+    papers = list(papers)
+    if fmt == "jsonl":
+        return "".join(json.dumps(paper_json(p), ensure_ascii=False) + "\n" for p in papers)
+    if fmt in ("bibtex", "ris", "csljson"):
+        from . import export
+
+        return str(getattr(export, f"to_{fmt}")(papers))
+    raise InvalidInput(f"unknown export format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}")
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never half of it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------- corrections
+
+
+def merge_papers(lib: SQLiteLibrary, into: str, other: str) -> Paper:
+    """Make `other` part of `into` (a user's correction; kept and re-applied by `rebuild`)."""
+    a, b = lib.resolve(into), lib.resolve(other)
+    if a == b:
+        raise InvalidInput(f"{into} and {other} are already the same paper")
+    with lib.transaction():
+        _merge(lib, a, b, record=True)
+    return load_paper(lib, a)
+
+
+def _merge(lib: SQLiteLibrary, a: int, b: int, record: bool) -> None:
+    recs_a, recs_b = lib.records_of(a), lib.records_of(b)
+    now = now_iso()
+    if record:
+        for r in recs_b:
+            lib.add_correction("merge", recs_a[0]["key"], r["key"], now)
+    aliases = [i for r in recs_b for i in r["fields"].get("ids", ())]
+    lib.move_records([r["key"] for r in recs_b], a)
+    lib.delete_paper(b)
+    row, _ = paper_row(recs_a + recs_b)
+    lib.update_paper(a, row)
+    lib.add_aliases(a, aliases)
+
+
+def split_paper(lib: SQLiteLibrary, ref: str, record_keys: list[str]) -> tuple[Paper, Paper]:
+    """Move some source records of a paper into a paper of their own (a user's correction)."""
+    pk = lib.resolve(ref)
+    recs = lib.records_of(pk)
+    keys = {r["key"] for r in recs}
+    wanted = [k for k in keys if any(k.startswith(p) for p in record_keys)]
+    unknown = [p for p in record_keys if not any(k.startswith(p) for k in keys)]
+    if unknown:
+        raise NotFound(f"{ref} has no source record {', '.join(unknown)} (see `papers show {ref}`)")
+    if len(wanted) == len(recs):
+        raise InvalidInput("a split must leave at least one source record with the paper")
+    stay = [r for r in recs if r["key"] not in wanted]
+    go = [r for r in recs if r["key"] in wanted]
+    now = now_iso()
+    with lib.transaction():
+        for g in go:
+            for s in stay:
+                lib.add_correction("split", s["key"], g["key"], now)
+        new_pk = _rehome(lib, pk, stay, go)
+    return load_paper(lib, pk), load_paper(lib, new_pk)
+
+
+def _rehome(lib: SQLiteLibrary, pk: int, stay: list[dict[str, Any]], go: list[dict[str, Any]]) -> int:
+    lib.delete_paper(pk)  # drop aliases; re-add each side's own
+    row, chosen = paper_row(stay)
+    new_row, new_chosen = paper_row(go)
+    lib.conn.execute(
+        "INSERT INTO papers (pk, id, title, abstract, authors, title_key, year, weak, data, created_at, updated_at)"
+        " VALUES (:pk, :id, :title, :abstract, :authors, :title_key, :year, :weak, :data, :now, :now)",
+        {**row, "pk": pk},
+    )
+    if new_row["id"] == row["id"]:  # both sides carry the same id: the split-off part uses its own
+        new_row["id"] = f"paperradar:{go[0]['key'][:12]}"
+    new_pk = lib.insert_paper(new_row)
+    lib.move_records([r["key"] for r in go], new_pk)
+    lib.add_aliases(pk, [*chosen["ids"], f"paperradar:{stay[0]['key'][:12]}"])
+    lib.add_aliases(new_pk, [i for i in new_chosen["ids"] if i not in chosen["ids"]] + [f"paperradar:{go[0]['key'][:12]}"])
+    return new_pk
+
+
+def rebuild(lib_path: str, progress: Any = None) -> dict[str, Any]:
+    """Re-run matching over every stored record into a fresh library, re-apply the user's merges
+    and splits, then swap it in atomically. Used after matching rules change."""
+    src = SQLiteLibrary(lib_path)
+    tmp_path = f"{lib_path}.rebuild"
+    for suffix in ("", "-wal", "-shm"):
+        Path(tmp_path + suffix).unlink(missing_ok=True)
+    dst = SQLiteLibrary(tmp_path)
+    corrections = src.corrections()
+    with dst.transaction():
+        for kind, a, b in corrections:
+            dst.add_correction(kind, a, b, now_iso())
+    report = ImportReport(lib_path, "rebuild")
+    batch: list[dict[str, Any]] = []
+    for r in src.all_records():
+        batch.append({**r, "raw": src.raw_of(r["key"])})
+        if len(batch) >= 1000:
+            _rebuild_batch(dst, batch, report)
+            batch = []
+    if batch:
+        _rebuild_batch(dst, batch, report)
+    with dst.transaction():
+        for kind, a, b in corrections:
+            if kind == "merge":
+                pa, pb = dst.paper_of_record(a), dst.paper_of_record(b)
+                if pa != pb:
+                    _merge(dst, pa, pb, record=False)
+    counts = dst.counts()
+    problems = dst.check_integrity()
+    dst.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    dst.close()
+    src.close()
+    if problems:
+        raise InvalidInput(f"rebuild produced an inconsistent library ({'; '.join(problems)}); kept the old one")
+    for suffix in ("-wal", "-shm"):
+        Path(lib_path + suffix).unlink(missing_ok=True)
+    os.replace(tmp_path, lib_path)
+    return {"records": report.read, "papers": counts["papers"], "merged": report.merged}
+
+
+def _rebuild_batch(dst: SQLiteLibrary, batch: list[dict[str, Any]], report: ImportReport) -> None:
+    report.read += len(batch)
+    with dst.transaction():
+        _store_batch(dst, batch, report)
+

@@ -1,0 +1,114 @@
+"""Schema migrations for the SQLite library, applied in order inside one transaction each.
+
+`PRAGMA user_version` holds the number of migrations applied. Does I/O (the database).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: papers, aliases, source records, corrections, import log, full-text index
+    """
+    CREATE TABLE papers (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        title TEXT,
+        abstract TEXT,
+        authors TEXT,
+        title_key TEXT,
+        year INTEGER,
+        weak INTEGER NOT NULL DEFAULT 0,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX papers_title_key ON papers(title_key);
+    CREATE INDEX papers_weak ON papers(weak) WHERE weak = 1;
+    CREATE TABLE aliases (
+        alias TEXT PRIMARY KEY,
+        paper_pk INTEGER NOT NULL REFERENCES papers(pk)
+    ) WITHOUT ROWID;
+    CREATE INDEX aliases_paper ON aliases(paper_pk);
+    CREATE TABLE records (
+        pk INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        paper_pk INTEGER NOT NULL REFERENCES papers(pk),
+        importer TEXT NOT NULL,
+        path TEXT NOT NULL,
+        line INTEGER,
+        imported_at TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        raw TEXT NOT NULL
+    );
+    CREATE INDEX records_paper ON records(paper_pk);
+    CREATE TABLE corrections (
+        pk INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('merge', 'split')),
+        record_a TEXT NOT NULL,
+        record_b TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (kind, record_a, record_b)
+    );
+    CREATE TABLE imports (
+        pk INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        importer TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        counts TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE papers_fts USING fts5(
+        title, abstract, authors,
+        content='papers', content_rowid='pk',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER papers_ai AFTER INSERT ON papers BEGIN
+        INSERT INTO papers_fts(rowid, title, abstract, authors)
+        VALUES (new.pk, new.title, new.abstract, new.authors);
+    END;
+    CREATE TRIGGER papers_ad AFTER DELETE ON papers BEGIN
+        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+        VALUES ('delete', old.pk, old.title, old.abstract, old.authors);
+    END;
+    CREATE TRIGGER papers_au AFTER UPDATE OF title, abstract, authors ON papers BEGIN
+        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+        VALUES ('delete', old.pk, old.title, old.abstract, old.authors);
+        INSERT INTO papers_fts(rowid, title, abstract, authors)
+        VALUES (new.pk, new.title, new.abstract, new.authors);
+    END;
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations; returns the schema version now in force."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise sqlite3.DatabaseError(
+            f"library schema version {version} is newer than this paperradar ({len(MIGRATIONS)}); upgrade paperradar"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script on ';' at statement ends, keeping trigger bodies whole."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

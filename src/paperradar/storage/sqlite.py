@@ -1,0 +1,278 @@
+"""The SQLite library: papers, their aliases, every source record, corrections, and an FTS5 index.
+
+All SQL of the project lives in `storage/`. WAL mode; one writer at a time with
+`BEGIN IMMEDIATE`; imports commit in batches, so a killed import leaves whole batches only.
+Does I/O (the database file).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, NotFound
+from .migrations import migrate
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps(value: Any) -> str:
+    return _JSON.encode(value)
+
+
+class SQLiteLibrary:
+    """The default `Library` backend."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.OperationalError as e:
+            raise InvalidInput(f"cannot open library {self.path}: {e}") from e
+        self.conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=10000")
+            migrate(self.conn)
+        except sqlite3.DatabaseError as e:
+            self.conn.close()
+            raise InvalidInput(f"{self.path} is not a paperradar library: {e}") from e
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT); rolled back on any error."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------ lookups used by matching
+
+    def existing_record_keys(self, keys: list[str]) -> set[str]:
+        out: set[str] = set()
+        for chunk in _chunks(keys, 500):
+            q = f"SELECT key FROM records WHERE key IN ({_marks(chunk)})"
+            out.update(r[0] for r in self.conn.execute(q, chunk))
+        return out
+
+    def papers_by_alias(self, aliases: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(aliases, 500):
+            q = f"SELECT alias, paper_pk FROM aliases WHERE alias IN ({_marks(chunk)})"
+            out.update((r[0], r[1]) for r in self.conn.execute(q, chunk))
+        return out
+
+    def papers_by_title_key(self, keys: list[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for chunk in _chunks([k for k in keys if k], 500):
+            q = f"SELECT title_key, pk FROM papers WHERE title_key IN ({_marks(chunk)})"
+            for r in self.conn.execute(q, chunk):
+                out.setdefault(r[0], []).append(r[1])
+        return out
+
+    def match_view(self, pks: Iterable[int]) -> list[dict[str, Any]]:
+        """What matching needs of some papers: ids, title key, author names, year, abstract."""
+        pks = list(pks)
+        rows: list[dict[str, Any]] = []
+        for chunk in _chunks(pks, 500):
+            q = f"SELECT pk, title_key, year, abstract, data FROM papers WHERE pk IN ({_marks(chunk)})"
+            for r in self.conn.execute(q, chunk):
+                data = json.loads(r["data"])
+                rows.append(
+                    {
+                        "pk": r["pk"],
+                        "ids": data.get("ids", []),
+                        "title_key": r["title_key"] or "",
+                        "authors": [a["name"] for a in data.get("authors", [])],
+                        "year": r["year"],
+                        "abstract": r["abstract"],
+                    }
+                )
+        return rows
+
+    def weak_papers(self, limit: int) -> list[int]:
+        """Papers that lack a title or any id (matched by abstract only); at most `limit`."""
+        q = "SELECT pk FROM papers WHERE weak = 1 LIMIT ?"
+        return [r[0] for r in self.conn.execute(q, (limit,))]
+
+    def text_candidates(self, words: list[str], limit: int = 10) -> list[int]:
+        """Papers whose abstract shares the most of `words` (FTS5 BM25), for near-duplicate checks."""
+        terms = " OR ".join('"' + w.replace('"', "") + '"' for w in words if w)
+        if not terms:
+            return []
+        q = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank LIMIT ?"
+        return [r[0] for r in self.conn.execute(q, (f"abstract : ({terms})", limit))]
+
+    def records_of(self, pk: int) -> list[dict[str, Any]]:
+        q = "SELECT key, importer, path, line, imported_at, fields FROM records WHERE paper_pk = ? ORDER BY pk"
+        return [
+            {
+                "key": r["key"],
+                "importer": r["importer"],
+                "path": r["path"],
+                "line": r["line"],
+                "imported_at": r["imported_at"],
+                "fields": json.loads(r["fields"]),
+            }
+            for r in self.conn.execute(q, (pk,))
+        ]
+
+    # ------------------------------------------------------------ writes (inside a transaction)
+
+    def insert_paper(self, row: dict[str, Any]) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO papers (id, title, abstract, authors, title_key, year, weak, data, created_at, updated_at)"
+            " VALUES (:id, :title, :abstract, :authors, :title_key, :year, :weak, :data, :now, :now)",
+            row,
+        )
+        return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    def update_paper(self, pk: int, row: dict[str, Any]) -> None:
+        self.conn.execute(
+            "UPDATE papers SET id=:id, title=:title, abstract=:abstract, authors=:authors, title_key=:title_key,"
+            " year=:year, weak=:weak, data=:data, updated_at=:now WHERE pk=:pk",
+            {**row, "pk": pk},
+        )
+
+    def delete_paper(self, pk: int) -> None:
+        self.conn.execute("DELETE FROM aliases WHERE paper_pk = ?", (pk,))
+        self.conn.execute("DELETE FROM papers WHERE pk = ?", (pk,))
+
+    def add_aliases(self, pk: int, aliases: Iterable[str]) -> None:
+        self.conn.executemany(
+            "INSERT INTO aliases (alias, paper_pk) VALUES (?, ?)"
+            " ON CONFLICT(alias) DO UPDATE SET paper_pk = excluded.paper_pk",
+            [(a, pk) for a in aliases],
+        )
+
+    def add_records(self, rows: list[dict[str, Any]]) -> None:
+        self.conn.executemany(
+            "INSERT INTO records (key, paper_pk, importer, path, line, imported_at, fields, raw)"
+            " VALUES (:key, :paper_pk, :importer, :path, :line, :imported_at, :fields, :raw)",
+            rows,
+        )
+
+    def move_records(self, keys: list[str], pk: int) -> None:
+        for chunk in _chunks(keys, 500):
+            self.conn.execute(f"UPDATE records SET paper_pk = ? WHERE key IN ({_marks(chunk)})", [pk, *chunk])
+
+    def add_correction(self, kind: str, key_a: str, key_b: str, now: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO corrections (kind, record_a, record_b, created_at) VALUES (?, ?, ?, ?)",
+            (kind, key_a, key_b, now),
+        )
+
+    def corrections(self) -> list[tuple[str, str, str]]:
+        q = "SELECT kind, record_a, record_b FROM corrections ORDER BY pk"
+        return [(r[0], r[1], r[2]) for r in self.conn.execute(q)]
+
+    def log_import(self, report: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT INTO imports (path, importer, started_at, finished_at, counts) VALUES (?, ?, ?, ?, ?)",
+            (report["path"], report["importer"], report["started_at"], report["finished_at"], dumps(report["counts"])),
+        )
+
+    # ------------------------------------------------------------ reading papers
+
+    def resolve(self, ref: str) -> int:
+        """A paper's pk from any of its ids or aliases (bare arXiv ids and DOIs accepted)."""
+        from ..normalize import ids_from_text
+
+        candidates = [ref, *ids_from_text(ref)]
+        row = self.conn.execute(f"SELECT pk FROM papers WHERE id IN ({_marks(candidates)})", candidates).fetchone()
+        if row:
+            return int(row[0])
+        hit = self.papers_by_alias(candidates)
+        if hit:
+            return next(iter(hit.values()))
+        raise NotFound(f"no paper with id {ref!r} in the library")
+
+    def paper_row(self, pk: int) -> dict[str, Any]:
+        r = self.conn.execute("SELECT pk, id, data, created_at, updated_at FROM papers WHERE pk = ?", (pk,)).fetchone()
+        if r is None:
+            raise NotFound(f"no paper with pk {pk}")
+        return {"pk": r["pk"], "id": r["id"], "data": json.loads(r["data"]), "updated_at": r["updated_at"]}
+
+    def list_pks(self, limit: int | None = None, offset: int = 0, order: str = "recent") -> list[int]:
+        orders = {"recent": "year DESC, pk DESC", "added": "pk DESC", "title": "title COLLATE NOCASE"}
+        if order not in orders:
+            raise InvalidInput(f"unknown sort order {order!r}; choose from {', '.join(orders)}")
+        q = f"SELECT pk FROM papers ORDER BY {orders[order]} LIMIT ? OFFSET ?"
+        return [r[0] for r in self.conn.execute(q, (-1 if limit is None else limit, offset))]
+
+    def counts(self) -> dict[str, int]:
+        one = lambda q: int(self.conn.execute(q).fetchone()[0])  # noqa: E731
+        return {
+            "papers": one("SELECT count(*) FROM papers"),
+            "records": one("SELECT count(*) FROM records"),
+            "aliases": one("SELECT count(*) FROM aliases"),
+            "merged_papers": one("SELECT count(*) FROM (SELECT paper_pk FROM records GROUP BY 1 HAVING count(*) > 1)"),
+            "corrections": one("SELECT count(*) FROM corrections"),
+            "imports": one("SELECT count(*) FROM imports"),
+        }
+
+    def source_counts(self) -> dict[str, int]:
+        q = "SELECT importer, count(*) FROM records GROUP BY 1 ORDER BY 2 DESC"
+        return {r[0]: r[1] for r in self.conn.execute(q)}
+
+    def raw_of(self, key: str) -> str:
+        r = self.conn.execute("SELECT raw FROM records WHERE key = ?", (key,)).fetchone()
+        if r is None:
+            raise NotFound(f"no source record {key!r}")
+        return str(r[0])
+
+    def paper_of_record(self, key: str) -> int:
+        r = self.conn.execute("SELECT paper_pk FROM records WHERE key = ?", (key,)).fetchone()
+        if r is None:
+            raise NotFound(f"no source record {key!r}")
+        return int(r[0])
+
+    def all_records(self) -> Iterator[dict[str, Any]]:
+        q = "SELECT key, importer, path, line, imported_at, fields FROM records ORDER BY pk"
+        for r in self.conn.execute(q):
+            yield {**dict(r), "fields": json.loads(r["fields"])}
+
+    def check_integrity(self) -> list[str]:
+        """Problems found (empty when consistent): SQLite's own check, orphans, FTS in step."""
+        problems = [r[0] for r in self.conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        orphans = self.conn.execute(
+            "SELECT count(*) FROM records WHERE paper_pk NOT IN (SELECT pk FROM papers)"
+        ).fetchone()[0]
+        if orphans:
+            problems.append(f"{orphans} records belong to no paper")
+        empty = self.conn.execute("SELECT count(*) FROM papers WHERE pk NOT IN (SELECT paper_pk FROM records)").fetchone()[0]
+        if empty:
+            problems.append(f"{empty} papers have no source record")
+        try:
+            self.conn.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as e:
+            problems.append(f"full-text index out of step: {e}")
+        return problems
+
+
+def _marks(items: list[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,51 @@
+"""Shared fixtures: a temporary library, the CLI runner, and the location of ../shared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from paperradar.storage import open_library
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PAGES = SHARED / "samples" / "pages"
+EXAMPLES = REPO / "examples"
+
+
+def need_shared(path: Path) -> Path:
+    """The path under ../shared, or a skip (a failure under CI, where ../shared must exist)."""
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing, and CI must have ../shared")
+        pytest.skip(f"{path} not found (../shared is absent)")
+    return path
+
+
+@pytest.fixture
+def lib(tmp_path):
+    library = open_library(tmp_path / "lib.db")
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def db_path(tmp_path) -> str:
+    return str(tmp_path / "cli.db")
+
+
+@pytest.fixture
+def cli(db_path):
+    """Run the CLI against a temporary library: cli("import", path) -> Result."""
+    from paperradar.cli import app
+    from paperradar.cli import imports, papers  # noqa: F401
+
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, ["--db", db_path, *args], input=input, catch_exceptions=False)
+
+    return run
