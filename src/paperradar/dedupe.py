@@ -20,11 +20,12 @@ Merging chooses one value per field from the records by the rule in `choose_fiel
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from .normalize import author_key, title_key
 
@@ -56,8 +57,8 @@ _ARXIV_BASE = re.compile(r"^arxiv:(.+?)(v\d+)?$")
 
 def record_key(importer: str, fields: dict[str, Any]) -> str:
     """A content address for one source record: the same record imported twice has the same key."""
-    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.blake2b(f"{importer}\x00{blob}".encode(), digest_size=16).hexdigest()
+    blob = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(importer.encode() + b"\x00" + blob, digest_size=16).hexdigest()
 
 
 def arxiv_bases(ids: Iterable[str]) -> set[str]:
@@ -94,10 +95,14 @@ class Candidate:
     pk: int
     ids: set[str]
     title_key: str
-    author_keys: set[str]
+    authors: list[str]
     year: int | None
     abstract: str | None = None
     _sig: frozenset[int] | None = field(default=None, repr=False)
+
+    @property
+    def author_keys(self) -> set[str]:
+        return {author_key(a) for a in self.authors} - {""}
 
     @property
     def signature(self) -> frozenset[int]:
@@ -112,7 +117,7 @@ class Probe:
 
     ids: set[str]
     title_key: str
-    author_keys: set[str]
+    authors: list[str]
     year: int | None
     abstract: str | None
 
@@ -121,10 +126,14 @@ class Probe:
         return cls(
             ids=set(fields.get("ids", ())),
             title_key=title_key(fields.get("title")),
-            author_keys={author_key(a["name"]) for a in fields.get("authors", ())} - {""},
+            authors=[a["name"] for a in fields.get("authors", ())],
             year=year_of(fields.get("dates", {})),
             abstract=fields.get("abstract"),
         )
+
+    @property
+    def author_keys(self) -> set[str]:
+        return {author_key(a) for a in self.authors} - {""}
 
     @property
     def signature(self) -> frozenset[int]:
@@ -152,7 +161,7 @@ def contradicts(probe: Probe, cand: Candidate, title_only: bool = False) -> bool
         return True
     if probe.year and cand.year and abs(probe.year - cand.year) > 1:
         return True
-    if probe.author_keys and cand.author_keys:
+    if probe.authors and cand.authors:
         return not probe.author_keys & cand.author_keys
     return title_only and len(probe.title_key) < MIN_TITLE_KEY_ALONE
 
@@ -202,6 +211,15 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
     - ids: the union of every record's ids.
     - every other field: the highest-ranked record that gives it; ties go to the latest import.
     """
+    if len(records) == 1:  # the common case in bulk imports: every field from the one record
+        only = records[0]
+        chosen = {k: v for k, v in only["fields"].items() if k not in _NOT_CHOSEN}
+        chosen.setdefault("ids", [])
+        if "authors" in chosen:
+            chosen["authors_complete"] = only["fields"].get("authors_complete", True)
+        prov = {k: only["key"] for k in chosen if k not in ("ids", "links", "dates", "authors_complete")}
+        prov.update({f"dates.{k}": only["key"] for k in chosen.get("dates", ())})
+        return chosen, prov
     ordered = sorted(records, key=_rank, reverse=True)
     chosen: dict[str, Any] = {}
     prov: dict[str, str] = {}
@@ -228,6 +246,9 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
         ids.extend(i for i in r["fields"].get("ids", ()) if i not in ids)
     chosen["ids"] = ids
     return chosen, prov
+
+
+_NOT_CHOSEN = {"extra", "abstract_truncated", "author_count", "authors_complete"}
 
 
 def _choose_dates(ordered: list[dict[str, Any]], chosen: dict[str, Any], prov: dict[str, str]) -> None:

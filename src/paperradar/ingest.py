@@ -162,26 +162,68 @@ def _store_batch(lib: SQLiteLibrary, prepared: list[dict[str, Any]], report: Imp
             fresh.append(p)
     if not fresh:
         return
-    matcher = Matcher(lib, [Probe.from_fields(p["fields"]) for p in fresh])
-    pending: dict[int, list[dict[str, Any]]] = {}
-    for p in fresh:
-        probe = Probe.from_fields(p["fields"])
+    probes = [Probe.from_fields(p["fields"]) for p in fresh]
+    writer = BatchWriter(lib)
+    matcher = Matcher(lib, probes, before_text_search=writer.flush)
+    for p, probe in zip(fresh, probes, strict=True):
         pk = matcher.match(probe, p["key"])
         if pk is None:
-            row, chosen = paper_row([p])
-            pk = lib.insert_paper(row)
+            recs = [p]
+            row, chosen = paper_row(recs)
+            pk = writer.add(row, recs)
             report.new += 1
-            pending[pk] = [p]
         else:
-            recs = pending.setdefault(pk, lib.records_of(pk))
+            recs = writer.records(pk)
             recs.append(p)
             row, chosen = paper_row(recs)
-            lib.update_paper(pk, row)
+            writer.update(pk, row)
             report.merged += 1
         p["paper_pk"] = pk
-        lib.add_aliases(pk, [*p["fields"].get("ids", ()), local_id(pending[pk])])
-        matcher.register(pk, row, chosen, pending[pk])
+        writer.aliases.extend((alias, pk) for alias in [*p["fields"].get("ids", ()), local_id(recs)])
+        matcher.register(pk, row, chosen, recs)
+    writer.flush()
     lib.add_records([{**p, "fields": dumps(p["fields"])} for p in fresh])
+
+
+class BatchWriter:
+    """Holds a batch's new papers and aliases and writes them with one executemany each.
+
+    New papers get their pk here (safe: the batch holds the write lock), so later records of
+    the batch can join them before they reach the database.
+    """
+
+    def __init__(self, lib: SQLiteLibrary):
+        self.lib = lib
+        self.next_pk = lib.max_paper_pk() + 1
+        self.new_rows: dict[int, dict[str, Any]] = {}
+        self.pending: dict[int, list[dict[str, Any]]] = {}
+        self.aliases: list[tuple[str, int]] = []
+
+    def add(self, row: dict[str, Any], records: list[dict[str, Any]]) -> int:
+        pk = self.next_pk
+        self.next_pk += 1
+        self.new_rows[pk] = {**row, "pk": pk}
+        self.pending[pk] = records
+        return pk
+
+    def records(self, pk: int) -> list[dict[str, Any]]:
+        if pk not in self.pending:
+            self.pending[pk] = self.lib.records_of(pk)
+        return self.pending[pk]
+
+    def update(self, pk: int, row: dict[str, Any]) -> None:
+        if pk in self.new_rows:
+            self.new_rows[pk] = {**row, "pk": pk}
+        else:
+            self.lib.update_paper(pk, row)
+
+    def flush(self) -> None:
+        if self.new_rows:
+            self.lib.insert_papers(list(self.new_rows.values()))
+            self.new_rows = {}
+        if self.aliases:
+            self.lib.add_alias_pairs(self.aliases)
+            self.aliases = []
 
 
 def local_id(records: list[dict[str, Any]]) -> str:
@@ -219,8 +261,9 @@ _WORD = re.compile(r"[A-Za-z]{7,}")
 class Matcher:
     """Finds the paper an incoming record belongs to, with lookups prefetched per batch."""
 
-    def __init__(self, lib: SQLiteLibrary, probes: list[Probe]):
+    def __init__(self, lib: SQLiteLibrary, probes: list[Probe], before_text_search: Callable[[], None]):
         self.lib = lib
+        self.before_text_search = before_text_search
         self.alias = lib.papers_by_alias(sorted({i for p in probes for i in p.ids}))
         self.titles = lib.papers_by_title_key(sorted({p.title_key for p in probes if p.title_key}))
         pks = set(self.alias.values()) | {pk for pks in self.titles.values() for pk in pks}
@@ -256,6 +299,7 @@ class Matcher:
         pool = list(self._weak)
         if not probe.ids or not probe.title_key:  # only such records pay for a full-text search
             words = sorted(set(_WORD.findall(probe.abstract)), key=len, reverse=True)[:16]
+            self.before_text_search()  # papers new in this batch must be searchable too
             hits = self.lib.text_candidates(words)
             self._load(hits)
             pool.extend(hits)
@@ -269,7 +313,9 @@ class Matcher:
             self._keys_cache[pk] = {r["key"] for r in self.lib.records_of(pk)}
         return not any(frozenset((key, other)) in self.splits for other in self._keys_cache[pk])
 
-    def register(self, pk: int, row: dict[str, Any], chosen: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    def register(
+        self, pk: int, row: dict[str, Any], chosen: dict[str, Any], records: list[dict[str, Any]]
+    ) -> None:
         for alias in chosen["ids"]:
             self.alias[alias] = pk
         if row["title_key"] and pk not in self.titles.setdefault(row["title_key"], []):
@@ -294,7 +340,7 @@ def _candidate(row: dict[str, Any]) -> Candidate:
         pk=row["pk"],
         ids=set(row["ids"]),
         title_key=row["title_key"],
-        author_keys={dedupe.author_key(a) for a in row["authors"]} - {""},
+        authors=row["authors"],
         year=row["year"],
         abstract=row["abstract"],
     )

@@ -20,7 +20,6 @@ from .models import PartialDate
 
 # ---------------------------------------------------------------- whitespace and LaTeX
 
-_WS = re.compile(r"\s+")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n\s*(\w)")
 _SUB = str.maketrans("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ")
 _SUP = str.maketrans("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ")
@@ -28,12 +27,11 @@ _SUBSUP = re.compile(r"([_^])(?:\{([^{}$]*)\}|([^\s{}$\\]))")
 # $...$ math: the opening $ is followed, and the closing $ preceded, by a non-space, and no digit
 # follows the closing $, so "costs $5 and $6" is left alone.
 _MATH = re.compile(r"(?<!\\)\$(\$?)(?!\s)([^$]+?)(?<![\s\\])\1\$(?!\d)", re.S)
-_LITERAL = re.compile(r"(?<!\\)[$%&#]")
 _LATEX_HINT = re.compile(r"[\\$^_{}~]")
 
 
 def collapse_whitespace(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def _script(match: re.Match[str]) -> str:
@@ -54,38 +52,94 @@ def _latex_converter():  # type: ignore[no-untyped-def]
 
 def _math_to_text(match: re.Match[str]) -> str:
     body = _SUBSUP.sub(_script, match.group(2))
+    fast = _fast_math(body)
+    return fast if fast is not None else _latex_fragment(body)
+
+
+@lru_cache(maxsize=1)
+def _symbol_table() -> dict[str, str]:
+    """Argument-less macros with a plain replacement (\\alpha -> α), from pylatexenc's own table."""
+    from pylatexenc.latex2text import get_default_latex_context_db
+
+    table = {}
+    for spec in get_default_latex_context_db().iter_macro_specs():
+        repl = getattr(spec, "simplify_repl", None)
+        if isinstance(repl, str) and "%" not in repl and not spec.macroname.startswith("@"):
+            table[spec.macroname] = repl
+    return table
+
+
+_FONT = re.compile(r"\\(?:math(?:bf|rm|it|cal|bb|sf|tt|frak)|text(?:bf|rm|it|sf|tt)?|operatorname|boldsymbol)\s*\{([^{}]*)\}")
+_SYMBOL = re.compile(r"\\([A-Za-z]+)(?![A-Za-z])|\\([%&#_$,;!{} ])")
+
+
+def _fast_math(body: str) -> str | None:
+    """Most math in abstracts is a symbol or two: convert it by table; None if it needs a parser."""
+    body = _FONT.sub(r"\1", body)
+    table = _symbol_table()
+    failed = False
+
+    def sym(m: re.Match[str]) -> str:
+        nonlocal failed
+        if m.group(2) is not None:
+            return m.group(2).strip() or " "
+        repl = table.get(m.group(1))
+        if repl is None:
+            failed = True
+            return m.group(0)
+        return repl
+
+    out = _SYMBOL.sub(sym, body)
+    if failed or "\\" in out:
+        return None
+    return out.replace("{", "").replace("}", "").strip()
+
+
+@lru_cache(maxsize=20000)
+def _latex_fragment(fragment: str) -> str:
+    """One small piece of LaTeX (a math body, a macro with its argument) as text. Cached:
+    the same fragments recur across abstracts, and the parser is slow on long inputs."""
     try:
-        return str(_latex_converter().latex_to_text(body)).strip()
+        return str(_latex_converter().latex_to_text(fragment)).strip()
     except Exception:  # pylatexenc gives up on malformed input: keep the source text
-        return body
+        return fragment
+
+
+# A macro with its braced arguments (\emph{x}, \"{o}, \'e, \%), or a braced accent group {\"o}.
+_MACRO = re.compile(r"\\(?:[A-Za-z]+\*?(?:\s*\{[^{}$]*\})*|[\"'`^~=.uvHckbdrt](?:\{[^{}$]*\}|[A-Za-z])|[%&#_$ ,;!{}])"
+                    r"|\{\\[^{}$]*\}")
+_BRACES = re.compile(r"\{([^{}\\$]*)\}")
 
 
 def latex_to_unicode(text: str) -> str:
     """Turn the LaTeX that appears in titles and abstracts into readable Unicode.
 
-    Only text that looks like LaTeX is touched; a literal '$5' price or a lone '_' stays.
+    Only LaTeX fragments are converted (math between $...$, macros, accents, case-protecting
+    braces); the text around them is left as it is, so a literal "$5" or "95%" stays.
     """
     if not _LATEX_HINT.search(text):
         return text
     text = _MATH.sub(_math_to_text, text)
-    if "\\" in text or "{" in text:
-        # a $ or % left over is literal text (prices, percentages), not math or a comment
-        protected = _LITERAL.sub(r"\\\g<0>", text)
-        try:
-            text = str(_latex_converter().latex_to_text(protected))
-        except Exception:
-            pass
+    if "\\" in text:
+        text = _MACRO.sub(lambda m: _latex_fragment(m.group(0)) if m.group(0)[1:2] != " " else " ", text)
+    if "{" in text:
+        text = _BRACES.sub(r"\1", text)
     return text
 
 
 def clean_text(text: str | None) -> str | None:
-    """Whitespace, hyphenation at line breaks and LaTeX, in one step. None and blank give None."""
+    """Whitespace, hyphenation at line breaks and LaTeX, in one step. None and blank give None.
+
+    On the hot path of bulk imports: each step runs only when the text needs it.
+    """
     if text is None:
         return None
-    text = unicodedata.normalize("NFC", text)
-    # "large-\nscale": without a dictionary the hyphen is kept; a stray hyphen harms less than a glued word
-    text = _HYPHEN_BREAK.sub(r"\1-\2", text)
-    text = collapse_whitespace(latex_to_unicode(text))
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    if "-\n" in text:
+        # "large-\nscale": without a dictionary the hyphen is kept; a stray hyphen harms less than a glued word
+        text = _HYPHEN_BREAK.sub(r"\1-\2", text)
+    text = " ".join(latex_to_unicode(text).split())
     return text or None
 
 
@@ -105,7 +159,9 @@ def is_known_word(word: str) -> bool:
     return word.lower() in _word_costs()
 
 
-_GLUE_WORDS = {"for", "of", "and", "the", "with", "in", "on", "to", "via", "from", "by", "an", "at", "as", "or", "is"}
+# Words that a lost space glues onto the end of the word before them. Short ones that are also
+# common word endings ("an", "at", "or", "in", "on") are left out: "Rabbat", "distractor".
+_GLUE_WORDS = ("for", "of", "and", "the", "with", "via", "from", "into", "that", "than")
 _LOWER_UPPER = re.compile(r"\b([a-z]{3,})([A-Z][a-z]{2,})")
 
 
@@ -123,10 +179,9 @@ def split_glued(word: str) -> str:
         return word  # CamelCase names (LoRA, DejaVu) are not glued words
     lower = word.lower()
     for glue in _GLUE_WORDS:
-        if lower.endswith(glue) and is_known_word(lower[: -len(glue)]) and len(lower) - len(glue) >= 3:
+        head = lower[: -len(glue)]
+        if lower.endswith(glue) and len(head) >= 3 and is_known_word(head):
             return f"{word[: -len(glue)]} {word[-len(glue):]}"
-        if lower.startswith(glue) and is_known_word(lower[len(glue) :]) and len(lower) - len(glue) >= 3:
-            return f"{word[: len(glue)]} {word[len(glue):]}"
     return word
 
 
@@ -141,7 +196,11 @@ def split_glued_text(text: str) -> str:
     """Undo copy-paste glue in a text: "Recipefor" -> "Recipe for", "introduceTransformer" ->
     "introduce Transformer". Only confident splits (see `split_glued`)."""
     text = _LOWER_UPPER.sub(_split_lower_upper, text)
-    return re.sub(r"\b[A-Za-z]{5,}\b", lambda m: split_glued(m.group(0)), text)
+    return _GLUE_TOKEN.sub(lambda m: split_glued(m.group(0)), text)
+
+
+# a whole word, not part of a URL, a path or a hyphenated compound
+_GLUE_TOKEN = re.compile(r"(?<![\w./-])[A-Za-z]{5,}(?![\w./-])")
 
 
 # ---------------------------------------------------------------- arXiv ids and DOIs
@@ -307,20 +366,26 @@ def normalize_author(name: str) -> str:
     """One display form for an author name: "Zhao, Jiawei" -> "Jiawei Zhao"; LaTeX accents
     resolved; whitespace collapsed. Initials and order are otherwise kept as given."""
     name = clean_text(name) or ""
-    if name.count(",") == 1:
+    if "," in name and name.count(",") == 1:
         last, first = (p.strip() for p in name.split(","))
         if first and last and not re.fullmatch(r"(?i)jr\.?|sr\.?|ii|iii|iv", first):
             name = f"{first} {last}"
     return collapse_whitespace(name.strip(" ,;"))
 
 
+_NAME_PART = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
 def _ascii_fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
+@lru_cache(maxsize=200_000)
 def author_key(name: str) -> str:
     """A matching key: folded last name + first initial ("Jiawei Zhao", "J. Zhao" -> "zhao j")."""
-    parts = re.findall(r"[A-Za-z][A-Za-z'-]*", _ascii_fold(normalize_author(name)))
+    if "," in name or "\\" in name:
+        name = normalize_author(name)
+    parts = _NAME_PART.findall(name if name.isascii() else _ascii_fold(name))
     if not parts:
         return ""
     last = parts[-1].lower()

@@ -176,11 +176,7 @@ def _rehome(lib: SQLiteLibrary, pk: int, stay: list[dict[str, Any]], go: list[di
     lib.delete_paper(pk)  # drop aliases; re-add each side's own
     row, chosen = paper_row(stay)
     new_row, new_chosen = paper_row(go)
-    lib.conn.execute(
-        "INSERT INTO papers (pk, id, title, abstract, authors, title_key, year, weak, data, created_at, updated_at)"
-        " VALUES (:pk, :id, :title, :abstract, :authors, :title_key, :year, :weak, :data, :now, :now)",
-        {**row, "pk": pk},
-    )
+    lib.insert_papers([{**row, "pk": pk}])
     if new_row["id"] == row["id"]:  # both sides carry the same id: the split-off part uses its own
         new_row["id"] = f"paperradar:{go[0]['key'][:12]}"
     new_pk = lib.insert_paper(new_row)

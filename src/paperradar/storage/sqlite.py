@@ -15,14 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..errors import InvalidInput, NotFound
 from .migrations import migrate
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
 def dumps(value: Any) -> str:
-    return _JSON.encode(value)
+    return orjson.dumps(value).decode()
 
 
 class SQLiteLibrary:
@@ -139,12 +138,23 @@ class SQLiteLibrary:
     # ------------------------------------------------------------ writes (inside a transaction)
 
     def insert_paper(self, row: dict[str, Any]) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO papers (id, title, abstract, authors, title_key, year, weak, data, created_at, updated_at)"
-            " VALUES (:id, :title, :abstract, :authors, :title_key, :year, :weak, :data, :now, :now)",
-            row,
+        pk = self.max_paper_pk() + 1
+        self.insert_papers([{**row, "pk": pk}])
+        return pk
+
+    def insert_papers(self, rows: list[dict[str, Any]]) -> None:
+        """Insert papers whose pk the caller chose (see `max_paper_pk`)."""
+        self.conn.executemany(
+            "INSERT INTO papers (pk, id, title, abstract, authors, title_key, year, weak, data, created_at,"
+            " updated_at) VALUES (:pk, :id, :title, :abstract, :authors, :title_key, :year, :weak, :data, :now, :now)",
+            rows,
         )
-        return int(cur.lastrowid)  # type: ignore[arg-type]
+        self.conn.executemany(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (:pk, :title, :abstract, :authors)", rows
+        )
+
+    def max_paper_pk(self) -> int:
+        return int(self.conn.execute("SELECT coalesce(max(pk), 0) FROM papers").fetchone()[0])
 
     def update_paper(self, pk: int, row: dict[str, Any]) -> None:
         self.conn.execute(
@@ -158,10 +168,13 @@ class SQLiteLibrary:
         self.conn.execute("DELETE FROM papers WHERE pk = ?", (pk,))
 
     def add_aliases(self, pk: int, aliases: Iterable[str]) -> None:
+        self.add_alias_pairs([(a, pk) for a in aliases])
+
+    def add_alias_pairs(self, pairs: list[tuple[str, int]]) -> None:
         self.conn.executemany(
             "INSERT INTO aliases (alias, paper_pk) VALUES (?, ?)"
             " ON CONFLICT(alias) DO UPDATE SET paper_pk = excluded.paper_pk",
-            [(a, pk) for a in aliases],
+            pairs,
         )
 
     def add_records(self, rows: list[dict[str, Any]]) -> None:
