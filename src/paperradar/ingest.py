@@ -28,7 +28,6 @@ from .storage.sqlite import SQLiteLibrary, dumps
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-WEAK_SCAN_LIMIT = 2000  # abstract-only papers compared with every incoming record
 Progress = Callable[[int], None]
 
 
@@ -117,6 +116,7 @@ def ingest_records(
     progress: Progress | None = None,
 ) -> None:
     """Store parsed records, batch by batch, each batch one transaction."""
+    weak = WeakPapers(lib)
     it = iter(items)
     while True:
         chunk = list(islice(it, BATCH))
@@ -131,7 +131,7 @@ def ingest_records(
             prepared.append(prepare(item))
         if prepared:
             with lib.transaction():
-                _store_batch(lib, prepared, report)
+                _store_batch(lib, prepared, report, weak)
         if progress:
             progress(len(chunk))
 
@@ -150,7 +150,9 @@ def prepare(rec: Record) -> dict[str, Any]:
     }
 
 
-def _store_batch(lib: SQLiteLibrary, prepared: list[dict[str, Any]], report: ImportReport) -> None:
+def _store_batch(
+    lib: SQLiteLibrary, prepared: list[dict[str, Any]], report: ImportReport, weak: WeakPapers | None = None
+) -> None:
     existing = lib.existing_record_keys([p["key"] for p in prepared])
     fresh: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -164,7 +166,7 @@ def _store_batch(lib: SQLiteLibrary, prepared: list[dict[str, Any]], report: Imp
         return
     probes = [Probe.from_fields(p["fields"]) for p in fresh]
     writer = BatchWriter(lib)
-    matcher = Matcher(lib, probes, before_text_search=writer.flush)
+    matcher = Matcher(lib, probes, writer.flush, weak or WeakPapers(lib))
     for p, probe in zip(fresh, probes, strict=True):
         pk = matcher.match(probe, p["key"])
         if pk is None:
@@ -261,15 +263,17 @@ _WORD = re.compile(r"[A-Za-z]{7,}")
 class Matcher:
     """Finds the paper an incoming record belongs to, with lookups prefetched per batch."""
 
-    def __init__(self, lib: SQLiteLibrary, probes: list[Probe], before_text_search: Callable[[], None]):
+    def __init__(
+        self, lib: SQLiteLibrary, probes: list[Probe], before_text_search: Callable[[], None], weak: WeakPapers
+    ):
         self.lib = lib
         self.before_text_search = before_text_search
+        self.weak = weak
         self.alias = lib.papers_by_alias(sorted({i for p in probes for i in p.ids}))
         self.titles = lib.papers_by_title_key(sorted({p.title_key for p in probes if p.title_key}))
         pks = set(self.alias.values()) | {pk for pks in self.titles.values() for pk in pks}
         self.cands: dict[int, Candidate] = {}
         self._load(pks)
-        self._weak: list[int] | None = None
         self.splits = {frozenset((a, b)) for kind, a, b in lib.corrections() if kind == "split"}
         self._keys_cache: dict[int, set[str]] = {}
 
@@ -291,13 +295,13 @@ class Matcher:
         return hit.pk if hit else None
 
     def _text_pool(self, probe: Probe) -> list[int]:
+        """Papers whose abstract may be this record's: weak papers sharing its text, and for a
+        record without id or title (only those pay for it) the best full-text hits."""
         if not probe.abstract:
             return []
-        if self._weak is None:
-            self._weak = self.lib.weak_papers(WEAK_SCAN_LIMIT)
-            self._load(self._weak)
-        pool = list(self._weak)
-        if not probe.ids or not probe.title_key:  # only such records pay for a full-text search
+        pool = self.weak.candidates(probe.signature) if len(self.weak) else []
+        self._load(pool)
+        if not probe.ids or not probe.title_key:
             words = sorted(set(_WORD.findall(probe.abstract)), key=len, reverse=True)[:16]
             self.before_text_search()  # papers new in this batch must be searchable too
             hits = self.lib.text_candidates(words)
@@ -328,11 +332,33 @@ class Matcher:
                 "authors": [a["name"] for a in chosen.get("authors", [])],
                 "year": row["year"],
                 "abstract": row["abstract"],
+                "dates": chosen.get("dates", {}),
             }
         )
         self._keys_cache[pk] = {r["key"] for r in records}
-        if self._weak is not None and row["weak"] and pk not in self._weak:
-            self._weak.append(pk)
+        if row["weak"]:
+            self.weak.add(pk, self.cands[pk].signature)
+
+
+class WeakPapers:
+    """The papers that only their abstract can identify (no title or no id), indexed by shingles.
+
+    Loaded once per import (a library full of strong arXiv records has none, and then costs nothing).
+    """
+
+    def __init__(self, lib: SQLiteLibrary):
+        self.index = dedupe.ShingleIndex()
+        for row in lib.match_view(lib.weak_papers()):
+            self.index.add(row["pk"], dedupe.abstract_signature(row["abstract"]))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def candidates(self, signature: frozenset[int]) -> list[int]:
+        return self.index.candidates(signature)
+
+    def add(self, pk: int, signature: frozenset[int]) -> None:
+        self.index.add(pk, signature)
 
 
 def _candidate(row: dict[str, Any]) -> Candidate:
@@ -343,4 +369,5 @@ def _candidate(row: dict[str, Any]) -> Candidate:
         authors=row["authors"],
         year=row["year"],
         abstract=row["abstract"],
+        dates=set(row.get("dates", {}).values()),
     )

@@ -11,12 +11,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from datetime import datetime
 from functools import lru_cache
 
 from .models import PartialDate
+
+# pylatexenc reports macros it cannot expand on stderr; we keep the source text instead
+logging.getLogger("pylatexenc").addHandler(logging.NullHandler())
+logging.getLogger("pylatexenc").propagate = False
 
 # ---------------------------------------------------------------- whitespace and LaTeX
 
@@ -119,12 +124,14 @@ def latex_to_unicode(text: str) -> str:
     """
     if not _LATEX_HINT.search(text):
         return text
+    # escaped braces are literal text: keep them away from case-protection stripping below
+    text = text.replace("\\{", "\ue003").replace("\\}", "\ue004")
     text = _MATH.sub(_math_to_text, text)
     if "\\" in text:
         text = _MACRO.sub(lambda m: _latex_fragment(m.group(0)) if m.group(0)[1:2] != " " else " ", text)
     if "{" in text:
         text = _BRACES.sub(r"\1", text)
-    return text
+    return text.replace("\ue003", "{").replace("\ue004", "}")
 
 
 def clean_text(text: str | None) -> str | None:

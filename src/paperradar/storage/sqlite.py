@@ -104,14 +104,14 @@ class SQLiteLibrary:
                         "authors": [a["name"] for a in data.get("authors", [])],
                         "year": r["year"],
                         "abstract": r["abstract"],
+                        "dates": data.get("dates", {}),
                     }
                 )
         return rows
 
-    def weak_papers(self, limit: int) -> list[int]:
-        """Papers that lack a title or any id (matched by abstract only); at most `limit`."""
-        q = "SELECT pk FROM papers WHERE weak = 1 LIMIT ?"
-        return [r[0] for r in self.conn.execute(q, (limit,))]
+    def weak_papers(self) -> list[int]:
+        """Papers that lack a title or any id (matched by abstract only)."""
+        return [r[0] for r in self.conn.execute("SELECT pk FROM papers WHERE weak = 1")]
 
     def text_candidates(self, words: list[str], limit: int = 10) -> list[int]:
         """Papers whose abstract shares the most of `words` (FTS5 BM25), for near-duplicate checks."""
