@@ -128,9 +128,16 @@ class Record:
             out["ids"] = list(self.ids)
         for name in CONTENT_FIELDS:
             value = getattr(self, name)
-            if value in (None, "", [], {}):
+            if value is None or value == "" or value == [] or value == {}:
                 continue
-            out[name] = to_jsonable(value)
+            if name == "authors":  # the hot path of bulk imports: no generic recursion
+                out[name] = [{"name": a.name, "affiliations": a.affiliations} for a in value]
+            elif name == "dates":
+                out[name] = {k: d.iso() for k, d in value.items()}
+            elif name == "categories":
+                out[name] = list(value)
+            else:
+                out[name] = to_jsonable(value)
         if self.authors and not self.authors_complete:
             out["authors_complete"] = False
             if self.author_count:

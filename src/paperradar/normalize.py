@@ -116,6 +116,34 @@ _MACRO = re.compile(r"\\(?:[A-Za-z]+\*?(?:\s*\{[^{}$]*\})*|[\"'`^~=.uvHckbdrt](?
 _BRACES = re.compile(r"\{([^{}\\$]*)\}")
 
 
+_ACCENTS = {
+    '"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "=": "\u0304",
+    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328", "r": "\u030a",
+}
+_ACCENT = re.compile(r"^\{?\\([\"'`^~=.uvHckr])\s*(?:\{\s*\\?([A-Za-z])\s*\}|\\?([A-Za-z]))\}?$")
+_TEXT_MACRO = re.compile(r"^\\(?:emph|text(?:bf|it|tt|sc|sf|rm|up|normal)?|underline|mbox|url)\s*\{([^{}$]*)\}$")
+
+
+def _macro_to_text(match: re.Match[str]) -> str:
+    """One macro outside math: accents, font and text macros and symbols by table, else the parser."""
+    frag = match.group(0)
+    if frag[1:2] == " ":
+        return " "
+    m = _ACCENT.match(frag)
+    if m:
+        return unicodedata.normalize("NFC", (m.group(2) or m.group(3)) + _ACCENTS[m.group(1)])
+    m = _TEXT_MACRO.match(frag)
+    if m:
+        return m.group(1)
+    if frag[1:].isalpha() and frag[1:] in _symbol_table():
+        return _symbol_table()[frag[1:]]
+    if frag.startswith(("\\cite", "\\ref", "\\label")):
+        return ""  # a citation or cross-reference means nothing outside its paper
+    if len(frag) == 2 and frag[1] in "%&#_$,;!{}":
+        return frag[1] if frag[1] not in ",;!" else " "
+    return _latex_fragment(frag)
+
+
 def latex_to_unicode(text: str) -> str:
     """Turn the LaTeX that appears in titles and abstracts into readable Unicode.
 
@@ -128,7 +156,7 @@ def latex_to_unicode(text: str) -> str:
     text = text.replace("\\{", "\ue003").replace("\\}", "\ue004")
     text = _MATH.sub(_math_to_text, text)
     if "\\" in text:
-        text = _MACRO.sub(lambda m: _latex_fragment(m.group(0)) if m.group(0)[1:2] != " " else " ", text)
+        text = _MACRO.sub(_macro_to_text, text)
     if "{" in text:
         text = _BRACES.sub(r"\1", text)
     return text.replace("\ue003", "{").replace("\ue004", "}")
@@ -407,4 +435,11 @@ def title_key(title: str | None) -> str:
     """
     if not title:
         return ""
-    return re.sub(r"[^a-z0-9]+", "", _ascii_fold(clean_text(title) or "").lower())
+    if _LATEX_HINT.search(title):
+        title = clean_text(title) or ""
+    if not title.isascii():
+        title = _ascii_fold(title)
+    return _NOT_ALNUM.sub("", title.lower())
+
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
