@@ -41,7 +41,7 @@ def db_path(tmp_path) -> str:
 def cli(db_path):
     """Run the CLI against a temporary library: cli("import", path) -> Result."""
     from paperradar.cli import app
-    from paperradar.cli import imports, papers  # noqa: F401
+    from paperradar.cli import fetching, imports, papers  # noqa: F401
 
     runner = CliRunner()
 

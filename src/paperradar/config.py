@@ -30,6 +30,10 @@ SETTINGS = {
     for s in (
         Setting("home", None, "data directory (default: the per-user app data folder)"),
         Setting("db", None, "library file (default: library.db in the data directory)"),
+        Setting("arxiv_api", "https://export.arxiv.org/api/query", "arXiv API endpoint"),
+        Setting("hf_api", "https://huggingface.co/api/daily_papers", "Hugging Face Daily Papers endpoint"),
+        Setting("arxiv_delay", "3.0", "seconds between arXiv API requests (arXiv asks for 3)"),
+        Setting("fetch_retries", "4", "retries of a failed request, with exponential backoff"),
     )
 }
 

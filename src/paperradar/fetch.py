@@ -173,6 +173,9 @@ def _get(
             continue
         except httpx.TransportError as e:
             failure = f"cannot reach {host}: {_reason(e)}"
+            if _NAME_UNKNOWN.search(failure):
+                retries = attempt  # no name resolution: offline, and retrying will not help
+                break
             continue
         if response.status_code != 429 and response.status_code < 500:
             return response
@@ -182,6 +185,9 @@ def _get(
     if failure.startswith("cannot reach"):
         raise NetworkError(f"{failure} ({tries}); are you offline?")
     raise NetworkError(f"{failure} ({tries}); try again later")
+
+
+_NAME_UNKNOWN = re.compile(r"name or service not known|nodename nor servname|name resolution|getaddrinfo", re.I)
 
 
 def _host(url: httpx.URL) -> str:

@@ -67,7 +67,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 
 def main() -> None:
     """Entry point: one handler turns library errors into `Error: ...` and exit code 1."""
-    from . import imports, papers  # noqa: F401  (registers the commands)
+    from . import fetching, imports, papers  # noqa: F401  (registers the commands)
 
     try:
         app()
