@@ -9,12 +9,17 @@ Does I/O through the `Library` it is given and the `Source`s it reads.
 from __future__ import annotations
 
 import logging
+import lzma
+import multiprocessing
+import os
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
+from queue import Empty, Full
 from types import ModuleType
 from typing import Any
 
@@ -78,13 +83,21 @@ def import_source(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import one source into the library and report what happened. Bad records are reported,
-    never fatal; an unreadable or unrecognised source raises InvalidInput."""
+    never fatal; an unreadable or unrecognised source raises InvalidInput.
+
+    Large files are parsed in a second process while this one matches and writes, so both
+    cores work; the result is the same either way.
+    """
     module = importers.detect(source) if fmt == "auto" else importers.load(fmt)
+    if column_map and not module.NAME.startswith("tabular_"):
+        raise InvalidInput(f"--map applies to CSV, JSONL and Parquet files, not to {module.NAME}")
     report = ImportReport(source.path, module.NAME)
     started = now_iso()
-    items = _parse(module, source, column_map)
-    ingest_records(lib, items, report, progress=progress)
-    report.rejected.extend(source.issues)
+
+    def chunks() -> Iterator[Chunk]:
+        return prepared_chunks(_parse(module, source, column_map), source)
+
+    store_chunks(lib, in_worker(chunks) if _worth_a_worker(source) else chunks(), report, progress)
     report.rejected.sort(key=lambda e: e.line or 0)
     with lib.transaction():
         lib.log_import(
@@ -101,12 +114,31 @@ def import_source(
 
 
 def _parse(module: ModuleType, source: Source, column_map: dict[str, str] | None) -> Iterator[Record | ParseError]:
-    if column_map and not module.NAME.startswith("tabular_"):
-        raise InvalidInput(f"--map applies to CSV, JSONL and Parquet files, not to {module.NAME}")
     try:
         yield from (module.parse(source, column_map=column_map) if column_map else module.parse(source))
     except ParseError as e:  # a whole-source failure (e.g. corrupt compressed stream) after valid records
         yield e
+
+
+Chunk = tuple[list[dict[str, Any]], list[ParseError]]
+
+
+def prepared_chunks(items: Iterable[Record | ParseError], source: Source | None = None) -> Iterator[Chunk]:
+    """Parsed items as (prepared records, errors), BATCH items at a time. Pure CPU work, so it
+    may run in a worker process. The last chunk carries the problems the reader found."""
+    it = iter(items)
+    while chunk := list(islice(it, BATCH)):
+        prepared: list[dict[str, Any]] = []
+        errors: list[ParseError] = []
+        now = now_iso()
+        for item in chunk:
+            if isinstance(item, ParseError):
+                errors.append(item)
+            else:
+                prepared.append(prepare(item, now))
+        yield prepared, errors
+    if source is not None and source.issues:
+        yield [], list(source.issues)
 
 
 def ingest_records(
@@ -116,38 +148,96 @@ def ingest_records(
     progress: Progress | None = None,
 ) -> None:
     """Store parsed records, batch by batch, each batch one transaction."""
+    store_chunks(lib, prepared_chunks(items), report, progress)
+
+
+def store_chunks(lib: SQLiteLibrary, chunks: Iterable[Chunk], report: ImportReport, progress: Progress | None) -> None:
     weak = WeakPapers(lib)
-    it = iter(items)
-    while True:
-        chunk = list(islice(it, BATCH))
-        if not chunk:
-            return
-        prepared = []
-        for item in chunk:
-            if isinstance(item, ParseError):
-                report.rejected.append(item)
-                continue
-            report.read += 1
-            prepared.append(prepare(item))
+    for prepared, errors in chunks:
+        report.rejected.extend(errors)
+        report.read += len(prepared)
         if prepared:
             with lib.transaction():
                 _store_batch(lib, prepared, report, weak)
         if progress:
-            progress(len(chunk))
+            progress(len(prepared) + len(errors))
 
 
-def prepare(rec: Record) -> dict[str, Any]:
-    """A Record as the row the library keeps: key, provenance and the fields it gave."""
+def prepare(rec: Record, now: str | None = None) -> dict[str, Any]:
+    """A Record as the row the library keeps: key, provenance and the fields it gave; also its
+    matching view (computed here, so the parsing worker does that work)."""
     fields = rec.given_fields()
-    return {
+    p = {
         "key": dedupe.record_key(rec.source.importer, fields),
         "importer": rec.source.importer,
         "path": rec.source.path,
         "line": rec.source.line,
-        "imported_at": rec.source.fetched_at or now_iso(),
+        "imported_at": rec.source.fetched_at or now or now_iso(),
         "fields": fields,
         "raw": rec.raw,
     }
+    p["probe"] = Probe.from_fields(fields)
+    return p
+
+
+# ---------------------------------------------------------------- the parsing worker
+
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+_POLL = 1.0
+
+
+def _worth_a_worker(source: Source) -> bool:
+    if (os.cpu_count() or 1) < 2 or os.environ.get("PAPERRADAR_NO_WORKER"):
+        return False
+    size = len(source.data) if source.data is not None else (source.file.stat().st_size if source.file else 0)
+    return size >= PARALLEL_MIN_BYTES
+
+
+def in_worker(make: Callable[[], Iterator[Chunk]]) -> Iterator[Chunk]:
+    """Run `make()` in a forked process and yield what it yields. Errors come back as errors;
+    the worker never outlives the import (it stops when this process goes away)."""
+    ctx = multiprocessing.get_context("fork")
+    queue: Any = ctx.Queue(maxsize=4)
+    proc = ctx.Process(target=_produce, args=(make, queue, os.getpid()), daemon=True)
+    proc.start()
+    try:
+        while True:
+            try:
+                kind, value = queue.get(timeout=_POLL)
+            except Empty:
+                if not proc.is_alive():
+                    raise RuntimeError(f"the parsing worker died (exit code {proc.exitcode})") from None
+                continue
+            if kind == "chunk":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+
+
+def _produce(make: Callable[[], Iterator[Chunk]], queue: Any, parent: int) -> None:
+    def put(item: tuple[str, Any]) -> None:
+        while True:
+            try:
+                queue.put(item, timeout=_POLL)
+                return
+            except Full:
+                if os.getppid() != parent:  # the importing process is gone: stop
+                    os._exit(1)
+
+    try:
+        for chunk in make():
+            put(("chunk", chunk))
+        put(("done", None))
+    except BaseException as e:  # sent back and raised in the importing process
+        put(("error", e))
+    queue.close()
+    queue.join_thread()
 
 
 def _store_batch(
@@ -164,7 +254,7 @@ def _store_batch(
             fresh.append(p)
     if not fresh:
         return
-    probes = [Probe.from_fields(p["fields"]) for p in fresh]
+    probes = [p.pop("probe", None) or Probe.from_fields(p["fields"]) for p in fresh]
     writer = BatchWriter(lib)
     matcher = Matcher(lib, probes, writer.flush, weak or WeakPapers(lib))
     for p, probe in zip(fresh, probes, strict=True):

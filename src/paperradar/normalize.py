@@ -400,6 +400,8 @@ _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "la"
 def normalize_author(name: str) -> str:
     """One display form for an author name: "Zhao, Jiawei" -> "Jiawei Zhao"; LaTeX accents
     resolved; whitespace collapsed. Initials and order are otherwise kept as given."""
+    if "," not in name and not _LATEX_HINT.search(name) and name.isascii():
+        return " ".join(name.split()).strip(" ;")  # the common case, fast
     name = clean_text(name) or ""
     if "," in name and name.count(",") == 1:
         last, first = (p.strip() for p in name.split(","))
