@@ -32,7 +32,9 @@ def floor(path: Path, db: Path, fts: bool = False) -> float:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("CREATE TABLE p (id TEXT PRIMARY KEY, title TEXT, abstract TEXT, authors TEXT)")
     if fts:
-        conn.execute("CREATE VIRTUAL TABLE f USING fts5(title, abstract, authors, tokenize='porter unicode61')")
+        conn.execute(
+            "CREATE VIRTUAL TABLE f USING fts5(title, abstract, authors, tokenize='porter unicode61')"
+        )
     rows = []
     with path.open("rb") as f:
         for line in f:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from test_fetch import FakeAPI, api  # noqa: F401  (the local server fixture)
 
 
@@ -34,7 +35,9 @@ def test_fetch_arxiv_ids_imports_every_page_and_resumes(cli, env: FakeAPI):
     assert sum(f["new"] for f in again) == 0
     assert env.requests[asked].query["start"] == "3"
     # --restart reads from the first page; everything is already there
-    restarted = json.loads(cli("fetch", "arxiv", *ids, "--page-size", "2", "--restart", "--json").output)["files"]
+    restarted = json.loads(cli("fetch", "arxiv", *ids, "--page-size", "2", "--restart", "--json").output)[
+        "files"
+    ]
     assert sum(f["unchanged"] for f in restarted) == 3
 
 
@@ -52,12 +55,24 @@ def test_fetch_offline_says_so_and_changes_nothing(tmp_path, monkeypatch):
 
     exe = Path(sys.executable).with_name("paperradar")
     db = tmp_path / "lib.db"
-    env = {"PAPERRADAR_HOME": str(tmp_path), "PAPERRADAR_ARXIV_API": "http://127.0.0.1:9/api/query",
-           "PAPERRADAR_ARXIV_DELAY": "0", "PAPERRADAR_FETCH_RETRIES": "0", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([exe, "--db", db, "fetch", "arxiv", "--id", "2403.03507"], env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        "PAPERRADAR_HOME": str(tmp_path),
+        "PAPERRADAR_ARXIV_API": "http://127.0.0.1:9/api/query",
+        "PAPERRADAR_ARXIV_DELAY": "0",
+        "PAPERRADAR_FETCH_RETRIES": "0",
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [exe, "--db", db, "fetch", "arxiv", "--id", "2403.03507"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
-    assert done.stderr.startswith("Error: cannot reach 127.0.0.1:9: connection refused (1 attempt); are you offline?")
+    assert done.stderr.startswith(
+        "Error: cannot reach 127.0.0.1:9: connection refused (1 attempt); are you offline?"
+    )
     assert "Traceback" not in done.stderr
     stats = subprocess.run([exe, "--db", db, "stats", "--json"], env=env, capture_output=True, text=True)
     assert json.loads(stats.stdout)["papers"] == 0

@@ -55,11 +55,18 @@ def test_same_arxiv_id_in_two_forms_is_one_paper(lib):
 
 
 def test_glued_title_copy_merges_with_spaced_title_when_authors_agree(lib):
-    a = rec("page_profile_feed", title="GEAR: An Efficient KV Cache Compression Recipefor Near-Lossless Inference",
-            authors=[Author("Hao Kang")], authors_complete=False)
-    b = rec("arxiv_atom", ids=["arxiv:2403.05527"],
-            title="GEAR: An Efficient KV Cache Compression Recipe for Near-Lossless Inference",
-            authors=[Author("Hao Kang"), Author("Qingru Zhang")])
+    a = rec(
+        "page_profile_feed",
+        title="GEAR: An Efficient KV Cache Compression Recipefor Near-Lossless Inference",
+        authors=[Author("Hao Kang")],
+        authors_complete=False,
+    )
+    b = rec(
+        "arxiv_atom",
+        ids=["arxiv:2403.05527"],
+        title="GEAR: An Efficient KV Cache Compression Recipe for Near-Lossless Inference",
+        authors=[Author("Hao Kang"), Author("Qingru Zhang")],
+    )
     assert ingest(lib, a, b).merged == 1
     paper = get_paper(lib, "arxiv:2403.05527")
     assert paper.title == "GEAR: An Efficient KV Cache Compression Recipe for Near-Lossless Inference"
@@ -75,17 +82,32 @@ def test_same_title_different_authors_is_two_papers(lib):
 
 def test_same_title_years_apart_is_two_papers(lib):
     a = rec("ris", title="A Survey of Large Language Models for Code", dates={"published": PartialDate(2021)})
-    b = rec("ris", line=20, title="A Survey of Large Language Models for Code", dates={"published": PartialDate(2025)})
+    b = rec(
+        "ris",
+        line=20,
+        title="A Survey of Large Language Models for Code",
+        dates={"published": PartialDate(2025)},
+    )
     assert ingest(lib, a, b).new == 2
 
 
 def test_galore_family_is_four_papers(lib):
     records = [
         rec("page_abstract_list", 1, abstract=GALORE2_ABS),
-        rec("page_profile_feed", 1, title="GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection",
-            abstract=GALORE_ABS, authors=[Author("Jiawei Zhao")]),
-        rec("page_profile_feed", 4, title="Q-GaLore: Quantized GaLore with INT4 Projection",
-            abstract=QGALORE_ABS, authors=[Author("Zhenyu Zhang")]),
+        rec(
+            "page_profile_feed",
+            1,
+            title="GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection",
+            abstract=GALORE_ABS,
+            authors=[Author("Jiawei Zhao")],
+        ),
+        rec(
+            "page_profile_feed",
+            4,
+            title="Q-GaLore: Quantized GaLore with INT4 Projection",
+            abstract=QGALORE_ABS,
+            authors=[Author("Zhenyu Zhang")],
+        ),
         rec("page_abstract_list", 3, abstract=WELORE_ABS),
         rec("page_dataset_viewer", 5, ids=["arxiv:2407.11239"], abstract=WELORE_ABS.replace("ONE", "one")),
     ]
@@ -96,8 +118,13 @@ def test_galore_family_is_four_papers(lib):
 
 def test_truncated_abstract_matches_its_full_version_and_full_one_is_chosen(lib):
     full = rec("page_arxiv_listing", ids=["arxiv:2407.08296"], abstract=QGALORE_ABS)
-    cut = rec("page_hf_papers", title="Q-GaLore: Quantized GaLore with INT4 Projection",
-              abstract=QGALORE_ABS[:260] + "…", abstract_truncated=True, upvotes=31)
+    cut = rec(
+        "page_hf_papers",
+        title="Q-GaLore: Quantized GaLore with INT4 Projection",
+        abstract=QGALORE_ABS[:260] + "…",
+        abstract_truncated=True,
+        upvotes=31,
+    )
     report = ingest(lib, cut, full)
     assert (report.new, report.merged) == (1, 1)
     paper = get_paper(lib, "2407.08296")
@@ -107,27 +134,47 @@ def test_truncated_abstract_matches_its_full_version_and_full_one_is_chosen(lib)
 
 def test_glued_words_do_not_stop_an_abstract_match(lib):
     glued = GALORE_ABS.replace("low-rank adaptation (LoRA), add", "low-rankadaptation(LoRA),add")
-    report = ingest(lib, rec("page_dataset_viewer", ids=["arxiv:2403.03507"], abstract=glued),
-                    rec("page_abstract_list", abstract=GALORE_ABS))
+    report = ingest(
+        lib,
+        rec("page_dataset_viewer", ids=["arxiv:2403.03507"], abstract=glued),
+        rec("page_abstract_list", abstract=GALORE_ABS),
+    )
     assert report.merged == 1
 
 
 def test_year_less_date_never_replaces_a_full_one(lib):
-    a = rec("page_profile_feed", title="Neural Computers for Everyone", dates={"published": PartialDate(None, 4, 7)},
-            authors=[Author("Mingchen Zhuge")])
-    b = rec("arxiv_atom", ids=["arxiv:2604.01234"], title="Neural Computers for Everyone",
-            dates={"published": PartialDate(2026, 4, 7)}, authors=[Author("Mingchen Zhuge")])
+    a = rec(
+        "page_profile_feed",
+        title="Neural Computers for Everyone",
+        dates={"published": PartialDate(None, 4, 7)},
+        authors=[Author("Mingchen Zhuge")],
+    )
+    b = rec(
+        "arxiv_atom",
+        ids=["arxiv:2604.01234"],
+        title="Neural Computers for Everyone",
+        dates={"published": PartialDate(2026, 4, 7)},
+        authors=[Author("Mingchen Zhuge")],
+    )
     ingest(lib, a, b)
     assert get_paper(lib, "2604.01234").dates["published"].iso() == "2026-04-07"
-    alone = rec("page_profile_feed", title="Another Paper Entirely Different", dates={"published": PartialDate(None, 4, 7)})
+    alone = rec(
+        "page_profile_feed",
+        title="Another Paper Entirely Different",
+        dates={"published": PartialDate(None, 4, 7)},
+    )
     ingest(lib, alone)
     p = [p for p in list_papers(lib, None) if p.title == "Another Paper Entirely Different"][0]
     assert p.dates["published"].iso() == "--04-07" and p.year is None
 
 
 def test_record_bridging_two_ids_finds_the_paper(lib):
-    ingest(lib, rec("bibtex", ids=["doi:10.1000/xyz"], title="Some Paper About Things", authors=[Author("A B")]))
-    report = ingest(lib, rec("arxiv_atom", ids=["arxiv:2401.00001", "doi:10.1000/xyz"], title="Some Paper About Things"))
+    ingest(
+        lib, rec("bibtex", ids=["doi:10.1000/xyz"], title="Some Paper About Things", authors=[Author("A B")])
+    )
+    report = ingest(
+        lib, rec("arxiv_atom", ids=["arxiv:2401.00001", "doi:10.1000/xyz"], title="Some Paper About Things")
+    )
     assert report.merged == 1
     assert get_paper(lib, "arxiv:2401.00001").id == "arxiv:2401.00001"
     assert get_paper(lib, "10.1000/XYZ").id == "arxiv:2401.00001"

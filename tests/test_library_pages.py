@@ -6,12 +6,11 @@ import itertools
 
 import pytest
 
+from conftest import PAGES, need_shared
 from paperradar.importers.base import Source
 from paperradar.ingest import import_source
 from paperradar.papers import get_paper, list_papers
 from paperradar.storage import open_library
-
-from conftest import PAGES, need_shared
 
 FILES = [
     "abstract-list.txt",
@@ -69,7 +68,9 @@ def test_counts_and_idempotence(pages, tmp_path):
 
 def test_any_order_gives_the_same_library(pages, tmp_path):
     reference = shape(build(tmp_path, FILES, "ref.db")[0])
-    orders = [list(reversed(FILES))] + [list(p) for p in itertools.islice(itertools.permutations(FILES), 7, 120, 41)]
+    orders = [list(reversed(FILES))] + [
+        list(p) for p in itertools.islice(itertools.permutations(FILES), 7, 120, 41)
+    ]
     for i, order in enumerate(orders):
         assert shape(build(tmp_path, order, f"o{i}.db")[0]) == reference, order
 
@@ -116,6 +117,8 @@ def test_every_field_a_page_shows_is_kept(pages, tmp_path):
     assert [a.name for a in dualformer.authors][:2] == ["DiJia Su", "Sainbayar Sukhbaatar"]
     assert not dualformer.authors_complete
     eora = [p for p in list_papers(lib, None) if (p.title or "").startswith("EoRA")][0]
-    assert eora.organisation == "NVIDIA" and eora.upvotes == 2 and eora.dates["published"].iso() == "2024-10-28"
+    assert (
+        eora.organisation == "NVIDIA" and eora.upvotes == 2 and eora.dates["published"].iso() == "2024-10-28"
+    )
     neural = [p for p in list_papers(lib, None) if p.title == "Neural Computers"][0]
     assert neural.dates["published"].iso() == "--04-07" and neural.score == 69.9  # no year guessed

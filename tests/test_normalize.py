@@ -44,8 +44,12 @@ def test_split_glued_only_when_confident():
     assert split_glued_text("Compression Recipefor Near-Lossless") == "Compression Recipe for Near-Lossless"
     assert split_glued_text("we introduceTransformer-based models") == "we introduce Transformer-based models"
     # real words, names, CamelCase model names and URLs stay as they are
-    for text in ("pretraining invariance distractor", "DejaVu GaLore LoRA", "Taoan Huang, Michael Rabbat",
-                 "see attact-benchmark.github.io"):
+    for text in (
+        "pretraining invariance distractor",
+        "DejaVu GaLore LoRA",
+        "Taoan Huang, Michael Rabbat",
+        "see attact-benchmark.github.io",
+    ):
         assert split_glued_text(text) == text
 
 
@@ -71,20 +75,26 @@ def test_parse_arxiv_id(text, parsed):
 
 def test_ids_and_aliases():
     assert arxiv_aliases("2410.09918", "v2") == [
-        "arxiv:2410.09918", "arxiv:2410.09918v2", "doi:10.48550/arxiv.2410.09918"
+        "arxiv:2410.09918",
+        "arxiv:2410.09918v2",
+        "doi:10.48550/arxiv.2410.09918",
     ]
     assert ids_from_text("https://doi.org/10.1103/PhysRevD.76.013009") == ["doi:10.1103/physrevd.76.013009"]
     assert ids_from_text("doi:10.48550/arXiv.2403.03507")[0] == "arxiv:2403.03507"
     assert normalize_doi("see https://doi.org/10.1000/ABC.") == "10.1000/abc"
     assert ids_from_text("not an id") == []
     assert arxiv_ids_in("cites arXiv:2403.03507 and https://arxiv.org/abs/2407.08296v1.") == [
-        ("2403.03507", None), ("2407.08296", "v1")
+        ("2403.03507", None),
+        ("2407.08296", "v1"),
     ]
 
 
 def test_code_links():
     text = "Code: https://github.com/FMInference/DejaVu. Also (https://github.com/jiaweizzhao/GaLore)"
-    assert code_links_in(text) == ["https://github.com/FMInference/DejaVu", "https://github.com/jiaweizzhao/GaLore"]
+    assert code_links_in(text) == [
+        "https://github.com/FMInference/DejaVu",
+        "https://github.com/jiaweizzhao/GaLore",
+    ]
     assert code_links_in("https://github.com") == []
 
 

@@ -286,14 +286,7 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
     - every other field: the highest-ranked record that gives it; ties go to the latest import.
     """
     if len(records) == 1:  # the common case in bulk imports: every field from the one record
-        only = records[0]
-        chosen = {k: v for k, v in only["fields"].items() if k not in _NOT_CHOSEN}
-        chosen.setdefault("ids", [])
-        if "authors" in chosen:
-            chosen["authors_complete"] = only["fields"].get("authors_complete", True)
-        prov = {k: only["key"] for k in chosen if k not in ("ids", "links", "dates", "authors_complete")}
-        prov.update({f"dates.{k}": only["key"] for k in chosen.get("dates", ())})
-        return chosen, prov
+        return _single(records[0])
     ordered = sorted(records, key=_rank, reverse=True)
     chosen: dict[str, Any] = {}
     prov: dict[str, str] = {}
@@ -323,6 +316,16 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
 
 
 _NOT_CHOSEN = {"extra", "abstract_truncated", "author_count", "authors_complete"}
+
+
+def _single(only: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    chosen = {k: v for k, v in only["fields"].items() if k not in _NOT_CHOSEN}
+    chosen.setdefault("ids", [])
+    if "authors" in chosen:
+        chosen["authors_complete"] = only["fields"].get("authors_complete", True)
+    prov = {k: only["key"] for k in chosen if k not in ("ids", "links", "dates", "authors_complete")}
+    prov.update({f"dates.{k}": only["key"] for k in chosen.get("dates", ())})
+    return chosen, prov
 
 
 def _choose_dates(ordered: list[dict[str, Any]], chosen: dict[str, Any], prov: dict[str, str]) -> None:

@@ -9,11 +9,9 @@ Does I/O through the `Library` it is given and the `Source`s it reads.
 from __future__ import annotations
 
 import logging
-import lzma
 import multiprocessing
 import os
 import re
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -106,14 +104,18 @@ def import_source(
                 "importer": module.NAME,
                 "started_at": started,
                 "finished_at": now_iso(),
-                "counts": {k: v for k, v in report.as_json().items() if k not in ("path", "format", "rejected")}
+                "counts": {
+                    k: v for k, v in report.as_json().items() if k not in ("path", "format", "rejected")
+                }
                 | {"rejected": len(report.rejected)},
             }
         )
     return report
 
 
-def _parse(module: ModuleType, source: Source, column_map: dict[str, str] | None) -> Iterator[Record | ParseError]:
+def _parse(
+    module: ModuleType, source: Source, column_map: dict[str, str] | None
+) -> Iterator[Record | ParseError]:
     try:
         yield from (module.parse(source, column_map=column_map) if column_map else module.parse(source))
     except ParseError as e:  # a whole-source failure (e.g. corrupt compressed stream) after valid records
@@ -151,7 +153,9 @@ def ingest_records(
     store_chunks(lib, prepared_chunks(items), report, progress)
 
 
-def store_chunks(lib: SQLiteLibrary, chunks: Iterable[Chunk], report: ImportReport, progress: Progress | None) -> None:
+def store_chunks(
+    lib: SQLiteLibrary, chunks: Iterable[Chunk], report: ImportReport, progress: Progress | None
+) -> None:
     weak = WeakPapers(lib)
     for prepared, errors in chunks:
         report.rejected.extend(errors)
@@ -167,7 +171,7 @@ def prepare(rec: Record, now: str | None = None) -> dict[str, Any]:
     """A Record as the row the library keeps: key, provenance and the fields it gave; also its
     matching view (computed here, so the parsing worker does that work)."""
     fields = rec.given_fields()
-    p = {
+    p: dict[str, Any] = {
         "key": dedupe.record_key(rec.source.importer, fields),
         "importer": rec.source.importer,
         "path": rec.source.path,
@@ -354,7 +358,11 @@ class Matcher:
     """Finds the paper an incoming record belongs to, with lookups prefetched per batch."""
 
     def __init__(
-        self, lib: SQLiteLibrary, probes: list[Probe], before_text_search: Callable[[], None], weak: WeakPapers
+        self,
+        lib: SQLiteLibrary,
+        probes: list[Probe],
+        before_text_search: Callable[[], None],
+        weak: WeakPapers,
     ):
         self.lib = lib
         self.before_text_search = before_text_search

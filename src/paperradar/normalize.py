@@ -74,7 +74,9 @@ def _symbol_table() -> dict[str, str]:
     return table
 
 
-_FONT = re.compile(r"\\(?:math(?:bf|rm|it|cal|bb|sf|tt|frak)|text(?:bf|rm|it|sf|tt)?|operatorname|boldsymbol)\s*\{([^{}]*)\}")
+_FONT = re.compile(
+    r"\\(?:math(?:bf|rm|it|cal|bb|sf|tt|frak)|text(?:bf|rm|it|sf|tt)?|operatorname|boldsymbol)\s*\{([^{}]*)\}"
+)
 _SYMBOL = re.compile(r"\\([A-Za-z]+)(?![A-Za-z])|\\([%&#_$,;!{} ])")
 
 
@@ -111,17 +113,32 @@ def _latex_fragment(fragment: str) -> str:
 
 
 # A macro with its braced arguments (\emph{x}, \"{o}, \'e, \%), or a braced accent group {\"o}.
-_MACRO = re.compile(r"\\(?:[A-Za-z]+\*?(?:\s*\{[^{}$]*\})*|[\"'`^~=.uvHckbdrt](?:\{[^{}$]*\}|[A-Za-z])|[%&#_$ ,;!{}])"
-                    r"|\{\\[^{}$]*\}")
+_MACRO = re.compile(
+    r"\\(?:[A-Za-z]+\*?(?:\s*\{[^{}$]*\})*|[\"'`^~=.uvHckbdrt](?:\{[^{}$]*\}|[A-Za-z])|[%&#_$ ,;!{}])"
+    r"|\{\\[^{}$]*\}"
+)
 _BRACES = re.compile(r"\{([^{}\\$]*)\}")
 
 
 _ACCENTS = {
-    '"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "=": "\u0304",
-    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328", "r": "\u030a",
+    '"': "\u0308",
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "c": "\u0327",
+    "k": "\u0328",
+    "r": "\u030a",
 }
 _ACCENT = re.compile(r"^\{?\\([\"'`^~=.uvHckr])\s*(?:\{\s*\\?([A-Za-z])\s*\}|\\?([A-Za-z]))\}?$")
-_TEXT_MACRO = re.compile(r"^\\(?:emph|text(?:bf|it|tt|sc|sf|rm|up|normal)?|underline|mbox|url)\s*\{([^{}$]*)\}$")
+_TEXT_MACRO = re.compile(
+    r"^\\(?:emph|text(?:bf|it|tt|sc|sf|rm|up|normal)?|underline|mbox|url)\s*\{([^{}$]*)\}$"
+)
 
 
 def _macro_to_text(match: re.Match[str]) -> str:
@@ -180,6 +197,7 @@ def clean_text(text: str | None) -> str | None:
 
 # ---------------------------------------------------------------- glued words
 
+
 @lru_cache(maxsize=1)
 def _word_costs() -> dict[str, float]:
     import math
@@ -216,7 +234,7 @@ def split_glued(word: str) -> str:
     for glue in _GLUE_WORDS:
         head = lower[: -len(glue)]
         if lower.endswith(glue) and len(head) >= 3 and is_known_word(head):
-            return f"{word[: -len(glue)]} {word[-len(glue):]}"
+            return f"{word[: -len(glue)]} {word[-len(glue) :]}"
     return word
 
 
@@ -243,7 +261,11 @@ _GLUE_TOKEN = re.compile(r"(?<![\w./-])[A-Za-z]{5,}(?![\w./-])")
 _NEW_ID = r"(\d{4}\.\d{4,5})(v\d+)?"
 _OLD_ID = r"([a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?"
 _ARXIV_ANY = re.compile(
-    r"(?:arxiv\.org/(?:abs|pdf|html)/|arxiv:\s*|10\.48550/arxiv\.|\b)(?:" + _NEW_ID + r"|" + _OLD_ID + r")(?:\.pdf)?\b",
+    r"(?:arxiv\.org/(?:abs|pdf|html)/|arxiv:\s*|10\.48550/arxiv\.|\b)(?:"
+    + _NEW_ID
+    + r"|"
+    + _OLD_ID
+    + r")(?:\.pdf)?\b",
     re.I,
 )
 _ARXIV_EXACT = re.compile(
@@ -338,9 +360,18 @@ _MONTHS = {
     m: i + 1
     for i, names in enumerate(
         [
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"), ("dec", "december"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
         ]
     )
     for m in names
@@ -394,7 +425,23 @@ def parse_date(text: str | None) -> PartialDate | None:
 
 # ---------------------------------------------------------------- names and titles
 
-_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "la", "le", "du", "dos", "das", "ter"}
+_PARTICLES = {
+    "van",
+    "von",
+    "der",
+    "den",
+    "de",
+    "del",
+    "della",
+    "di",
+    "da",
+    "la",
+    "le",
+    "du",
+    "dos",
+    "das",
+    "ter",
+}
 
 
 def normalize_author(name: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from .errors import InvalidInput, NotFound
 from .ingest import ImportReport, _store_batch, now_iso, paper_row
 from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
-from .storage.sqlite import SQLiteLibrary, dumps
+from .storage.sqlite import SQLiteLibrary
 
 EXPORT_FORMATS = ("jsonl", "bibtex", "ris", "csljson")
 
@@ -44,7 +44,9 @@ def load_paper(lib: SQLiteLibrary, pk: int, with_sources: bool = True) -> Paper:
     paper.has_code = bool(d.get("has_code"))  # type: ignore[attr-defined]
     if with_sources:
         paper.sources = [
-            StoredRecord(r["key"], row["id"], r["importer"], r["path"], r["line"], r["imported_at"], r["fields"], "")
+            StoredRecord(
+                r["key"], row["id"], r["importer"], r["path"], r["line"], r["imported_at"], r["fields"], ""
+            )
             for r in lib.records_of(pk)
         ]
     return paper
@@ -55,7 +57,9 @@ def get_paper(lib: SQLiteLibrary, ref: str) -> Paper:
     return load_paper(lib, lib.resolve(ref))
 
 
-def list_papers(lib: SQLiteLibrary, limit: int | None = 20, offset: int = 0, order: str = "recent") -> list[Paper]:
+def list_papers(
+    lib: SQLiteLibrary, limit: int | None = 20, offset: int = 0, order: str = "recent"
+) -> list[Paper]:
     return [load_paper(lib, pk, with_sources=False) for pk in lib.list_pks(limit, offset, order)]
 
 
@@ -182,7 +186,9 @@ def _rehome(lib: SQLiteLibrary, pk: int, stay: list[dict[str, Any]], go: list[di
     new_pk = lib.insert_paper(new_row)
     lib.move_records([r["key"] for r in go], new_pk)
     lib.add_aliases(pk, [*chosen["ids"], f"paperradar:{stay[0]['key'][:12]}"])
-    lib.add_aliases(new_pk, [i for i in new_chosen["ids"] if i not in chosen["ids"]] + [f"paperradar:{go[0]['key'][:12]}"])
+    lib.add_aliases(
+        new_pk, [i for i in new_chosen["ids"] if i not in chosen["ids"]] + [f"paperradar:{go[0]['key'][:12]}"]
+    )
     return new_pk
 
 
@@ -219,7 +225,9 @@ def rebuild(lib_path: str, progress: Any = None) -> dict[str, Any]:
     dst.close()
     src.close()
     if problems:
-        raise InvalidInput(f"rebuild produced an inconsistent library ({'; '.join(problems)}); kept the old one")
+        raise InvalidInput(
+            f"rebuild produced an inconsistent library ({'; '.join(problems)}); kept the old one"
+        )
     for suffix in ("-wal", "-shm"):
         Path(lib_path + suffix).unlink(missing_ok=True)
     os.replace(tmp_path, lib_path)
@@ -230,4 +238,3 @@ def _rebuild_batch(dst: SQLiteLibrary, batch: list[dict[str, Any]], report: Impo
     report.read += len(batch)
     with dst.transaction():
         _store_batch(dst, batch, report)
-

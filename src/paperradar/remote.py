@@ -55,8 +55,15 @@ def fetch_arxiv_into(
 
     reports = []
     pages = fetch.fetch_arxiv(
-        query, ids, start=start, page_size=page_size, max_results=max_results, base_url=base_url, delay=delay,
-        retries=retries, on_page=save,
+        query,
+        ids,
+        start=start,
+        page_size=page_size,
+        max_results=max_results,
+        base_url=base_url,
+        delay=delay,
+        retries=retries,
+        on_page=save,
     )
     for body in pages:
         name = f"{base_url}?{'search_query=' + query if query else 'id_list=' + ','.join(ids or [])}&start={start}"

@@ -40,7 +40,8 @@ state = State()
 @app.callback()
 def main_options(
     db: Annotated[
-        str | None, typer.Option("--db", envvar="PAPERRADAR_DB", help="Library file (default: in the data folder).")
+        str | None,
+        typer.Option("--db", envvar="PAPERRADAR_DB", help="Library file (default: in the data folder)."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
 ) -> None:

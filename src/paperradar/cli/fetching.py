@@ -18,11 +18,15 @@ app.add_typer(fetch_app, name="fetch")
 
 @fetch_app.command("arxiv")
 def fetch_arxiv_cmd(
-    query: Annotated[str | None, typer.Argument(help="arXiv API search, e.g. 'cat:cs.CL AND ti:retrieval'.")] = None,
+    query: Annotated[
+        str | None, typer.Argument(help="arXiv API search, e.g. 'cat:cs.CL AND ti:retrieval'.")
+    ] = None,
     ids: Annotated[list[str] | None, typer.Option("--id", help="arXiv id to fetch; repeatable.")] = None,
     max_results: Annotated[int | None, typer.Option("--max", help="Stop after this many papers.")] = 200,
     page_size: Annotated[int, typer.Option(help="Papers per request (at most 2000).")] = 100,
-    restart: Annotated[bool, typer.Option("--restart", help="Start from the first page, not where it stopped.")] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Start from the first page, not where it stopped.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Fetch an arXiv API search or id list, politely (one request per 3 s), resuming where it stopped."""

@@ -33,7 +33,9 @@ def import_cmd(
     ] = "auto",
     column_map: Annotated[
         str | None,
-        typer.Option("--map", help="Column mapping for CSV/JSONL/Parquet, e.g. 'title=paper_title,abstract=summary'."),
+        typer.Option(
+            "--map", help="Column mapping for CSV/JSONL/Parquet, e.g. 'title=paper_title,abstract=summary'."
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

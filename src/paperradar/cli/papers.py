@@ -55,7 +55,9 @@ def list_cmd(
 
 @papers_app.command("show")
 def show_cmd(
-    paper_id: Annotated[str, typer.Argument(help="Any id of the paper: arxiv:2410.09918, 2410.09918v2, a DOI...")],
+    paper_id: Annotated[
+        str, typer.Argument(help="Any id of the paper: arxiv:2410.09918, 2410.09918v2, a DOI...")
+    ],
     as_json: JsonFlag = False,
 ) -> None:
     """Show one paper: every field, and which source said what."""
@@ -94,9 +96,13 @@ def show_cmd(
 
 @papers_app.command("export")
 def export_cmd(
-    ids: Annotated[list[str] | None, typer.Argument(help="Papers to export (default: the whole library).")] = None,
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Papers to export (default: the whole library).")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, bibtex, ris or csljson.")] = "jsonl",
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically).")] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+    ] = None,
 ) -> None:
     """Export papers as JSONL (the documented schema), BibTeX, RIS or CSL-JSON."""
     with library() as lib:
@@ -131,7 +137,8 @@ def merge_cmd(
 def split_cmd(
     paper_id: Annotated[str, typer.Argument(help="The paper that wrongly joins two works.")],
     records: Annotated[
-        list[str], typer.Option("--record", "-r", help="Source record key (or prefix) to split off; repeatable.")
+        list[str],
+        typer.Option("--record", "-r", help="Source record key (or prefix) to split off; repeatable."),
     ],
     as_json: JsonFlag = False,
 ) -> None:

@@ -20,6 +20,7 @@ import orjson
 from ..errors import InvalidInput, NotFound
 from .migrations import migrate
 
+
 def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -150,7 +151,8 @@ class SQLiteLibrary:
             rows,
         )
         self.conn.executemany(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (:pk, :title, :abstract, :authors)", rows
+            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (:pk, :title, :abstract, :authors)",
+            rows,
         )
 
     def max_paper_pk(self) -> int:
@@ -201,7 +203,13 @@ class SQLiteLibrary:
     def log_import(self, report: dict[str, Any]) -> None:
         self.conn.execute(
             "INSERT INTO imports (path, importer, started_at, finished_at, counts) VALUES (?, ?, ?, ?, ?)",
-            (report["path"], report["importer"], report["started_at"], report["finished_at"], dumps(report["counts"])),
+            (
+                report["path"],
+                report["importer"],
+                report["started_at"],
+                report["finished_at"],
+                dumps(report["counts"]),
+            ),
         )
 
     # ------------------------------------------------------------ reading papers
@@ -211,7 +219,9 @@ class SQLiteLibrary:
         from ..normalize import ids_from_text
 
         candidates = [ref, *ids_from_text(ref)]
-        row = self.conn.execute(f"SELECT pk FROM papers WHERE id IN ({_marks(candidates)})", candidates).fetchone()
+        row = self.conn.execute(
+            f"SELECT pk FROM papers WHERE id IN ({_marks(candidates)})", candidates
+        ).fetchone()
         if row:
             return int(row[0])
         hit = self.papers_by_alias(candidates)
@@ -220,7 +230,9 @@ class SQLiteLibrary:
         raise NotFound(f"no paper with id {ref!r} in the library")
 
     def paper_row(self, pk: int) -> dict[str, Any]:
-        r = self.conn.execute("SELECT pk, id, data, created_at, updated_at FROM papers WHERE pk = ?", (pk,)).fetchone()
+        r = self.conn.execute(
+            "SELECT pk, id, data, created_at, updated_at FROM papers WHERE pk = ?", (pk,)
+        ).fetchone()
         if r is None:
             raise NotFound(f"no paper with pk {pk}")
         return {"pk": r["pk"], "id": r["id"], "data": json.loads(r["data"]), "updated_at": r["updated_at"]}
@@ -238,7 +250,9 @@ class SQLiteLibrary:
             "papers": one("SELECT count(*) FROM papers"),
             "records": one("SELECT count(*) FROM records"),
             "aliases": one("SELECT count(*) FROM aliases"),
-            "merged_papers": one("SELECT count(*) FROM (SELECT paper_pk FROM records GROUP BY 1 HAVING count(*) > 1)"),
+            "merged_papers": one(
+                "SELECT count(*) FROM (SELECT paper_pk FROM records GROUP BY 1 HAVING count(*) > 1)"
+            ),
             "corrections": one("SELECT count(*) FROM corrections"),
             "imports": one("SELECT count(*) FROM imports"),
         }
@@ -272,7 +286,9 @@ class SQLiteLibrary:
         ).fetchone()[0]
         if orphans:
             problems.append(f"{orphans} records belong to no paper")
-        empty = self.conn.execute("SELECT count(*) FROM papers WHERE pk NOT IN (SELECT paper_pk FROM records)").fetchone()[0]
+        empty = self.conn.execute(
+            "SELECT count(*) FROM papers WHERE pk NOT IN (SELECT paper_pk FROM records)"
+        ).fetchone()[0]
         if empty:
             problems.append(f"{empty} papers have no source record")
         try:
