@@ -58,13 +58,18 @@ def show_cmd(
     paper_id: Annotated[
         str, typer.Argument(help="Any id of the paper: arxiv:2410.09918, 2410.09918v2, a DOI...")
     ],
+    raw: Annotated[bool, typer.Option("--raw", help="Also show each source record's text exactly as read.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Show one paper: every field, and which source said what."""
     with library() as lib:
         p = svc.get_paper(lib, paper_id)
+        raws = {s.key: lib.raw_of(s.key) for s in p.sources} if raw else {}
     if as_json:
-        print_json(svc.paper_json(p))
+        data = svc.paper_json(p)
+        for src in data["sources"] if raw else ():
+            src["raw"] = raws[src["key"]]
+        print_json(data)
         return
     out.print(f"[bold]{escape(p.title or '(no title)')}[/bold]", highlight=False)
     out.print(f"id: {p.id}    aliases: {', '.join(i for i in p.ids if i != p.id)}", highlight=False)
@@ -92,6 +97,8 @@ def show_cmd(
             + (f"  [green]chosen: {', '.join(chosen)}[/green]" if chosen else ""),
             highlight=False,
         )
+        if raw:
+            out.print("    " + escape(raws[s.key]).replace("\n", "\n    "), highlight=False, style="dim")
 
 
 @papers_app.command("export")
