@@ -299,3 +299,14 @@ def test_jsonl_real_csfcube_corpus_with_map(tmp_path):
     )
     assert first.abstract.startswith("We investigate the characteristics of factual and emotional")
     assert first.dates == {"published": PartialDate(2017)}
+
+
+def test_numeric_arxiv_ids_keep_their_trailing_zeros(tmp_path):
+    """JSON and Parquet writers store 2410.10010 as the float 2410.1001; it must not become another paper."""
+    from paperradar.importers import tabular_jsonl
+    from paperradar.importers.base import Source
+
+    path = tmp_path / "numbers.jsonl"
+    path.write_text('{"arxiv_id": 2410.1001, "title": "A"}\n{"arxiv_id": 1409.1556, "title": "VGG"}\n')
+    ids = [r.ids[0] for r in tabular_jsonl.parse(Source.from_file(path))]
+    assert ids == ["arxiv:2410.10010", "arxiv:1409.1556"]

@@ -63,7 +63,7 @@ def test_split_glued_only_when_confident():
         ("https://arxiv.org/pdf/2401.00001v1.pdf", ("2401.00001", "v1")),
         ("10.48550/arXiv.2403.03507", ("2403.03507", None)),
         ("hep-th/9901001v2", ("hep-th/9901001", "v2")),
-        ("http://arxiv.org/abs/math.GT/0309136", ("math.gt/0309136", None)),
+        ("http://arxiv.org/abs/math.GT/0309136", ("math.GT/0309136", None)),
         ("0704.0001", ("0704.0001", None)),
         ("2410.O1779", None),
         ("1234", None),

@@ -39,7 +39,6 @@ from .normalize import author_key, title_key
 IMPORTER_RANK = {
     "arxiv_atom": 100,
     "arxiv_snapshot": 90,
-    "enrich": 95,
     "hf_daily": 80,
     "bibtex": 70,
     "ris": 70,
@@ -277,8 +276,11 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
     """One value per field from a paper's records: {field: value}, {field: record key}.
 
     Each record is {"key", "importer", "imported_at", "fields"}. The rule per field:
-    - abstract: a complete abstract beats a truncated one; then importer rank; then the longer.
-    - authors: a complete author list beats a partial one ("et al."); then rank; then the longer.
+    - abstract: a complete abstract beats a truncated one; then the longer (in steps of 200
+      characters, so a later, fuller version wins over a short copy); then importer rank.
+    - authors: a complete author list beats a partial one ("et al."); then the longer (in steps
+      of 5 names); then importer rank.
+    - author_count: the largest count a source stated ("10 authors" on a page that lists none).
     - dates: per kind (published, updated, listed, created), a date with a year beats one without;
       then a full date beats a partial one; then rank.
     - links: the union of every record's links, per kind, in rank order.
@@ -304,6 +306,11 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
     if "authors" in chosen:
         top = next(r for r in ordered if r["key"] == prov["authors"])
         chosen["authors_complete"] = top["fields"].get("authors_complete", True)
+    else:
+        chosen["authors_complete"] = False if any("author_count" in r["fields"] for r in ordered) else True
+    counts = [r["fields"]["author_count"] for r in ordered if r["fields"].get("author_count")]
+    if counts:
+        chosen["author_count"] = max(counts)
     for name in ("categories", "comment", "organisation", "upvotes", "score", "venue"):
         best(name)
     _choose_dates(ordered, chosen, prov)
@@ -315,14 +322,13 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
     return chosen, prov
 
 
-_NOT_CHOSEN = {"extra", "abstract_truncated", "author_count", "authors_complete"}
+_NOT_CHOSEN = {"extra", "abstract_truncated", "authors_complete"}
 
 
 def _single(only: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     chosen = {k: v for k, v in only["fields"].items() if k not in _NOT_CHOSEN}
     chosen.setdefault("ids", [])
-    if "authors" in chosen:
-        chosen["authors_complete"] = only["fields"].get("authors_complete", True)
+    chosen["authors_complete"] = only["fields"].get("authors_complete", True)
     prov = {k: only["key"] for k in chosen if k not in ("ids", "links", "dates", "authors_complete")}
     prov.update({f"dates.{k}": only["key"] for k in chosen.get("dates", ())})
     return chosen, prov

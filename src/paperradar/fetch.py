@@ -187,7 +187,9 @@ def _get(
     raise NetworkError(f"{failure} ({tries}); try again later")
 
 
-_NAME_UNKNOWN = re.compile(r"name or service not known|nodename nor servname|name resolution|getaddrinfo", re.I)
+_NAME_UNKNOWN = re.compile(
+    r"name or service not known|nodename nor servname|name resolution|getaddrinfo", re.I
+)
 
 
 def _host(url: httpx.URL) -> str:

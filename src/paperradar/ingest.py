@@ -9,9 +9,11 @@ Does I/O through the `Library` it is given and the `Source`s it reads.
 from __future__ import annotations
 
 import logging
+import lzma
 import multiprocessing
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -89,6 +91,8 @@ def import_source(
     module = importers.detect(source) if fmt == "auto" else importers.load(fmt)
     if column_map and not module.NAME.startswith("tabular_"):
         raise InvalidInput(f"--map applies to CSV, JSONL and Parquet files, not to {module.NAME}")
+    if fmt != "auto":  # a missing, unreadable or folder path: one clear error before anything is written
+        source.head(1)
     report = ImportReport(source.path, module.NAME)
     started = now_iso()
 
@@ -96,6 +100,8 @@ def import_source(
         return prepared_chunks(_parse(module, source, column_map), source)
 
     store_chunks(lib, in_worker(chunks) if _worth_a_worker(source) else chunks(), report, progress)
+    if fmt != "auto" and not report.read and not report.rejected:
+        _check_not_other_format(source, module)
     report.rejected.sort(key=lambda e: e.line or 0)
     with lib.transaction():
         lib.log_import(
@@ -120,6 +126,42 @@ def _parse(
         yield from (module.parse(source, column_map=column_map) if column_map else module.parse(source))
     except ParseError as e:  # a whole-source failure (e.g. corrupt compressed stream) after valid records
         yield e
+    except _READ_ERRORS as e:  # the data stops midway (truncated .gz/.xz, I/O error): keep what came before
+        yield ParseError(source.path, _failing_line(source), _read_failure(e))
+
+
+_READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
+
+
+def _read_failure(e: BaseException) -> str:
+    if isinstance(e, EOFError):
+        return "the file is cut off here (compressed data ends early); the lines before it were imported"
+    return f"cannot read further ({e}); the lines before it were imported"
+
+
+def _failing_line(source: Source) -> int | None:
+    """The 1-based line at which reading `source` fails (counted again, streaming)."""
+    complete = 0
+    try:
+        with source.open_binary() as f:
+            while chunk := f.readline(1 << 20):
+                complete += chunk.endswith(b"\n")
+    except _READ_ERRORS:
+        return complete + 1
+    return None
+
+
+def _check_not_other_format(source: Source, module: ModuleType) -> None:
+    """A format forced with --format found nothing: say so when the file is plainly another format."""
+    try:
+        other = importers.detect(source)
+    except (ParseError, InvalidInput):
+        return
+    if other.NAME != module.NAME:
+        raise InvalidInput(
+            f"{source.path}: no {module.NAME} records found; the file looks like {other.NAME}"
+            f" (use --format {other.NAME}, or leave --format out)"
+        )
 
 
 Chunk = tuple[list[dict[str, Any]], list[ParseError]]

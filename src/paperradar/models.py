@@ -94,11 +94,12 @@ class SourceRef:
 class Record:
     """One source's view of one paper, as parsed. Empty fields mean "this source did not say".
 
-    ids are namespaced strings: ``arxiv:2410.09918``, ``arxiv:2410.09918v2``, ``doi:10.1/x``, ``s2:123``.
+    ids are namespaced strings: ``arxiv:2410.09918``, ``arxiv:2410.09918v2``, ``doi:10.1/x``,
+    ``s2:<40 hex digits>``, ``corpus:<Semantic Scholar corpus id>``.
     authors_complete is False when the source showed only some authors ("et al.", "10 authors");
     author_count then holds the total the source stated, if any.
     dates maps a kind (published, updated, listed, created) to a PartialDate.
-    links maps a kind (abs, pdf, code, project, url) to URLs.
+    links maps a kind (abs, pdf, doi, code, project, hf, url) to URLs.
     raw is the source text of the record, kept verbatim.
     """
 
@@ -138,10 +139,10 @@ class Record:
                 out[name] = list(value)
             else:
                 out[name] = to_jsonable(value)
-        if self.authors and not self.authors_complete:
+        if not self.authors_complete:  # "et al." or "10 authors": some or all names missing
             out["authors_complete"] = False
-            if self.author_count:
-                out["author_count"] = self.author_count
+        if self.author_count:
+            out["author_count"] = self.author_count
         if self.abstract_truncated:
             out["abstract_truncated"] = True
         if self.extra:
@@ -173,6 +174,7 @@ class Paper:
     abstract: str | None = None
     authors: list[Author] = field(default_factory=list)
     authors_complete: bool = True
+    author_count: int | None = None
     categories: list[str] = field(default_factory=list)
     dates: dict[str, PartialDate] = field(default_factory=dict)
     comment: str | None = None

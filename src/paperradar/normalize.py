@@ -288,9 +288,9 @@ def parse_arxiv_id(text: str) -> tuple[str, str | None] | None:
 def _id_parts(m: re.Match[str]) -> tuple[str, str | None]:
     if m.group(1):
         return m.group(1), m.group(2)
-    old = m.group(3)
-    archive, num = old.split("/")
-    return archive.lower() + "/" + num, m.group(4)
+    archive, num = m.group(3).split("/")
+    subject, _, cls = archive.partition(".")  # arXiv writes "math.GT/0309136": class in capitals
+    return subject.lower() + ("." + cls.upper() if cls else "") + "/" + num, m.group(4)
 
 
 def arxiv_ids_in(text: str) -> list[tuple[str, str | None]]:

@@ -31,6 +31,7 @@ def load_paper(lib: SQLiteLibrary, pk: int, with_sources: bool = True) -> Paper:
         abstract=d.get("abstract"),
         authors=authors_from_json(d.get("authors", [])),
         authors_complete=d.get("authors_complete", True),
+        author_count=d.get("author_count"),
         categories=list(d.get("categories", [])),
         dates=dates_from_json(d.get("dates", {})),
         comment=d.get("comment"),
@@ -72,6 +73,7 @@ def paper_json(paper: Paper, with_sources: bool = True) -> dict[str, Any]:
         "abstract": paper.abstract,
         "authors": to_jsonable(paper.authors),
         "authors_complete": paper.authors_complete,
+        "author_count": paper.author_count,
         "categories": paper.categories,
         "dates": to_jsonable(paper.dates),
         "links": paper.links,
@@ -146,12 +148,11 @@ def _merge(lib: SQLiteLibrary, a: int, b: int, record: bool) -> None:
     if record:
         for r in recs_b:
             lib.add_correction("merge", recs_a[0]["key"], r["key"], now)
-    aliases = [i for r in recs_b for i in r["fields"].get("ids", ())]
     lib.move_records([r["key"] for r in recs_b], a)
+    lib.move_aliases(b, a)  # every id of the merged-away paper, its local id too, now finds `a`
     lib.delete_paper(b)
     row, _ = paper_row(recs_a + recs_b)
     lib.update_paper(a, row)
-    lib.add_aliases(a, aliases)
 
 
 def split_paper(lib: SQLiteLibrary, ref: str, record_keys: list[str]) -> tuple[Paper, Paper]:
@@ -177,12 +178,12 @@ def split_paper(lib: SQLiteLibrary, ref: str, record_keys: list[str]) -> tuple[P
 
 
 def _rehome(lib: SQLiteLibrary, pk: int, stay: list[dict[str, Any]], go: list[dict[str, Any]]) -> int:
-    lib.delete_paper(pk)  # drop aliases; re-add each side's own
     row, chosen = paper_row(stay)
     new_row, new_chosen = paper_row(go)
-    lib.insert_papers([{**row, "pk": pk}])
     if new_row["id"] == row["id"]:  # both sides carry the same id: the split-off part uses its own
         new_row["id"] = f"paperradar:{go[0]['key'][:12]}"
+    lib.delete_aliases(pk)  # each side gets its own back below; the paper row stays (its records point at it)
+    lib.update_paper(pk, row)
     new_pk = lib.insert_paper(new_row)
     lib.move_records([r["key"] for r in go], new_pk)
     lib.add_aliases(pk, [*chosen["ids"], f"paperradar:{stay[0]['key'][:12]}"])
@@ -213,9 +214,10 @@ def rebuild(lib_path: str, progress: Any = None) -> dict[str, Any]:
             batch = []
     if batch:
         _rebuild_batch(dst, batch, report)
+    latest = {frozenset((a, b)): kind for kind, a, b in corrections}  # a later split undoes a merge
     with dst.transaction():
         for kind, a, b in corrections:
-            if kind == "merge":
+            if kind == "merge" and latest[frozenset((a, b))] == "merge":
                 pa, pb = dst.paper_of_record(a), dst.paper_of_record(b)
                 if pa != pb:
                     _merge(dst, pa, pb, record=False)

@@ -58,7 +58,9 @@ def show_cmd(
     paper_id: Annotated[
         str, typer.Argument(help="Any id of the paper: arxiv:2410.09918, 2410.09918v2, a DOI...")
     ],
-    raw: Annotated[bool, typer.Option("--raw", help="Also show each source record's text exactly as read.")] = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Also show each source record's text exactly as read.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Show one paper: every field, and which source said what."""

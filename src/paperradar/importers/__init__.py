@@ -11,7 +11,7 @@ from types import ModuleType
 from ..errors import InvalidInput
 from .base import Source
 
-# Module names under paperradar.importers, in no particular order: detection picks the highest score.
+# Module names under paperradar.importers. Detection picks the highest score; a tie goes to the earlier one.
 IMPORTERS: tuple[str, ...] = (
     "page_arxiv_listing",
     "page_dataset_viewer",
@@ -55,6 +55,8 @@ def detect(source: Source) -> ModuleType:
     scored = [(mod.detect(head, source.path), mod) for mod in available()]
     scored = [(s, m) for s, m in scored if s > 0]
     if not scored:
-        raise InvalidInput(f"{source.path}: could not recognise the format; pass --format (see docs/formats.md)")
+        raise InvalidInput(
+            f"{source.path}: could not recognise the format; pass --format (see docs/formats.md)"
+        )
     scored.sort(key=lambda sm: -sm[0])
     return scored[0][1]

@@ -223,7 +223,7 @@ def _apply(rec: Record, field: str, value: Any) -> bool:
 def _apply_id(rec: Record, field: str, value: Any) -> bool:
     if isinstance(value, list):
         return all([_apply_id(rec, field, v) for v in value if not _is_empty(v)])
-    text = _scalar_text(value)
+    text = _arxiv_number(value) if field == "arxiv" and isinstance(value, float) else _scalar_text(value)
     if field == "corpus":
         m = re.fullmatch(r"(?i)(?:corpus(?:id)?:)?\s*(\d+)", text)
         if m:
@@ -371,6 +371,13 @@ def to_date(value: Any) -> PartialDate | None:
         year = int(value)
         return PartialDate(year) if 1000 <= year <= 9999 else None
     return parse_date(_scalar_text(value))
+
+
+def _arxiv_number(value: float) -> str:
+    """An arXiv id that a spreadsheet or JSON writer stored as a number: 2410.1001 was 2410.10010
+    (ids have five digits after the dot from 2015, four before), so the zeros come back."""
+    digits = 5 if int(value) >= 1501 else 4
+    return f"{value:.{digits}f}"
 
 
 def _scalar_text(value: Any) -> str:

@@ -11,15 +11,11 @@ Files compressed with gzip or xz are read decompressed, recognised by their magi
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
-import lzma
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any
 
 from ..errors import ParseError
 from ..models import Author, Record, SourceRef
@@ -36,57 +32,16 @@ from .base import Source
 
 NAME = "arxiv_snapshot"
 
-GZIP_MAGIC = b"\x1f\x8b"
-XZ_MAGIC = b"\xfd7zXZ\x00"
-_COMPRESSED_SUFFIXES = (".jsonl.gz", ".json.gz", ".jsonl.xz", ".json.xz")
 
 # Dumps repeat the same listing dates and author names many times over: parse each once.
 _date = lru_cache(maxsize=4096)(parse_date)
 _author_name = lru_cache(maxsize=65536)(normalize_author)
 
 
-# ---------------------------------------------------------------- compressed sources
-
-
-def open_maybe_compressed(file: Path | None, data: bytes | None) -> BinaryIO:
-    """A binary stream of the content, decompressed when it starts with gzip or xz magic bytes."""
-    target: Path | BinaryIO
-    if data is not None:
-        magic, target = data[:6], io.BytesIO(data)
-    else:
-        assert file is not None
-        with file.open("rb") as f:
-            magic = f.read(6)
-        target = file
-    if magic.startswith(GZIP_MAGIC):
-        return cast(BinaryIO, gzip.open(target, "rb"))
-    if magic.startswith(XZ_MAGIC):
-        return cast(BinaryIO, lzma.open(target, "rb"))
-    return target if isinstance(target, io.BytesIO) else target.open("rb")
-
-
-class _DecompressedSource(Source):
-    def open_binary(self) -> BinaryIO:
-        return open_maybe_compressed(self.file, self.data)
-
-
-def _readable(source: Source) -> Source:
-    """`source` itself, or a view of it that decompresses; problems still land in source.issues."""
-    magic = source.head(6)
-    if not (magic.startswith(GZIP_MAGIC) or magic.startswith(XZ_MAGIC)):
-        return source
-    return _DecompressedSource(path=source.path, file=source.file, data=source.data, issues=source.issues)
-
-
 # ---------------------------------------------------------------- detection
 
 
 def detect(head: str, name: str) -> int:
-    lower = name.lower()
-    if head.startswith(("\x1f\ufffd", "\ufffd7zXZ")):  # still compressed: only the name can tell
-        if lower.endswith(_COMPRESSED_SUFFIXES):
-            return 70 if "arxiv" in lower else 20
-        return 0
     first = head.lstrip().split("\n", 1)[0]
     try:
         obj = json.loads(first)
@@ -109,7 +64,7 @@ def detect(head: str, name: str) -> int:
 
 
 def parse(source: Source) -> Iterator[Record | ParseError]:
-    for lineno, text in _readable(source).lines():
+    for lineno, text in source.lines():
         if not text.strip():
             continue
         try:

@@ -66,11 +66,15 @@ class Source:
         return self.file.open("rb")
 
     def head(self, size: int = 64 * 1024) -> bytes:
+        got = b""
         try:
             with self.open_binary() as f:
-                return f.read(size)
+                while len(got) < size and (piece := f.read(min(8192, size - len(got)))):
+                    got += piece
         except (OSError, EOFError, lzma.LZMAError) as e:
-            raise ParseError(self.path, None, f"cannot read: {e}") from e
+            if not got:  # a cut-off file still shows its beginning; the parser reports the cut
+                raise ParseError(self.path, None, f"cannot read: {e}") from e
+        return got
 
     def lines(self) -> Iterator[tuple[int, str]]:
         """Yield (1-based line number, text without the newline).

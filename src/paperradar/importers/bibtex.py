@@ -49,6 +49,7 @@ NAME = "bibtex"
 
 # bibtexparser logs every syntax error as a warning; we report them as ParseErrors instead.
 logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
+logging.getLogger("bibtexparser").propagate = False  # its syntax errors come back as ParseErrors
 
 _ENTRY_START = re.compile(r"^\s*@\s*([A-Za-z]+)\s*[{(]", re.M)
 _KNOWN_TYPES = {

@@ -166,8 +166,11 @@ class SQLiteLibrary:
         )
 
     def delete_paper(self, pk: int) -> None:
-        self.conn.execute("DELETE FROM aliases WHERE paper_pk = ?", (pk,))
+        self.delete_aliases(pk)
         self.conn.execute("DELETE FROM papers WHERE pk = ?", (pk,))
+
+    def delete_aliases(self, pk: int) -> None:
+        self.conn.execute("DELETE FROM aliases WHERE paper_pk = ?", (pk,))
 
     def add_aliases(self, pk: int, aliases: Iterable[str]) -> None:
         self.add_alias_pairs([(a, pk) for a in aliases])
@@ -186,13 +189,17 @@ class SQLiteLibrary:
             rows,
         )
 
+    def move_aliases(self, from_pk: int, to_pk: int) -> None:
+        self.conn.execute("UPDATE aliases SET paper_pk = ? WHERE paper_pk = ?", (to_pk, from_pk))
+
     def move_records(self, keys: list[str], pk: int) -> None:
         for chunk in _chunks(keys, 500):
             self.conn.execute(f"UPDATE records SET paper_pk = ? WHERE key IN ({_marks(chunk)})", [pk, *chunk])
 
     def add_correction(self, kind: str, key_a: str, key_b: str, now: str) -> None:
+        """Record a user's correction; one made again moves to the end (the latest one wins)."""
         self.conn.execute(
-            "INSERT OR IGNORE INTO corrections (kind, record_a, record_b, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO corrections (kind, record_a, record_b, created_at) VALUES (?, ?, ?, ?)",
             (kind, key_a, key_b, now),
         )
 
