@@ -307,7 +307,7 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
         top = next(r for r in ordered if r["key"] == prov["authors"])
         chosen["authors_complete"] = top["fields"].get("authors_complete", True)
     else:
-        chosen["authors_complete"] = False if any("author_count" in r["fields"] for r in ordered) else True
+        chosen["authors_complete"] = not any("author_count" in r["fields"] for r in ordered)
     counts = [r["fields"]["author_count"] for r in ordered if r["fields"].get("author_count")]
     if counts:
         chosen["author_count"] = max(counts)

@@ -377,7 +377,9 @@ def paper_row(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, 
     has_code = bool(chosen.get("links", {}).get("code")) or any(
         r["fields"].get("extra", {}).get("has_code") for r in records
     )
-    data = {**chosen, "ids": ids + [own], "has_code": has_code, "provenance": prov}
+    # title and abstract live in their own columns (and the full-text index); not repeated here
+    data = {k: v for k, v in chosen.items() if k not in ("title", "abstract")}
+    data.update(ids=ids + [own], has_code=has_code, provenance=prov)
     title = chosen.get("title")
     row = {
         "id": dedupe.preferred_id(ids, own),

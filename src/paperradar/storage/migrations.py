@@ -19,7 +19,7 @@ MIGRATIONS: list[str] = [
         title_key TEXT,
         year INTEGER,
         weak INTEGER NOT NULL DEFAULT 0,
-        data TEXT NOT NULL,
+        data TEXT NOT NULL,  -- the other chosen fields, ids and provenance (JSON)
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );
@@ -39,7 +39,7 @@ MIGRATIONS: list[str] = [
         line INTEGER,
         imported_at TEXT NOT NULL,
         fields TEXT NOT NULL,
-        raw TEXT NOT NULL
+        raw BLOB NOT NULL  -- the source text exactly as read, zlib-compressed
     );
     CREATE INDEX records_paper ON records(paper_pk);
     CREATE TABLE corrections (
