@@ -44,12 +44,16 @@ def list_cmd(
     if as_json:
         print_json([svc.paper_json(p, with_sources=False) for p in items])
         return
-    table = Table(show_lines=False, expand=False)
-    for col in ("id", "date", "title", "authors"):
-        table.add_column(col, overflow="fold")
+    table = Table(show_lines=False, expand=True, box=None, header_style="bold")
+    table.add_column("id", no_wrap=True, style="cyan")
+    table.add_column("date", no_wrap=True)
+    table.add_column("title", ratio=3, overflow="fold")
+    table.add_column("authors", ratio=1, min_width=16, overflow="ellipsis", no_wrap=True)
     for p in items:
-        title = p.title or ("(no title) " + (p.abstract or "")[:60] + "…")
-        table.add_row(escape(p.id), _date(p), escape(title), escape(_authors(p)))
+        title = p.title or ("[dim](no title)[/dim] " + escape((p.abstract or "")[:80]) + "…")
+        table.add_row(
+            escape(p.id), _date(p), title if not p.title else escape(title), escape(_authors(p, n=1))
+        )
     out.print(table)
 
 

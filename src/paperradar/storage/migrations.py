@@ -18,12 +18,14 @@ MIGRATIONS: list[str] = [
         authors TEXT,
         title_key TEXT,
         year INTEGER,
+        date TEXT,  -- the best known date with a year (ISO, maybe partial), for sorting
         weak INTEGER NOT NULL DEFAULT 0,
         data TEXT NOT NULL,  -- the other chosen fields, ids and provenance (JSON)
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );
     CREATE INDEX papers_title_key ON papers(title_key);
+    CREATE INDEX papers_date ON papers(date);
     CREATE INDEX papers_weak ON papers(weak) WHERE weak = 1;
     CREATE TABLE aliases (
         alias TEXT PRIMARY KEY,

@@ -150,8 +150,9 @@ class SQLiteLibrary:
     def insert_papers(self, rows: list[dict[str, Any]]) -> None:
         """Insert papers whose pk the caller chose (see `max_paper_pk`)."""
         self.conn.executemany(
-            "INSERT INTO papers (pk, id, title, abstract, authors, title_key, year, weak, data, created_at,"
-            " updated_at) VALUES (:pk, :id, :title, :abstract, :authors, :title_key, :year, :weak, :data, :now, :now)",
+            "INSERT INTO papers (pk, id, title, abstract, authors, title_key, year, date, weak, data,"
+            " created_at, updated_at) VALUES (:pk, :id, :title, :abstract, :authors, :title_key, :year, :date, :weak,"
+            " :data, :now, :now)",
             rows,
         )
         self.conn.executemany(
@@ -165,7 +166,7 @@ class SQLiteLibrary:
     def update_paper(self, pk: int, row: dict[str, Any]) -> None:
         self.conn.execute(
             "UPDATE papers SET id=:id, title=:title, abstract=:abstract, authors=:authors, title_key=:title_key,"
-            " year=:year, weak=:weak, data=:data, updated_at=:now WHERE pk=:pk",
+            " year=:year, date=:date, weak=:weak, data=:data, updated_at=:now WHERE pk=:pk",
             {**row, "pk": pk},
         )
 
@@ -250,7 +251,11 @@ class SQLiteLibrary:
         return {"pk": r["pk"], "id": r["id"], "data": data, "updated_at": r["updated_at"]}
 
     def list_pks(self, limit: int | None = None, offset: int = 0, order: str = "recent") -> list[int]:
-        orders = {"recent": "year DESC, pk DESC", "added": "pk DESC", "title": "title COLLATE NOCASE"}
+        orders = {
+            "recent": "date DESC NULLS LAST, pk DESC",
+            "added": "pk DESC",
+            "title": "title COLLATE NOCASE",
+        }
         if order not in orders:
             raise InvalidInput(f"unknown sort order {order!r}; choose from {', '.join(orders)}")
         q = f"SELECT pk FROM papers ORDER BY {orders[order]} LIMIT ? OFFSET ?"
