@@ -78,6 +78,17 @@ MIGRATIONS: list[str] = [
         VALUES (new.pk, new.title, new.abstract, new.authors);
     END;
     """,
+    # 2: embeddings, one per paper and model, with the hash of the text they were made from
+    """
+    CREATE TABLE embeddings (
+        paper_pk INTEGER NOT NULL REFERENCES papers(pk) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector BLOB NOT NULL,  -- float32, L2-normalised
+        PRIMARY KEY (paper_pk, model_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX embeddings_model ON embeddings(model_id);
+    """,
 ]
 
 

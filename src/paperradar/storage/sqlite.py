@@ -295,6 +295,37 @@ class SQLiteLibrary:
         for r in self.conn.execute(q):
             yield {**dict(r), "fields": json.loads(r["fields"])}
 
+    # ------------------------------------------------------------ embeddings
+
+    def paper_texts(self) -> Iterator[tuple[int, str | None, str | None]]:
+        """(pk, title, abstract) of every paper, in pk order (streamed)."""
+        yield from self.conn.execute("SELECT pk, title, abstract FROM papers ORDER BY pk")
+
+    def embedding_hashes(self, model_id: str) -> dict[int, str]:
+        q = "SELECT paper_pk, text_hash FROM embeddings WHERE model_id = ?"
+        return {r[0]: r[1] for r in self.conn.execute(q, (model_id,))}
+
+    def put_embeddings(self, model_id: str, rows: list[tuple[int, str, bytes]]) -> None:
+        """Store (paper pk, text hash, float32 vector bytes) rows, replacing older ones."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO embeddings (paper_pk, model_id, text_hash, vector) VALUES (?, ?, ?, ?)",
+            [(pk, model_id, h, v) for pk, h, v in rows],
+        )
+
+    def drop_embeddings(self, model_id: str, pks: list[int]) -> None:
+        for chunk in _chunks(pks, 500):
+            self.conn.execute(
+                f"DELETE FROM embeddings WHERE model_id = ? AND paper_pk IN ({_marks(chunk)})", [model_id, *chunk]
+            )
+
+    def vectors(self, model_id: str) -> Iterator[tuple[int, bytes]]:
+        q = "SELECT paper_pk, vector FROM embeddings WHERE model_id = ? ORDER BY paper_pk"
+        yield from self.conn.execute(q, (model_id,))
+
+    def embedding_models(self) -> dict[str, int]:
+        q = "SELECT model_id, count(*) FROM embeddings GROUP BY 1"
+        return {r[0]: r[1] for r in self.conn.execute(q)}
+
     def check_integrity(self) -> list[str]:
         """Problems found (empty when consistent): SQLite's own check, orphans, FTS in step."""
         problems = [r[0] for r in self.conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
