@@ -295,6 +295,25 @@ class SQLiteLibrary:
         for r in self.conn.execute(q):
             yield {**dict(r), "fields": json.loads(r["fields"])}
 
+    def bm25_scores(
+        self, terms: list[str], among: list[int] | None = None, limit: int = 100, exclude: int | None = None
+    ) -> list[tuple[int, float]]:
+        """Papers matching any of `terms` (each literal, stemmed like the index), by BM25 (higher is
+        better; title counts 2x), optionally only among some papers."""
+        quoted = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms if t)
+        if not quoted:
+            return []
+        where = "papers_fts MATCH ?"
+        params: list[Any] = [f"{{title abstract}} : ({quoted})"]
+        if among is not None:
+            where += f" AND rowid IN ({_marks(among)})"
+            params.extend(among)
+        if exclude is not None:
+            where += " AND rowid != ?"
+            params.append(exclude)
+        q = f"SELECT rowid, -bm25(papers_fts, 2.0, 1.0, 0.0) FROM papers_fts WHERE {where} ORDER BY 2 DESC LIMIT ?"
+        return [(r[0], r[1]) for r in self.conn.execute(q, [*params, limit])]
+
     # ------------------------------------------------------------ embeddings
 
     def paper_texts(self) -> Iterator[tuple[int, str | None, str | None]]:

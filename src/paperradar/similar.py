@@ -1,0 +1,120 @@
+"""Papers similar to a paper: lexical (BM25 over the full-text index) and dense (embeddings)
+evidence, fused, each result with the reasons it was found.
+
+The same function ranks the whole library ("similar papers" in the CLI and web) and a given pool
+(the CSFCube evaluation re-ranks each query's judged pool with it). Does I/O through the library.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .index import VectorIndex
+from .storage.sqlite import SQLiteLibrary
+
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
+MAX_TERMS = 64  # the query paper's words used for BM25
+DENSE_WEIGHT = 1.0  # weight of the dense ranking in fusion (the lexical one has weight 1)
+
+_STOP = frozenset(
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "we", "our", "us", "via", "using", "based", "paper", "propose", "proposed", "show", "shows", "results", "approach", "method", "methods", "new", "novel", "use", "used"]
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]{2,}")
+
+
+def query_terms(title: str | None, abstract: str | None, limit: int = MAX_TERMS) -> list[str]:
+    """The words of a paper to search with: title words first, then the abstract's, no stop words."""
+    out: dict[str, None] = {}
+    for text in (title or "", abstract or ""):
+        for w in _WORD.findall(text):
+            lw = w.lower()
+            if lw not in _STOP and len(out) < limit:
+                out.setdefault(lw)
+    return list(out)
+
+
+@dataclass
+class Similar:
+    pk: int
+    score: float
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    cosine: float | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+def rrf(rankings: Iterable[tuple[list[int], float]], k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion of ranked lists, each with a weight: sum of w / (k + rank)."""
+    scores: dict[int, float] = {}
+    for ranking, weight in rankings:
+        for rank, pk in enumerate(ranking, start=1):
+            scores[pk] = scores.get(pk, 0.0) + weight / (k + rank)
+    return scores
+
+
+def similar_to(
+    lib: SQLiteLibrary,
+    pk: int,
+    *,
+    limit: int = 10,
+    among: list[int] | None = None,
+    index: VectorIndex | None = None,
+    mode: str = "hybrid",
+    dense_weight: float = DENSE_WEIGHT,
+) -> list[Similar]:
+    """The papers most like paper `pk` (never itself), best first.
+
+    mode: "lexical" (BM25 of its words), "dense" (embedding cosine; needs `index`), or "hybrid"
+    (both, fused by reciprocal rank; falls back to lexical when there is no index).
+    """
+    pool = None if among is None else [p for p in among if p != pk]
+    depth = max(limit * 5, 100) if pool is None else len(pool)
+    row = lib.paper_row(pk)["data"]
+    lexical: list[tuple[int, float]] = []
+    dense: list[tuple[int, float]] = []
+    if mode in ("lexical", "hybrid"):
+        lexical = lib.bm25_scores(query_terms(row.get("title"), row.get("abstract")), pool, depth, exclude=pk)
+    if mode in ("dense", "hybrid") and index is not None:
+        dense = _dense(index, pk, pool, depth)
+    if mode == "lexical" or not dense:
+        fused = {p: s for p, s in lexical}
+    elif mode == "dense":
+        fused = {p: s for p, s in dense}
+    else:
+        fused = rrf([([p for p, _ in lexical], 1.0), ([p for p, _ in dense], dense_weight)])
+    lex_rank = {p: i for i, (p, _) in enumerate(lexical, start=1)}
+    dense_rank = {p: i for i, (p, _) in enumerate(dense, start=1)}
+    cos = dict(dense)
+    best = sorted(fused.items(), key=lambda kv: -kv[1])[:limit]
+    return [
+        Similar(p, s, lex_rank.get(p), dense_rank.get(p), cos.get(p), _reasons(lex_rank.get(p), cos.get(p)))
+        for p, s in best
+    ]
+
+
+def _dense(index: VectorIndex, pk: int, pool: list[int] | None, depth: int) -> list[tuple[int, float]]:
+    query = index.vector_of(pk)
+    if query is None:
+        return []
+    if pool is None:
+        return index.search(query, depth, exclude={pk})
+    rows = [(p, index.vector_of(p)) for p in pool]
+    have = [(p, v) for p, v in rows if v is not None]
+    if not have:
+        return []
+    scores = np.stack([v for _, v in have]) @ query
+    order = np.argsort(-scores)
+    return [(have[i][0], float(scores[i])) for i in order]
+
+
+def _reasons(lex_rank: int | None, cosine: float | None) -> list[str]:
+    out = []
+    if cosine is not None:
+        out.append(f"close in meaning (cosine {cosine:.2f})")
+    if lex_rank is not None and lex_rank <= 20:
+        out.append(f"shares distinctive words (keyword rank {lex_rank})")
+    return out

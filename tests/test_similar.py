@@ -1,0 +1,66 @@
+"""Similar papers: lexical evidence through FTS5, dense through the vector index, fused, with reasons."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import PAGES, need_shared
+from paperradar.importers.base import Source
+from paperradar.index import VectorIndex, update_index
+from paperradar.ingest import import_source
+from paperradar.similar import query_terms, rrf, similar_to
+from test_index import HashingEmbedder
+
+
+@pytest.fixture
+def pages_lib(lib):
+    for f in sorted(need_shared(PAGES).iterdir()):
+        import_source(lib, Source.from_file(f))
+    return lib
+
+
+def title_of(lib, pk):
+    return lib.paper_row(pk)["data"]["title"] or ""
+
+
+def test_query_terms_drop_stop_words_and_keep_title_first():
+    terms = query_terms("GaLore: Memory-Efficient LLM Training", "We propose a method that is new.")
+    assert terms[:3] == ["galore", "memory-efficient", "llm"]
+    assert "we" not in terms and "propose" not in terms and "the" not in terms
+
+
+def test_rrf_rewards_agreement():
+    fused = rrf([([1, 2, 3], 1.0), ([2, 1, 4], 1.0)])
+    assert max(fused, key=fused.get) in (1, 2) and fused[2] == fused[1] > fused[3] > 0
+
+
+def test_lexical_neighbours_of_galore_are_its_family(pages_lib):
+    lib = pages_lib
+    galore = next(p for p in lib.list_pks() if title_of(lib, p).startswith("GaLore: Memory-Efficient"))
+    hits = similar_to(lib, galore, limit=5, mode="lexical")
+    assert galore not in [h.pk for h in hits]  # never itself
+    titles = [title_of(lib, h.pk) for h in hits]
+    assert any(t.startswith("Q-GaLore") for t in titles[:3]), titles
+    assert all(h.reasons for h in hits[:3])
+
+
+def test_pool_restricts_the_ranking(pages_lib):
+    lib = pages_lib
+    pks = lib.list_pks()
+    galore = next(p for p in pks if title_of(lib, p).startswith("GaLore: Memory-Efficient"))
+    pool = [p for p in pks if p != galore][:10]
+    hits = similar_to(lib, galore, limit=50, among=pool, mode="lexical")
+    assert {h.pk for h in hits} <= set(pool)
+
+
+def test_hybrid_uses_dense_evidence_and_says_so(pages_lib):
+    lib = pages_lib
+    emb = HashingEmbedder()
+    update_index(lib, emb)
+    index = VectorIndex.load(lib, emb.model_id)
+    galore = next(p for p in lib.list_pks() if title_of(lib, p).startswith("GaLore: Memory-Efficient"))
+    hits = similar_to(lib, galore, limit=5, index=index, mode="hybrid")
+    assert hits and any(h.cosine is not None for h in hits)
+    assert any("cosine" in r for h in hits for r in h.reasons)
+    dense_only = similar_to(lib, galore, limit=5, index=index, mode="dense")
+    assert [h.cosine for h in dense_only] == sorted((h.cosine for h in dense_only), reverse=True)
