@@ -82,7 +82,10 @@ def update_index(
         chunk = todo[i : i + batch]
         vectors = np.asarray(embedder.embed_batch([t for _, t, _ in chunk]), dtype=np.float32)
         with lib.transaction():
-            lib.put_embeddings(embedder.model_id, [(pk, h, v.tobytes()) for (pk, _, h), v in zip(chunk, vectors)])
+            lib.put_embeddings(
+                embedder.model_id,
+                [(pk, h, v.tobytes()) for (pk, _, h), v in zip(chunk, vectors, strict=True)],
+            )
         report.embedded += len(chunk)
         if progress:
             progress(report.embedded, len(todo))
@@ -126,5 +129,9 @@ class VectorIndex:
             return []
         top = np.argpartition(-scores, want - 1)[:want]
         top = top[np.argsort(-scores[top])]
-        out = [(int(self.pks[i]), float(scores[i])) for i in top if not exclude or int(self.pks[i]) not in exclude]
+        out = [
+            (int(self.pks[i]), float(scores[i]))
+            for i in top
+            if not exclude or int(self.pks[i]) not in exclude
+        ]
         return out[:k]
