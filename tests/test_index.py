@@ -68,7 +68,14 @@ def test_changed_text_is_embedded_again(lib):
     longer = PAPERS[1][2] + " We also prove convergence of the projected optimiser in the stochastic setting."
     ingest_records(
         lib,
-        [Record(source=SourceRef("arxiv_atom", "api", 1), ids=["arxiv:2401.00002"], title=PAPERS[1][1], abstract=longer)],
+        [
+            Record(
+                source=SourceRef("arxiv_atom", "api", 1),
+                ids=["arxiv:2401.00002"],
+                title=PAPERS[1][1],
+                abstract=longer,
+            )
+        ],
         ImportReport("t", "t"),
     )
     report = update_index(lib, emb)
@@ -77,7 +84,10 @@ def test_changed_text_is_embedded_again(lib):
 
 
 def test_interrupted_indexing_resumes_where_it_stopped(lib):
-    add(lib, *[(str(i), f"Paper number {i} on topic {i % 7}", f"Abstract {i} words {i * 3}") for i in range(10)])
+    add(
+        lib,
+        *[(str(i), f"Paper number {i} on topic {i % 7}", f"Abstract {i} words {i * 3}") for i in range(10)],
+    )
     broken = HashingEmbedder(fail_after=4)
     with pytest.raises(RuntimeError):
         update_index(lib, broken, batch=2)
