@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .. import config
 from ..errors import RadarError
@@ -66,9 +67,16 @@ def print_json(data: Any) -> None:
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+def display_title(paper: Any) -> str:
+    """Rich markup for a paper's title; an untitled paper shows how its abstract begins."""
+    if paper.title:
+        return escape(paper.title)
+    return "[dim](no title)[/dim] " + escape((paper.abstract or "")[:80]) + "…"
+
+
 def main() -> None:
     """Entry point: one handler turns library errors into `Error: ...` and exit code 1."""
-    from . import fetching, imports, papers  # noqa: F401  (registers the commands)
+    from . import fetching, imports, index_cmd, papers  # noqa: F401  (registers the commands)
 
     try:
         app()

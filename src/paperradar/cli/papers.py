@@ -12,7 +12,7 @@ from rich.table import Table
 from .. import config
 from .. import papers as svc
 from ..models import Paper
-from . import JsonFlag, app, library, out, print_json
+from . import JsonFlag, app, display_title, library, out, print_json
 
 papers_app = typer.Typer(help="Browse, show, export and correct papers.", no_args_is_help=True)
 app.add_typer(papers_app, name="papers")
@@ -50,10 +50,7 @@ def list_cmd(
     table.add_column("title", ratio=3, overflow="fold")
     table.add_column("authors", ratio=1, min_width=16, overflow="ellipsis", no_wrap=True)
     for p in items:
-        title = p.title or ("[dim](no title)[/dim] " + escape((p.abstract or "")[:80]) + "…")
-        table.add_row(
-            escape(p.id), _date(p), title if not p.title else escape(title), escape(_authors(p, n=1))
-        )
+        table.add_row(escape(p.id), _date(p), display_title(p), escape(_authors(p, n=1)))
     out.print(table)
 
 

@@ -1,0 +1,103 @@
+"""`paperradar index` (build or update embeddings) and `paperradar similar ID`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from .. import index as idx
+from .. import papers as svc
+from ..errors import BackendUnavailable, InvalidInput
+from ..similar import similar_to
+from . import JsonFlag, app, display_title, err, library, out, print_json
+
+TIERS = ("fast", "quality")
+
+
+def _embedder(tier: str):  # type: ignore[no-untyped-def]
+    if tier not in TIERS:
+        raise InvalidInput(f"--tier must be one of {', '.join(TIERS)}, not {tier!r}")
+    try:
+        from ..embed import load_embedder
+    except ImportError as e:  # a checkout without the embedding code
+        raise BackendUnavailable(f"embeddings are not available: {e}") from e
+    return load_embedder(tier)
+
+
+@app.command("index")
+def index_cmd(
+    tier: Annotated[
+        list[str] | None, typer.Option("--tier", help="fast (static, ~2,000/s) and/or quality (MiniLM int8).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Build or update the embeddings behind semantic search and similar papers (only new or changed text)."""
+    with library() as lib:
+        reports = [_index_tier(lib, name) for name in tier or ["fast", "quality"]]
+    if as_json:
+        print_json(reports)
+        return
+    for r in reports:
+        out.print(
+            f"{r['model']}: embedded {r['embedded']:,}, unchanged {r['unchanged']:,} ({r['seconds']} s)"
+        )
+
+
+def _index_tier(lib, name: str) -> dict:  # type: ignore[no-untyped-def]
+    embedder = _embedder(name)
+    columns = (f"embedding ({name})", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
+        task = bar.add_task(name, total=None)
+        report = idx.update_index(
+            lib, embedder, lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    return report.as_json()
+
+
+def best_index(lib):  # type: ignore[no-untyped-def]
+    """The vector index of the best tier this library has embeddings for, or None."""
+    have = lib.embedding_models()
+    for tier in ("quality", "fast"):
+        try:
+            model_id = _embedder(tier).model_id
+        except BackendUnavailable:
+            continue
+        if model_id in have:
+            return idx.VectorIndex.load(lib, model_id)
+    return None
+
+
+@app.command("similar")
+def similar_cmd(
+    paper_id: Annotated[str, typer.Argument(help="Any id of the paper.")],
+    limit: Annotated[int, typer.Option(help="How many papers.")] = 10,
+    mode: Annotated[str, typer.Option(help="hybrid, lexical or dense.")] = "hybrid",
+    as_json: JsonFlag = False,
+) -> None:
+    """Papers similar to one paper, each with why it was found."""
+    if mode not in ("hybrid", "lexical", "dense"):
+        raise InvalidInput(f"--mode must be hybrid, lexical or dense, not {mode!r}")
+    with library() as lib:
+        pk = lib.resolve(paper_id)
+        index = best_index(lib) if mode != "lexical" else None
+        if mode == "dense" and index is None:
+            raise BackendUnavailable("no embeddings yet: run `paperradar index`")
+        hits = similar_to(lib, pk, limit=limit, index=index, mode=mode)
+        found = [(h, svc.load_paper(lib, h.pk, with_sources=False)) for h in hits]
+    if as_json:
+        print_json([{**_brief(p), "score": round(h.score, 6), "reasons": h.reasons} for h, p in found])
+        return
+    for n, (h, p) in enumerate(found, start=1):
+        out.print(
+            f"{n:>2}. [bold]{display_title(p)}[/bold]  [dim]{escape(p.id)}[/dim]",
+            highlight=False,
+        )
+        out.print("    " + escape("; ".join(h.reasons)), style="green", highlight=False)
+
+
+def _brief(p) -> dict:  # type: ignore[no-untyped-def]
+    data = svc.paper_json(p, with_sources=False)
+    return {k: data[k] for k in ("id", "ids", "title", "authors", "categories", "dates")}
