@@ -76,7 +76,7 @@ def display_title(paper: Any) -> str:
 
 def main() -> None:
     """Entry point: one handler turns library errors into `Error: ...` and exit code 1."""
-    from . import fetching, imports, index_cmd, papers  # noqa: F401  (registers the commands)
+    from . import fetching, imports, index_cmd, papers, search  # noqa: F401  (registers the commands)
 
     try:
         app()

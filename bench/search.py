@@ -1,0 +1,150 @@
+"""Search latency: paperradar's keyword `search()` against bare FTS5, on the same queries, in the same run.
+
+Library: bench/out/lib-118k.db, built once from ../shared/corpora/arxiv-118k/arxiv_metadata.jsonl.xz
+with `paperradar import` when absent (about 1-3 minutes).
+Queries: 200 drawn deterministically (seed 0) from titles in the library: 2- and 3-word runs of
+content words, single words, quoted 2-word phrases and 6-word natural-language queries.
+Baseline: `SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank LIMIT 20` with the
+same MATCH expression (default bm25, no papers loaded, no snippets, no count).
+paperradar: `search(lib, query, limit=20)`: weighted bm25, filters, snippets, the papers, the total.
+Each query runs once to warm the cache, then once timed for each side (interleaved).
+
+    .venv/bin/python bench/search.py [--queries N] [--db PATH] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from paperradar.search import Filters, search
+from paperradar.storage import open_library
+from paperradar.storage.fts import STOPWORDS, match_expression, parse_query
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpora" / "arxiv-118k" / "arxiv_metadata.jsonl.xz"
+DEFAULT_DB = ROOT / "bench" / "out" / "lib-118k.db"
+BASELINE = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank LIMIT 20"
+
+
+def build(db: Path) -> None:
+    """Import the 118k corpus into `db` (through a temporary name, so a killed build leaves nothing)."""
+    tmp = db.with_name(db.name + ".building")
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+    exe = ROOT / ".venv" / "bin" / "paperradar"
+    print(f"building {db} from {CORPUS} ...", file=sys.stderr)
+    subprocess.run([str(exe), "--db", str(tmp), "import", str(CORPUS)], check=True, stdout=subprocess.DEVNULL)
+    with sqlite3.connect(tmp) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    tmp.replace(db)
+    for p in (Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+
+
+def make_queries(conn: sqlite3.Connection, n: int, seed: int = 0) -> list[str]:
+    """Realistic queries from titles: what someone who half-remembers a paper would type."""
+    rng = random.Random(seed)
+    max_pk = conn.execute("SELECT max(pk) FROM papers").fetchone()[0]
+    shapes = ["two"] * 8 + ["three"] * 4 + ["one"] * 3 + ["phrase"] * 3 + ["long"] * 2
+    out: list[str] = []
+    while len(out) < n:
+        row = conn.execute(
+            "SELECT title FROM papers WHERE pk >= ? AND title IS NOT NULL LIMIT 1", (rng.randint(1, max_pk),)
+        ).fetchone()
+        raw = re.findall(r"[A-Za-z][A-Za-z0-9-]+", row[0] if row else "")
+        shape = shapes[len(out) % len(shapes)]  # a phrase is consecutive words as written
+        words = raw if shape == "phrase" else [w for w in raw if w.lower() not in STOPWORDS]
+        size = {"one": 1, "two": 2, "three": 3, "phrase": 2, "long": 6}[shape]
+        if len(words) < size:
+            continue
+        start = rng.randint(0, len(words) - size)
+        chosen = words[start : start + size]
+        out.append(f'"{" ".join(chosen)}"' if shape == "phrase" else " ".join(chosen).lower())
+    return out
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    qs = statistics.quantiles(ms, n=100, method="inclusive")
+    return {
+        "p50": round(qs[49], 2),
+        "p90": round(qs[89], 2),
+        "p99": round(qs[98], 2),
+        "mean": round(statistics.fmean(ms), 2),
+    }
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def run(db: Path, n: int) -> dict[str, Any]:
+    if not db.exists():
+        build(db)
+    lib = open_library(db)
+    papers = lib.conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+    queries = make_queries(lib.conn, n)
+    filters = Filters(since="2015", categories=("cs",))
+    sides: dict[str, Callable[[str], object]] = {
+        "baseline (bare FTS5 MATCH ORDER BY rank LIMIT 20)": lambda q: lib.conn.execute(
+            BASELINE, (match_expression(parse_query(q).terms),)
+        ).fetchall(),
+        "paperradar keyword search()": lambda q: search(lib, q, limit=20),
+        "paperradar keyword search(), --since 2015 --category cs": lambda q: search(
+            lib, q, limit=20, filters=filters
+        ),
+    }
+    for q in queries:  # warm the page cache
+        for fn in sides.values():
+            fn(q)
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for q in queries:
+        for name, fn in sides.items():
+            times[name].append(timed(lambda: fn(q)))  # noqa: B023
+    results = [search(lib, q, limit=20) for q in queries]
+    lib.close()
+    return {
+        "library": str(db),
+        "papers": papers,
+        "queries": len(queries),
+        "examples": queries[:8],
+        "relaxed_to_any_word": sum(r.relaxed for r in results),
+        "no_results": sum(not r.hits for r in results),
+        "latency_ms": {name: percentiles(ms) for name, ms in times.items()},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--db", type=Path, default=DEFAULT_DB)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    report = run(args.db, args.queries)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(
+        f"{report['papers']:,} papers, {report['queries']} queries (e.g. {', '.join(report['examples'][:5])})"
+    )
+    print(f"relaxed to any word: {report['relaxed_to_any_word']}, no results: {report['no_results']}")
+    for name, p in report["latency_ms"].items():
+        print(
+            f"  {name:<58} p50 {p['p50']:7.2f} ms  p90 {p['p90']:7.2f} ms  p99 {p['p99']:7.2f} ms  mean {p['mean']:7.2f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Search the library: the one `search()` that the CLI, the web pages and digests all call.
+
+`mode="keyword"` ranks with FTS5 BM25 (title weighted above abstract and authors). The dense modes
+(`semantic`, `hybrid`) plug in at `_SEARCHERS`; until `paperradar index` has built vectors they
+raise `InvalidInput`. Snippets come back as segments `[(text, highlighted), ...]`, so each front
+end escapes the text and marks the highlights its own way (`highlight_html` for the web).
+Does I/O through the `Library` it is given (storage/fts.py holds the SQL).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidInput
+from .models import Paper
+from .papers import load_paper
+from .storage import fts
+from .storage.fts import MARK_CLOSE, MARK_OPEN, Filters, Query, parse_query
+from .storage.sqlite import SQLiteLibrary
+
+__all__ = ["MODES", "Filters", "Hit", "SearchResult", "Segments", "search", "hit_json", "highlight_html"]
+
+MODES = ("keyword", "semantic", "hybrid")
+MAX_LIMIT = 1000
+SNIPPET_WORDS = 30  # the abstract's first words when nothing in it matched
+
+Segments = list[tuple[str, bool]]
+
+
+@dataclass
+class Hit:
+    paper: Paper
+    score: float  # higher is better; comparable within one result only
+    snippet: Segments  # the matching abstract fragment (or title), highlights marked
+    reasons: list[str] = field(default_factory=list)
+    title: Segments = field(default_factory=list)  # the title with its matches marked
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    total: int  # papers matching in all, across every page
+    took_ms: float = 0.0
+    relaxed: bool = False  # no paper had every term, so these match any of them
+    notes: list[str] = field(default_factory=list)  # what the user should know about the query
+
+
+Searcher = Callable[[SQLiteLibrary, Query, Filters, int, int], SearchResult]
+
+
+def search(
+    lib: SQLiteLibrary,
+    query: str,
+    *,
+    mode: str = "keyword",
+    limit: int = 20,
+    offset: int = 0,
+    filters: Filters | None = None,
+) -> SearchResult:
+    """Papers matching `query` (see storage/fts.py for the grammar), best first, `limit` from `offset`.
+    An empty query lists the newest papers that pass the filters."""
+    if mode not in MODES:
+        raise InvalidInput(f"unknown search mode {mode!r}; choose from {', '.join(MODES)}")
+    if not 0 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"--limit must be between 0 and {MAX_LIMIT}, not {limit}")
+    if offset < 0:
+        raise InvalidInput(f"--offset cannot be negative ({offset})")
+    started = time.perf_counter()
+    searcher = _SEARCHERS.get(mode) or _not_built(mode)
+    q = parse_query(query)
+    result = searcher(lib, q, filters or Filters(), limit, offset)
+    if q.empty and query.strip():
+        result.notes.insert(0, "the query has no letters or digits to search for; showing the newest papers")
+    result.took_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _not_built(mode: str) -> Searcher:
+    # The seam for dense search: semantic and hybrid register in _SEARCHERS once embeddings exist.
+    raise InvalidInput(f"{mode} search needs embeddings, which are not built yet: run paperradar index")
+
+
+# ---------------------------------------------------------------- keyword search
+
+
+def keyword_search(lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset: int) -> SearchResult:
+    notes = [f"the query was too long: only its first {fts.MAX_TERMS} terms were used"] if q.dropped else []
+    if not q.terms:
+        return _browse(lib, q, f, limit, offset, notes)
+    match = fts.match_expression(q.terms, q.excluded)
+    ranked, total = _ranked(lib, match, f, limit, offset)
+    relaxed = False
+    wanted = list(q.terms)
+    if total == 0 and fts.relaxed_terms(q.terms) != wanted:  # e.g. a long natural-language query:
+        wanted = fts.relaxed_terms(q.terms)  # accept papers with any of its words
+        match = fts.match_expression(wanted, q.excluded, "OR")
+        ranked, total = _ranked(lib, match, f, limit, offset)
+        relaxed = total > 0
+        if relaxed:
+            notes.append("no paper matches every term; showing papers that match any of them")
+    pks = [pk for pk, _ in ranked]
+    marks = fts.run_marks(lib.conn, match, pks)
+    which = fts.run_which(lib.conn, wanted, pks) if relaxed else {}
+    hits = []
+    for pk, bm25 in ranked:
+        paper = load_paper(lib, pk, with_sources=False)
+        title, abstract, authors = (segments(m) for m in marks.get(pk, ("", "", "")))
+        reasons = _match_reasons(title, abstract, authors)
+        if relaxed:
+            found = which.get(pk, [])
+            reasons.insert(0, f"matches {len(found)} of {len(wanted)} terms: {', '.join(map(str, found))}")
+        snippet = abstract if _marked(abstract) or not _marked(title) else title
+        hits.append(Hit(paper, -bm25, snippet or first_words(paper), reasons, title or _plain(paper.title)))
+    return SearchResult(hits, total, relaxed=relaxed, notes=notes)
+
+
+def _ranked(
+    lib: SQLiteLibrary, match: str, f: Filters, limit: int, offset: int
+) -> tuple[list[tuple[int, float]], int]:
+    ranked = fts.run_ranked(lib.conn, match, f, limit, offset) if limit else []
+    if 0 < len(ranked) < limit or (not ranked and offset == 0 and limit):
+        return ranked, offset + len(ranked)  # the last page: no need to count
+    return ranked, fts.run_count(lib.conn, match, f)
+
+
+def _browse(
+    lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset: int, notes: list[str]
+) -> SearchResult:
+    excluded = fts.match_expression(q.excluded, joiner="OR") if q.excluded else None
+    pks, total = fts.run_browse(lib.conn, f, excluded, limit, offset)
+    why = "no search words: newest papers first" + (" (passing the filters)" if f.active else "")
+    hits = []
+    for pk in pks:
+        paper = load_paper(lib, pk, with_sources=False)
+        hits.append(Hit(paper, 0.0, first_words(paper), [why], _plain(paper.title)))
+    return SearchResult(hits, total, notes=notes)
+
+
+_SEARCHERS: dict[str, Searcher] = {"keyword": keyword_search}
+
+
+# ---------------------------------------------------------------- snippets and reasons (pure)
+
+
+_MARKS = re.compile(f"([{MARK_OPEN}{MARK_CLOSE}])")
+
+
+def segments(marked: str) -> Segments:
+    """Text with MARK_OPEN/MARK_CLOSE around matches as [(text, highlighted), ...]; tolerant of
+    unbalanced markers, never yields empty pieces."""
+    out: Segments = []
+    on = False
+    for piece in _MARKS.split(marked):
+        if piece in (MARK_OPEN, MARK_CLOSE):
+            on = piece == MARK_OPEN
+        elif piece:
+            out.append((piece, on))
+    return out
+
+
+def plain(segs: Segments) -> str:
+    return "".join(text for text, _ in segs)
+
+
+def spans(segs: Segments) -> list[list[int]]:
+    """[start, end) character offsets of the highlights in `plain(segs)`."""
+    out, pos = [], 0
+    for text, on in segs:
+        if on:
+            out.append([pos, pos + len(text)])
+        pos += len(text)
+    return out
+
+
+def highlight_html(segs: Segments) -> str:
+    """Segments as safe HTML: text escaped, highlights in <mark>."""
+    return "".join(f"<mark>{html.escape(t)}</mark>" if on else html.escape(t) for t, on in segs)
+
+
+def _marked(segs: Segments) -> bool:
+    return any(on for _, on in segs)
+
+
+def _plain(text: str | None) -> Segments:
+    return [(text, False)] if text else []
+
+
+def first_words(paper: Paper) -> Segments:
+    words = (paper.abstract or "").split()
+    if not words:
+        return []
+    more = len(words) > SNIPPET_WORDS
+    return [(" ".join(words[:SNIPPET_WORDS]) + (" " + fts.ELLIPSIS if more else ""), False)]
+
+
+def _match_reasons(title: Segments, abstract: Segments, authors: Segments) -> list[str]:
+    out = []
+    for label, segs in (("title matches", title), ("abstract matches", abstract), ("authors match", authors)):
+        words = _distinct(t for t, on in segs if on)
+        if words:
+            out.append(f"{label} {', '.join(words[:6])}" + (" …" if len(words) > 6 else ""))
+    return out
+
+
+def _distinct(words: Any) -> list[str]:
+    seen: dict[str, str] = {}
+    for w in words:
+        seen.setdefault(w.casefold(), w)
+    return list(seen.values())
+
+
+# ---------------------------------------------------------------- the JSON shape (CLI --json, web API)
+
+
+def paper_date(paper: Paper) -> str | None:
+    for kind in ("published", "created", "listed", "updated"):
+        if kind in paper.dates:
+            return paper.dates[kind].iso()
+    return None
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    """One result as documented in docs/cli.md: `snippet` is plain text and `highlights` the
+    [start, end) character ranges of the matched words in it."""
+    p = hit.paper
+    return {
+        "id": p.id,
+        "ids": p.ids,
+        "title": p.title,
+        "score": round(hit.score, 4),
+        "snippet": plain(hit.snippet),
+        "highlights": spans(hit.snippet),
+        "authors": [a.name for a in p.authors],
+        "date": paper_date(p),
+        "categories": p.categories,
+        "reasons": hit.reasons,
+    }

@@ -1,0 +1,329 @@
+"""Keyword search over the FTS5 index `papers_fts`: the query grammar, SQL building, and thin runners.
+
+The grammar turns any user text into a valid FTS5 expression (`parse_query`, `match_expression`):
+bare words are ANDed terms, `"quoted phrases"` are phrases, a trailing `*` makes a prefix term and a
+leading `-` excludes a term. Every term is emitted as an FTS5 string, so `AND`, `OR`, `NOT`, `NEAR`,
+`title:`, `^`, parentheses and stray quotes are plain words, never syntax.
+
+Builders (`ranked_sql`, `count_sql`, `browse_sql`, `marks_sql`) are pure and return `(sql, params)`;
+the `run_*` functions execute them on a `sqlite3.Connection` (the only I/O in this module).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import InvalidInput
+
+# bm25 column weights (title, abstract, authors): a word in the title counts four times.
+W_TITLE = 4.0
+W_ABSTRACT = 1.0
+W_AUTHORS = 1.0
+
+MAX_QUERY_CHARS = 1000  # longer input is cut here (FTS5 has limits on expression size)
+MAX_TERMS = 32  # terms beyond this are dropped (and the result says so)
+SNIPPET_TOKENS = 24
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"  # private-use characters: cannot be confused with text
+ELLIPSIS = "…"
+
+Joiner = Literal["AND", "OR"]
+
+
+# ---------------------------------------------------------------- the query grammar (pure)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One search term: `text` as the user wrote it (a word or a phrase), maybe a prefix."""
+
+    text: str
+    phrase: bool = False
+    prefix: bool = False
+
+    def fts(self) -> str:
+        """This term as an FTS5 string: inert whatever it contains."""
+        return '"' + self.text.replace('"', '""') + '"' + ("*" if self.prefix else "")
+
+    def __str__(self) -> str:
+        shown = f'"{self.text}"' if self.phrase else self.text
+        return shown + ("*" if self.prefix else "")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: terms that must match, terms that must not, and what was cut off."""
+
+    terms: tuple[Term, ...] = ()
+    excluded: tuple[Term, ...] = ()
+    dropped: int = 0  # terms beyond MAX_TERMS (or past MAX_QUERY_CHARS)
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms and not self.excluded
+
+    def text(self) -> str:
+        """The positive terms as plain text (what a dense embedder would read)."""
+        return " ".join(t.text for t in self.terms)
+
+
+_TOKEN = re.compile(r'(-?)"([^"]*)("?)(\*?)|(\S+)')
+
+
+def parse_query(text: str) -> Query:
+    """Parse user text by the grammar above. Never fails; text with no letters or digits gives an
+    empty query."""
+    text = _clean(text)
+    cut = len(text) > MAX_QUERY_CHARS
+    terms: list[Term] = []
+    excluded: list[Term] = []
+    for m in _TOKEN.finditer(text[:MAX_QUERY_CHARS]):
+        if m.group(5) is not None:  # a bare word
+            word = m.group(5)
+            negate = word.startswith("-") and len(word) > 1
+            word = word[1:] if negate else word
+            prefix = word.endswith("*")
+            term = Term(word.rstrip("*"), phrase=False, prefix=prefix)
+        else:  # a quoted phrase (an unclosed quote runs to the end of the text)
+            negate = bool(m.group(1))
+            term = Term(m.group(2), phrase=True, prefix=bool(m.group(4)))
+        if not _has_token(term.text):
+            continue
+        target = excluded if negate else terms
+        if term not in target:
+            target.append(term)
+    dropped = max(0, len(terms) - MAX_TERMS) + max(0, len(excluded) - MAX_TERMS) + int(cut)
+    return Query(tuple(terms[:MAX_TERMS]), tuple(excluded[:MAX_TERMS]), dropped)
+
+
+def _clean(text: str) -> str:
+    """Drop what SQLite cannot take: lone surrogates (from undecodable argv bytes), NUL and the
+    snippet markers."""
+    text = text.encode("utf-8", "ignore").decode("utf-8")
+    return text.translate({0: " ", ord(MARK_OPEN): " ", ord(MARK_CLOSE): " "})
+
+
+def _has_token(text: str) -> bool:
+    """Whether the FTS5 unicode61 tokenizer finds a word in `text` (letters, digits, private use).
+    A term without one would be an empty phrase, which FTS5 treats inconsistently."""
+    return any(c.isalnum() or unicodedata.category(c) == "Co" for c in text)
+
+
+# Left out of the any-term fallback, where they would match nearly every paper.
+_STOP = "a an and are as at be by for from has have how in into is it its of on or our that the their this to"
+STOPWORDS = frozenset((_STOP + " using via we what when which with without").split(" "))
+
+
+def relaxed_terms(terms: Sequence[Term]) -> list[Term]:
+    """The terms of an any-term (OR) search: words joined by punctuation split apart ("kv-cache"
+    gives kv, cache), stopwords dropped unless nothing else is left. Phrases stay whole."""
+    words: list[Term] = []
+    for t in terms:
+        parts = [w for w in re.findall(r"\w+", t.text) if _has_token(w)] if not t.phrase else []
+        if not parts:
+            words.append(t)
+            continue
+        words += [Term(w, prefix=t.prefix and i == len(parts) - 1) for i, w in enumerate(parts)]
+    kept = [t for t in words if t.phrase or t.prefix or t.text.casefold() not in STOPWORDS]
+    return list(dict.fromkeys(kept or words))
+
+
+def match_expression(terms: Sequence[Term], excluded: Sequence[Term] = (), joiner: Joiner = "AND") -> str:
+    """The FTS5 MATCH expression: `(a AND b) NOT (c OR d)`. `terms` must not be empty."""
+    if not terms:
+        raise ValueError("a MATCH expression needs at least one term")
+    expr = "(" + f" {joiner} ".join(t.fts() for t in terms) + ")"
+    if excluded:
+        expr += " NOT (" + " OR ".join(t.fts() for t in excluded) + ")"
+    return expr
+
+
+def author_expression(name: str) -> str:
+    """A MATCH expression for papers with this author: the name's words in order in the authors
+    column, the last one as a prefix ("tian" finds "Yuandong Tian"; case and accents ignored)."""
+    name = _clean(name).replace('"', " ").strip()
+    if not _has_token(name):
+        raise InvalidInput(f"author filter {name!r} has no letters or digits")
+    return 'authors : "' + name + '"*'
+
+
+# ---------------------------------------------------------------- filters (pure)
+
+_ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search is narrowed to. Dates are ISO and may be partial (`2024`, `2024-10`);
+    `until` includes its whole period (`until="2024"` keeps December 31st)."""
+
+    since: str | None = None
+    until: str | None = None
+    categories: tuple[str, ...] = ()  # any of these; `cs` means every cs.* category
+    author: str | None = None
+    has_code: bool = False
+    source: str | None = None  # an importer name, e.g. arxiv_snapshot
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and not _ISO_PREFIX.match(value):
+                raise InvalidInput(f"--{name} wants a date like 2024, 2024-10 or 2024-10-13, not {value!r}")
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.since or self.until or self.categories or self.author or self.has_code or self.source
+        )
+
+
+def filter_sql(f: Filters) -> tuple[list[str], list[Any]]:
+    """WHERE clauses over `papers p` (ANDed by the caller) and their parameters."""
+    where: list[str] = []
+    params: list[Any] = []
+    if f.since:
+        where.append("p.date >= ?")
+        params.append(f.since)
+    if f.until:  # "2024" must keep "2024-12-31": compare against the end of the period
+        where.append("p.date < ?")
+        params.append(f.until + "\uffff")
+    if f.categories:
+        tests = []
+        for c in f.categories:
+            if "." in c:
+                tests.append("c.value = ? COLLATE NOCASE")
+                params.append(c)
+            else:
+                tests.append("(c.value = ? COLLATE NOCASE OR c.value LIKE ?)")
+                params += [c, c.replace("%", "").replace("_", "") + ".%"]
+        where.append(
+            "EXISTS (SELECT 1 FROM json_each(p.data, '$.categories') c WHERE " + " OR ".join(tests) + ")"
+        )
+    if f.has_code:
+        where.append("json_extract(p.data, '$.has_code') = 1")
+    if f.source:
+        where.append("EXISTS (SELECT 1 FROM records r WHERE r.paper_pk = p.pk AND r.importer = ?)")
+        params.append(f.source)
+    if f.author:
+        where.append("p.pk IN (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?)")
+        params.append(author_expression(f.author))
+    return where, params
+
+
+# ---------------------------------------------------------------- SQL builders (pure)
+
+
+_MARKS = "highlight(papers_fts, 0, ?, ?), snippet(papers_fts, 1, ?, ?, ?, ?), highlight(papers_fts, 2, ?, ?)"
+
+
+def ranked_sql(match: str, f: Filters, limit: int, offset: int) -> tuple[str, list[Any]]:
+    """One page of matching papers, best first: (pk, bm25) rows; bm25 is lower for better matches.
+    (Measured at 118k papers: ordering by the bm25() column is ~1.5 ms faster at the median than
+    FTS5's own `rank MATCH 'bm25(...)' ORDER BY rank`.)"""
+    where, params = filter_sql(f)
+    join = " JOIN papers p ON p.pk = papers_fts.rowid" if where else ""
+    sql = (
+        f"SELECT papers_fts.rowid, bm25(papers_fts, {W_TITLE}, {W_ABSTRACT}, {W_AUTHORS}) AS score"
+        f" FROM papers_fts{join} WHERE papers_fts MATCH ?"
+        + "".join(" AND " + w for w in where)
+        + " ORDER BY score LIMIT ? OFFSET ?"
+    )
+    return sql, [match, *params, limit, offset]
+
+
+def count_sql(match: str, f: Filters) -> tuple[str, list[Any]]:
+    where, params = filter_sql(f)
+    join = " JOIN papers p ON p.pk = papers_fts.rowid" if where else ""
+    sql = (
+        "SELECT count(*) FROM papers_fts"
+        + join
+        + " WHERE papers_fts MATCH ?"
+        + "".join(" AND " + w for w in where)
+    )
+    return sql, [match, *params]
+
+
+def browse_sql(f: Filters, excluded: str | None, limit: int, offset: int) -> tuple[str, list[Any]]:
+    """No terms to look for: the newest papers passing the filters (and not matching `excluded`),
+    as (pk, NULL) rows."""
+    where, params = filter_sql(f)
+    if excluded:
+        where.append("p.pk NOT IN (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?)")
+        params.append(excluded)
+    cond = (" WHERE " + " AND ".join(where)) if where else ""
+    sql = f"SELECT p.pk, NULL FROM papers p{cond} ORDER BY p.date DESC NULLS LAST, p.pk DESC LIMIT ? OFFSET ?"
+    return sql, [*params, limit, offset]
+
+
+def browse_count_sql(f: Filters, excluded: str | None) -> tuple[str, list[Any]]:
+    sql, params = browse_sql(f, excluded, -1, 0)
+    head, _, _ = sql.partition(" ORDER BY ")
+    return head.replace("SELECT p.pk, NULL", "SELECT count(*)", 1), params[:-2]
+
+
+def marks_sql(match: str, pks: Sequence[int]) -> tuple[str, list[Any]]:
+    """For some papers: the title and authors with every match marked (MARK_OPEN/MARK_CLOSE), and
+    the abstract fragment with the most matches, marked. One row per pk that matches.
+
+    `+rowid` keeps SQLite from handing the pks to FTS5 as lookups: one pass over the matches is
+    cheaper than re-running the query per pk (which costs ~0.4 ms each for common words)."""
+    marks = [MARK_OPEN, MARK_CLOSE, MARK_OPEN, MARK_CLOSE, ELLIPSIS, SNIPPET_TOKENS, MARK_OPEN, MARK_CLOSE]
+    sql = (
+        f"SELECT rowid, {_MARKS} FROM papers_fts WHERE papers_fts MATCH ?"
+        f" AND +rowid IN ({','.join('?' * len(pks))})"
+    )
+    return sql, [*marks, match, *pks]
+
+
+def which_sql(term: Term, pks: Sequence[int]) -> tuple[str, list[Any]]:
+    """Which of these papers contain one term."""
+    sql = f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND +rowid IN ({','.join('?' * len(pks))})"
+    return sql, [term.fts(), *pks]
+
+
+# ---------------------------------------------------------------- runners (I/O)
+
+
+Marks = tuple[str, str, str]  # marked title, abstract fragment, authors
+
+
+def run_ranked(
+    conn: sqlite3.Connection, match: str, f: Filters, limit: int, offset: int
+) -> list[tuple[int, float]]:
+    sql, params = ranked_sql(match, f, limit, offset)
+    return [(int(r[0]), float(r[1])) for r in conn.execute(sql, params)]
+
+
+def run_count(conn: sqlite3.Connection, match: str, f: Filters) -> int:
+    sql, params = count_sql(match, f)
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
+def run_browse(
+    conn: sqlite3.Connection, f: Filters, excluded: str | None, limit: int, offset: int
+) -> tuple[list[int], int]:
+    sql, params = browse_sql(f, excluded, limit, offset)
+    pks = [int(r[0]) for r in conn.execute(sql, params)]
+    sql, params = browse_count_sql(f, excluded)
+    return pks, int(conn.execute(sql, params).fetchone()[0])
+
+
+def run_marks(conn: sqlite3.Connection, match: str, pks: Sequence[int]) -> dict[int, Marks]:
+    if not pks:
+        return {}
+    sql, params = marks_sql(match, pks)
+    return {int(r[0]): (r[1] or "", r[2] or "", r[3] or "") for r in conn.execute(sql, params)}
+
+
+def run_which(conn: sqlite3.Connection, terms: Sequence[Term], pks: Sequence[int]) -> dict[int, list[Term]]:
+    """pk -> the terms it contains (one small indexed query per term)."""
+    out: dict[int, list[Term]] = {pk: [] for pk in pks}
+    for term in terms if pks else ():
+        sql, params = which_sql(term, pks)
+        for r in conn.execute(sql, params):
+            out[int(r[0])].append(term)
+    return out
