@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from conftest import EXAMPLES
 from paperradar.cli import app, imports, search  # noqa: F401  (registers the commands)
-from paperradar.errors import InvalidInput
+from paperradar.errors import BackendUnavailable, InvalidInput
 
 GEAR = "GEAR: An Efficient KV Cache Compression Recipe for Near-Lossless Generative Inference of LLM"
 KEYS = {"id", "ids", "title", "score", "snippet", "highlights", "authors", "date", "categories", "reasons"}
@@ -96,7 +96,7 @@ def test_relaxed_search_says_so(db):
 
 
 def test_errors(db):
-    with pytest.raises(InvalidInput, match="run paperradar index"):
+    with pytest.raises(BackendUnavailable, match="run `paperradar index`"):
         run(db, "search", "KV cache", "--mode", "hybrid")
     with pytest.raises(InvalidInput, match="--since wants a date"):
         run(db, "search", "KV cache", "--since", "yesterday")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES
-from paperradar.errors import InvalidInput
+from paperradar.errors import BackendUnavailable, InvalidInput
 from paperradar.importers.base import Source
 from paperradar.ingest import expand_paths, import_source
 from paperradar.search import Filters, highlight_html, hit_json, search, segments
@@ -183,7 +183,7 @@ def test_segments_and_html_are_safe():
 
 def test_dense_modes_say_how_to_build_them(lib):
     for mode in ("semantic", "hybrid"):
-        with pytest.raises(InvalidInput, match="run paperradar index"):
+        with pytest.raises(BackendUnavailable, match="run `paperradar index`"):
             search(lib, "KV cache", mode=mode)
     with pytest.raises(InvalidInput, match="keyword, semantic, hybrid"):
         search(lib, "KV cache", mode="fuzzy")

@@ -93,6 +93,32 @@ def update_index(
     return report
 
 
+_CACHE: dict[tuple[str, str], tuple[int, VectorIndex]] = {}
+
+
+def best_index(lib: SQLiteLibrary) -> tuple[VectorIndex, Embedder] | None:
+    """The vector index of the best embedding tier this library has vectors for, with its embedder
+    (for embedding queries); None when there are none. Indexes are cached per process and
+    reloaded when the number of vectors changes."""
+    have = lib.embedding_models()
+    for tier in ("quality", "fast"):
+        try:
+            from .embed import load_embedder
+
+            embedder = load_embedder(tier)  # type: ignore[arg-type]
+        except (ImportError, BackendUnavailable):
+            continue
+        count = have.get(embedder.model_id)
+        if not count:
+            continue
+        key = (lib.path, embedder.model_id)
+        cached = _CACHE.get(key)
+        if cached is None or cached[0] != count:
+            _CACHE[key] = (count, VectorIndex.load(lib, embedder.model_id))
+        return _CACHE[key][1], embedder
+    return None
+
+
 class VectorIndex:
     """Exact cosine search over one model's vectors (rows are L2-normalised, so a dot product)."""
 

@@ -16,9 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidInput
+import numpy as np
+
+from .errors import BackendUnavailable, InvalidInput
+from .index import best_index
 from .models import Paper
 from .papers import load_paper
+from .similar import rrf
 from .storage import fts
 from .storage.fts import MARK_CLOSE, MARK_OPEN, Filters, Query, parse_query
 from .storage.sqlite import SQLiteLibrary
@@ -141,7 +145,82 @@ def _browse(
     return SearchResult(hits, total, notes=notes)
 
 
-_SEARCHERS: dict[str, Searcher] = {"keyword": keyword_search}
+# ---------------------------------------------------------------- semantic and hybrid search
+
+DENSE_DEPTH = 200  # dense candidates considered per search (before filters and fusion)
+
+
+def _dense(lib: SQLiteLibrary, q: Query, f: Filters, depth: int) -> list[tuple[int, float]]:
+    """The papers nearest the query's meaning that pass the filters: [(pk, cosine)], best first."""
+    found = best_index(lib)
+    if found is None:
+        raise BackendUnavailable(
+            "semantic search needs embeddings, which are not built yet: run `paperradar index`"
+        )
+    index, embedder = found
+    vector = np.asarray(embedder.embed_batch([q.text()]), dtype=np.float32)[0]
+    ranked = index.search(vector, depth * (4 if f.active else 1))
+    if f.active:
+        allowed = fts.run_allowed(lib.conn, f, [pk for pk, _ in ranked])
+        ranked = [(pk, s) for pk, s in ranked if pk in allowed]
+    return ranked[:depth]
+
+
+def semantic_search(lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset: int) -> SearchResult:
+    if not q.terms:
+        return _browse(lib, q, f, limit, offset, [])
+    ranked = _dense(lib, q, f, max(DENSE_DEPTH, offset + limit))
+    page = ranked[offset : offset + limit]
+    match = fts.match_expression(fts.relaxed_terms(q.terms) or q.terms, q.excluded, "OR")
+    return SearchResult(_fused_hits(lib, match, page, {}, dict(ranked)), len(ranked))
+
+
+def hybrid_search(lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset: int) -> SearchResult:
+    """Keyword (BM25) and semantic rankings fused by reciprocal rank: exact terms and meaning both count."""
+    if not q.terms:
+        return _browse(lib, q, f, limit, offset, [])
+    depth = max(DENSE_DEPTH, offset + limit)
+    match = fts.match_expression(q.terms, q.excluded)
+    lexical = fts.run_ranked(lib.conn, match, f, depth, 0)
+    if not lexical:  # no paper has every term: let any of them count
+        match = fts.match_expression(fts.relaxed_terms(q.terms) or q.terms, q.excluded, "OR")
+        lexical = fts.run_ranked(lib.conn, match, f, depth, 0)
+    dense = _dense(lib, q, f, depth)
+    fused = rrf([([pk for pk, _ in lexical], 1.0), ([pk for pk, _ in dense], 1.0)])
+    order = sorted(fused.items(), key=lambda kv: -kv[1])
+    keyword_rank = {pk: i for i, (pk, _) in enumerate(lexical, start=1)}
+    return SearchResult(
+        _fused_hits(lib, match, order[offset : offset + limit], keyword_rank, dict(dense)), len(order)
+    )
+
+
+def _fused_hits(
+    lib: SQLiteLibrary,
+    match: str,
+    page: list[tuple[int, float]],
+    keyword_rank: dict[int, int],
+    cosine: dict[int, float],
+) -> list[Hit]:
+    marks = fts.run_marks(lib.conn, match, [pk for pk, _ in page]) if page else {}
+    hits = []
+    for pk, score in page:
+        paper = load_paper(lib, pk, with_sources=False)
+        title, abstract, _ = (segments(m) for m in marks.get(pk, ("", "", "")))
+        reasons = []
+        if pk in cosine:
+            reasons.append(f"close in meaning (cosine {cosine[pk]:.2f})")
+        if pk in keyword_rank:
+            reasons.append(f"matches the words (keyword rank {keyword_rank[pk]})")
+        snippet = abstract if _marked(abstract) else first_words(paper)
+        hits.append(Hit(paper, score, snippet, reasons, title or _plain(paper.title)))
+    return hits
+
+
+_SEARCHERS: dict[str, Searcher] = {
+    "keyword": keyword_search,
+    "semantic": semantic_search,
+    "hybrid": hybrid_search,
+}
 
 
 # ---------------------------------------------------------------- snippets and reasons (pure)

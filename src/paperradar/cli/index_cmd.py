@@ -57,19 +57,6 @@ def _index_tier(lib, name: str) -> dict:  # type: ignore[no-untyped-def]
     return report.as_json()
 
 
-def best_index(lib):  # type: ignore[no-untyped-def]
-    """The vector index of the best tier this library has embeddings for, or None."""
-    have = lib.embedding_models()
-    for tier in ("quality", "fast"):
-        try:
-            model_id = _embedder(tier).model_id
-        except BackendUnavailable:
-            continue
-        if model_id in have:
-            return idx.VectorIndex.load(lib, model_id)
-    return None
-
-
 @app.command("similar")
 def similar_cmd(
     paper_id: Annotated[str, typer.Argument(help="Any id of the paper.")],
@@ -82,7 +69,8 @@ def similar_cmd(
         raise InvalidInput(f"--mode must be hybrid, lexical or dense, not {mode!r}")
     with library() as lib:
         pk = lib.resolve(paper_id)
-        index = best_index(lib) if mode != "lexical" else None
+        found_index = idx.best_index(lib) if mode != "lexical" else None
+        index = found_index[0] if found_index else None
         if mode == "dense" and index is None:
             raise BackendUnavailable("no embeddings yet: run `paperradar index`")
         hits = similar_to(lib, pk, limit=limit, index=index, mode=mode)

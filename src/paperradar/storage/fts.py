@@ -265,6 +265,13 @@ def browse_count_sql(f: Filters, excluded: str | None) -> tuple[str, list[Any]]:
     return head.replace("SELECT p.pk, NULL", "SELECT count(*)", 1), params[:-2]
 
 
+def allowed_sql(f: Filters, pks: Sequence[int]) -> tuple[str, list[Any]]:
+    """Which of these papers pass the filters (for rankings made outside FTS5, e.g. by embeddings)."""
+    where, params = filter_sql(f)
+    cond = "".join(" AND " + w for w in where)
+    return f"SELECT p.pk FROM papers p WHERE p.pk IN ({','.join('?' * len(pks))}){cond}", [*pks, *params]
+
+
 def marks_sql(match: str, pks: Sequence[int]) -> tuple[str, list[Any]]:
     """For some papers: the title and authors with every match marked (MARK_OPEN/MARK_CLOSE), and
     the abstract fragment with the most matches, marked. One row per pk that matches.
@@ -296,6 +303,14 @@ def run_ranked(
 ) -> list[tuple[int, float]]:
     sql, params = ranked_sql(match, f, limit, offset)
     return [(int(r[0]), float(r[1])) for r in conn.execute(sql, params)]
+
+
+def run_allowed(conn: sqlite3.Connection, f: Filters, pks: Sequence[int]) -> set[int]:
+    out: set[int] = set()
+    for i in range(0, len(pks), 500):
+        sql, params = allowed_sql(f, pks[i : i + 500])
+        out.update(int(r[0]) for r in conn.execute(sql, params))
+    return out
 
 
 def run_count(conn: sqlite3.Connection, match: str, f: Filters) -> int:
