@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .embed import text_for as text_of
 from .errors import BackendUnavailable
 from .storage.sqlite import SQLiteLibrary
 
@@ -27,12 +28,6 @@ class Embedder(Protocol):
     dim: int
 
     def embed_batch(self, texts: list[str]) -> np.ndarray: ...
-
-
-def text_of(title: str | None, abstract: str | None) -> str:
-    """The text of a paper that is embedded: its title and abstract."""
-    parts = [p.strip() for p in (title, abstract) if p and p.strip()]
-    return ". ".join(parts)
 
 
 def text_hash(text: str) -> str:

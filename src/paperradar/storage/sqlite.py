@@ -334,7 +334,8 @@ class SQLiteLibrary:
     def drop_embeddings(self, model_id: str, pks: list[int]) -> None:
         for chunk in _chunks(pks, 500):
             self.conn.execute(
-                f"DELETE FROM embeddings WHERE model_id = ? AND paper_pk IN ({_marks(chunk)})", [model_id, *chunk]
+                f"DELETE FROM embeddings WHERE model_id = ? AND paper_pk IN ({_marks(chunk)})",
+                [model_id, *chunk],
             )
 
     def vectors(self, model_id: str) -> Iterator[tuple[int, bytes]]:

@@ -1,0 +1,97 @@
+"""Embedders: text in, unit vectors out. Two tiers of the same model (all-MiniLM-L6-v2):
+
+- "quality": the transformer as int8 ONNX, run by onnxruntime (`onnx.py`, ~40 abstracts/s on 2 cores);
+- "fast": a static table distilled from it, one vector per token (`static.py`, thousands/s, weaker).
+
+Both are built once by `python -m paperradar.embed.build` (`make models`), which needs torch; run time
+needs only numpy, tokenizers, onnxruntime and safetensors. Loading reads model files (I/O).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from ..errors import BackendUnavailable
+
+Tier = Literal["fast", "quality"]
+TIERS: tuple[Tier, ...] = ("fast", "quality")
+# Sub-folders of models_dir() that build.py writes, one per tier.
+TIER_DIRS: dict[Tier, str] = {"quality": "onnx", "fast": "static"}
+MANIFEST = "manifest.json"
+
+
+class Embedder(Protocol):
+    """Turns texts into float32 rows of unit length (an empty text may give a zero row)."""
+
+    model_id: str  # stable; changes whenever the model files change
+    dim: int
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray: ...
+
+
+def text_for(title: str | None, abstract: str | None) -> str:
+    """The text of a paper that is embedded: "title. abstract", or whichever of the two exists."""
+    title = (title or "").strip()
+    abstract = (abstract or "").strip()
+    if title and abstract:
+        sep = " " if title[-1] in ".?!" else ". "
+        return title + sep + abstract
+    return title or abstract
+
+
+def models_dir() -> Path:
+    """Where built models live: $PAPERRADAR_MODELS, else <checkout>/models, else <data dir>/models."""
+    env = os.environ.get("PAPERRADAR_MODELS")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[3] / "models"
+    if checkout.is_dir():
+        return checkout
+    from ..config import data_dir
+
+    return data_dir() / "models"
+
+
+def tier_files(tier: Tier, root: Path | None = None) -> tuple[Path, str]:
+    """The folder of a tier's files and a short hash of them (from the manifest build.py wrote)."""
+    root = root if root is not None else models_dir()
+    folder = root / TIER_DIRS[tier]
+    manifest = root / MANIFEST
+    if not manifest.is_file() or not folder.is_dir():
+        raise BackendUnavailable(
+            f"the {tier} embedding model is not built (looked in {root}): run `make models` "
+            "(or `python -m paperradar.embed.build --out DIR` with torch installed, then set PAPERRADAR_MODELS=DIR)"
+        )
+    files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+    prefix = TIER_DIRS[tier] + "/"
+    lines = "".join(f"{name} {sha}\n" for name, sha in sorted(files.items()) if name.startswith(prefix))
+    return folder, hashlib.sha256(lines.encode()).hexdigest()[:12]
+
+
+def load_embedder(tier: Tier, providers: list[str] | None = None) -> Embedder:
+    """The embedder of a tier. `providers` (quality tier only) picks onnxruntime execution providers,
+    e.g. ["CUDAExecutionProvider"]; the default is the CPU."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; expected one of {TIERS}")
+    folder, digest = tier_files(tier)
+    if tier == "fast":
+        from .static import StaticEmbedder
+
+        return StaticEmbedder(folder, digest)
+    try:
+        from .onnx import OnnxEmbedder
+    except ImportError as e:
+        raise BackendUnavailable(f"the quality tier needs onnxruntime: {e}") from e
+    return OnnxEmbedder(folder, digest, providers=providers)
+
+
+def normalize_rows(m: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length; all-zero rows stay zero."""
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return (m / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)

@@ -1,0 +1,72 @@
+"""Semantic and hybrid search, and similar papers, with the real embedding models (`make models`)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import EXAMPLES
+from paperradar.embed import load_embedder, models_dir
+from paperradar.importers.base import Source
+from paperradar.index import best_index, update_index
+from paperradar.ingest import import_source
+from paperradar.search import search
+from paperradar.storage.fts import Filters
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    if not (models_dir() / "manifest.json").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"no models in {models_dir()}: `make test` should have built them")
+        pytest.skip("no embedding models: run `make models`")
+    from paperradar.storage import open_library
+
+    lib = open_library(tmp_path_factory.mktemp("dense") / "lib.db")
+    for f in sorted(EXAMPLES.iterdir()):
+        import_source(lib, Source.from_file(f))
+    update_index(lib, load_embedder("quality"))
+    yield lib
+    lib.close()
+
+
+def titles(result):
+    return [h.paper.title or "" for h in result.hits]
+
+
+def test_semantic_search_finds_meaning_without_the_words(indexed):
+    # none of these words is in the paper's title, and "phones"/"cheaper" are not in its abstract
+    result = search(indexed, "making language models cheaper to run on phones", mode="semantic", limit=3)
+    assert any(t.startswith("MobileLLM") for t in titles(result)), titles(result)
+    assert all(any("close in meaning" in r for r in h.reasons) for h in result.hits)
+
+
+def test_hybrid_keeps_exact_matches_on_top_and_explains_both(indexed):
+    result = search(indexed, "KV cache compression", mode="hybrid", limit=5)
+    assert titles(result)[0].startswith("GEAR")
+    top = result.hits[0]
+    assert any("keyword rank" in r for r in top.reasons) and any("cosine" in r for r in top.reasons)
+
+
+def test_semantic_search_respects_filters(indexed):
+    result = search(
+        indexed, "efficient inference", mode="semantic", limit=10, filters=Filters(categories=("cs.CL",))
+    )
+    assert result.hits and all("cs.CL" in h.paper.categories for h in result.hits)
+
+
+def test_best_index_prefers_the_quality_tier(indexed):
+    index, embedder = best_index(indexed)
+    assert embedder.model_id.startswith("all-MiniLM-L6-v2/onnx-int8@") and len(index) == 177
+
+
+def test_cli_hybrid_json(indexed, cli, db_path):
+    # the CLI on its own library: import, index (fast tier only, quick), search
+    assert cli("import", str(EXAMPLES)).exit_code == 0
+    assert cli("index", "--tier", "fast").exit_code == 0
+    out = cli("search", "low-rank gradient projection", "--mode", "hybrid", "--limit", "3", "--json")
+    hits = json.loads(out.output)
+    assert len(hits) == 3 and all({"id", "title", "score", "reasons"} <= set(h) for h in hits)
+    assert any("GaLore" in (h["title"] or "") for h in hits)
