@@ -24,7 +24,7 @@ def _embedder(tier: str):  # type: ignore[no-untyped-def]
         from ..embed import load_embedder
     except ImportError as e:  # a checkout without the embedding code
         raise BackendUnavailable(f"embeddings are not available: {e}") from e
-    return load_embedder(tier)
+    return load_embedder(tier)  # type: ignore[arg-type]  (checked against TIERS above)
 
 
 @app.command("index")
