@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -21,10 +21,10 @@ def _embedder(tier: str):  # type: ignore[no-untyped-def]
     if tier not in TIERS:
         raise InvalidInput(f"--tier must be one of {', '.join(TIERS)}, not {tier!r}")
     try:
-        from ..embed import load_embedder
+        from ..embed import Tier, load_embedder
     except ImportError as e:  # a checkout without the embedding code
         raise BackendUnavailable(f"embeddings are not available: {e}") from e
-    return load_embedder(tier)  # type: ignore[arg-type]  (checked against TIERS above)
+    return load_embedder(cast(Tier, tier))  # checked against TIERS above
 
 
 @app.command("index")
