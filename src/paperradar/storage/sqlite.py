@@ -306,7 +306,7 @@ class SQLiteLibrary:
         where = "papers_fts MATCH ?"
         params: list[Any] = [f"{{title abstract}} : ({quoted})"]
         if among is not None:
-            where += f" AND rowid IN ({_marks(among)})"
+            where += f" AND +rowid IN ({_marks(among)})"  # one pass over the matches, not a lookup per id
             params.extend(among)
         if exclude is not None:
             where += " AND rowid != ?"
