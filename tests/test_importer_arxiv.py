@@ -5,12 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 import lzma
-import os
 from itertools import islice
 from pathlib import Path
 
 import pytest
 
+from conftest import need_shared
 from paperradar.errors import ParseError
 from paperradar.importers import arxiv_atom, arxiv_snapshot, detect
 from paperradar.importers.base import Source
@@ -22,12 +22,7 @@ CORPUS = "corpora/arxiv-118k"
 
 
 def shared(rel: str) -> Path:
-    path = SHARED / rel
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} missing under CI")
-        pytest.skip("../shared not found")
-    return path
+    return need_shared(SHARED / rel)
 
 
 def split(results) -> tuple[list[Record], list[ParseError]]:

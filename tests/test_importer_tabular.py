@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from conftest import need_shared
 from paperradar.errors import InvalidInput, ParseError
 from paperradar.importers import tabular_csv, tabular_jsonl, tabular_parquet
 from paperradar.importers.base import Source
@@ -19,12 +19,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def shared(rel: str) -> Path:
-    path = SHARED / rel
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} missing under CI")
-        pytest.skip("../shared not found")
-    return path
+    return need_shared(SHARED / rel)
 
 
 def split(results) -> tuple[list[Record], list[ParseError]]:

@@ -425,7 +425,7 @@ def parse_date(text: str | None) -> PartialDate | None:
 
 # ---------------------------------------------------------------- names and titles
 
-_PARTICLES = {
+PARTICLES = {  # lowercase name particles: van, von, de...
     "van",
     "von",
     "der",

@@ -14,28 +14,12 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from ..normalize import PARTICLES as _PARTICLES
 from ..normalize import is_known_word
 
 _ET_AL = re.compile(r"\s*,?\s+et\s+al\.?\s*$")
 _NAME_SEP = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
 _NOT_IN_NAMES = re.compile(r"[:;()\[\]{}$?!/\\|\"“”_=+*<>@#%^~0-9]")
-_PARTICLES = {
-    "van",
-    "von",
-    "der",
-    "den",
-    "de",
-    "del",
-    "della",
-    "di",
-    "da",
-    "la",
-    "le",
-    "du",
-    "dos",
-    "das",
-    "ter",
-}
 _DANGLING = {
     "a", "an", "the", "of", "for", "and", "or", "with", "in", "on", "to", "via", "from", "by", "at", "as",
     "is", "are", "vs", "versus", "into", "over", "under", "without", "towards", "toward", "through", "using",
