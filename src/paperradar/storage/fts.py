@@ -194,14 +194,17 @@ def filter_sql(f: Filters) -> tuple[list[str], list[Any]]:
     if f.categories:
         tests = []
         for c in f.categories:
+            c = c.lower()
             if "." in c:
-                tests.append("c.value = ? COLLATE NOCASE")
+                tests.append("c.category = ?")
                 params.append(c)
-            else:
-                tests.append("(c.value = ? COLLATE NOCASE OR c.value LIKE ?)")
-                params += [c, c.replace("%", "").replace("_", "") + ".%"]
+            else:  # `cs` means cs itself and every cs.* (an index range, not a scan)
+                tests.append("(c.category = ? OR (c.category >= ? AND c.category < ?))")
+                params += [c, c + ".", c + "/"]
         where.append(
-            "EXISTS (SELECT 1 FROM json_each(p.data, '$.categories') c WHERE " + " OR ".join(tests) + ")"
+            "EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_pk = p.pk AND ("
+            + " OR ".join(tests)
+            + "))"
         )
     if f.has_code:
         where.append("json_extract(p.data, '$.has_code') = 1")

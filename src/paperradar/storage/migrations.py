@@ -89,6 +89,17 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX embeddings_model ON embeddings(model_id);
     """,
+    # 3: categories as rows, lowercased, for fast category filters (a json_each scan cost ~0.7 s at p99)
+    """
+    CREATE TABLE paper_categories (
+        category TEXT NOT NULL,
+        paper_pk INTEGER NOT NULL REFERENCES papers(pk) ON DELETE CASCADE,
+        PRIMARY KEY (category, paper_pk)
+    ) WITHOUT ROWID;
+    CREATE INDEX paper_categories_paper ON paper_categories(paper_pk);
+    INSERT OR IGNORE INTO paper_categories (category, paper_pk)
+        SELECT lower(j.value), p.pk FROM papers p, json_each(p.data, '$.categories') j;
+    """,
 ]
 
 

@@ -159,6 +159,14 @@ class SQLiteLibrary:
             "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (:pk, :title, :abstract, :authors)",
             rows,
         )
+        self._put_categories(rows)
+
+    def _put_categories(self, rows: list[dict[str, Any]]) -> None:
+        """Each paper's categories as rows (lowercased), for category filters."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO paper_categories (category, paper_pk) VALUES (?, ?)",
+            [(c.lower(), r["pk"]) for r in rows for c in r.get("categories") or ()],
+        )
 
     def max_paper_pk(self) -> int:
         return int(self.conn.execute("SELECT coalesce(max(pk), 0) FROM papers").fetchone()[0])
@@ -169,6 +177,8 @@ class SQLiteLibrary:
             " year=:year, date=:date, weak=:weak, data=:data, updated_at=:now WHERE pk=:pk",
             {**row, "pk": pk},
         )
+        self.conn.execute("DELETE FROM paper_categories WHERE paper_pk = ?", (pk,))
+        self._put_categories([{**row, "pk": pk}])
 
     def delete_paper(self, pk: int) -> None:
         self.delete_aliases(pk)
