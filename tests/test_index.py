@@ -113,3 +113,20 @@ def test_no_vectors_yet_says_how_to_build_them(lib):
     add(lib, *PAPERS)
     with pytest.raises(BackendUnavailable, match="paperradar index"):
         VectorIndex.load(lib, "some-model")
+
+
+def test_rebuild_keeps_the_embeddings_of_unchanged_papers(tmp_path):
+    from paperradar.papers import rebuild
+    from paperradar.storage import open_library
+
+    path = tmp_path / "lib.db"
+    lib = open_library(path)
+    add(lib, *PAPERS)
+    update_index(lib, HashingEmbedder())
+    lib.close()
+    assert rebuild(str(path))["embeddings_kept"] == 3
+    lib = open_library(path)
+    emb = HashingEmbedder()
+    report = update_index(lib, emb)
+    assert (report.embedded, report.unchanged) == (0, 3) and emb.seen == []  # nothing to embed again
+    lib.close()

@@ -221,6 +221,7 @@ def rebuild(lib_path: str, progress: Any = None) -> dict[str, Any]:
                 pa, pb = dst.paper_of_record(a), dst.paper_of_record(b)
                 if pa != pb:
                     _merge(dst, pa, pb, record=False)
+    carried = _carry_embeddings(src, dst)
     counts = dst.counts()
     problems = dst.check_integrity()
     dst.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -233,7 +234,36 @@ def rebuild(lib_path: str, progress: Any = None) -> dict[str, Any]:
     for suffix in ("-wal", "-shm"):
         Path(lib_path + suffix).unlink(missing_ok=True)
     os.replace(tmp_path, lib_path)
-    return {"records": report.read, "papers": counts["papers"], "merged": report.merged}
+    return {
+        "records": report.read,
+        "papers": counts["papers"],
+        "merged": report.merged,
+        "embeddings_kept": carried,
+    }
+
+
+def _carry_embeddings(src: SQLiteLibrary, dst: SQLiteLibrary) -> int:
+    """Vectors of the old library whose paper text is unchanged in the new one (same text hash), so a
+    rebuild never means embedding the whole library again."""
+    from .index import text_hash, text_of
+
+    by_hash: dict[str, int] = {}
+    for pk, title, abstract in dst.paper_texts():
+        text = text_of(title, abstract)
+        if text:
+            by_hash.setdefault(text_hash(text), pk)
+    carried = 0
+    for model_id in src.embedding_models():
+        old_hashes = src.embedding_hashes(model_id)
+        rows = [
+            (by_hash[old_hashes[pk]], old_hashes[pk], blob)
+            for pk, blob in src.vectors(model_id)
+            if old_hashes[pk] in by_hash
+        ]
+        with dst.transaction():
+            dst.put_embeddings(model_id, rows)
+        carried += len(rows)
+    return carried
 
 
 def _rebuild_batch(dst: SQLiteLibrary, batch: list[dict[str, Any]], report: ImportReport) -> None:

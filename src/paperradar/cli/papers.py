@@ -168,7 +168,10 @@ def rebuild_cmd(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(result)
     else:
-        out.print(f"rebuilt: {result['records']} records into {result['papers']} papers")
+        out.print(
+            f"rebuilt: {result['records']} records into {result['papers']} papers;"
+            f" {result['embeddings_kept']} embeddings kept"
+        )
 
 
 def _db() -> str | None:
