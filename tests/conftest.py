@@ -25,6 +25,19 @@ def need_shared(path: Path) -> Path:
     return path
 
 
+def split(results) -> tuple[list, list]:
+    """Parser output split into (records, errors)."""
+    from paperradar.errors import ParseError
+    from paperradar.models import Record
+
+    results = list(results)
+    return [r for r in results if isinstance(r, Record)], [r for r in results if isinstance(r, ParseError)]
+
+
+def names(rec) -> list[str]:
+    return [a.name for a in rec.authors]
+
+
 @pytest.fixture
 def lib(tmp_path):
     library = open_library(tmp_path / "lib.db")

@@ -6,21 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import names, split
 from paperradar.errors import ParseError
 from paperradar.importers import bibtex, ris
 from paperradar.importers.base import Source
 from paperradar.models import PartialDate, Record
 
 DATA = Path(__file__).parent / "data"
-
-
-def split(results) -> tuple[list[Record], list[ParseError]]:
-    results = list(results)
-    return [r for r in results if isinstance(r, Record)], [r for r in results if isinstance(r, ParseError)]
-
-
-def names(rec: Record) -> list[str]:
-    return [a.name for a in rec.authors]
 
 
 # ---------------------------------------------------------------- BibTeX

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_shared
+from conftest import names, need_shared, split
 from paperradar.errors import InvalidInput, ParseError
 from paperradar.importers import tabular_csv, tabular_jsonl, tabular_parquet
 from paperradar.importers.base import Source
@@ -20,15 +20,6 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 def shared(rel: str) -> Path:
     return need_shared(SHARED / rel)
-
-
-def split(results) -> tuple[list[Record], list[ParseError]]:
-    results = list(results)
-    return [r for r in results if isinstance(r, Record)], [r for r in results if isinstance(r, ParseError)]
-
-
-def names(rec: Record) -> list[str]:
-    return [a.name for a in rec.authors]
 
 
 # ---------------------------------------------------------------- CSV

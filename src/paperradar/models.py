@@ -183,6 +183,7 @@ class Paper:
     upvotes: int | None = None
     score: float | None = None
     venue: str | None = None
+    has_code: bool = False  # a code link is known, or a source showed a "Code" badge
     provenance: dict[str, str] = field(default_factory=dict)
     sources: list[StoredRecord] = field(default_factory=list)
 

@@ -40,9 +40,9 @@ def load_paper(lib: SQLiteLibrary, pk: int, with_sources: bool = True) -> Paper:
         upvotes=d.get("upvotes"),
         score=d.get("score"),
         venue=d.get("venue"),
+        has_code=bool(d.get("has_code")),
         provenance=dict(d.get("provenance", {})),
     )
-    paper.has_code = bool(d.get("has_code"))  # type: ignore[attr-defined]
     if with_sources:
         paper.sources = [
             StoredRecord(
@@ -77,7 +77,7 @@ def paper_json(paper: Paper, with_sources: bool = True) -> dict[str, Any]:
         "categories": paper.categories,
         "dates": to_jsonable(paper.dates),
         "links": paper.links,
-        "has_code": getattr(paper, "has_code", bool(paper.links.get("code"))),
+        "has_code": paper.has_code,
         "comment": paper.comment,
         "venue": paper.venue,
         "organisation": paper.organisation,
@@ -193,7 +193,7 @@ def _rehome(lib: SQLiteLibrary, pk: int, stay: list[dict[str, Any]], go: list[di
     return new_pk
 
 
-def rebuild(lib_path: str, progress: Any = None) -> dict[str, Any]:
+def rebuild(lib_path: str) -> dict[str, Any]:
     """Re-run matching over every stored record into a fresh library, re-apply the user's merges
     and splits, then swap it in atomically. Used after matching rules change."""
     src = SQLiteLibrary(lib_path)

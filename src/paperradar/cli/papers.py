@@ -12,7 +12,7 @@ from rich.table import Table
 from .. import config
 from .. import papers as svc
 from ..models import Paper
-from . import JsonFlag, app, display_title, library, out, print_json
+from . import JsonFlag, app, display_title, library, out, print_json, state
 
 papers_app = typer.Typer(help="Browse, show, export and correct papers.", no_args_is_help=True)
 app.add_typer(papers_app, name="papers")
@@ -164,7 +164,7 @@ def split_cmd(
 @papers_app.command("rebuild")
 def rebuild_cmd(as_json: JsonFlag = False) -> None:
     """Re-run matching over every stored record, keeping your merges and splits."""
-    result = svc.rebuild(config.library_path(_db()))
+    result = svc.rebuild(config.library_path(state.db))
     if as_json:
         print_json(result)
     else:
@@ -172,12 +172,6 @@ def rebuild_cmd(as_json: JsonFlag = False) -> None:
             f"rebuilt: {result['records']} records into {result['papers']} papers;"
             f" {result['embeddings_kept']} embeddings kept"
         )
-
-
-def _db() -> str | None:
-    from . import state
-
-    return state.db
 
 
 @app.command("stats")
