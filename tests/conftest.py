@@ -53,7 +53,9 @@ def db_path(tmp_path) -> str:
 @pytest.fixture
 def cli(db_path):
     """Run the CLI against a temporary library: cli("import", path) -> Result."""
-    from paperradar.cli import app, fetching, imports, index_cmd, papers, search  # noqa: F401
+    from paperradar.cli import app, register_commands
+
+    register_commands()
 
     runner = CliRunner()
 

@@ -74,10 +74,27 @@ def display_title(paper: Any) -> str:
     return "[dim](no title)[/dim] " + escape((paper.abstract or "")[:80]) + "…"
 
 
+# the modules that add commands to `app` when imported; each area adds its own line
+COMMAND_MODULES = [
+    "fetching",
+    "imports",
+    "index_cmd",
+    "papers",
+    "search",
+]
+
+
+def register_commands() -> None:
+    """Import every command module (importing one registers its commands on `app`)."""
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+
+
 def main() -> None:
     """Entry point: one handler turns library errors into `Error: ...` and exit code 1."""
-    from . import fetching, imports, index_cmd, papers, search  # noqa: F401  (registers the commands)
-
+    register_commands()
     try:
         app()
     except RadarError as e:

@@ -100,6 +100,14 @@ MIGRATIONS: list[str] = [
     INSERT OR IGNORE INTO paper_categories (category, paper_pk)
         SELECT lower(j.value), p.pk FROM papers p, json_each(p.data, '$.categories') j;
     """,
+    # 4: profiles, their papers, interests and feedback (profiles.py)
+    "",
+    # 5: topics and paper-topic assignments (topics/)
+    "",
+    # 6: delivery: sync state, digests sent (sync.py, digest/)
+    "",
+    # 7: web app settings: the hashed access token (web/)
+    "",
 ]
 
 
