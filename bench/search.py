@@ -7,9 +7,12 @@ content words, single words, quoted 2-word phrases and 6-word natural-language q
 Baseline: `SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank LIMIT 20` with the
 same MATCH expression (default bm25, no papers loaded, no snippets, no count).
 paperradar: `search(lib, query, limit=20)`: weighted bm25, filters, snippets, the papers, the total.
+Hybrid (when the library has vectors): `search(..., mode="hybrid")`, query embedding included, over
+the persisted ANN index when the library has one (ann.py), else exact; with `--exact-baseline` the
+same hybrid search over exact vectors is timed too (after the peak RSS is read).
 Each query runs once to warm the cache, then once timed for each side (interleaved).
 
-    .venv/bin/python bench/search.py [--queries N] [--db PATH] [--json]
+    .venv/bin/python bench/search.py [--queries N] [--db PATH] [--exact-baseline] [--json]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import json
 import random
 import re
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -27,6 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from paperradar import index as idx
+from paperradar.ann import AnnIndex
+from paperradar.index import VectorIndex, best_index
 from paperradar.search import Filters, search
 from paperradar.storage import open_library
 from paperradar.storage.fts import STOPWORDS, match_expression, parse_query
@@ -90,7 +97,18 @@ def timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def run(db: Path, n: int) -> dict[str, Any]:
+def measure(sides: dict[str, Callable[[str], object]], queries: list[str]) -> dict[str, list[float]]:
+    for q in queries:  # warm the page cache
+        for fn in sides.values():
+            fn(q)
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for q in queries:
+        for name, fn in sides.items():
+            times[name].append(timed(lambda: fn(q)))  # noqa: B023
+    return times
+
+
+def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
     if not db.exists():
         build(db)
     lib = open_library(db)
@@ -106,16 +124,24 @@ def run(db: Path, n: int) -> dict[str, Any]:
             lib, q, limit=20, filters=filters
         ),
     }
-    for q in queries:  # warm the page cache
-        for fn in sides.values():
-            fn(q)
-    times: dict[str, list[float]] = {name: [] for name in sides}
-    for q in queries:
-        for name, fn in sides.items():
-            times[name].append(timed(lambda: fn(q)))  # noqa: B023
+    dense = best_index(lib)
+    if dense is not None:
+        kind = "ANN (usearch)" if isinstance(dense[0], AnnIndex) else "exact"
+        sides[f"paperradar hybrid search(), {kind} over {len(dense[0]):,} vectors"] = lambda q: search(
+            lib, q, mode="hybrid", limit=20
+        )
+    times = measure(sides, queries)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if dense is not None and exact_baseline and isinstance(dense[0], AnnIndex):
+        exact = VectorIndex.load(lib, dense[0].model_id)  # the same hybrid search over exact vectors
+        idx._CACHE[f"{lib.path}#best"] = (lib.embedding_generation(), exact, dense[1])
+        base = {"baseline: hybrid search() with exact numpy search": sides[next(iter(reversed(sides)))]}
+        times.update(measure(base, queries))
+        idx._CACHE.clear()
     results = [search(lib, q, limit=20) for q in queries]
     lib.close()
     return {
+        "peak_rss_mb_before_exact_baseline": round(rss_mb),
         "library": str(db),
         "papers": papers,
         "queries": len(queries),
@@ -131,8 +157,11 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--db", type=Path, default=DEFAULT_DB)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--exact-baseline", action="store_true", help="also time hybrid over exact vectors (loads them all)"
+    )
     args = ap.parse_args()
-    report = run(args.db, args.queries)
+    report = run(args.db, args.queries, args.exact_baseline)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -140,9 +169,10 @@ def main() -> None:
         f"{report['papers']:,} papers, {report['queries']} queries (e.g. {', '.join(report['examples'][:5])})"
     )
     print(f"relaxed to any word: {report['relaxed_to_any_word']}, no results: {report['no_results']}")
+    print(f"peak RSS (before any exact baseline): {report['peak_rss_mb_before_exact_baseline']:,} MB")
     for name, p in report["latency_ms"].items():
         print(
-            f"  {name:<58} p50 {p['p50']:7.2f} ms  p90 {p['p90']:7.2f} ms  p99 {p['p99']:7.2f} ms  mean {p['mean']:7.2f} ms"
+            f"  {name:<64} p50 {p['p50']:7.2f} ms  p90 {p['p90']:7.2f} ms  p99 {p['p99']:7.2f} ms  mean {p['mean']:7.2f} ms"
         )
 
 

@@ -95,8 +95,17 @@ def test_relaxed_search_says_so(db):
     assert "no paper matches every term" in result.stderr
 
 
-def test_errors(db):
+def test_a_fresh_import_is_searchable_by_meaning_at_once(db):
+    """`import` embeds new papers with the fast tier, so hybrid search works without `paperradar index`."""
+    items = found(db, "compressing the key value cache of language models", "--mode", "semantic")
+    assert sum("cache" in json.dumps(i).lower() for i in items[:5]) >= 4  # all are about KV caches
+    assert any(r.startswith("close in meaning") for r in items[0]["reasons"])
+
+
+def test_errors(db, tmp_path):
+    bare = tmp_path / "bare.db"
+    run(bare, "import", "--no-index", str(EXAMPLES))
     with pytest.raises(BackendUnavailable, match="run `paperradar index`"):
-        run(db, "search", "KV cache", "--mode", "hybrid")
+        run(bare, "search", "KV cache", "--mode", "hybrid")
     with pytest.raises(InvalidInput, match="--since wants a date"):
         run(db, "search", "KV cache", "--since", "yesterday")

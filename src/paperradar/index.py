@@ -88,30 +88,88 @@ def update_index(
     return report
 
 
-_CACHE: dict[tuple[str, str], tuple[int, VectorIndex]] = {}
+def refresh_index(
+    lib: SQLiteLibrary, embedder: Embedder, progress: Callable[[int, int], None] | None = None
+) -> dict[str, object]:
+    """`paperradar index` for one tier: embed what changed, then bring the ANN index (if the
+    library is big enough to have one) up to date. Idempotent."""
+    from .ann import sync_ann
+
+    report = update_index(lib, embedder, progress)
+    started = time.perf_counter()
+    ann = sync_ann(lib, embedder.model_id)
+    return {**report.as_json(), **ann, "ann_seconds": round(time.perf_counter() - started, 2)}
 
 
-def best_index(lib: SQLiteLibrary) -> tuple[VectorIndex, Embedder] | None:
+def index_new_papers(
+    lib: SQLiteLibrary, progress: Callable[[int, int], None] | None = None
+) -> dict[str, object] | None:
+    """After an import: embed the new papers with the fast tier (~2,000/s), so semantic and hybrid
+    search find them at once; `paperradar index` later adds the quality tier. None when the models
+    are not built (search then stays keyword-only until they are)."""
+    from .embed import load_embedder
+
+    try:
+        embedder = load_embedder("fast")
+    except BackendUnavailable:
+        return None
+    return refresh_index(lib, embedder, progress)
+
+
+_CACHE: dict[str, tuple[int, SearchIndex, Embedder]] = {}
+QUALITY_COVERAGE = 0.98  # the quality tier is used once it covers this share of what the fast tier does
+
+
+class SearchIndex(Protocol):
+    model_id: str
+
+    def __len__(self) -> int: ...
+    def vector_of(self, pk: int) -> np.ndarray | None: ...
+    def search(
+        self, query: np.ndarray, k: int, exclude: set[int] | None = None
+    ) -> list[tuple[int, float]]: ...
+
+
+def best_index(lib: SQLiteLibrary, tier: str | None = None) -> tuple[SearchIndex, Embedder] | None:
     """The vector index of the best embedding tier this library has vectors for, with its embedder
-    (for embedding queries); None when there are none. Indexes are cached per process and
-    reloaded when the number of vectors changes."""
-    have = lib.embedding_models()
-    for tier in ("quality", "fast"):
-        try:
-            from .embed import load_embedder
+    (for embedding queries); None when there are none. The quality tier wins once it covers the
+    library (98% of what the fast tier covers), so a fresh import embedded by the fast tier is found
+    at once. `tier` asks for one tier only. Big libraries use the persisted ANN index (ann.py),
+    small ones exact search.
+    Cached per process until an embedding changes (`embedding_generation`, one cheap read)."""
+    generation = lib.embedding_generation()
+    key = f"{lib.path}#{tier or 'best'}"
+    cached = _CACHE.get(key) if lib.path != ":memory:" else None
+    if cached is not None and cached[0] == generation:
+        return cached[1], cached[2]
+    found = _best_tier(lib.embedding_models(), tier)
+    if found is None:
+        return None
+    embedder = found
+    from .ann import AnnIndex
 
+    index: SearchIndex | None = AnnIndex.open(lib, embedder.model_id)
+    if index is None:
+        index = VectorIndex.load(lib, embedder.model_id)
+    _CACHE[key] = (generation, index, embedder)
+    return index, embedder
+
+
+def _best_tier(have: dict[str, int], only: str | None = None) -> Embedder | None:
+    from .embed import load_embedder
+
+    counts: dict[str, tuple[int, Embedder]] = {}
+    for tier in (only,) if only else ("quality", "fast"):
+        try:
             embedder = load_embedder(tier)  # type: ignore[arg-type]
         except (ImportError, BackendUnavailable):
             continue
-        count = have.get(embedder.model_id)
-        if not count:
-            continue
-        key = (lib.path, embedder.model_id)
-        cached = _CACHE.get(key)
-        if cached is None or cached[0] != count:
-            _CACHE[key] = (count, VectorIndex.load(lib, embedder.model_id))
-        return _CACHE[key][1], embedder
-    return None
+        if have.get(embedder.model_id):
+            counts[tier] = (have[embedder.model_id], embedder)
+    if "quality" in counts and counts["quality"][0] >= QUALITY_COVERAGE * counts.get("fast", (0,))[0]:
+        return counts["quality"][1]
+    best = max(counts.values(), key=lambda c: c[0], default=None)
+    return None if best is None else best[1]
 
 
 class VectorIndex:

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ..errors import InvalidInput, RadarError
 from ..importers import IMPORTERS
@@ -37,9 +45,15 @@ def import_cmd(
             "--map", help="Column mapping for CSV/JSONL/Parquet, e.g. 'title=paper_title,abstract=summary'."
         ),
     ] = None,
+    no_index: Annotated[
+        bool, typer.Option("--no-index", help="Skip embedding the new papers (fast tier) after the import.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import papers from pasted pages, arXiv/Hugging Face files, CSV/JSONL/Parquet, BibTeX or RIS."""
+    """Import papers from pasted pages, arXiv/Hugging Face files, CSV/JSONL/Parquet, BibTeX or RIS.
+
+    New papers are then embedded by the fast model, so semantic search finds them at once
+    (`paperradar index` upgrades them to the quality model)."""
     mapping = _parse_map(column_map)
     sources = [Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")] if paths == ["-"] else None
     if sources is None:
@@ -53,12 +67,26 @@ def import_cmd(
             except RadarError as e:
                 failures.append(str(e))
                 err.print(f"[red]Error:[/red] {escape(str(e))}", highlight=False)
+        changed = any(r.new or r.merged for r in reports)
+        indexed = _index_new(lib) if changed and not no_index else None
     if as_json:
-        print_json({"files": [r.as_json() for r in reports], "failed": failures})
+        print_json({"files": [r.as_json() for r in reports], "failed": failures, "index": indexed})
     else:
         _render(reports)
     if failures and not reports:
         raise typer.Exit(1)
+
+
+def _index_new(lib) -> dict | None:  # type: ignore[no-untyped-def]
+    from ..index import index_new_papers
+
+    columns = ("embedding new papers (fast)", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
+        task = bar.add_task("fast", total=None)
+        report = index_new_papers(lib, lambda done, total: bar.update(task, completed=done, total=total))
+    if report is None:
+        err.print("semantic search is off until the embedding models are built (`make models`)")
+    return report
 
 
 def _import_one(lib, source: Source, fmt: str, mapping):  # type: ignore[no-untyped-def]

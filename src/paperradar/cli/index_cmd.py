@@ -43,6 +43,7 @@ def index_cmd(
     for r in reports:
         out.print(
             f"{r['model']}: embedded {r['embedded']:,}, unchanged {r['unchanged']:,} ({r['seconds']} s)"
+            + (f"; ANN index {r['ann']} ({r['ann_seconds']} s)" if r["ann"] != "none" else "")
         )
 
 
@@ -51,10 +52,9 @@ def _index_tier(lib, name: str) -> dict:  # type: ignore[no-untyped-def]
     columns = (f"embedding ({name})", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task(name, total=None)
-        report = idx.update_index(
+        return idx.refresh_index(
             lib, embedder, lambda done, total: bar.update(task, completed=done, total=total)
         )
-    return report.as_json()
 
 
 @app.command("similar")

@@ -9,6 +9,7 @@ needs only numpy, tokenizers, onnxruntime and safetensors. Loading reads model f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -76,19 +77,25 @@ def tier_files(tier: Tier, root: Path | None = None) -> tuple[Path, str]:
 
 def load_embedder(tier: Tier, providers: list[str] | None = None) -> Embedder:
     """The embedder of a tier. `providers` (quality tier only) picks onnxruntime execution providers,
-    e.g. ["CUDAExecutionProvider"]; the default is the CPU."""
+    e.g. ["CUDAExecutionProvider"]; the default is the CPU. Loaded once per process (and again only
+    when the model files change)."""
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; expected one of {TIERS}")
     folder, digest = tier_files(tier)
+    return _load(tier, str(folder), digest, tuple(providers or ()))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(tier: Tier, folder: str, digest: str, providers: tuple[str, ...]) -> Embedder:
     if tier == "fast":
         from .static import StaticEmbedder
 
-        return StaticEmbedder(folder, digest)
+        return StaticEmbedder(Path(folder), digest)
     try:
         from .onnx import OnnxEmbedder
     except ImportError as e:
         raise BackendUnavailable(f"the quality tier needs onnxruntime: {e}") from e
-    return OnnxEmbedder(folder, digest, providers=providers)
+    return OnnxEmbedder(Path(folder), digest, providers=list(providers) or None)
 
 
 def normalize_rows(m: np.ndarray) -> np.ndarray:

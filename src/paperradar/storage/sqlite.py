@@ -352,6 +352,24 @@ class SQLiteLibrary:
         q = "SELECT paper_pk, vector FROM embeddings WHERE model_id = ? ORDER BY paper_pk"
         yield from self.conn.execute(q, (model_id,))
 
+    def vectors_of(self, model_id: str, pks: list[int]) -> Iterator[tuple[int, bytes]]:
+        for chunk in _chunks(pks, 500):
+            q = f"SELECT paper_pk, vector FROM embeddings WHERE model_id = ? AND paper_pk IN ({_marks(chunk)})"
+            yield from self.conn.execute(q, [model_id, *chunk])
+
+    def embedding_generation(self) -> int:
+        """A number that changes whenever any embedding is added, replaced or deleted (cheap to read)."""
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'embedding_log'").fetchone()
+        return int(row[0]) if row else 0
+
+    def embedding_changes(self, model_id: str, after: int) -> list[int]:
+        """Papers whose `model_id` vector changed (added, replaced, deleted) since log position `after`."""
+        q = "SELECT DISTINCT paper_pk FROM embedding_log WHERE model_id = ? AND seq > ?"
+        return [r[0] for r in self.conn.execute(q, (model_id, after))]
+
+    def forget_embedding_changes(self, model_id: str, upto: int) -> None:
+        self.conn.execute("DELETE FROM embedding_log WHERE model_id = ? AND seq <= ?", (model_id, upto))
+
     def embedding_models(self) -> dict[str, int]:
         q = "SELECT model_id, count(*) FROM embeddings GROUP BY 1"
         return {r[0]: r[1] for r in self.conn.execute(q)}

@@ -1,0 +1,241 @@
+"""The approximate (HNSW) vector index for big libraries, persisted beside the library.
+
+Exact search (`index.VectorIndex`) answers while a library is small; from `ANN_MIN` vectors of a
+model on, `paperradar index` also keeps a usearch HNSW index of them in `<library>.ann/`
+(int8 vectors, cosine), chosen over hnswlib and faiss by `bench/ann.py` on the library's own vectors
+(docs/benchmarks.md). The file is memory-mapped read-only by searches, so many processes share it
+and RSS stays small.
+
+The library's `embedding_log` (migration 8) records every vector added, replaced or deleted; the
+index file remembers the log position it includes. `sync_ann` (a writer, run by `paperradar index`)
+applies what changed since, or rebuilds when most of it did. A reader opening an index that is
+behind (say a fresh import embedded by the fast tier a moment ago) searches the changed papers
+exactly beside the file, so results are never stale. Does I/O: the library and the index files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .storage.sqlite import SQLiteLibrary
+
+log = logging.getLogger(__name__)
+
+ANN_MIN = 200_000  # below this many vectors exact search is fast enough (docs/benchmarks.md)
+REBUILD_SHARE = 0.3  # rebuild instead of patching when this share of the vectors changed
+CONNECTIVITY = 16
+EXPANSION_ADD = 128
+EXPANSION_SEARCH = 128
+DTYPE = "i8"
+CHUNK = 50_000
+RESCORE = 2  # candidates from the int8 graph per result wanted, re-ordered by their float32 vectors
+
+
+def ann_dir(lib_path: str) -> Path | None:
+    return None if lib_path == ":memory:" else Path(lib_path + ".ann")
+
+
+def _files(lib_path: str, model_id: str) -> tuple[Path, Path] | None:
+    folder = ann_dir(lib_path)
+    if folder is None:
+        return None
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
+    return folder / f"{stem}.usearch", folder / f"{stem}.json"
+
+
+def _new_index(dim: int):  # type: ignore[no-untyped-def]
+    from usearch.index import Index
+
+    return Index(
+        ndim=dim,
+        metric="cos",
+        dtype=DTYPE,
+        connectivity=CONNECTIVITY,
+        expansion_add=EXPANSION_ADD,
+        expansion_search=EXPANSION_SEARCH,
+    )
+
+
+def _read_meta(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def sync_ann(
+    lib: SQLiteLibrary, model_id: str, progress: Callable[[int, int], None] | None = None
+) -> dict[str, object]:
+    """Bring the persisted index of `model_id` up to date with the library (build, patch or drop it).
+    Returns what it did: {"ann": "built" | "updated" | "current" | "none", "vectors": n}."""
+    files = _files(lib.path, model_id)
+    count = lib.embedding_models().get(model_id, 0)
+    if files is None or count < ANN_MIN:
+        for f in files or ():
+            f.unlink(missing_ok=True)
+        lib.forget_embedding_changes(model_id, lib.embedding_generation())
+        return {"ann": "none", "vectors": count}
+    index_file, meta_file = files
+    meta = _read_meta(meta_file)
+    upto = lib.embedding_generation()  # read first: changes made while we work are applied next time
+    changed = lib.embedding_changes(model_id, meta["seq"]) if meta and index_file.exists() else None
+    if changed is not None and not changed:
+        return {"ann": "current", "vectors": count}
+    if changed is None or len(changed) > REBUILD_SHARE * count:
+        index, action = _build(lib, model_id, count, progress), "built"
+    else:
+        index, action = _patch(lib, model_id, index_file, changed), "updated"
+    _save(index, index_file, meta_file, {"model_id": model_id, "seq": upto, "vectors": len(index)})
+    lib.forget_embedding_changes(model_id, upto)
+    return {"ann": action, "vectors": len(index)}
+
+
+def _build(lib: SQLiteLibrary, model_id: str, count: int, progress: Callable[[int, int], None] | None):  # type: ignore[no-untyped-def]
+    index = None
+    keys: list[int] = []
+    blobs: list[bytes] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal index, done
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(keys), -1)
+        if index is None:
+            index = _new_index(matrix.shape[1])
+        index.add(np.asarray(keys, dtype=np.uint64), matrix, threads=os.cpu_count() or 1)
+        done += len(keys)
+        keys.clear()
+        blobs.clear()
+        if progress:
+            progress(done, count)
+
+    for pk, blob in lib.vectors(model_id):
+        keys.append(pk)
+        blobs.append(blob)
+        if len(keys) == CHUNK:
+            flush()
+    if keys:
+        flush()
+    return index
+
+
+def _patch(lib: SQLiteLibrary, model_id: str, index_file: Path, changed: list[int]):  # type: ignore[no-untyped-def]
+    from usearch.index import Index
+
+    index = Index.restore(str(index_file), view=False)
+    gone = np.asarray(changed, dtype=np.uint64)
+    index.remove(gone[np.asarray(index.contains(gone), dtype=bool)])
+    rows = list(lib.vectors_of(model_id, changed))
+    if rows:
+        matrix = np.frombuffer(b"".join(b for _, b in rows), dtype=np.float32).reshape(len(rows), -1)
+        index.add(np.asarray([pk for pk, _ in rows], dtype=np.uint64), matrix)
+    return index
+
+
+def _save(index, index_file: Path, meta_file: Path, meta: dict) -> None:  # type: ignore[no-untyped-def]
+    """Write both files through temporary names: a crash leaves the old pair or the new one."""
+    index_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = index_file.with_name(index_file.name + ".tmp")
+    index.save(str(tmp))
+    os.replace(tmp, index_file)
+    tmp_meta = meta_file.with_name(meta_file.name + ".tmp")
+    tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
+    os.replace(tmp_meta, meta_file)
+
+
+class AnnIndex:
+    """The persisted HNSW index of one model, plus exact search over what changed since it was saved.
+    Same interface as `index.VectorIndex`: `search`, `vector_of`, `len`, `model_id`."""
+
+    def __init__(
+        self,
+        lib_path: str,
+        model_id: str,
+        view,
+        seq: int,
+        delta_pks: np.ndarray,
+        delta: np.ndarray,
+        stale: set[int],
+        size: int,
+    ):  # type: ignore[no-untyped-def]
+        self.model_id = model_id
+        self._view = view
+        self._lib_path = lib_path
+        self._seq = seq
+        self._delta_pks = delta_pks
+        self._delta = delta
+        self._stale = stale
+        self._size = size
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(cls, lib: SQLiteLibrary, model_id: str) -> AnnIndex | None:
+        """The index of `model_id` if one was built, caught up with the library; None when there is none."""
+        files = _files(lib.path, model_id)
+        if files is None or not files[0].exists():
+            return None
+        meta = _read_meta(files[1])
+        if not meta or meta.get("model_id") != model_id:
+            return None
+        from usearch.index import Index
+
+        view = Index.restore(str(files[0]), view=True)
+        view.expansion_search = EXPANSION_SEARCH
+        changed = lib.embedding_changes(model_id, int(meta["seq"]))
+        rows = list(lib.vectors_of(model_id, changed)) if changed else []
+        delta = np.frombuffer(b"".join(b for _, b in rows), dtype=np.float32).reshape(len(rows), view.ndim)
+        size = lib.embedding_models().get(model_id, 0)
+        pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
+        return cls(lib.path, model_id, view, int(meta["seq"]), pks, delta, set(changed), size)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def search(self, query: np.ndarray, k: int, exclude: set[int] | None = None) -> list[tuple[int, float]]:
+        """The k nearest papers to a query vector: [(pk, cosine)], best first. The int8 graph proposes
+        RESCORE times more candidates than asked; their float32 vectors (from the library) order them."""
+        query = query.astype(np.float32)
+        skip = (exclude or set()) | self._stale
+        want = min(len(self._view), RESCORE * k + len(exclude or ()) + min(len(self._stale), 4 * k))
+        keys: list[int] = []
+        if want > 0:
+            matches = self._view.search(query, want, threads=1)
+            keys = [int(key) for key in matches.keys if int(key) not in skip]
+        found = [(pk, float(v @ query)) for pk, v in self._vectors(keys)]
+        if len(self._delta_pks):
+            scores = self._delta @ query
+            found += [
+                (int(pk), float(s))
+                for pk, s in zip(self._delta_pks, scores, strict=True)
+                if int(pk) not in (exclude or ())
+            ]
+        found.sort(key=lambda t: -t[1])
+        return found[:k]
+
+    def _vectors(self, pks: list[int]) -> list[tuple[int, np.ndarray]]:
+        conn = self._connection()
+        out = []
+        for i in range(0, len(pks), 500):
+            chunk = pks[i : i + 500]
+            q = f"SELECT paper_pk, vector FROM embeddings WHERE model_id = ? AND paper_pk IN ({','.join('?' * len(chunk))})"
+            out += [
+                (pk, np.frombuffer(blob, dtype=np.float32))
+                for pk, blob in conn.execute(q, [self.model_id, *chunk])
+            ]
+        return out
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = sqlite3.connect(f"file:{self._lib_path}?mode=ro", uri=True, check_same_thread=False)
+        return self._conn
+
+    def vector_of(self, pk: int) -> np.ndarray | None:
+        found = self._vectors([pk])
+        return found[0][1] if found else None
