@@ -33,6 +33,8 @@ from typing import Any
 
 from paperradar import index as idx
 from paperradar.ann import AnnIndex
+from paperradar.embed import load_embedder
+from paperradar.errors import BackendUnavailable
 from paperradar.index import VectorIndex, best_index
 from paperradar.search import Filters, search
 from paperradar.storage import open_library
@@ -130,6 +132,11 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
         sides[f"paperradar hybrid search(), {kind} over {len(dense[0]):,} vectors"] = lambda q: search(
             lib, q, mode="hybrid", limit=20
         )
+    try:  # what a quality-tier library adds to hybrid search: embedding the query with the transformer
+        quality = load_embedder("quality")
+        sides["query embedding alone, quality tier (int8 ONNX MiniLM)"] = lambda q: quality.embed_batch([q])
+    except BackendUnavailable:
+        pass
     times = measure(sides, queries)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if dense is not None and exact_baseline and isinstance(dense[0], AnnIndex):

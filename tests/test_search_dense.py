@@ -70,3 +70,35 @@ def test_cli_hybrid_json(indexed, cli, db_path):
     hits = json.loads(out.output)
     assert len(hits) == 3 and all({"id", "title", "score", "reasons"} <= set(h) for h in hits)
     assert any("GaLore" in (h["title"] or "") for h in hits)
+
+
+def test_the_quality_tier_takes_over_only_once_it_covers_the_library(tmp_path):
+    """Papers a fresh import embedded with the fast tier stay findable: search keeps to the fast
+    tier until `paperradar index` has given the quality tier (nearly) every paper too."""
+    from paperradar.ingest import ImportReport, ingest_records
+    from paperradar.models import Record, SourceRef
+    from paperradar.storage import open_library
+
+    lib = open_library(tmp_path / "lib.db")
+    import_source(lib, Source.from_file(EXAMPLES / "hf-daily-papers-search.txt"))
+    fast, quality = load_embedder("fast"), load_embedder("quality")
+    update_index(lib, fast)
+    update_index(lib, quality)
+    assert best_index(lib)[1].model_id == quality.model_id
+    new = [
+        Record(
+            source=SourceRef("bibtex", "new.bib", i),
+            ids=[f"arxiv:2611.{i:05d}"],
+            title=f"Octopus arm control with soft actuators, part {i}",
+            abstract="Soft robotic tentacles learn to grasp with distributed control.",
+        )
+        for i in range(1, 11)
+    ]
+    ingest_records(lib, new, ImportReport("new.bib", "bibtex"))
+    update_index(lib, fast)  # what `paperradar import` does
+    assert best_index(lib)[1].model_id == fast.model_id
+    top = search(lib, "soft robot tentacle grasping", mode="semantic", limit=3)
+    assert all("Octopus" in (h.paper.title or "") for h in top.hits)
+    update_index(lib, quality)  # `paperradar index`
+    assert best_index(lib)[1].model_id == quality.model_id
+    lib.close()

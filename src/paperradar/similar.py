@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .index import VectorIndex
+from .index import SearchIndex
 from .storage.sqlite import SQLiteLibrary
 
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
@@ -199,7 +199,7 @@ def similar_to(
     *,
     limit: int = 10,
     among: list[int] | None = None,
-    index: VectorIndex | None = None,
+    index: SearchIndex | None = None,
     mode: str = "hybrid",
     dense_weight: float = DENSE_WEIGHT,
 ) -> list[Similar]:
@@ -233,7 +233,7 @@ def similar_to(
     ]
 
 
-def _dense(index: VectorIndex, pk: int, pool: list[int] | None, depth: int) -> list[tuple[int, float]]:
+def _dense(index: SearchIndex, pk: int, pool: list[int] | None, depth: int) -> list[tuple[int, float]]:
     query = index.vector_of(pk)
     if query is None:
         return []
