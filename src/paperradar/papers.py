@@ -16,6 +16,7 @@ from typing import Any
 from .errors import InvalidInput, NotFound
 from .ingest import ImportReport, _store_batch, now_iso, paper_row
 from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
+from .storage.profiles import move_paper_refs
 from .storage.sqlite import SQLiteLibrary
 
 EXPORT_FORMATS = ("jsonl", "bibtex", "ris", "csljson")
@@ -150,6 +151,7 @@ def _merge(lib: SQLiteLibrary, a: int, b: int, record: bool) -> None:
             lib.add_correction("merge", recs_a[0]["key"], r["key"], now)
     lib.move_records([r["key"] for r in recs_b], a)
     lib.move_aliases(b, a)  # every id of the merged-away paper, its local id too, now finds `a`
+    move_paper_refs(lib, b, a)  # profiles, feedback and seen marks follow the paper
     lib.delete_paper(b)
     row, _ = paper_row(recs_a + recs_b)
     lib.update_paper(a, row)
@@ -222,6 +224,7 @@ def rebuild(lib_path: str) -> dict[str, Any]:
                 if pa != pb:
                     _merge(dst, pa, pb, record=False)
     carried = _carry_embeddings(src, dst)
+    user_rows = dst.carry_user_data(lib_path)
     counts = dst.counts()
     problems = dst.check_integrity()
     dst.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -239,6 +242,7 @@ def rebuild(lib_path: str) -> dict[str, Any]:
         "papers": counts["papers"],
         "merged": report.merged,
         "embeddings_kept": carried,
+        "user_rows_kept": user_rows,
     }
 
 

@@ -100,14 +100,128 @@ MIGRATIONS: list[str] = [
     INSERT OR IGNORE INTO paper_categories (category, paper_pk)
         SELECT lower(j.value), p.pk FROM papers p, json_each(p.data, '$.categories') j;
     """,
-    # 4: profiles, their papers, interests and feedback (profiles.py)
-    "",
+    # 4: profiles, their papers, interests and feedback (profiles.py, storage/profiles.py)
+    """
+    CREATE TABLE profiles (
+        pk INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        author TEXT,  -- the author name it was built from, if any
+        created_at TEXT NOT NULL,
+        recommended_at TEXT,  -- when recommend last ran for it: the default window starts here
+        interests TEXT NOT NULL DEFAULT '[]'  -- JSON: [{name, terms, papers}]
+    );
+    CREATE TABLE profile_papers (
+        profile_pk INTEGER NOT NULL REFERENCES profiles(pk) ON DELETE CASCADE,
+        paper_pk INTEGER NOT NULL REFERENCES papers(pk) ON DELETE CASCADE,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (profile_pk, paper_pk)
+    ) WITHOUT ROWID;
+    CREATE TABLE feedback (
+        pk INTEGER PRIMARY KEY,
+        profile_pk INTEGER NOT NULL REFERENCES profiles(pk) ON DELETE CASCADE,
+        paper_pk INTEGER NOT NULL REFERENCES papers(pk) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('like', 'dislike', 'not_interested')),
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX feedback_profile ON feedback(profile_pk, paper_pk);
+    CREATE TABLE seen (
+        profile_pk INTEGER NOT NULL REFERENCES profiles(pk) ON DELETE CASCADE,
+        paper_pk INTEGER NOT NULL REFERENCES papers(pk) ON DELETE CASCADE,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (profile_pk, paper_pk)
+    ) WITHOUT ROWID;
+    CREATE INDEX seen_paper ON seen(paper_pk);
+    CREATE INDEX profile_papers_paper ON profile_papers(paper_pk);
+    CREATE INDEX feedback_paper ON feedback(paper_pk);
+    """,
     # 5: topics and paper-topic assignments (topics/)
-    "",
+    """
+    CREATE TABLE topics (
+        id INTEGER PRIMARY KEY,  -- stable across rebuilds (matched by overlap) and imports
+        level INTEGER NOT NULL CHECK (level IN (1, 2)),  -- 1 broad, 2 fine
+        parent INTEGER,  -- a fine topic's broad topic
+        label TEXT NOT NULL,
+        terms TEXT NOT NULL,  -- JSON list of keyphrases, best first
+        size INTEGER NOT NULL,
+        centroid BLOB,  -- float32, L2-normalised (fine topics)
+        x REAL,
+        y REAL,
+        axes BLOB  -- float32 2 x dim: the topic's own directions for placing papers on the map
+    );
+    CREATE TABLE paper_topics (
+        paper_pk INTEGER PRIMARY KEY REFERENCES papers(pk) ON DELETE CASCADE,
+        topic INTEGER NOT NULL,  -- the fine topic
+        score REAL NOT NULL,  -- cosine to the topic's centroid
+        x REAL NOT NULL,
+        y REAL NOT NULL
+    );
+    CREATE INDEX paper_topics_topic ON paper_topics(topic);
+    CREATE TABLE topic_builds (
+        pk INTEGER PRIMARY KEY,
+        built_at TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        info TEXT NOT NULL  -- JSON: papers, topics, kept ids, seconds, parameters
+    );
+    """,
     # 6: delivery: sync state, digests sent (sync.py, digest/)
-    "",
+    """
+    CREATE TABLE sync_state (
+        source TEXT PRIMARY KEY,  -- 'arxiv:cs.CL', 'hf'
+        cursor TEXT NOT NULL,  -- JSON: where the source stopped (window, next start, last day)
+        last_ok TEXT,
+        last_error TEXT,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE digests (
+        pk INTEGER PRIMARY KEY,
+        profile TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        since TEXT,  -- papers added to the library after this time
+        last_paper_pk INTEGER,  -- the newest paper when it was made: the next digest starts after it
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent')),
+        message_id TEXT NOT NULL,
+        recipient TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        sent_at TEXT
+    );
+    CREATE INDEX digests_profile ON digests(profile, status);
+    CREATE TABLE digest_items (
+        digest_pk INTEGER NOT NULL REFERENCES digests(pk) ON DELETE CASCADE,
+        rank INTEGER NOT NULL,
+        paper_id TEXT NOT NULL,
+        data TEXT NOT NULL,  -- JSON: score, interest, reasons
+        PRIMARY KEY (digest_pk, rank)
+    ) WITHOUT ROWID;
+    CREATE INDEX digest_items_paper ON digest_items(paper_id);
+    CREATE TABLE delivery_settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
     # 7: web app settings: the hashed access token (web/)
-    "",
+    """
+    CREATE TABLE web_settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
+    # 8: a log of changed embeddings (paper, model), so a persisted ANN index catches up with only those
+    """
+    CREATE TABLE embedding_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so it doubles as a change counter
+        model_id TEXT NOT NULL,
+        paper_pk INTEGER NOT NULL
+    );
+    CREATE INDEX embedding_log_model ON embedding_log(model_id, seq);
+    CREATE TRIGGER embeddings_log_ai AFTER INSERT ON embeddings BEGIN
+        INSERT INTO embedding_log (model_id, paper_pk) VALUES (new.model_id, new.paper_pk);
+    END;
+    CREATE TRIGGER embeddings_log_ad AFTER DELETE ON embeddings BEGIN
+        INSERT INTO embedding_log (model_id, paper_pk) VALUES (old.model_id, old.paper_pk);
+    END;
+    """,
 ]
 
 

@@ -374,6 +374,41 @@ class SQLiteLibrary:
         q = "SELECT model_id, count(*) FROM embeddings GROUP BY 1"
         return {r[0]: r[1] for r in self.conn.execute(q)}
 
+    def carry_user_data(self, old_path: str) -> dict[str, int]:
+        """After a rebuild into this (fresh) library: copy every table of the old library that the
+        rebuild does not make itself (profiles, feedback, topics, digests, settings, ...), with each
+        `paper_pk` mapped to the new paper that holds the same source record. Rows whose paper is
+        gone, or that would collide after two papers became one, are dropped. Returns rows per table."""
+        derived = {"papers", "aliases", "records", "corrections", "embeddings", "paper_categories", "embedding_log"}
+        self.conn.execute("ATTACH DATABASE ? AS old", (old_path,))
+        try:
+            tables = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT name FROM old.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                    "AND name NOT LIKE 'papers_fts%' ORDER BY rowid"
+                )
+                if r[0] not in derived
+            ]
+            copied: dict[str, int] = {}
+            with self.transaction():
+                self.conn.execute(
+                    "CREATE TEMP TABLE pk_map AS SELECT o.paper_pk AS old_pk, min(n.paper_pk) AS new_pk "
+                    "FROM old.records o JOIN main.records n ON n.key = o.key GROUP BY o.paper_pk"
+                )
+                for table in tables:
+                    cols = [r[1] for r in self.conn.execute(f"PRAGMA old.table_info({table})")]
+                    select = ", ".join("m.new_pk" if c == "paper_pk" else f"t.{c}" for c in cols)
+                    join = " JOIN pk_map m ON m.old_pk = t.paper_pk" if "paper_pk" in cols else ""
+                    cur = self.conn.execute(
+                        f"INSERT OR IGNORE INTO main.{table} ({', '.join(cols)}) SELECT {select} FROM old.{table} t{join}"
+                    )
+                    copied[table] = cur.rowcount
+                self.conn.execute("DROP TABLE temp.pk_map")
+        finally:
+            self.conn.execute("DETACH DATABASE old")
+        return copied
+
     def check_integrity(self) -> list[str]:
         """Problems found (empty when consistent): SQLite's own check, orphans, FTS in step."""
         problems = [r[0] for r in self.conn.execute("PRAGMA integrity_check") if r[0] != "ok"]

@@ -1,0 +1,454 @@
+"""Researcher profiles: built from an author name (telling apart the people who share it), a list
+of ids or any importable file; kept apart into named interests; taught by feedback (like,
+dislike, not interested, undo). The service layer the CLI, web app and digests share.
+Does I/O through the library (and the embedder, when the library has an index).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .embed import text_for
+from .errors import InvalidInput, NotFound
+from .importers.base import Source
+from .ingest import ImportReport, now_iso
+from .normalize import ids_from_text
+from .rank import interests as ranking
+from .rank.learner import fit_vectorizer
+from .rank.people import group_papers, same_name
+from .storage import profiles as store
+from .storage.sqlite import SQLiteLibrary
+
+FEEDBACK_KINDS = store.FEEDBACK_KINDS
+NEGATIVE_KINDS = ("dislike", "not_interested")
+BACKGROUND = 500  # random library papers that give TF-IDF its document frequencies when naming interests
+ID_LIST_MAX = 1 << 20  # a list of ids longer than this is not looked for
+EMBED_ON_THE_FLY = 2000  # papers without vectors embedded at once at most (else left out of dense features)
+
+
+@dataclass
+class Interest:
+    name: str
+    terms: list[str]
+    papers: list[str]  # ids of the profile papers in it
+
+
+@dataclass
+class FeedbackMark:
+    paper: str  # paper id
+    kind: str
+    at: str
+
+
+@dataclass
+class Profile:
+    pk: int
+    name: str
+    author: str | None
+    created_at: str
+    recommended_at: str | None
+    papers: list[str]  # ids of the profile's own papers
+    paper_pks: list[int]
+    feedback: list[FeedbackMark] = field(default_factory=list)
+    interests: list[Interest] = field(default_factory=list)
+    seen: int = 0
+
+
+@dataclass
+class AuthorCandidate:
+    """One person behind an author name: their papers in the library and what tells them apart."""
+
+    index: int  # 1-based, for `--pick`
+    name: str  # the spelling used most
+    papers: list[str]
+    paper_pks: list[int]
+    coauthors: list[str]
+    topics: list[str]
+    categories: list[str]
+    years: tuple[int | None, int | None]
+
+
+class AmbiguousAuthor(InvalidInput):
+    """The name covers several people; `candidates` lists them (pick one with `pick`)."""
+
+    def __init__(self, name: str, candidates: list[AuthorCandidate]):
+        self.candidates = candidates
+        super().__init__(
+            f"{name!r} matches {len(candidates)} different people in the library; "
+            "choose one with --pick N (see the candidates listed)"
+        )
+
+
+# ---------------------------------------------------------------- authors
+
+
+def author_candidates(lib: SQLiteLibrary, name: str) -> list[AuthorCandidate]:
+    """The people in the library with this name, most papers first (empty when none)."""
+    words = re.findall(r"[^\W\d_][\w'-]*", name)
+    if not words:
+        raise InvalidInput(f"author name {name!r} has no letters")
+    rows = [r for r in store.author_rows(lib, words[-1]) if any(same_name(name, a) for a in r["authors"])]
+    groups = group_papers(
+        name,
+        [r["authors"] for r in rows],
+        [text_for(r["title"], r["abstract"]) for r in rows],
+        [r["categories"] for r in rows],
+        dense_rows(lib, [r["pk"] for r in rows]) if rows else None,
+    )
+    return [_candidate(n, name, [rows[i] for i in g]) for n, g in enumerate(groups, start=1)]
+
+
+def _candidate(index: int, name: str, rows: list[dict[str, Any]]) -> AuthorCandidate:
+    spellings = Counter(a for r in rows for a in r["authors"] if same_name(name, a))
+    co = Counter(a for r in rows for a in r["authors"] if not same_name(name, a))
+    cats = Counter(c for r in rows for c in r["categories"][:1])
+    words = Counter(
+        w.lower()
+        for r in rows
+        for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", r["title"] or "")
+        if w.lower() not in _TITLE_STOP
+    )
+    years = sorted(int(r["date"][:4]) for r in rows if r["date"] and r["date"][:4].isdigit())
+    return AuthorCandidate(
+        index=index,
+        name=spellings.most_common(1)[0][0],
+        papers=[r["id"] for r in rows],
+        paper_pks=[r["pk"] for r in rows],
+        coauthors=[a for a, _ in co.most_common(5)],
+        topics=[w for w, _ in words.most_common(5)],
+        categories=[c for c, _ in cats.most_common(3)],
+        years=(years[0] if years else None, years[-1] if years else None),
+    )
+
+
+_TITLE_STOP = frozenset(
+    [
+        "with",
+        "from",
+        "using",
+        "towards",
+        "toward",
+        "their",
+        "into",
+        "via",
+        "based",
+        "model",
+        "models",
+        "learning",
+        "approach",
+        "method",
+        "methods",
+        "analysis",
+        "study",
+        "data",
+        "paper",
+        "through",
+        "beyond",
+        "under",
+        "over",
+        "when",
+        "what",
+        "large",
+    ]
+)
+
+
+def candidate_json(c: AuthorCandidate) -> dict[str, Any]:
+    return {
+        "pick": c.index,
+        "name": c.name,
+        "papers": len(c.papers),
+        "paper_ids": c.papers,
+        "coauthors": c.coauthors,
+        "topics": c.topics,
+        "categories": c.categories,
+        "years": list(c.years),
+    }
+
+
+# ---------------------------------------------------------------- papers from ids and files
+
+
+def resolve_refs(lib: SQLiteLibrary, refs: Sequence[str | int]) -> list[int]:
+    """Paper pks for ids/aliases (ints are taken as pks); NotFound names every unknown one."""
+    pks, missing = [], []
+    for ref in refs:
+        if isinstance(ref, int):
+            pks.append(ref)
+            continue
+        try:
+            pks.append(lib.resolve(ref.strip()))
+        except NotFound:
+            missing.append(ref)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise NotFound(f"not in the library: {shown} (import them first, e.g. `paperradar import FILE`)")
+    return list(dict.fromkeys(pks))
+
+
+def id_lines(text: str) -> list[str] | None:
+    """The ids of a plain list of ids (one per line, # comments allowed), or None if it is not one."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    if not lines or not all(len(ln.split()) == 1 and ids_from_text(ln) for ln in lines):
+        return None
+    return lines
+
+
+def papers_in_source(
+    lib: SQLiteLibrary, source: Source, fmt: str = "auto"
+) -> tuple[list[int], ImportReport | None]:
+    """The papers a file or pasted text names, in its order: a list of ids is resolved; any other
+    importable text is imported first (papers already there are matched, not duplicated)."""
+    from . import importers
+    from .ingest import import_source, prepare
+
+    if fmt == "auto":
+        head = source.head(ID_LIST_MAX)
+        ids = id_lines(head.decode("utf-8", errors="replace")) if len(head) < ID_LIST_MAX else None
+        if ids is not None:
+            return resolve_refs(lib, ids), None
+    report = import_source(lib, source, fmt)
+    module = importers.detect(source) if fmt == "auto" else importers.load(fmt)
+    pks: list[int] = []
+    for item in module.parse(source):
+        if isinstance(item, Exception):
+            continue
+        try:
+            pks.append(lib.paper_of_record(prepare(item)["key"]))
+        except NotFound:
+            continue
+    return list(dict.fromkeys(pks)), report
+
+
+def papers_in_file(lib: SQLiteLibrary, path: str | Path) -> tuple[list[int], ImportReport | None]:
+    """`papers_in_source` for a file path, or standard input when path is '-'."""
+    if str(path) == "-":
+        import sys
+
+        return papers_in_source(lib, Source.from_bytes(sys.stdin.buffer.read(), "<stdin>"))
+    if not Path(path).is_file():
+        raise InvalidInput(f"{path}: no such file")
+    return papers_in_source(lib, Source.from_file(path))
+
+
+# ---------------------------------------------------------------- profiles
+
+
+def create_profile(
+    lib: SQLiteLibrary,
+    name: str,
+    *,
+    author: str | None = None,
+    papers: Sequence[str | int] | None = None,
+    pick: int | None = None,
+) -> Profile:
+    """A new profile from an author's papers and/or given papers (ids, aliases or pks).
+
+    An author name that covers several people raises AmbiguousAuthor unless `pick` (1-based,
+    from `author_candidates`) says which one."""
+    name = _check_name(name)
+    if author is None and not papers:
+        raise InvalidInput("a profile needs papers: give an author name or papers (ids or a file)")
+    pks = resolve_refs(lib, papers or [])
+    if author is not None:
+        pks = _author_papers(lib, author, pick) + pks
+    if lib.conn.execute("SELECT 1 FROM profiles WHERE name = ?", (name,)).fetchone():
+        raise InvalidInput(f"a profile named {name!r} exists already (add papers with `profile add`)")
+    with lib.transaction():
+        ppk = store.insert_profile(lib, name, author, now_iso())
+        store.add_papers(lib, ppk, list(dict.fromkeys(pks)), now_iso())
+    refresh_interests(lib, ppk)
+    return get_profile(lib, name)
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 100 or any(c in name for c in "\n\r\t/"):
+        raise InvalidInput(f"bad profile name {name!r}: 1-100 characters, no '/' or line breaks")
+    return name
+
+
+def _author_papers(lib: SQLiteLibrary, author: str, pick: int | None) -> list[int]:
+    cands = author_candidates(lib, author)
+    if not cands:
+        raise NotFound(f"no papers by {author!r} in the library")
+    if pick is not None:
+        if not 1 <= pick <= len(cands):
+            raise InvalidInput(f"--pick must be between 1 and {len(cands)} for {author!r}")
+        return cands[pick - 1].paper_pks
+    if len(cands) > 1:
+        raise AmbiguousAuthor(author, cands)
+    return cands[0].paper_pks
+
+
+def list_profiles(lib: SQLiteLibrary) -> list[Profile]:
+    return [get_profile(lib, n) for n in store.profile_names(lib)]
+
+
+def get_profile(lib: SQLiteLibrary, name: str) -> Profile:
+    """A profile by name (NotFound when there is none)."""
+    row = store.profile_row(lib, name)
+    pks = store.paper_pks(lib, row["pk"])
+    ids = _ids_of(lib, pks + [f["paper_pk"] for f in store.feedback(lib, row["pk"])])
+    return Profile(
+        pk=row["pk"],
+        name=row["name"],
+        author=row["author"],
+        created_at=row["created_at"],
+        recommended_at=row["recommended_at"],
+        papers=[ids[pk] for pk in pks],
+        paper_pks=pks,
+        feedback=[
+            FeedbackMark(ids[f["paper_pk"]], f["kind"], f["created_at"])
+            for f in store.feedback(lib, row["pk"])
+        ],
+        interests=[Interest(i["name"], i["terms"], i["papers"]) for i in row["interests"]],
+        seen=len(store.seen_pks(lib, row["pk"])),
+    )
+
+
+def _ids_of(lib: SQLiteLibrary, pks: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for pk in set(pks):
+        out[pk] = lib.paper_row(pk)["id"]
+    return out
+
+
+def delete_profile(lib: SQLiteLibrary, name: str) -> None:
+    row = store.profile_row(lib, name)
+    with lib.transaction():
+        store.delete_profile(lib, row["pk"])
+
+
+def add_papers(lib: SQLiteLibrary, name: str, refs: Sequence[str | int]) -> Profile:
+    row = store.profile_row(lib, name)
+    pks = resolve_refs(lib, refs)
+    with lib.transaction():
+        store.add_papers(lib, row["pk"], pks, now_iso())
+    refresh_interests(lib, row["pk"])
+    return get_profile(lib, name)
+
+
+def remove_papers(lib: SQLiteLibrary, name: str, refs: Sequence[str | int]) -> Profile:
+    row = store.profile_row(lib, name)
+    pks = resolve_refs(lib, refs)
+    with lib.transaction():
+        store.remove_papers(lib, row["pk"], pks)
+    refresh_interests(lib, row["pk"])
+    return get_profile(lib, name)
+
+
+def give_feedback(lib: SQLiteLibrary, name: str, ref: str | int, kind: str) -> FeedbackMark:
+    """Record like, dislike or not_interested for a paper. Disliked and not-interesting papers are
+    never recommended again and teach the learner what to avoid; liked ones join the positives."""
+    kind = kind.replace("-", "_")
+    if kind not in FEEDBACK_KINDS:
+        raise InvalidInput(f"feedback must be one of {', '.join(FEEDBACK_KINDS)}, not {kind!r}")
+    row = store.profile_row(lib, name)
+    pk = resolve_refs(lib, [ref])[0]
+    now = now_iso()
+    with lib.transaction():
+        store.add_feedback(lib, row["pk"], pk, kind, now)
+        store.mark_seen(lib, row["pk"], [pk], now)
+    if kind == "like":
+        refresh_interests(lib, row["pk"])
+    return FeedbackMark(lib.paper_row(pk)["id"], kind, now)
+
+
+def undo_feedback(lib: SQLiteLibrary, name: str) -> FeedbackMark | None:
+    """Take back the profile's latest feedback; returns it (None when there was none)."""
+    row = store.profile_row(lib, name)
+    with lib.transaction():
+        gone = store.pop_feedback(lib, row["pk"])
+    if gone is None:
+        return None
+    if gone["kind"] == "like":
+        refresh_interests(lib, row["pk"])
+    return FeedbackMark(lib.paper_row(gone["paper_pk"])["id"], gone["kind"], gone["created_at"])
+
+
+def mark_seen(lib: SQLiteLibrary, profile: str | Profile, pks: Sequence[int]) -> None:
+    """Remember that the profile was shown these papers: they are not recommended again."""
+    ppk = profile.pk if isinstance(profile, Profile) else store.profile_row(lib, profile)["pk"]
+    with lib.transaction():
+        store.mark_seen(lib, ppk, list(pks), now_iso())
+
+
+def positives_and_negatives(lib: SQLiteLibrary, profile_pk: int) -> tuple[list[int], list[int]]:
+    """The papers the profile is about (its papers and likes) and the ones it rejected."""
+    marks = store.current_feedback(lib, profile_pk)
+    negative = [pk for pk, k in marks.items() if k in NEGATIVE_KINDS]
+    own = store.paper_pks(lib, profile_pk) + [pk for pk, k in marks.items() if k == "like"]
+    positive = [pk for pk in dict.fromkeys(own) if pk not in set(negative)]
+    return positive, negative
+
+
+# ---------------------------------------------------------------- interests
+
+
+def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
+    """Cluster the profile's positive papers into interests and store their names."""
+    pks, _ = positives_and_negatives(lib, profile_pk)
+    found: list[dict[str, Any]] = []
+    if pks:
+        back = store.random_pks(lib, BACKGROUND, set(pks), seed=profile_pk)
+        texts = paper_texts(lib, pks + back)
+        vec = fit_vectorizer(texts)
+        lex = vec.transform(texts[: len(pks)])
+        dense = dense_rows(lib, pks)
+        space = dense if dense is not None else lex.toarray()
+        ids = _ids_of(lib, pks)
+        for c in ranking.build_clusters(space, lex, vec.get_feature_names_out()):
+            found.append({"name": c.name, "terms": c.terms, "papers": [ids[pks[i]] for i in c.members]})
+    with lib.transaction():
+        store.set_interests(lib, profile_pk, found)
+
+
+def paper_texts(lib: SQLiteLibrary, pks: list[int]) -> list[str]:
+    got = store.texts(lib, pks)
+    return [text_for(*got.get(pk, (None, None))) for pk in pks]
+
+
+def dense_rows(lib: SQLiteLibrary, pks: list[int]) -> np.ndarray | None:
+    """Embedding rows for these papers from the library's best index (papers not yet embedded are
+    embedded now, up to EMBED_ON_THE_FLY; beyond that they get zero rows). None without an index."""
+    from .index import best_index
+
+    found = best_index(lib)
+    if found is None:
+        return None
+    index, embedder = found
+    out = np.zeros((len(pks), embedder.dim), dtype=np.float32)
+    todo = []
+    for i, pk in enumerate(pks):
+        v = index.vector_of(pk)
+        if v is None:
+            todo.append(i)
+        else:
+            out[i] = v
+    if todo and len(todo) <= EMBED_ON_THE_FLY:
+        texts = paper_texts(lib, [pks[i] for i in todo])
+        out[todo] = np.asarray(embedder.embed_batch(texts), dtype=np.float32)
+    return out
+
+
+def profile_json(profile: Profile) -> dict[str, Any]:
+    """The documented JSON shape of a profile (docs/cli.md, "profile")."""
+    return {
+        "name": profile.name,
+        "author": profile.author,
+        "created_at": profile.created_at,
+        "recommended_at": profile.recommended_at,
+        "papers": profile.papers,
+        "interests": [{"name": i.name, "terms": i.terms, "papers": i.papers} for i in profile.interests],
+        "feedback": [{"paper": f.paper, "kind": f.kind, "at": f.at} for f in profile.feedback],
+        "seen": profile.seen,
+    }

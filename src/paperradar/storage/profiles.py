@@ -1,0 +1,169 @@
+"""SQL for profiles: their papers, interests, feedback and the papers each has seen.
+
+Functions take the library (for its connection); writes must run inside `lib.transaction()`.
+Does I/O (the database).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from ..errors import NotFound
+from .sqlite import SQLiteLibrary, _chunks, _marks, dumps
+
+FEEDBACK_KINDS = ("like", "dislike", "not_interested")
+
+
+def profile_row(lib: SQLiteLibrary, name: str) -> dict[str, Any]:
+    q = "SELECT pk, name, author, created_at, recommended_at, interests FROM profiles WHERE name = ?"
+    r = lib.conn.execute(q, (name,)).fetchone()
+    if r is None:
+        raise NotFound(f"no profile named {name!r} (see `paperradar profile list`)")
+    return {**dict(r), "interests": json.loads(r["interests"])}
+
+
+def profile_names(lib: SQLiteLibrary) -> list[str]:
+    return [r[0] for r in lib.conn.execute("SELECT name FROM profiles ORDER BY name COLLATE NOCASE")]
+
+
+def insert_profile(lib: SQLiteLibrary, name: str, author: str | None, now: str) -> int:
+    cur = lib.conn.execute(
+        "INSERT INTO profiles (name, author, created_at) VALUES (?, ?, ?)", (name, author, now)
+    )
+    return int(cur.lastrowid or 0)
+
+
+def delete_profile(lib: SQLiteLibrary, profile_pk: int) -> None:
+    lib.conn.execute("DELETE FROM profiles WHERE pk = ?", (profile_pk,))
+
+
+def set_interests(lib: SQLiteLibrary, profile_pk: int, interests: list[dict[str, Any]]) -> None:
+    lib.conn.execute("UPDATE profiles SET interests = ? WHERE pk = ?", (dumps(interests), profile_pk))
+
+
+def set_recommended_at(lib: SQLiteLibrary, profile_pk: int, when: str) -> None:
+    lib.conn.execute("UPDATE profiles SET recommended_at = ? WHERE pk = ?", (when, profile_pk))
+
+
+def add_papers(lib: SQLiteLibrary, profile_pk: int, pks: list[int], now: str) -> None:
+    lib.conn.executemany(
+        "INSERT OR IGNORE INTO profile_papers (profile_pk, paper_pk, added_at) VALUES (?, ?, ?)",
+        [(profile_pk, pk, now) for pk in pks],
+    )
+
+
+def remove_papers(lib: SQLiteLibrary, profile_pk: int, pks: list[int]) -> int:
+    cur = lib.conn.executemany(
+        "DELETE FROM profile_papers WHERE profile_pk = ? AND paper_pk = ?", [(profile_pk, pk) for pk in pks]
+    )
+    return cur.rowcount
+
+
+def paper_pks(lib: SQLiteLibrary, profile_pk: int) -> list[int]:
+    q = "SELECT paper_pk FROM profile_papers WHERE profile_pk = ? ORDER BY added_at, paper_pk"
+    return [r[0] for r in lib.conn.execute(q, (profile_pk,))]
+
+
+def add_feedback(lib: SQLiteLibrary, profile_pk: int, paper_pk: int, kind: str, now: str) -> None:
+    lib.conn.execute(
+        "INSERT INTO feedback (profile_pk, paper_pk, kind, created_at) VALUES (?, ?, ?, ?)",
+        (profile_pk, paper_pk, kind, now),
+    )
+
+
+def pop_feedback(lib: SQLiteLibrary, profile_pk: int) -> dict[str, Any] | None:
+    """Delete the profile's latest feedback and return it (None when there is none)."""
+    q = "SELECT pk, paper_pk, kind, created_at FROM feedback WHERE profile_pk = ? ORDER BY pk DESC LIMIT 1"
+    r = lib.conn.execute(q, (profile_pk,)).fetchone()
+    if r is None:
+        return None
+    lib.conn.execute("DELETE FROM feedback WHERE pk = ?", (r["pk"],))
+    return dict(r)
+
+
+def feedback(lib: SQLiteLibrary, profile_pk: int) -> list[dict[str, Any]]:
+    """Every feedback row, oldest first: {paper_pk, kind, created_at}."""
+    q = "SELECT paper_pk, kind, created_at FROM feedback WHERE profile_pk = ? ORDER BY pk"
+    return [dict(r) for r in lib.conn.execute(q, (profile_pk,))]
+
+
+def current_feedback(lib: SQLiteLibrary, profile_pk: int) -> dict[int, str]:
+    """The latest feedback kind per paper (a later mark replaces an earlier one)."""
+    return {row["paper_pk"]: row["kind"] for row in feedback(lib, profile_pk)}
+
+
+def mark_seen(lib: SQLiteLibrary, profile_pk: int, pks: list[int], now: str) -> None:
+    lib.conn.executemany(
+        "INSERT OR IGNORE INTO seen (profile_pk, paper_pk, seen_at) VALUES (?, ?, ?)",
+        [(profile_pk, pk, now) for pk in pks],
+    )
+
+
+def seen_pks(lib: SQLiteLibrary, profile_pk: int) -> set[int]:
+    return {r[0] for r in lib.conn.execute("SELECT paper_pk FROM seen WHERE profile_pk = ?", (profile_pk,))}
+
+
+def papers_dated_since(lib: SQLiteLibrary, since: str) -> list[int]:
+    """Papers whose best date is on or after `since` (ISO; a partial date compares as its start)."""
+    q = "SELECT pk FROM papers WHERE date >= ? ORDER BY date DESC, pk DESC"
+    return [r[0] for r in lib.conn.execute(q, (since,))]
+
+
+def papers_added_since(lib: SQLiteLibrary, since: str) -> list[int]:
+    """Papers first added to the library at or after `since` (an ISO timestamp)."""
+    q = "SELECT pk FROM papers WHERE created_at >= ? ORDER BY pk DESC"
+    return [r[0] for r in lib.conn.execute(q, (since,))]
+
+
+def random_pks(lib: SQLiteLibrary, n: int, avoid: set[int], seed: int) -> list[int]:
+    """Up to n papers drawn at random (reproducibly, from `seed`), none of them in `avoid`."""
+    top = lib.max_paper_pk()
+    if top == 0:
+        return []
+    every = [r[0] for r in lib.conn.execute("SELECT pk FROM papers")]
+    pool = [pk for pk in every if pk not in avoid]
+    rng = random.Random(seed)
+    return sorted(rng.sample(pool, min(n, len(pool))))
+
+
+def texts(lib: SQLiteLibrary, pks: list[int]) -> dict[int, tuple[str | None, str | None]]:
+    """(title, abstract) of some papers."""
+    out: dict[int, tuple[str | None, str | None]] = {}
+    for chunk in _chunks(pks, 500):
+        q = f"SELECT pk, title, abstract FROM papers WHERE pk IN ({_marks(chunk)})"
+        out.update((r[0], (r[1], r[2])) for r in lib.conn.execute(q, chunk))
+    return out
+
+
+def author_rows(lib: SQLiteLibrary, last_name: str) -> list[dict[str, Any]]:
+    """Papers whose authors text contains `last_name` (a coarse full-text pre-filter; the caller
+    checks the names): pk, id, title, abstract, authors (list of names), categories, date."""
+    words = '"' + last_name.replace('"', "") + '"'
+    q = (
+        "SELECT p.pk, p.id, p.title, p.abstract, p.date, p.data FROM papers_fts f JOIN papers p"
+        " ON p.pk = f.rowid WHERE papers_fts MATCH ? ORDER BY p.pk"
+    )
+    out = []
+    for r in lib.conn.execute(q, (f"authors : {words}",)):
+        data = json.loads(r["data"])
+        out.append(
+            {
+                "pk": r["pk"],
+                "id": r["id"],
+                "title": r["title"],
+                "abstract": r["abstract"],
+                "date": r["date"],
+                "authors": [a["name"] for a in data.get("authors", [])],
+                "categories": list(data.get("categories", [])),
+            }
+        )
+    return out
+
+
+def move_paper_refs(lib: SQLiteLibrary, from_pk: int, to_pk: int) -> None:
+    """When two papers are merged: the profiles' references to `from_pk` follow to `to_pk`."""
+    for table in ("profile_papers", "seen"):
+        lib.conn.execute(f"UPDATE OR IGNORE {table} SET paper_pk = ? WHERE paper_pk = ?", (to_pk, from_pk))
+    lib.conn.execute("UPDATE feedback SET paper_pk = ? WHERE paper_pk = ?", (to_pk, from_pk))
