@@ -29,6 +29,8 @@ run: $(STAMP) $(MODELS_STAMP)
 	$(BIN)/paperradar --db $(DB) stats
 	$(BIN)/paperradar --db $(DB) papers list --limit 15
 	$(BIN)/paperradar --db $(DB) search "KV cache compression" --mode hybrid --limit 5
+	@echo "open http://127.0.0.1:8000/ (Ctrl-C stops the server)"
+	$(BIN)/paperradar --db $(DB) serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP) $(MODELS_STAMP)
 	$(BIN)/pytest -q

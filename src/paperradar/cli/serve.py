@@ -1,0 +1,54 @@
+"""`paperradar serve`: the web app over the library (web/), on 127.0.0.1 unless told otherwise.
+
+Bound to any other address it needs an access token: generated on first use, shown once, and
+only its hash kept in the library (see web/security.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from .. import config
+from ..storage import open_library
+from . import app, err, state
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; anything but loopback needs the access token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    new_token: Annotated[
+        bool, typer.Option("--new-token", help="Make a new access token (the old one stops working).")
+    ] = False,
+) -> None:
+    """Serve the web app: search, papers, recommendations, import and export in the browser."""
+    import uvicorn
+
+    from ..web import create_app
+    from ..web.security import is_loopback, token_hash
+    from ..web.security import new_token as make_token
+
+    path = config.library_path(state.db)
+    stored = None
+    if not is_loopback(host) or new_token:
+        lib = open_library(path)
+        try:
+            stored = token_hash(lib)
+            if stored is None or new_token:
+                token = make_token(lib)
+                stored = token_hash(lib)
+                err.print(
+                    f"access token (shown once, keep it): [bold]{escape(token)}[/bold]", highlight=False
+                )
+            else:
+                err.print("access token: the one shown when it was made (`--new-token` to replace it)")
+        finally:
+            lib.close()
+    web = create_app(path, token_hash=stored if not is_loopback(host) else None)
+    err.print(f"paperradar: serving {escape(path)} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
+    uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)

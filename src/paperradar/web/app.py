@@ -1,0 +1,126 @@
+"""The app factory: one FastAPI app over one library, with a router per area.
+
+To add an area: write `web/<area>.py` with `router = APIRouter()` (and `NAV = [("Label", "/path")]`
+for the top navigation), put its templates in `templates/` (extend `base.html`), and add its
+module name to `ROUTERS` below. Every page has a JSON twin under `/api/`.
+Does I/O through the library pool.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from .. import __version__
+from . import errors
+from .deps import STATIC, LibraryPool, make_templates
+from .errors import WebError, error_response
+from .security import (
+    AUTH_COOKIE,
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    auth_cookie,
+    csrf_valid,
+    load_secret,
+    token_matches,
+)
+
+# the modules under paperradar.web that add routes; each area adds its own line
+ROUTERS = [
+    "home",
+    "search",
+    "papers",
+    "library",
+    "imports",
+    "profiles",
+    "digest",
+    "login",
+    "topics",
+]
+
+MAX_UPLOAD = 20 * 1024 * 1024  # bytes in one request (an upload or a pasted page)
+# reachable without the access token (a digest feedback link carries its own signed, expiring token)
+OPEN_PATHS = ("/login", "/static/", "/openapi.json", "/digest/feedback", "/api/digest/feedback")
+
+
+def create_app(lib_path: str, *, token_hash: str | None = None, max_upload: int = MAX_UPLOAD) -> FastAPI:
+    """The web app over the library at `lib_path`. With `token_hash` (see security.hash_token)
+    every request needs the access token, as a Bearer header or the cookie /login sets."""
+    pool = LibraryPool(lib_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        pool.close()
+
+    app = FastAPI(
+        title="paperradar",
+        version=__version__,
+        description="A local-first research radar. Every page has a JSON twin under /api/.",
+        docs_url=None,  # FastAPI's docs page loads its scripts from a CDN; the schema is enough
+        redoc_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+    )
+    with pool.use() as lib:
+        app.state.secret = load_secret(lib)
+    app.state.pool = pool
+    app.state.token_hash = token_hash
+    app.state.max_upload = max_upload
+    app.state.templates = make_templates()
+    app.state.nav = []
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for name in ROUTERS:
+        module = importlib.import_module(f"{__package__}.{name}")
+        app.include_router(module.router, responses=errors.ERROR_RESPONSES)
+        app.state.nav.extend(getattr(module, "NAV", []))
+    errors.install(app)
+    app.add_middleware(BaseHTTPMiddleware, dispatch=guard)
+    return app
+
+
+async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """Request size limit; authentication when the app has an access token; the time taken, as a
+    `Server-Timing` header (what bench/web.py measures)."""
+    state = request.app.state
+    request.state.bearer = False
+    size = request.headers.get("content-length", "")
+    if size.isdigit() and int(size) > state.max_upload:
+        mb = state.max_upload / 1024 / 1024
+        return error_response(request, 413, f"the request is over the {mb:.0f} MB limit")
+    if state.token_hash and not request.url.path.startswith(OPEN_PATHS):
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token_matches(token.strip(), state.token_hash):
+            request.state.bearer = True  # not an ambient credential: no CSRF token needed
+        elif request.cookies.get(AUTH_COOKIE) != auth_cookie(state.secret, state.token_hash):
+            if errors.wants_html(request) and request.method in SAFE_METHODS:
+                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            return error_response(request, 401, "this server needs its access token (see `paperradar serve`)")
+    started = time.perf_counter()
+    response = await call_next(request)
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return response
+
+
+async def csrf_protect(request: Request) -> None:
+    """Every state change (POST, PUT, DELETE...) carries the CSRF token of the page it came from:
+    the `X-CSRF-Token` header or the `csrf_token` form field, equal to the cookie."""
+    if request.method in SAFE_METHODS or getattr(request.state, "bearer", False):
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and "form" in request.headers.get("content-type", ""):
+        form = await request.form()
+        value: Any = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not csrf_valid(request.app.state.secret, request.cookies.get(CSRF_COOKIE), sent):
+        raise WebError(403, "missing or stale CSRF token: reload the page and try again")

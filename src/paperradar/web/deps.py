@@ -1,0 +1,121 @@
+"""What every router shares: the library for a request, the templates, paging, and JSON replies.
+
+A pool of library connections (SQLite, one per concurrent request) lives on `app.state.pool`.
+Does I/O through the libraries it hands out.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ..storage import open_library
+from ..storage.sqlite import SQLiteLibrary
+from .security import CSRF_COOKIE, new_csrf
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+MAX_PAGE = 200
+
+
+class LibraryPool:
+    """Open libraries to hand out, one per request at a time (a connection is not shared)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._free: queue.SimpleQueue[SQLiteLibrary] = queue.SimpleQueue()
+        self._all: list[SQLiteLibrary] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def use(self) -> Iterator[SQLiteLibrary]:
+        try:
+            lib = self._free.get_nowait()
+        except queue.Empty:
+            lib = open_library(self.path)
+            with self._lock:
+                self._all.append(lib)
+        try:
+            yield lib
+        finally:
+            self._free.put(lib)
+
+    def close(self) -> None:
+        with self._lock:
+            for lib in self._all:
+                lib.close()
+            self._all.clear()
+
+
+async def get_lib(request: Request) -> AsyncIterator[SQLiteLibrary]:
+    """A library from the pool for this request (async: no thread hop just to hand it out)."""
+    with request.app.state.pool.use() as lib:
+        yield lib
+
+
+Lib = Annotated[SQLiteLibrary, Depends(get_lib)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="How many items per page.")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many first.")]
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        auto_reload=False,  # templates change with the package, not while it runs
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Jinja2Templates(env=env)
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """A page from `templates/`, with the CSRF token its forms need (set as a cookie when missing)."""
+    token = request.cookies.get(CSRF_COOKIE)
+    fresh = token is None or not _ours(request, token)
+    if fresh:
+        token = new_csrf(request.app.state.secret)
+    state = request.app.state
+    ctx = {"csrf": token, "nav": state.nav, "path": request.url.path, **context}
+    response = state.templates.TemplateResponse(request, name, ctx, status_code=status)
+    if fresh:
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
+def _ours(request: Request, token: str) -> bool:
+    from .security import csrf_valid
+
+    return csrf_valid(request.app.state.secret, token, token)
+
+
+def page_json(items: list[Any], total: int, limit: int, offset: int, **extra: Any) -> dict[str, Any]:
+    """The paging envelope of every list in the API."""
+    more = offset + len(items) < total
+    return {
+        "ok": True,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + len(items) if more else None,
+        **extra,
+        "items": items,
+    }
+
+
+def page_base(request: Request) -> str:
+    """This page's URL with its query but without `page=`, ready for `page=N` to be appended."""
+    from urllib.parse import urlencode
+
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return request.url.path + "?" + (urlencode(kept) + "&" if kept else "")

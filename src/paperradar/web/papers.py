@@ -1,0 +1,121 @@
+"""One paper: the page `/paper/{id}` and its JSON twin `/api/papers/{id}`: the merged record, every
+source with what it gave, links, and similar papers with reasons. Does I/O through the library."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from .. import papers as svc
+from ..index import best_index
+from ..models import Paper
+from ..search import paper_date
+from ..similar import similar_to
+from ..storage.sqlite import SQLiteLibrary
+from .deps import Lib, render
+
+router = APIRouter()
+SIMILAR = 8
+
+
+def authors_short(p: Paper, n: int = 3) -> str:
+    names = [a.name for a in p.authors[:n]]
+    more = len(p.authors) > n or not p.authors_complete
+    return ", ".join(names) + (" et al." if more and names else "")
+
+
+def paper_links(p: Paper) -> dict[str, str]:
+    """The links a reader wants first: the abstract page, the PDF, the code, then any other kind."""
+    out: dict[str, str] = {}
+    arxiv = p.arxiv_id
+    for kind, urls in p.links.items():
+        if urls and urls[0].startswith(("https://", "http://")):
+            out.setdefault(kind, urls[0])
+    if arxiv:
+        out.setdefault("abs", f"https://arxiv.org/abs/{arxiv}")
+        out.setdefault("pdf", f"https://arxiv.org/pdf/{arxiv}")
+    order = ["abs", "pdf", "code", "project", "doi", "hf"]
+    return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
+def label(p: Paper, words: int = 12) -> str:
+    """A paper's title, or for an untitled one (some pasted pages have none) how its abstract begins."""
+    if p.title:
+        return p.title
+    head = (p.abstract or "").split()
+    return " ".join(head[:words]) + ("…" if len(head) > words else "") if head else p.id
+
+
+def paper_brief(p: Paper) -> dict[str, Any]:
+    """What a list shows of a paper (search results, library, recommendations)."""
+    return {
+        "id": p.id,
+        "title": p.title,
+        "label": label(p),
+        "abstract_start": (p.abstract or "")[:300],
+        "authors": authors_short(p),
+        "date": paper_date(p),
+        "categories": p.categories[:4],
+        "has_code": p.has_code,
+        "links": paper_links(p),
+    }
+
+
+def similar_papers(lib: SQLiteLibrary, pk: int, limit: int = SIMILAR) -> list[dict[str, Any]]:
+    found = best_index(lib)
+    index: Any = found[0] if found else None  # a VectorIndex, or what best_index serves instead
+    hits = similar_to(lib, pk, limit=limit, index=index)
+    out = []
+    for s in hits:
+        p = svc.load_paper(lib, s.pk, with_sources=False)
+        out.append({**paper_brief(p), "score": round(s.score, 4), "reasons": s.reasons})
+    return out
+
+
+def paper_data(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:
+    pk = lib.resolve(ref)
+    paper = svc.load_paper(lib, pk)
+    return {
+        "ok": True,
+        "paper": svc.paper_json(paper),
+        "date": paper_date(paper),
+        "links": paper_links(paper),
+        "similar": similar_papers(lib, pk),
+    }
+
+
+@router.get("/api/papers/{ref:path}", tags=["papers"])
+def api_paper(lib: Lib, ref: str):
+    """One paper by any of its ids (arxiv:2410.09918, 2410.09918v2, a DOI): the merged record, its
+    sources with provenance, links and similar papers. 404 when the library does not have it."""
+    return paper_data(lib, ref)
+
+
+@router.get("/paper/{ref:path}", response_class=HTMLResponse, include_in_schema=False)
+def paper_page(request: Request, lib: Lib, ref: str):
+    data = paper_data(lib, ref)
+    pj = data["paper"]
+    chosen: dict[str, list[str]] = {}
+    for name, key in pj["provenance"].items():
+        chosen.setdefault(key, []).append(name.split(".")[0])
+    ctx = {
+        "p": pj,
+        "links": data["links"],
+        "similar": data["similar"],
+        "chosen": {k: sorted(set(v)) for k, v in chosen.items()},
+        "date": data["date"],
+        "profiles": _profile_names(lib),
+        "twin": "/api/papers/" + quote(pj["id"], safe=":/"),
+    }
+    return render(request, "paper.html", ctx)
+
+
+def _profile_names(lib: SQLiteLibrary) -> list[str]:
+    try:
+        from ..profiles import list_profiles
+    except ImportError:
+        return []
+    return [p.name for p in list_profiles(lib)]

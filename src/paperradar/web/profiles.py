@@ -1,0 +1,219 @@
+"""Profiles: create one from an author (choosing among namesakes), from uploaded BibTeX/RIS or
+pasted ids; see its interests and feedback history; undo. Pages under `/profiles`, JSON under
+`/api/profiles`, both over `paperradar.profiles`. Does I/O through the library."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from .. import profiles as svc
+from ..errors import InvalidInput, RadarError
+from ..importers.base import Source
+from ..papers import load_paper
+from ..storage.sqlite import SQLiteLibrary
+from .deps import Lib, render
+from .errors import error_body
+from .imports import display_name, read_upload
+from .papers import label
+
+router = APIRouter()
+NAV = [("Profiles", "/profiles")]
+Kind = Annotated[str, Field(pattern="^(like|dislike|not_interested|not-interested)$")]
+
+
+class NewProfile(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    author: Annotated[str | None, Field(max_length=200)] = None
+    pick: Annotated[int | None, Field(ge=1, le=1000)] = None
+    papers: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=5000)] = []
+
+
+class Feedback(BaseModel):
+    paper: Annotated[str, Field(min_length=1, max_length=300)]
+    kind: Kind
+
+
+class PaperRefs(BaseModel):
+    papers: Annotated[list[Annotated[str, Field(max_length=300)]], Field(min_length=1, max_length=5000)]
+
+
+def ambiguous(e: svc.AmbiguousAuthor) -> JSONResponse:
+    """The shared error shape, plus the people behind the name to pick from."""
+    body = {**error_body(400, str(e)), "candidates": [svc.candidate_json(c) for c in e.candidates]}
+    return JSONResponse(body, status_code=400)
+
+
+def create(lib: SQLiteLibrary, name: str, author: str | None, pick: int | None, refs: list[Any]) -> Any:
+    return svc.create_profile(lib, name, author=author or None, papers=refs, pick=pick)
+
+
+@router.get("/api/profiles", tags=["profiles"])
+def api_profiles(lib: Lib):
+    """Every profile with its papers, interests and feedback history."""
+    items = [svc.profile_json(p) for p in svc.list_profiles(lib)]
+    return {"ok": True, "total": len(items), "items": items}
+
+
+@router.get("/api/authors", tags=["profiles"])
+def api_authors(lib: Lib, name: Annotated[str, Query(min_length=1, max_length=200)]):
+    """The people in the library with this name (to choose `pick` when creating a profile)."""
+    items = [svc.candidate_json(c) for c in svc.author_candidates(lib, name)]
+    return {"ok": True, "total": len(items), "items": items}
+
+
+@router.post("/api/profiles", tags=["profiles"])
+def api_create(lib: Lib, body: NewProfile):
+    """Create a profile from an author name (with `pick` when it names several people) and/or paper ids.
+    An ambiguous name answers 400 with `candidates`."""
+    try:
+        profile = create(lib, body.name, body.author, body.pick, list(body.papers))
+    except svc.AmbiguousAuthor as e:
+        return ambiguous(e)
+    return {"ok": True, "profile": svc.profile_json(profile)}
+
+
+@router.get("/api/profiles/{name}", tags=["profiles"])
+def api_profile(lib: Lib, name: str):
+    """One profile: its papers, interests (named groups of papers) and feedback, newest last."""
+    return {"ok": True, "profile": svc.profile_json(svc.get_profile(lib, name))}
+
+
+@router.post("/api/profiles/{name}/feedback", tags=["profiles"])
+def api_feedback(lib: Lib, name: str, body: Feedback):
+    """Like, dislike or mark not interested; takes effect on the next recommendations."""
+    mark = svc.give_feedback(lib, name, body.paper, body.kind)
+    return {"ok": True, "feedback": {"paper": mark.paper, "kind": mark.kind, "at": mark.at}}
+
+
+@router.post("/api/profiles/{name}/undo", tags=["profiles"])
+def api_undo(lib: Lib, name: str):
+    """Take back the latest feedback (`undone` is null when there was none)."""
+    mark = svc.undo_feedback(lib, name)
+    undone = None if mark is None else {"paper": mark.paper, "kind": mark.kind, "at": mark.at}
+    return {"ok": True, "undone": undone}
+
+
+@router.post("/api/profiles/{name}/papers", tags=["profiles"])
+def api_add_papers(lib: Lib, name: str, body: PaperRefs):
+    """Add papers (any of their ids) to the profile."""
+    return {"ok": True, "profile": svc.profile_json(svc.add_papers(lib, name, body.papers))}
+
+
+@router.post("/api/profiles/{name}/papers/remove", tags=["profiles"])
+def api_remove_papers(lib: Lib, name: str, body: PaperRefs):
+    """Remove papers from the profile."""
+    return {"ok": True, "profile": svc.profile_json(svc.remove_papers(lib, name, body.papers))}
+
+
+@router.post("/api/profiles/{name}/delete", tags=["profiles"])
+def api_delete(lib: Lib, name: str):
+    """Delete the profile (its papers stay in the library)."""
+    svc.delete_profile(lib, name)
+    return {"ok": True, "deleted": name}
+
+
+# ---------------------------------------------------------------- pages and their form actions
+
+
+@router.get("/profiles", response_class=HTMLResponse, include_in_schema=False)
+def profiles_page(request: Request, lib: Lib):
+    return _list_page(request, lib, {})
+
+
+def _list_page(request: Request, lib: SQLiteLibrary, form: dict[str, Any], status: int = 200) -> HTMLResponse:
+    ctx = {"profiles": svc.list_profiles(lib), "form": form, "twin": "/api/profiles"}
+    return render(request, "profiles.html", ctx, status=status)
+
+
+@router.post("/profiles", response_class=HTMLResponse, include_in_schema=False)
+async def create_form(
+    request: Request,
+    lib: Lib,
+    name: Annotated[str, Form(max_length=100)],
+    author: Annotated[str, Form(max_length=200)] = "",
+    pick: Annotated[int | None, Form(ge=1, le=1000)] = None,
+    ids: Annotated[str, Form(max_length=1_000_000)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+):
+    form: dict[str, Any] = {"name": name, "author": author, "ids": ids, "pick": pick}
+    data = await read_upload(request, file) if file is not None and file.filename else b""
+    try:
+        profile = await run_in_threadpool(_create_from_form, lib, name, author, pick, ids, data, file)
+    except svc.AmbiguousAuthor as e:
+        form.update(candidates=e.candidates, error=str(e))
+        return _list_page(request, lib, form, status=400)
+    except RadarError as e:
+        form["error"] = str(e)
+        return _list_page(request, lib, form, status=400)
+    return RedirectResponse(f"/profiles/{quote(profile.name)}", status_code=303)
+
+
+def _create_from_form(
+    lib: SQLiteLibrary, name: str, author: str, pick: int | None, ids: str, data: bytes, file: Any
+) -> Any:
+    refs: list[Any] = []
+    if ids.strip():
+        refs += svc.papers_in_source(lib, Source.from_text(ids, "<pasted ids>"))[0]
+    if data:
+        refs += svc.papers_in_source(lib, Source.from_bytes(data, display_name(file.filename)))[0]
+    if (ids.strip() or data) and not refs and not author.strip():
+        raise InvalidInput("no papers found in what was given")
+    return create(lib, name, author.strip() or None, pick, refs)
+
+
+@router.get("/profiles/{name}", response_class=HTMLResponse, include_in_schema=False)
+def profile_page(request: Request, lib: Lib, name: str):
+    profile = svc.get_profile(lib, name)
+    titles = _titles(lib, profile.papers + [f.paper for f in profile.feedback])
+    ctx = {"profile": profile, "titles": titles, "twin": f"/api/profiles/{quote(name)}"}
+    return render(request, "profile.html", ctx)
+
+
+def _titles(lib: SQLiteLibrary, ids: list[str]) -> dict[str, str]:
+    return {i: label(load_paper(lib, lib.resolve(i), with_sources=False)) for i in dict.fromkeys(ids)}
+
+
+def _back(next_url: str, fallback: str) -> RedirectResponse:
+    safe = next_url if next_url.startswith("/") and not next_url.startswith("//") else fallback
+    return RedirectResponse(safe, status_code=303)
+
+
+@router.post("/profiles/{name}/feedback", include_in_schema=False)
+def feedback_form(
+    lib: Lib,
+    name: str,
+    paper: Annotated[str, Form(max_length=300)],
+    kind: Annotated[str, Form(pattern="^(like|dislike|not_interested)$")],
+    next: Annotated[str, Form()] = "/",
+):
+    svc.give_feedback(lib, name, paper, kind)
+    return _back(next, "/")
+
+
+@router.post("/profiles/{name}/undo", include_in_schema=False)
+def undo_form(lib: Lib, name: str, next: Annotated[str, Form()] = ""):
+    svc.undo_feedback(lib, name)
+    return _back(next, f"/profiles/{quote(name)}")
+
+
+@router.post("/profiles/{name}/delete", include_in_schema=False)
+def delete_form(lib: Lib, name: str):
+    svc.delete_profile(lib, name)
+    return RedirectResponse("/profiles", status_code=303)
+
+
+@router.post("/profiles/add", include_in_schema=False)
+def add_form(
+    lib: Lib,
+    profile: Annotated[str, Form(max_length=100)],
+    ids: Annotated[list[str], Form(max_length=5000)],
+    next: Annotated[str, Form()] = "",
+):
+    svc.add_papers(lib, profile, ids)
+    return _back(next, f"/profiles/{quote(profile)}")

@@ -1,0 +1,145 @@
+"""Search: the page `/search` and its JSON twin `/api/search`, both over `paperradar.search.search`.
+Does I/O through the library."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from .. import search as svc
+from ..errors import RadarError
+from ..importers import IMPORTERS
+from .deps import Lib, Limit, Offset, page_base, render
+from .papers import paper_brief
+
+router = APIRouter()
+NAV = [("Search", "/search")]
+PAGE = 20
+DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"  # empty means no date (what an empty form field sends)
+
+
+class SearchQuery:
+    """The search form: words, mode and filters (the same options as `paperradar search`)."""
+
+    def __init__(
+        self,
+        q: str = "",
+        mode: str = "keyword",
+        since: str | None = None,
+        until: str | None = None,
+        category: list[str] | None = None,
+        author: str | None = None,
+        has_code: bool = False,
+        source: str | None = None,
+    ):
+        self.q, self.mode, self.author, self.has_code = q, mode, author or None, has_code
+        self.since, self.until, self.source = since or None, until or None, source or None
+        self.categories = tuple(x for c in category or [] for x in re.split(r"[,\s]+", c) if x)
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set (without checking the values, as `filters()` does)."""
+        return bool(
+            self.since or self.until or self.categories or self.author or self.has_code or self.source
+        )
+
+    def filters(self) -> svc.Filters:
+        return svc.Filters(
+            since=self.since,
+            until=self.until,
+            categories=self.categories,
+            author=self.author,
+            has_code=self.has_code,
+            source=self.source,
+        )
+
+    def run(self, lib: Any, limit: int, offset: int) -> svc.SearchResult:
+        return svc.search(lib, self.q, mode=self.mode, limit=limit, offset=offset, filters=self.filters())
+
+
+async def search_query(
+    q: Annotated[str, Query(max_length=2000, description="Words, phrases, prefix*, -excluded.")] = "",
+    mode: Annotated[str, Query(pattern="^(keyword|semantic|hybrid)$")] = "keyword",
+    since: Annotated[
+        str | None, Query(pattern=DATE, description="From this date: 2024, 2024-10, 2024-10-13.")
+    ] = None,
+    until: Annotated[
+        str | None, Query(pattern=DATE, description="Up to this date (the whole period).")
+    ] = None,
+    category: Annotated[
+        list[str] | None, Query(max_length=50, description="cs.LG, or cs for all cs.*")
+    ] = None,
+    author: Annotated[str | None, Query(max_length=200)] = None,
+    has_code: bool = False,
+    source: Annotated[
+        str | None, Query(max_length=50, description="An importer, e.g. arxiv_snapshot.")
+    ] = None,
+) -> SearchQuery:
+    """The search parameters (async: parsed on the event loop, no thread hop)."""
+    return SearchQuery(q, mode, since, until, category, author, has_code, source)
+
+
+Search = Annotated[SearchQuery, Depends(search_query)]
+
+
+@router.get("/api/search", tags=["search"])
+def api_search(lib: Lib, query: Search, limit: Limit = PAGE, offset: Offset = 0):
+    """Search results, best first, with snippets (`highlights` are [start, end) offsets in `snippet`)."""
+    result = query.run(lib, limit, offset)
+    items = [svc.hit_json(h) for h in result.hits]
+    more = offset + len(items) < result.total
+    return {
+        "ok": True,
+        "query": query.q,
+        "mode": query.mode,
+        "total": result.total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + len(items) if more else None,
+        "took_ms": round(result.took_ms, 2),
+        "relaxed": result.relaxed,
+        "notes": result.notes,
+        "items": items,
+    }
+
+
+@router.get("/search", response_class=HTMLResponse, include_in_schema=False)
+def search_page(request: Request, lib: Lib, query: Search, page: Annotated[int, Query(ge=1)] = 1):
+    offset = (page - 1) * PAGE
+    result, error = None, None
+    try:
+        result = query.run(lib, PAGE, offset)
+    except RadarError as e:  # a bad date or a mode without embeddings: say so on the page
+        error = str(e)
+    hits = [_hit_view(h) for h in result.hits] if result else []
+    ctx = {
+        "query": query,
+        "result": result,
+        "hits": hits,
+        "error": error,
+        "page": page,
+        "base": page_base(request),
+        "pages": -(-result.total // PAGE) if result else 0,
+        "offset": offset,
+        "sources": IMPORTERS,
+        "twin": request.url.path.replace("/search", "/api/search", 1) + _qs(request),
+    }
+    return render(request, "search.html", ctx)
+
+
+def _hit_view(hit: svc.Hit) -> dict[str, Any]:
+    same = svc.plain(hit.snippet) == svc.plain(hit.title)
+    snippet = svc.first_words(hit.paper) if same else hit.snippet
+    return {
+        **paper_brief(hit.paper),
+        "title_html": svc.highlight_html(hit.title) if hit.title else "",
+        "snippet_html": svc.highlight_html(snippet),
+        "reasons": hit.reasons,
+    }
+
+
+def _qs(request: Request) -> str:
+    return f"?{request.url.query}" if request.url.query else ""

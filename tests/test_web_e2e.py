@@ -1,0 +1,179 @@
+"""The web app in a real browser: headless Debian Chromium driven by Playwright, against the app
+served by uvicorn in a thread on a free loopback port. Saves screenshots of every page at a desktop
+and a phone width to bench/out/screenshots/ (or $PAPERRADAR_SCREENSHOTS)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from paperradar import profiles
+from paperradar.storage import open_library
+from web_helpers import HOSTILE_ID, HOSTILE_TITLE, REPO, demo_library
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(os.environ.get("PAPERRADAR_SCREENSHOTS", REPO / "bench" / "out" / "screenshots"))
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+MAX_HEIGHT = 2000  # long pages are cut here: the top is what a reader sees first
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail("/usr/bin/chromium is missing (.ci/run installs it)", pytrace=False)
+    pytest.skip("no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    from paperradar.web import create_app
+
+    path = demo_library(tmp_path_factory.mktemp("e2e") / "lib.db")
+    lib = open_library(path)
+    profiles.create_profile(lib, "me", author="Yuandong Tian", pick=1)
+    lib.close()
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    pg.dialogs = []  # type: ignore[attr-defined]
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Screenshots of the current page at each width."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for label, (w, h) in SIZES.items():
+        page.set_viewport_size({"width": w, "height": h})
+        height = min(page.evaluate("() => document.documentElement.scrollHeight"), MAX_HEIGHT)
+        clip = {"x": 0, "y": 0, "width": w, "height": max(height, h)}
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True, clip=clip)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_search_then_open_a_paper(server, page):
+    page.goto(f"{server}/search")
+    page.fill("input.big", "KV cache")
+    page.press("input.big", "Enter")
+    page.wait_for_selector("#result-count")
+    assert "of" in page.inner_text("#result-count") and " ms" in page.inner_text("#result-count")
+    first = page.locator(".result .title a").first
+    assert "kv" in first.inner_text().lower() or page.locator(".result mark").count() > 0
+    shoot(page, "search")
+    title = first.inner_text()
+    first.click()
+    page.wait_for_selector("h1.paper-title")
+    assert page.inner_text("h1.paper-title") == title
+    assert page.locator(".sources li").count() >= 1  # every source with its provenance
+    assert page.locator(".panel h2", has_text="Similar papers").count() == 1
+    shoot(page, "paper")
+
+
+def test_like_changes_recommendations(server, page):
+    page.goto(f"{server}/?profile=me")
+    before = page.locator(".rec").evaluate_all("els => els.map(e => e.dataset.paper)")
+    assert len(before) >= 2, "the demo profile should get recommendations"
+    shoot(page, "home")
+    liked = before[0]
+    page.locator(".rec").first.locator("button.like").click()
+    page.wait_for_load_state("load")
+    after = page.locator(".rec").evaluate_all("els => els.map(e => e.dataset.paper)")
+    assert liked not in after and after != before
+    page.goto(f"{server}/profiles/me")
+    assert page.locator(".history li", has_text="like").count() == 1
+    shoot(page, "profile")
+    page.click("text=Undo last feedback")
+    page.wait_for_load_state("load")
+    assert page.locator(".history li").count() == 0
+
+
+def test_import_a_pasted_page_shows_the_report(server, page):
+    page.goto(f"{server}/import")
+    shoot(page, "import-empty")
+    text = (REPO / "tests" / "data" / "pages" / "hf-papers-malformed.txt").read_text(encoding="utf-8")
+    page.fill("textarea[name=text]", text)
+    page.click("button:has-text('Import')")
+    page.wait_for_selector("#import-report")
+    report = page.inner_text("#import-report")
+    assert "page_hf_papers" in report
+    assert "line 28" in report  # the rejected entry, with its line and reason
+    shoot(page, "import-report")
+
+
+def test_export_bibtex_from_a_paper(server, page):
+    page.goto(f"{server}/paper/arxiv:2410.09918")
+    with page.expect_download() as info:
+        page.click("text=BibTeX")
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert text.lstrip().startswith("@") and "2410.09918" in text
+
+
+def test_library_select_and_export(server, page):
+    page.goto(f"{server}/library")
+    shoot(page, "library")
+    page.locator(".row input[name=ids]").nth(0).check()
+    page.locator(".row input[name=ids]").nth(1).check()
+    with page.expect_download() as info:
+        page.click("button:has-text('Export selected')")
+    assert Path(info.value.path()).read_text(encoding="utf-8").count("@") == 2
+
+
+def test_hostile_title_shows_literally_and_nothing_runs(server, page):
+    page.goto(f"{server}/search?q=script")
+    page.wait_for_selector(".result")
+    assert page.locator(".result .title a").first.inner_text() == HOSTILE_TITLE
+    assert page.locator("main script").count() == 0 and page.locator("main b").count() == 0
+    page.goto(f"{server}/paper/{HOSTILE_ID}")
+    assert page.inner_text("h1.paper-title") == HOSTILE_TITLE
+    assert page.locator("main img").count() == 0
+    page.goto(f"{server}/library?q=script")
+    page.wait_for_timeout(200)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.evaluate("() => window.__pwned === undefined")
+
+
+def test_screens_of_the_other_pages(server, page):
+    page.goto(f"{server}/profiles")
+    shoot(page, "profiles")
+    page.goto(f"{server}/no/such/page")
+    assert "Not found" in page.inner_text("main")
+    shoot(page, "not-found")
+    page.goto(f"{server}/search?q=attention&mode=keyword&since=2024&category=cs")
+    shoot(page, "search-filtered")
