@@ -1,0 +1,199 @@
+"""Topics on the 118k arXiv corpus: build time and memory, cluster quality, label quality, map quality.
+
+Library: `--db` (default bench/out/topics-118k.db, a copy of bench/out/lib-118k.db made on first run;
+it needs the topic tables, so a library made before migration 5 must be re-imported). Steps:
+1. `paperradar index --tier fast` (cached: only new text is embedded);
+2. `paperradar topics build --json` in a child process, timed, with the child's peak RSS;
+3. quality against arXiv primary categories (weak labels), for fine and broad topics:
+   purity and NMI of paperradar's topics vs the baseline, k-means (scikit-learn MiniBatchKMeans,
+   same k, seed 0) on TF-IDF of title + abstract (unigrams + bigrams, min_df 5), made in the same run;
+4. label quality: the share of a topic's papers whose text contains a label phrase, next to the
+   share of papers of another (random) topic containing it;
+5. map quality: of each of 2,000 sampled papers' 10 nearest neighbours (cosine, among the sample),
+   how many are among its 10 nearest on the 2-D map, next to a 2-D PCA projection.
+
+    .venv/bin/python bench/topics.py [--db PATH] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paperradar.index import VectorIndex
+from paperradar.storage import open_library
+from paperradar.storage import topics as db
+from paperradar.topics.build import paper_texts, topic_model
+
+ROOT = Path(__file__).resolve().parents[1]
+EXE = ROOT / ".venv" / "bin" / "paperradar"
+SAMPLE = 2000
+
+
+def purity(labels: np.ndarray, truth: np.ndarray) -> float:
+    """Share of papers whose cluster's most common category is their own."""
+    total = 0
+    for c in np.unique(labels):
+        _, counts = np.unique(truth[labels == c], return_counts=True)
+        total += counts.max()
+    return total / len(labels)
+
+
+def quality(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import normalized_mutual_info_score
+
+    return {
+        "clusters": len(np.unique(labels)),
+        "purity": round(purity(labels, truth), 4),
+        "nmi": round(float(normalized_mutual_info_score(truth, labels)), 4),
+    }
+
+
+def baseline(texts: list[str], k_fine: int, k_broad: int) -> tuple[dict[str, np.ndarray], float]:
+    """k-means on TF-IDF with the same numbers of clusters; returns labels and seconds."""
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    start = time.perf_counter()
+    x = TfidfVectorizer(
+        stop_words="english", ngram_range=(1, 2), min_df=5, max_df=0.5, sublinear_tf=True, dtype=np.float32
+    ).fit_transform(texts)
+    out = {}
+    for name, k in (("fine", k_fine), ("broad", k_broad)):
+        km = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=0)
+        out[name] = km.fit_predict(x)
+    return out, time.perf_counter() - start
+
+
+def label_quality(texts: list[str], labels: np.ndarray, label_of: dict[int, str], rng) -> dict[str, float]:
+    """Mean over topics: share of its papers containing a label phrase, vs. of a random other topic's."""
+    own, other = [], []
+    topics = sorted(label_of)
+    for t in topics:
+        members = np.flatnonzero(labels == t)
+        others = np.flatnonzero(labels == rng.choice([x for x in topics if x != t]))
+        phrases = [re.compile(r"\b" + re.escape(p)) for p in label_of[t].split(", ")]
+        own.append(_share(texts, rng.permutation(members)[:300], phrases))
+        other.append(_share(texts, rng.permutation(others)[:300], phrases))
+    return {"own_topic": round(float(np.mean(own)), 3), "random_other_topic": round(float(np.mean(other)), 3)}
+
+
+def _share(texts: list[str], rows: np.ndarray, phrases: list[re.Pattern[str]]) -> float:
+    if len(rows) == 0:
+        return 0.0
+    return sum(any(p.search(texts[i].lower()) for p in phrases) for i in rows) / len(rows)
+
+
+def knn_kept(high: np.ndarray, low: np.ndarray, k: int = 10) -> float:
+    """Mean share of each point's k nearest neighbours (cosine, high-d) that are also among its k
+    nearest in 2-D."""
+    sims = high @ high.T
+    np.fill_diagonal(sims, -np.inf)
+    d2 = ((low[:, None, :] - low[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(d2, np.inf)
+    a = np.argpartition(-sims, k, axis=1)[:, :k]
+    b = np.argpartition(d2, k, axis=1)[:, :k]
+    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b, strict=True)]))
+
+
+def run_build(db_path: Path) -> dict[str, Any]:
+    subprocess.run(
+        [str(EXE), "--db", str(db_path), "index", "--tier", "fast"], check=True, capture_output=True
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run(
+        [str(EXE), "--db", str(db_path), "topics", "build", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        **json.loads(done.stdout),
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(max(peak, before) / 1024),
+    }
+
+
+def evaluate(db_path: Path) -> dict[str, Any]:
+    lib = open_library(db_path)
+    index = VectorIndex.load(lib, topic_model(lib))
+    pks = index.pks
+    cats = db.primary_categories(lib)
+    truth = np.array([cats.get(int(pk), "?") for pk in pks])
+    a = db.assignments(lib)
+    row = {int(pk): i for i, pk in enumerate(a["pk"])}
+    at = np.array([row[int(pk)] for pk in pks])
+    fine = a["topic"][at]
+    topics = db.topics(lib)
+    parent = {t["id"]: t["parent"] for t in topics}
+    broad = np.array([parent[int(t)] for t in fine])
+    texts = paper_texts(lib, pks)
+    base, base_s = baseline(texts, len(np.unique(fine)), len(np.unique(broad)))
+    rng = np.random.default_rng(0)
+    label_of = {t["id"]: t["label"] for t in topics if t["level"] == 2}
+    sample = rng.choice(len(pks), SAMPLE, replace=False)
+    xy = np.stack([a["x"][at], a["y"][at]], axis=1)[sample]
+    high = index.matrix[sample]
+    centred = high - high.mean(axis=0)
+    pca = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+    _, majority = np.unique(truth, return_counts=True)
+    return {
+        "papers": len(pks),
+        "majority_category_share": round(majority.max() / len(truth), 4),
+        "fine": {"paperradar": quality(fine, truth), "tfidf_kmeans": quality(base["fine"], truth)},
+        "broad": {"paperradar": quality(broad, truth), "tfidf_kmeans": quality(base["broad"], truth)},
+        "baseline_seconds": round(base_s, 1),
+        "labels": label_quality(texts, fine, label_of, rng),
+        "map_knn10_kept": {
+            "paperradar": round(knn_kept(high, xy), 3),
+            "pca_2d": round(knn_kept(high, pca), 3),
+        },
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "topics-118k.db")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if not args.db.exists():
+        shutil.copy(ROOT / "bench" / "out" / "lib-118k.db", args.db)
+    with sqlite3.connect(args.db) as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'topics'").fetchone():
+            sys.exit(f"{args.db} was made before the topic tables (migration 5): re-import it or pass --db")
+    report = {"build": run_build(args.db), **evaluate(args.db)}
+    print(json.dumps(report, indent=2) if args.json else _text(report))
+
+
+def _text(r: dict[str, Any]) -> str:
+    b = r["build"]
+    lines = [
+        f"build: {b['papers']:,} papers, {b['fine_topics']} fine / {b['broad_topics']} broad topics,"
+        f" {b['wall_s']} s wall ({b['seconds']}), peak RSS {b['peak_rss_mb']} MB",
+        f"majority category share: {r['majority_category_share']}",
+    ]
+    for level in ("fine", "broad"):
+        for name, q in r[level].items():
+            lines.append(
+                f"{level:5} {name:12} clusters {q['clusters']:>4}  purity {q['purity']:.3f}  NMI {q['nmi']:.3f}"
+            )
+    lines.append(f"labels: {r['labels']}  map 10-NN kept: {r['map_knn10_kept']}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""SQL for topics: the topic table, each paper's topic and map position, builds, monthly counts.
+
+Functions take the `SQLiteLibrary`; writes expect the caller's `lib.transaction()`. Does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .sqlite import SQLiteLibrary, _chunks, _marks
+
+TOPIC_COLUMNS = "id, level, parent, label, terms, size, centroid, x, y, axes"
+
+
+def topics(lib: SQLiteLibrary) -> list[dict[str, Any]]:
+    """Every topic (broad and fine), biggest first, with centroids and axes as numpy arrays."""
+    q = f"SELECT {TOPIC_COLUMNS} FROM topics ORDER BY level, size DESC, id"
+    return [_topic(r) for r in lib.conn.execute(q)]
+
+
+def _topic(r: Any) -> dict[str, Any]:
+    out = dict(r)
+    out["terms"] = json.loads(r["terms"])
+    out["centroid"] = None if r["centroid"] is None else np.frombuffer(r["centroid"], dtype=np.float32)
+    out["axes"] = None if r["axes"] is None else np.frombuffer(r["axes"], dtype=np.float32).reshape(2, -1)
+    return out
+
+
+def replace_topics(lib: SQLiteLibrary, rows: list[dict[str, Any]]) -> None:
+    """Replace all topics and assignments (inside the caller's transaction)."""
+    lib.conn.execute("DELETE FROM paper_topics")
+    lib.conn.execute("DELETE FROM topics")
+    lib.conn.executemany(
+        f"INSERT INTO topics ({TOPIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                t["id"],
+                t["level"],
+                t["parent"],
+                t["label"],
+                json.dumps(t["terms"]),
+                t["size"],
+                _blob(t.get("centroid")),
+                t.get("x"),
+                t.get("y"),
+                _blob(t.get("axes")),
+            )
+            for t in rows
+        ],
+    )
+
+
+def _blob(a: np.ndarray | None) -> bytes | None:
+    return None if a is None else np.ascontiguousarray(a, dtype=np.float32).tobytes()
+
+
+def put_assignments(lib: SQLiteLibrary, rows: Iterable[tuple[int, int, float, float, float]]) -> None:
+    """(paper pk, fine topic id, score, x, y) rows, replacing a paper's earlier row."""
+    lib.conn.executemany(
+        "INSERT OR REPLACE INTO paper_topics (paper_pk, topic, score, x, y) VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def add_to_sizes(lib: SQLiteLibrary, added: dict[int, int]) -> None:
+    """Grow fine topics and their broad parents by the papers just assigned to them."""
+    for tid, n in added.items():
+        lib.conn.execute("UPDATE topics SET size = size + ? WHERE id = ?", (n, tid))
+        lib.conn.execute(
+            "UPDATE topics SET size = size + ? WHERE id = (SELECT parent FROM topics WHERE id = ?)", (n, tid)
+        )
+
+
+def assignments(lib: SQLiteLibrary) -> dict[str, np.ndarray]:
+    """Every assigned paper as arrays: pk, topic, score, x, y (in pk order)."""
+    rows = lib.conn.execute(
+        "SELECT paper_pk, topic, score, x, y FROM paper_topics ORDER BY paper_pk"
+    ).fetchall()
+    cols = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    return {
+        "pk": np.asarray(cols[0], dtype=np.int64),
+        "topic": np.asarray(cols[1], dtype=np.int64),
+        "score": np.asarray(cols[2], dtype=np.float32),
+        "x": np.asarray(cols[3], dtype=np.float32),
+        "y": np.asarray(cols[4], dtype=np.float32),
+    }
+
+
+def topics_of(lib: SQLiteLibrary, pks: list[int]) -> dict[int, int]:
+    """The fine topic of each of these papers that has one."""
+    out: dict[int, int] = {}
+    for chunk in _chunks(pks, 500):
+        q = f"SELECT paper_pk, topic FROM paper_topics WHERE paper_pk IN ({_marks(chunk)})"
+        out.update((r[0], r[1]) for r in lib.conn.execute(q, chunk))
+    return out
+
+
+def unassigned_vectors(lib: SQLiteLibrary, model_id: str) -> Iterator[tuple[int, bytes]]:
+    """(pk, vector) of papers embedded by `model_id` that have no topic yet."""
+    q = (
+        "SELECT e.paper_pk, e.vector FROM embeddings e LEFT JOIN paper_topics t ON t.paper_pk = e.paper_pk"
+        " WHERE e.model_id = ? AND t.paper_pk IS NULL ORDER BY e.paper_pk"
+    )
+    yield from lib.conn.execute(q, (model_id,))
+
+
+def count_unassigned(lib: SQLiteLibrary, model_id: str) -> int:
+    q = (
+        "SELECT count(*) FROM embeddings e WHERE e.model_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM paper_topics t WHERE t.paper_pk = e.paper_pk)"
+    )
+    return int(lib.conn.execute(q, (model_id,)).fetchone()[0])
+
+
+def monthly_counts(lib: SQLiteLibrary) -> list[tuple[int, str, int]]:
+    """(fine topic, YYYY-MM, papers) for every assigned paper whose date has a month."""
+    q = (
+        "SELECT t.topic, substr(p.date, 1, 7) AS month, count(*) FROM paper_topics t"
+        " JOIN papers p ON p.pk = t.paper_pk WHERE length(p.date) >= 7 GROUP BY 1, 2"
+    )
+    return [(r[0], r[1], r[2]) for r in lib.conn.execute(q)]
+
+
+def topic_papers(
+    lib: SQLiteLibrary, topic_ids: list[int], limit: int, order: str = "central", since: str | None = None
+) -> list[int]:
+    """Papers of these fine topics: the most central first, or the newest first."""
+    orders = {"central": "t.score DESC", "recent": "p.date DESC NULLS LAST, t.score DESC"}
+    where = f"t.topic IN ({_marks(topic_ids)})"
+    params: list[Any] = list(topic_ids)
+    if since:
+        where += " AND p.date >= ?"
+        params.append(since)
+    q = (
+        f"SELECT t.paper_pk FROM paper_topics t JOIN papers p ON p.pk = t.paper_pk WHERE {where}"
+        f" ORDER BY {orders[order]} LIMIT ?"
+    )
+    return [r[0] for r in lib.conn.execute(q, [*params, limit])]
+
+
+def count_topic_papers(lib: SQLiteLibrary, topic_ids: list[int], since: str, exclude: list[int]) -> int:
+    """Papers of these fine topics dated `since` or later, not counting `exclude`."""
+    q = (
+        f"SELECT count(*) FROM paper_topics t JOIN papers p ON p.pk = t.paper_pk"
+        f" WHERE t.topic IN ({_marks(topic_ids)}) AND p.date >= ? AND t.paper_pk NOT IN ({_marks(exclude)})"
+    )
+    return int(lib.conn.execute(q, [*topic_ids, since, *exclude]).fetchone()[0])
+
+
+def paper_months(lib: SQLiteLibrary, pks: list[int]) -> dict[int, str]:
+    """YYYY-MM of each of these papers that has a dated month."""
+    out: dict[int, str] = {}
+    for chunk in _chunks(pks, 500):
+        q = f"SELECT pk, substr(date, 1, 7) FROM papers WHERE pk IN ({_marks(chunk)}) AND length(date) >= 7"
+        out.update((r[0], r[1]) for r in lib.conn.execute(q, chunk))
+    return out
+
+
+def paper_titles(lib: SQLiteLibrary, pks: list[int]) -> dict[int, tuple[str, str | None]]:
+    """(id, title) of each of these papers."""
+    out: dict[int, tuple[str, str | None]] = {}
+    for chunk in _chunks(pks, 500):
+        q = f"SELECT pk, id, title FROM papers WHERE pk IN ({_marks(chunk)})"
+        out.update((r[0], (r[1], r[2])) for r in lib.conn.execute(q, chunk))
+    return out
+
+
+def primary_categories(lib: SQLiteLibrary) -> dict[int, str]:
+    """Each paper's first listed category (arXiv's primary), for evaluation."""
+    q = "SELECT pk, json_extract(data, '$.categories[0]') FROM papers"
+    return {r[0]: r[1] for r in lib.conn.execute(q) if r[1]}
+
+
+def log_build(lib: SQLiteLibrary, built_at: str, model_id: str, info: dict[str, Any]) -> None:
+    lib.conn.execute(
+        "INSERT INTO topic_builds (built_at, model_id, info) VALUES (?, ?, ?)",
+        (built_at, model_id, json.dumps(info)),
+    )
+
+
+def last_build(lib: SQLiteLibrary) -> dict[str, Any] | None:
+    r = lib.conn.execute(
+        "SELECT built_at, model_id, info FROM topic_builds ORDER BY pk DESC LIMIT 1"
+    ).fetchone()
+    return None if r is None else {"built_at": r[0], "model_id": r[1], **json.loads(r[2])}

@@ -1,0 +1,243 @@
+"""Building topics over the library, and assigning papers imported since. Does I/O (the library).
+
+`build_topics` clusters every embedded paper (two levels), labels the topics, lays out the map,
+matches the new topics to the previous build's so their ids are kept, and stores it all in one
+transaction. `refresh_topics` gives each newly embedded paper the nearest fine topic and a
+place on the map, touching nothing else, so ids and trends stay comparable between builds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..embed import text_for
+from ..errors import BackendUnavailable, InvalidInput
+from ..index import VectorIndex
+from ..ingest import now_iso
+from ..storage import topics as db
+from ..storage.sqlite import SQLiteLibrary
+from . import cluster, labels, layout
+
+Progress = Callable[[str], None]
+LABEL_SAMPLE = 120  # papers per fine topic read for its label (all of a smaller topic)
+
+
+@dataclass
+class BuildReport:
+    model_id: str
+    papers: int
+    fine: int
+    broad: int
+    kept_ids: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model_id,
+            "papers": self.papers,
+            "fine_topics": self.fine,
+            "broad_topics": self.broad,
+            "kept_ids": self.kept_ids,
+            "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+        }
+
+
+def topic_model(lib: SQLiteLibrary) -> str:
+    """The embedding model covering the most papers (the quality tier when it is as complete)."""
+    have = lib.embedding_models()
+    if not have:
+        raise BackendUnavailable("no embeddings yet: run `paperradar index --tier fast` first")
+    return max(have, key=lambda m: (have[m], "static" not in m))
+
+
+def build_topics(
+    lib: SQLiteLibrary, fine: int | None = None, broad: int | None = None, progress: Progress | None = None
+) -> BuildReport:
+    """Cluster, label and lay out the whole library; keeps the ids of topics that persist."""
+    say = progress or (lambda _: None)
+    clock = _Clock()
+    model_id = topic_model(lib)
+    index = VectorIndex.load(lib, model_id)
+    vectors, pks = index.matrix, index.pks
+    k_fine, k_broad = _sizes(len(pks), fine, broad)
+    say(f"clustering {len(pks):,} papers into {k_fine} topics")
+    fine_of, centroids = cluster.fine_clusters(vectors, k_fine)
+    sizes = np.bincount(fine_of, minlength=len(centroids))
+    broad_of = cluster.broad_clusters(centroids, min(k_broad, len(centroids)))
+    clock.lap("cluster")
+    say("labelling topics")
+    terms_fine, terms_broad = _label(lib, pks, fine_of, broad_of, sizes)
+    clock.lap("label")
+    say("laying out the map")
+    positions = layout.topic_positions(centroids)
+    axes = layout.topic_axes(vectors, fine_of, centroids)
+    xy = layout.place(vectors, centroids, positions, axes)
+    scores = np.einsum("nd,nd->n", vectors, centroids[fine_of])
+    clock.lap("layout")
+    fine_ids, broad_ids, kept = _stable_ids(lib, pks, fine_of, broad_of)
+    rows = _topic_rows(
+        fine_ids, broad_ids, broad_of, sizes, terms_fine, terms_broad, centroids, positions, axes
+    )
+    report = BuildReport(model_id, len(pks), len(centroids), int(broad_of.max()) + 1, kept)
+    with lib.transaction():
+        db.replace_topics(lib, rows)
+        db.put_assignments(lib, _assignment_rows(pks, np.asarray(fine_ids)[fine_of], scores, xy))
+        clock.lap("store")
+        report.seconds = clock.laps
+        db.log_build(lib, now_iso(), model_id, report.as_json())
+    return report
+
+
+def _sizes(n: int, fine: int | None, broad: int | None) -> tuple[int, int]:
+    if n < 2:
+        raise InvalidInput(f"topics need at least 2 embedded papers; the library has {n}")
+    if (fine is not None and fine < 2) or (broad is not None and broad < 1):
+        raise InvalidInput("--fine must be at least 2 and --broad at least 1")
+    k_fine = min(fine or cluster.default_sizes(n)[0], n)
+    k_broad = broad or max(1, round(1.5 * k_fine**0.5))
+    return k_fine, min(k_broad, k_fine)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self.last
+        self.laps["total"] = now - self.start
+        self.last = now
+
+
+def _label(
+    lib: SQLiteLibrary, pks: np.ndarray, fine_of: np.ndarray, broad_of: np.ndarray, sizes: np.ndarray
+) -> tuple[list[list[str]], list[list[str]]]:
+    rng = np.random.default_rng(0)
+    sample = np.concatenate(
+        [rng.permutation(np.flatnonzero(fine_of == c))[:LABEL_SAMPLE] for c in range(len(sizes))]
+    )
+    x, vocab = labels.vectorize(paper_texts(lib, pks[sample]))
+    counts = labels.class_counts(x, fine_of[sample], len(sizes))
+    sizes = np.bincount(fine_of[sample], minlength=len(sizes))
+    n_broad = int(broad_of.max()) + 1
+    broad_counts = np.zeros((n_broad, counts.shape[1]), dtype=np.float32)
+    np.add.at(broad_counts, broad_of, counts)
+    broad_sizes = np.bincount(broad_of, weights=sizes, minlength=n_broad)
+    return labels.label_topics(counts, sizes, vocab), labels.label_topics(broad_counts, broad_sizes, vocab)
+
+
+def paper_texts(lib: SQLiteLibrary, pks: np.ndarray) -> list[str]:
+    """Title + abstract of each paper, in the order of `pks`."""
+    row = {int(pk): i for i, pk in enumerate(pks)}
+    texts = [""] * len(pks)
+    for pk, title, abstract in lib.paper_texts():
+        i = row.get(pk)
+        if i is not None:
+            texts[i] = text_for(title, abstract)
+    return texts
+
+
+def _stable_ids(
+    lib: SQLiteLibrary, pks: np.ndarray, fine_of: np.ndarray, broad_of: np.ndarray
+) -> tuple[list[int], list[int], int]:
+    """Ids for the new fine and broad topics, kept from the previous build where members overlap."""
+    old = db.assignments(lib)
+    old_topics = db.topics(lib)
+    parent = {t["id"]: t["parent"] for t in old_topics}
+    old_fine: dict[int, set[int]] = {}
+    old_broad: dict[int, set[int]] = {}
+    for pk, t in zip(old["pk"].tolist(), old["topic"].tolist(), strict=True):
+        old_fine.setdefault(t, set()).add(pk)
+        if parent.get(t) is not None:
+            old_broad.setdefault(parent[t], set()).add(pk)
+    next_id = max((t["id"] for t in old_topics), default=0) + 1
+    new_fine = _members(pks, fine_of)
+    new_broad = _members(pks, broad_of[fine_of])
+    fine_ids, next_id = cluster.match_ids(old_fine, new_fine, next_id)
+    broad_ids, _ = cluster.match_ids(old_broad, new_broad, next_id)
+    kept = sum(i in old_fine for i in fine_ids) + sum(i in old_broad for i in broad_ids)
+    return fine_ids, broad_ids, kept
+
+
+def _members(pks: np.ndarray, of: np.ndarray) -> list[set[int]]:
+    order = np.argsort(of, kind="stable")
+    bounds = np.searchsorted(of[order], np.arange(int(of.max()) + 2))
+    return [set(pks[order[bounds[c] : bounds[c + 1]]].tolist()) for c in range(int(of.max()) + 1)]
+
+
+def _topic_rows(
+    fine_ids: list[int],
+    broad_ids: list[int],
+    broad_of: np.ndarray,
+    sizes: np.ndarray,
+    terms_fine: list[list[str]],
+    terms_broad: list[list[str]],
+    centroids: np.ndarray,
+    positions: np.ndarray,
+    axes: np.ndarray,
+) -> list[dict[str, Any]]:
+    rows = []
+    for b, bid in enumerate(broad_ids):
+        kids = np.flatnonzero(broad_of == b)
+        w = sizes[kids].astype(np.float64)
+        x, y = (positions[kids] * w[:, None]).sum(axis=0) / max(w.sum(), 1)
+        rows.append(_row(bid, 1, None, terms_broad[b], int(w.sum()), None, float(x), float(y), None))
+    for c, fid in enumerate(fine_ids):
+        parent = broad_ids[int(broad_of[c])]
+        x, y = positions[c]
+        rows.append(
+            _row(fid, 2, parent, terms_fine[c], int(sizes[c]), centroids[c], float(x), float(y), axes[c])
+        )
+    return rows
+
+
+def _row(tid, level, parent, terms, size, centroid, x, y, axes) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    label = labels.label_of(terms)
+    return {"id": tid, "level": level, "parent": parent, "label": label, "terms": terms, "size": size,
+            "centroid": centroid, "x": x, "y": y, "axes": axes}  # fmt: skip
+
+
+def _assignment_rows(pks: np.ndarray, topic: np.ndarray, scores: np.ndarray, xy: np.ndarray) -> list[tuple]:
+    return list(
+        zip(
+            pks.tolist(),
+            topic.tolist(),
+            scores.astype(float).tolist(),
+            xy[:, 0].tolist(),
+            xy[:, 1].tolist(),
+            strict=True,
+        )
+    )
+
+
+def refresh_topics(lib: SQLiteLibrary) -> int:
+    """Give papers embedded since the last build their nearest fine topic and a map position.
+    Returns how many were assigned (0 when there are no topics yet)."""
+    build = db.last_build(lib)
+    if build is None:
+        return 0
+    model_id = build["model_id"]
+    if db.count_unassigned(lib, model_id) == 0:
+        return 0
+    rows = list(db.unassigned_vectors(lib, model_id))
+    fine = [t for t in db.topics(lib) if t["level"] == 2]
+    centroids = np.stack([t["centroid"] for t in fine])
+    positions = np.array([[t["x"], t["y"]] for t in fine], dtype=np.float32)
+    axes = np.stack([t["axes"] for t in fine])
+    vectors = np.frombuffer(b"".join(b for _, b in rows), dtype=np.float32).reshape(len(rows), -1)
+    nearest, scores = cluster.assign(vectors, centroids)
+    xy = layout.place(vectors, centroids, positions, axes)
+    ids = np.array([t["id"] for t in fine])[nearest]
+    pks = np.array([pk for pk, _ in rows], dtype=np.int64)
+    with lib.transaction():
+        db.put_assignments(lib, _assignment_rows(pks, ids, scores, xy))
+        db.add_to_sizes(
+            lib, {int(t): int(n) for t, n in zip(*np.unique(ids, return_counts=True), strict=True)}
+        )
+    return len(rows)

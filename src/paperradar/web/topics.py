@@ -1,0 +1,122 @@
+"""Topics, the map and trends: pages `/topics`, `/topics/{ref}`, `/map`, `/trends` and their JSON
+twins under `/api/`, all over `paperradar.topics.views`. Does I/O through the library."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from ..errors import NotFound, RadarError
+from ..storage import topics as db
+from ..topics import views
+from .deps import Lib, render
+
+router = APIRouter()
+NAV = [("Topics", "/topics"), ("Map", "/map"), ("Trends", "/trends")]
+MAP_POINTS = 20_000
+HIGHLIGHT = 500
+
+Level = Annotated[str | None, Query(pattern="^(broad|fine)$", description="broad or fine (default both).")]
+Window = Annotated[int, Query(ge=1, le=24, description="Recent months compared with the months before.")]
+Profile = Annotated[str | None, Query(max_length=200, description="A profile's name.")]
+
+
+@router.get("/api/topics", tags=["topics"])
+def api_topics(lib: Lib, level: Level = None):
+    """Every topic, biggest first: `{id, label, size, parent, level, terms}`; empty before a build."""
+    items = [views.topic_json(t) for t in views.list_topics(lib, level)]
+    return {"ok": True, "total": len(items), "build": db.last_build(lib), "items": items}
+
+
+@router.get("/api/topics/{ref}", tags=["topics"])
+def api_topic(lib: Lib, ref: str, limit: Annotated[int, Query(ge=1, le=100)] = 10):
+    """One topic (by id or words of its label): terms, parent or children, papers, papers per month."""
+    return {"ok": True, **views.show_topic(lib, ref, limit)}
+
+
+@router.get("/api/trends", tags=["topics"])
+def api_trends(lib: Lib, profile: Profile = None, window: Window = 3, level: Level = None):
+    """Rising topics and papers per topic per month; with `profile`, what is new in its topics."""
+    if profile:
+        return {"ok": True, **views.profile_trends(lib, profile, window)}
+    return {"ok": True, **views.trends_report(lib, window=window, level=level or "fine")}
+
+
+@router.get("/api/map", tags=["topics"])
+def api_map(
+    lib: Lib,
+    q: Annotated[str, Query(max_length=500, description="Highlight the papers this search finds.")] = "",
+    profile: Profile = None,
+    limit: Annotated[int, Query(ge=1, le=200_000)] = MAP_POINTS,
+):
+    """Map points `{id, title, x, y, topic, hit}` (an even sample of `limit`, highlighted ones always)
+    and topics with their positions."""
+    return {"ok": True, "query": q, "profile": profile, **_map(lib, q, profile, limit)}
+
+
+def _map(lib: Any, q: str, profile: str | None, limit: int) -> dict[str, Any]:
+    marked: list[int] = []
+    if q.strip():
+        from ..search import search
+
+        marked += [lib.resolve(h.paper.id) for h in search(lib, q, limit=HIGHLIGHT).hits]
+    if profile:
+        from ..profiles import get_profile
+
+        marked += list(get_profile(lib, profile).paper_pks)
+    return views.map_points(lib, limit, marked)
+
+
+@router.get("/topics", response_class=HTMLResponse, include_in_schema=False)
+def topics_page(request: Request, lib: Lib):
+    found = views.list_topics(lib)
+    broad = [t for t in found if t.level == 1]
+    children = {b.id: [t for t in found if t.parent == b.id] for b in broad}
+    ctx = {"broad": broad, "children": children, "build": db.last_build(lib), "twin": "/api/topics"}
+    return render(request, "topics.html", ctx)
+
+
+@router.get("/topics/{ref}", response_class=HTMLResponse, include_in_schema=False)
+def topic_page(request: Request, lib: Lib, ref: str):
+    data = views.show_topic(lib, ref, 15)
+    peak = max(data["counts"] or [1])
+    ctx = {"t": data, "peak": peak, "twin": f"/api/topics/{data['id']}"}
+    return render(request, "topic.html", ctx)
+
+
+@router.get("/map", response_class=HTMLResponse, include_in_schema=False)
+def map_page(request: Request, lib: Lib, q: str = "", profile: str = ""):
+    from ..profiles import list_profiles
+
+    names = [p.name for p in list_profiles(lib)]
+    ctx = {"q": q, "profile": profile, "profiles": names, "has_topics": bool(db.last_build(lib))}
+    ctx["twin"] = "/api/map" + (f"?{request.url.query}" if request.url.query else "")
+    return render(request, "map.html", ctx)
+
+
+@router.get("/trends", response_class=HTMLResponse, include_in_schema=False)
+def trends_page(request: Request, lib: Lib, profile: str = "", window: Window = 3):
+    from ..profiles import list_profiles
+
+    data, mine, error = None, None, None
+    try:
+        data = views.trends_report(lib, window=window, limit=12)
+        mine = views.profile_trends(lib, profile, window) if profile else None
+    except NotFound as e:
+        error = str(e)
+    except RadarError as e:
+        error = str(e)
+    done = data["complete_months"] if data else 0  # a month still filling would look like a fall
+    series = {t["id"]: t["counts"][:done] for t in data["topics"]} if data else {}
+    ctx = {
+        "data": data,
+        "mine": mine,
+        "error": error,
+        "series": series,
+        "profile": profile,
+        "profiles": [p.name for p in list_profiles(lib)],
+        "twin": "/api/trends" + (f"?{request.url.query}" if request.url.query else ""),
+    }
+    return render(request, "trends.html", ctx)

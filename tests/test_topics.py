@@ -1,0 +1,274 @@
+"""Topics on a planted corpus: the clusters, labels, stable ids across imports and rebuilds, trends.
+
+The corpus is made here: four themes with their own vocabulary, dated over 12 months, one theme
+(speech) growing sharply in the last three. Uses the real fast embedding tier (`make models`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperradar.embed import load_embedder, models_dir
+from paperradar.importers.base import Source
+from paperradar.index import update_index
+from paperradar.ingest import import_source
+from paperradar.storage import open_library
+from paperradar.storage import topics as db
+from paperradar.topics import build_topics, cluster, labels, trends, views
+
+THEMES = {
+    "quantum": (
+        [
+            "qubit",
+            "surface code",
+            "logical error rate",
+            "stabilizer",
+            "syndrome decoder",
+            "quantum error correction",
+        ],
+        "quant-ph",
+    ),
+    "graphs": (
+        [
+            "graph neural network",
+            "message passing",
+            "node classification",
+            "oversmoothing",
+            "graph transformer",
+        ],
+        "cs.LG",
+    ),
+    "protein": (
+        ["protein folding", "amino acid", "protein structure", "binding affinity", "molecular docking"],
+        "q-bio.BM",
+    ),
+    "speech": (
+        ["speech recognition", "acoustic model", "phoneme", "spoken language", "speaker diarization"],
+        "eess.AS",
+    ),
+}
+TEMPLATES = [
+    "We study {a} and show how {b} changes when {c} is taken into account.",
+    "Our analysis of {a} gives new bounds for {b}.",
+    "Experiments on {a} and {c} confirm that {b} matters.",
+    "This paper revisits {b} through the lens of {a}.",
+]
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
+
+
+def paper_line(n: int, theme: str, month: str, rng: random.Random) -> str:
+    words, category = THEMES[theme]
+    a, b, c = rng.sample(words, 3)
+    abstract = " ".join(rng.choice(TEMPLATES).format(a=a, b=b, c=c) for _ in range(4))
+    title = f"{a.capitalize()} and {b}: part {n}"
+    record = {
+        "id": f"{2500 + int(month[5:7]):04d}.{n:05d}",
+        "title": title,
+        "abstract": abstract,
+        "authors": [f"Author {theme.title()} {n % 7}"],
+        "categories": [category],
+        "listing_date": f"{month}-{1 + n % 27:02d}",
+    }
+    return json.dumps(record)
+
+
+def write_corpus(
+    path: Path, start: int = 0, months: list[str] = MONTHS, growth: bool = True
+) -> dict[str, str]:
+    """The planted corpus as an arXiv-snapshot JSONL file; returns {arxiv id: theme}."""
+    rng = random.Random(start)
+    lines, truth, n = [], {}, start
+    for i, month in enumerate(months):
+        for theme in THEMES:
+            count = 8
+            if theme == "speech" and growth:
+                count = 30 if i >= len(months) - 3 else 4
+            for _ in range(count):
+                n += 1
+                line = paper_line(n, theme, month, rng)
+                lines.append(line)
+                truth["arxiv:" + json.loads(line)["id"]] = theme
+    path.write_text("\n".join(lines) + "\n")
+    return truth
+
+
+def need_models() -> None:
+    if not (models_dir() / "manifest.json").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"no models in {models_dir()}: `make test` should have built them")
+        pytest.skip("no embedding models: run `make models`")
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """(path of an indexed library of the planted corpus, {paper id: theme})."""
+    need_models()
+    root = tmp_path_factory.mktemp("topics")
+    truth = write_corpus(root / "corpus.jsonl")
+    lib = open_library(root / "base.db")
+    import_source(lib, Source.from_file(root / "corpus.jsonl"))
+    update_index(lib, load_embedder("fast"))
+    lib.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    lib.close()
+    return root / "base.db", truth
+
+
+@pytest.fixture
+def lib(planted, tmp_path):
+    path = tmp_path / "lib.db"
+    shutil.copy(planted[0], path)
+    library = open_library(path)
+    yield library
+    library.close()
+
+
+def theme_topics(lib, truth) -> dict[str, Counter]:
+    """For each theme, how many of its papers each fine topic holds."""
+    pk_to_id = {pk: pid for pk, (pid, _) in db.paper_titles(lib, lib.list_pks()).items()}
+    out: dict[str, Counter] = {t: Counter() for t in THEMES}
+    a = db.assignments(lib)
+    for pk, topic in zip(a["pk"].tolist(), a["topic"].tolist(), strict=True):
+        out[truth[pk_to_id[pk]]][topic] += 1
+    return out
+
+
+def test_build_recovers_the_planted_themes_with_readable_labels(lib, planted):
+    report = build_topics(lib, fine=4, broad=2)
+    assert (report.papers, report.fine, report.broad) == (len(planted[1]), 4, 2)
+    found = theme_topics(lib, planted[1])
+    majority = {theme: counts.most_common(1)[0] for theme, counts in found.items()}
+    # every theme sits (almost) whole in its own fine topic
+    assert len({topic for topic, _ in majority.values()}) == 4
+    for theme, (_, n) in majority.items():
+        assert n >= 0.95 * sum(found[theme].values()), (theme, found[theme])
+    label = {t.id: t.label for t in views.list_topics(lib, "fine")}
+    for theme, (topic, _) in majority.items():
+        phrases = label[topic].split(", ")
+        assert len(phrases) == 3, label[topic]
+        # each label phrase is (part of) one of the theme's own phrases: no template filler
+        assert all(any(p in planted_phrase for planted_phrase in THEMES[theme][0]) for p in phrases), label[
+            topic
+        ]
+    fine = views.list_topics(lib, "fine")
+    broad_ids = {t.id for t in views.list_topics(lib, "broad")}
+    assert all(t.parent in broad_ids for t in fine)
+    assert sum(t.size for t in fine) == len(planted[1])
+
+
+def test_rising_finds_the_growing_theme_and_nothing_flat(lib, planted):
+    build_topics(lib, fine=4, broad=2)
+    speech = theme_topics(lib, planted[1])["speech"].most_common(1)[0][0]
+    report = views.trends_report(lib)
+    assert (report["window_from"], report["window_to"]) == ("2025-10", "2025-12")
+    assert [r["id"] for r in report["rising"]] == [speech]
+    top = report["rising"][0]
+    assert top["recent"] == 90 and top["before"] == 36 and top["growth"] > 3
+
+
+def test_topic_ids_survive_an_incremental_import_and_a_rebuild(lib, planted, tmp_path):
+    build_topics(lib, fine=4, broad=2)
+    before = {t: c.most_common(1)[0][0] for t, c in theme_topics(lib, planted[1]).items()}
+    old_rows = db.assignments(lib)
+    sizes = {t.id: t.size for t in views.list_topics(lib)}
+    more = write_corpus(tmp_path / "more.jsonl", start=5000, months=["2026-01"], growth=False)
+    import_source(lib, Source.from_file(tmp_path / "more.jsonl"))
+    update_index(lib, load_embedder("fast"))
+    after_import = views.list_topics(lib)  # reading assigns the new papers
+    truth = {**planted[1], **more}
+    found = theme_topics(lib, truth)
+    for theme, topic in before.items():
+        assert found[theme][topic] >= 0.95 * sum(found[theme].values()), theme
+    new_sizes = {t.id: t.size for t in after_import}
+    assert set(new_sizes) == set(sizes)
+    assert sum(new_sizes[t.id] - sizes[t.id] for t in after_import if t.level == 2) == len(more)
+    rows = db.assignments(lib)
+    kept = np.isin(rows["pk"], old_rows["pk"])
+    assert rows["topic"][kept].tolist() == old_rows["topic"].tolist()  # nobody was moved
+    report = build_topics(lib, fine=4, broad=2)
+    assert report.kept_ids == 6
+    rebuilt = {t: c.most_common(1)[0][0] for t, c in theme_topics(lib, truth).items()}
+    assert rebuilt == before
+
+
+def test_map_points_are_spread_per_topic_and_highlight_is_kept(lib, planted):
+    build_topics(lib, fine=4, broad=2)
+    pk = lib.list_pks(limit=1)[0]
+    data = views.map_points(lib, limit=50, highlight=[pk])
+    assert data["total"] == len(planted[1])
+    assert 50 <= len(data["points"]) <= 51 and sum(p["hit"] for p in data["points"]) == 1
+    full = views.map_points(lib, limit=None)
+    xy = {}
+    for p in full["points"]:
+        xy.setdefault(p["topic"], []).append((p["x"], p["y"]))
+    centres = {t: np.mean(v, axis=0) for t, v in xy.items()}
+    for t, pts in xy.items():
+        own = np.linalg.norm(np.array(pts) - centres[t], axis=1).mean()
+        nearest_other = min(np.linalg.norm(centres[t] - c) for o, c in centres.items() if o != t)
+        assert own < 0.5 * nearest_other  # each topic is its own island on the map
+        assert np.std(np.array(pts), axis=0).min() > 0  # and not a single dot
+
+
+def test_show_topic_by_id_or_label(lib, planted):
+    build_topics(lib, fine=4, broad=2)
+    t = views.get_topic(lib, "Diarization")
+    assert t.level == 2 and "speaker diarization" in t.terms
+    shown = views.show_topic(lib, t.id, limit=3)
+    assert shown["id"] == t.id and len(shown["central"]) == 3
+    assert shown["months"][0] == "2025-01" and sum(shown["counts"]) == t.size
+
+
+def test_small_topics_cannot_rise_by_noise():
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    rows = []
+    for i, m in enumerate(months):
+        rows.append((1, m, 100))  # big and flat
+        rows.append((2, m, 1 if i < 9 else 3))  # tiny: x3 in the window, but only 9 papers
+        rows.append((3, m, 40 if i < 9 else 70))  # medium, clearly growing
+    rises, span = trends.rising(trends.monthly_series(rows))
+    assert [r.topic for r in rises] == [3]
+    assert span == {"window_from": "2025-10", "window_to": "2025-12", "before_from": "2025-01"}
+
+
+def test_a_month_still_filling_is_left_out():
+    rows = [(1, f"2025-{m:02d}", 50) for m in range(1, 7)] + [(1, "2025-07", 5)]
+    series = trends.monthly_series(rows)
+    assert trends.complete_months(series) == 6
+
+
+def test_match_ids_keeps_ids_by_overlap_and_gives_new_ones():
+    old = {7: {1, 2, 3, 4}, 9: {5, 6, 7, 8}}
+    new = [{5, 6, 7, 9}, {1, 2, 3}, {20, 21}]
+    ids, next_id = cluster.match_ids(old, new, next_id=10)
+    assert ids == [9, 7, 10] and next_id == 11
+
+
+def test_labels_chain_bigrams_and_drop_boilerplate_and_twins():
+    ranked = [("large language", 90.0), ("language models", 88.0), ("proposed method", 80.0), ("image", 50.0),
+              ("images", 45.0), ("language", 40.0), ("kv cache", 30.0)]  # fmt: skip
+    usable = [p for p, _ in ranked if labels._usable(p)]
+    assert "proposed method" not in usable
+    out = labels._readable([(p, d) for p, d in ranked if p in usable], keep=5)
+    assert out == ["large language models", "image", "kv cache"]
+
+
+def test_a_subset_is_grouped_and_labelled_on_the_spot(lib, planted):
+    from paperradar.topics.subset import cluster_papers
+
+    by_id = {pid: pk for pk, (pid, _) in db.paper_titles(lib, lib.list_pks()).items()}
+    chosen = [by_id[pid] for pid, theme in planted[1].items() if theme in ("quantum", "protein")]
+    groups = cluster_papers(lib, chosen, k=2)
+    assert sorted(g["size"] for g in groups) == [96, 96]
+    for g in groups:
+        themes = {planted[1][p["id"]] for p in g["papers"]}
+        assert len(themes) == 1  # each group is one theme
+        words = THEMES[themes.pop()][0]
+        assert all(any(t in w for w in words) for t in g["label"].split(", "))
+    assert db.topics(lib) == []  # nothing stored
