@@ -34,6 +34,23 @@ SETTINGS = {
         Setting("hf_api", "https://huggingface.co/api/daily_papers", "Hugging Face Daily Papers endpoint"),
         Setting("arxiv_delay", "3.0", "seconds between arXiv API requests (arXiv asks for 3)"),
         Setting("fetch_retries", "4", "retries of a failed request, with exponential backoff"),
+        Setting(
+            "sync_sources", None, "what `sync` fetches: arxiv:CATEGORY, arxiv-oai:SET, hf (comma-separated)"
+        ),
+        Setting("arxiv_oai", "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint"),
+        Setting("sync_days", "2", "days back the first sync of a source reaches"),
+        Setting("sync_max", "1000", "most papers one arXiv category brings in one sync"),
+        Setting("smtp_host", "localhost", "SMTP server for digests"),
+        Setting("smtp_port", None, "SMTP port (default: 465 for ssl, 587 for starttls, 25 for none)"),
+        Setting("smtp_security", "starttls", "SMTP connection security: ssl, starttls or none"),
+        Setting("smtp_user", None, "SMTP login (no login when unset)"),
+        Setting("smtp_password", None, "SMTP password (never printed)"),
+        Setting("mail_from", None, "sender address of digests"),
+        Setting("mail_to", None, "recipient address of digests"),
+        Setting("digest_size", "10", "papers in one digest"),
+        Setting("public_url", "http://127.0.0.1:8000", "address of the web app, for links in digests"),
+        Setting("link_secret", None, "secret that signs feedback links (default: one kept in the library)"),
+        Setting("link_days", "30", "days a feedback link in a digest stays valid"),
     )
 }
 

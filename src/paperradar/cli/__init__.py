@@ -67,6 +67,19 @@ def print_json(data: Any) -> None:
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+class LazyModule:
+    """A module imported on first use: keeps `paperradar --help` and light commands from loading
+    scikit-learn and scipy (~110 MB, ~3 s) that only some commands need."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
 def display_title(paper: Any) -> str:
     """Rich markup for a paper's title; an untitled paper shows how its abstract begins."""
     if paper.title:
@@ -76,11 +89,15 @@ def display_title(paper: Any) -> str:
 
 # the modules that add commands to `app` when imported; each area adds its own line
 COMMAND_MODULES = [
+    "deliver",
     "fetching",
     "imports",
     "index_cmd",
     "papers",
+    "profiles",
     "search",
+    "serve",
+    "topics",
 ]
 
 

@@ -19,6 +19,7 @@ IMPORTERS: tuple[str, ...] = (
     "page_profile_feed",
     "page_abstract_list",
     "arxiv_atom",
+    "arxiv_oai",
     "arxiv_snapshot",
     "hf_daily",
     "tabular_csv",

@@ -1,0 +1,293 @@
+"""Digests over the library: what is new for a profile, sending it once, feeds. Does I/O.
+
+The rule that makes delivery safe: a digest is stored as *pending* (its papers fixed) before it is
+sent, and marked *sent* only after the SMTP server accepted it. A failed send leaves it pending;
+the next run sends that same digest (same papers, same Message-ID) before building a new one.
+Papers in a sent digest never appear in a later digest of the same profile.
+Recommendations come from `recommend.recommend`, the same ranking as `paperradar recommend`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import make_msgid
+from typing import Any
+
+from .. import config
+from ..errors import InvalidInput, NetworkError, NotFound
+from ..models import Paper
+from ..papers import get_paper
+from ..storage import delivery
+from ..storage.sqlite import SQLiteLibrary
+from .atom import render_atom
+from .build import Digest, DigestItem, LinkSettings, Ranked, build_digest, paper_links
+from .render import render_html, render_text
+
+FIRST_WINDOW = timedelta(days=7)  # a profile's first digest: papers added this recently
+Recommender = Callable[[SQLiteLibrary, str, list[int], int], Sequence[Ranked]]
+
+
+def recommender(lib: SQLiteLibrary, profile: str, among: list[int], limit: int) -> Sequence[Ranked]:
+    """The profile's ranking of `among` (nothing is marked seen: that happens once a digest is sent)."""
+    from ..recommend import recommend
+
+    if not among:
+        return []
+    return recommend(lib, profile, among=among, limit=limit, mark_seen=False)
+
+
+def link_settings(lib: SQLiteLibrary, base_url: str | None = None) -> LinkSettings:
+    """Where feedback links point and the secret that signs them (made once, kept in the library)."""
+    secret = config.get("link_secret") or delivery.get_setting(lib, "link_secret")
+    if not secret:
+        secret = delivery.put_setting_once(lib, "link_secret", secrets.token_urlsafe(32))
+    days = int(config.get("link_days") or 30)
+    return LinkSettings(config.get("public_url", base_url) or "", secret, timedelta(days=days))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which papers are new for a digest: added at or after `since`, and after paper `after_pk`."""
+
+    since: str | None = None
+    after_pk: int | None = None
+    label: str | None = None  # what the digest shows as its start
+
+    @property
+    def start(self) -> str | None:
+        return self.label or self.since
+
+
+def window(
+    lib: SQLiteLibrary, profile: str, now: datetime, since: str | None = None, all_time: bool = False
+) -> Window:
+    """After the profile's last sent digest; first digest: the last 7 days; or as asked."""
+    if all_time:
+        return Window()
+    if since is not None:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since.strip()):
+            raise InvalidInput(f"--since wants a date like 2026-07-01, not {since!r}")
+        return Window(since.strip())
+    last = delivery.last_sent(lib, profile)
+    if last is not None:
+        return Window(None, last["last_paper_pk"], last["created_at"])
+    return Window((now.astimezone(UTC) - FIRST_WINDOW).isoformat(timespec="seconds"))  # as papers.created_at
+
+
+def candidates(lib: SQLiteLibrary, profile: str, new: Window) -> list[int]:
+    """Papers new in the window, less the profile's own and those it was already sent."""
+    from ..profiles import get_profile
+
+    drop = set(get_profile(lib, profile).paper_pks) | delivery.sent_pks(lib, profile)
+    return [pk for pk in delivery.papers_added_since(lib, new.since, new.after_pk) if pk not in drop]
+
+
+def new_digest(
+    lib: SQLiteLibrary,
+    profile: str,
+    *,
+    now: datetime,
+    limit: int,
+    since: str | None = None,
+    all_time: bool = False,
+    rank: Recommender = recommender,
+    base_url: str | None = None,
+) -> Digest:
+    new = window(lib, profile, now, since, all_time)
+    ranked = rank(lib, profile, candidates(lib, profile, new), limit)
+    sent = [lib.paper_row(pk)["id"] for pk in delivery.sent_pks(lib, profile)]
+    return build_digest(
+        profile, ranked, generated_at=now, since=new.start, already_sent=sent, limit=limit,
+        links=link_settings(lib, base_url),
+    )  # fmt: skip
+
+
+@dataclass
+class _Stored:
+    paper: Paper
+    score: float
+    interest: str | None
+    reasons: list[str] = field(default_factory=list)
+
+
+def stored_digest(lib: SQLiteLibrary, row: dict[str, Any], base_url: str | None = None) -> Digest:
+    """A stored digest rebuilt exactly: same papers, order, reasons and time (so the same links)."""
+    ranked = []
+    for it in row["items"]:
+        try:
+            ranked.append(_Stored(get_paper(lib, it["paper_id"]), it["score"], it["interest"], it["reasons"]))
+        except NotFound:  # deleted from the library since
+            continue
+    at = datetime.fromisoformat(row["created_at"])
+    return build_digest(
+        row["profile"], ranked, generated_at=at, since=row["since"], limit=len(ranked) or 1,
+        links=link_settings(lib, base_url),
+    )  # fmt: skip
+
+
+def preview_digest(
+    lib: SQLiteLibrary,
+    profile: str,
+    *,
+    limit: int = 10,
+    since: str | None = None,
+    all_time: bool = False,
+    now: datetime | None = None,
+    base_url: str | None = None,
+) -> Digest:
+    """What `send_digest` would send now: the pending digest, or a new one. Changes nothing."""
+    pending = delivery.pending_digest(lib, profile)
+    if pending is not None:
+        return stored_digest(lib, pending, base_url)
+    return new_digest(
+        lib, profile, now=now or datetime.now(UTC), limit=limit, since=since, all_time=all_time,
+        base_url=base_url,
+    )  # fmt: skip
+
+
+def _items_json(items: list[DigestItem]) -> list[dict[str, Any]]:
+    return [
+        {"paper_id": it.paper.id, "score": it.score, "interest": it.interest, "reasons": it.reasons}
+        for it in items
+    ]
+
+
+@dataclass
+class SendResult:
+    profile: str
+    status: str  # sent | nothing_new | failed
+    papers: list[str] = field(default_factory=list)
+    recipient: str | None = None
+    message_id: str | None = None
+    retried: bool = False  # an earlier failed digest was sent (again)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def send_digest(
+    lib: SQLiteLibrary,
+    profile: str,
+    *,
+    to: str,
+    sender: str,
+    deliver: Callable[[Any], None],
+    now: datetime | None = None,
+    limit: int = 10,
+    since: str | None = None,
+    all_time: bool = False,
+    rank: Recommender = recommender,
+) -> SendResult:
+    """Send the profile's digest through `deliver(message)`, which raises NetworkError on failure."""
+    from ..mail import build_message
+
+    row = delivery.pending_digest(lib, profile)
+    if row is not None:
+        digest, message_id, pk = stored_digest(lib, row), row["message_id"], row["pk"]
+    else:
+        newest = lib.max_paper_pk()  # before the candidates are read: nothing added later is skipped
+        digest = new_digest(
+            lib, profile, now=now or datetime.now(UTC), limit=limit, since=since, all_time=all_time, rank=rank
+        )
+        if not digest.items:
+            return SendResult(profile, "nothing_new", recipient=to)
+        message_id, pk = _store_pending(lib, digest, newest)
+    result = SendResult(
+        profile, "sent", [it.paper.id for it in digest.items], to, message_id, row is not None
+    )
+    msg = build_message(
+        subject=f"paperradar: {digest.title}", sender=sender, to=to, text=render_text(digest),
+        html=render_html(digest), message_id=message_id, date=digest.generated_at,
+        headers={"X-Paperradar-Profile": profile},
+    )  # fmt: skip
+    try:
+        deliver(msg)
+    except NetworkError as e:
+        with lib.transaction():
+            delivery.record_failure(lib, pk, str(e))
+        result.status, result.error = "failed", str(e)
+        return result
+    with lib.transaction():
+        delivery.mark_sent(lib, pk, to, datetime.now(UTC).isoformat(timespec="seconds"))
+    _mark_seen(lib, profile, digest)
+    return result
+
+
+def _store_pending(lib: SQLiteLibrary, digest: Digest, newest: int) -> tuple[str, int]:
+    """Fix the digest's papers before sending: a retry sends exactly these. Returns (Message-ID, pk)."""
+    message_id = make_msgid("digest", domain="paperradar.local")
+    with lib.transaction():
+        pk = delivery.create_digest(
+            lib, digest.profile, created_at=digest.generated_at.astimezone(UTC).isoformat(timespec="seconds"),
+            since=digest.since, last_paper_pk=newest, message_id=message_id, items=_items_json(digest.items),
+        )  # fmt: skip
+    return message_id, pk
+
+
+def _mark_seen(lib: SQLiteLibrary, profile: str, digest: Digest) -> None:
+    from ..profiles import mark_seen
+
+    mark_seen(lib, profile, [lib.resolve(it.paper.id) for it in digest.items])
+
+
+# ---------------------------------------------------------------- feeds
+
+
+def profile_feed(
+    lib: SQLiteLibrary,
+    profile: str,
+    *,
+    days: int = 7,
+    limit: int = 50,
+    now: datetime | None = None,
+    rank: Recommender = recommender,
+    base_url: str | None = None,
+) -> str:
+    """An Atom feed of the best papers added in the last `days` days for the profile."""
+    from ..profiles import get_profile
+
+    now = now or datetime.now(UTC)
+    own = set(get_profile(lib, profile).paper_pks)
+    start = (now - timedelta(days=days)).isoformat(timespec="seconds")
+    among = [pk for pk in delivery.papers_added_since(lib, start) if pk not in own]
+    links = link_settings(lib, base_url)
+    digest = build_digest(
+        profile, rank(lib, profile, among, limit), generated_at=now, limit=limit, links=links
+    )
+    base = links.base_url.rstrip("/")
+    return render_atom(
+        feed_id=f"tag:paperradar,2024:profile/{profile}", title=f"paperradar: new papers for {profile}",
+        items=digest.items, updated=now, self_url=f"{base}/digest/{profile}/feed.atom" if base else None,
+        page_url=f"{base}/digest/{profile}" if base else None,
+    )  # fmt: skip
+
+
+def search_feed(
+    lib: SQLiteLibrary,
+    query: str,
+    *,
+    limit: int = 50,
+    now: datetime | None = None,
+    base_url: str | None = None,
+) -> str:
+    """An Atom feed of the newest papers matching a (saved) search."""
+    from urllib.parse import quote
+
+    from ..search import search
+
+    now = now or datetime.now(UTC)
+    if not query.strip():
+        raise InvalidInput("a search feed needs a query")
+    hits = search(lib, query, mode="keyword", limit=limit).hits
+    items = [DigestItem(h.paper, h.score, None, list(h.reasons), paper_links(h.paper)) for h in hits]
+    base = (config.get("public_url", base_url) or "").rstrip("/")
+    return render_atom(
+        feed_id=f"tag:paperradar,2024:search/{quote(query)}", title=f"paperradar search: {query}",
+        items=items, updated=now, self_url=f"{base}/digest/search.atom?q={quote(query)}" if base else None,
+        page_url=f"{base}/search?q={quote(query)}" if base else None,
+    )  # fmt: skip

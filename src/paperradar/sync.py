@@ -1,0 +1,307 @@
+"""Sync: bring in what is new from the configured sources, resuming where each one stopped.
+
+Sources are named `arxiv:CATEGORY` (the arXiv API, papers submitted in a date window),
+`arxiv-oai:SET` (an OAI-PMH incremental harvest of an arXiv set such as `cs`, optionally kept to
+one category: `arxiv-oai:cs.CL`) and `hf` (Hugging Face Daily Papers, one request per day).
+Each source keeps a cursor in the library (`sync_state`): the arXiv date window and paging
+offset in progress, the OAI-PMH resumption token or the date to harvest from, or the last day.
+The cursor moves only after a page has been imported, so an interrupted or failed sync resumes
+where it stopped and a failure before the first page changes no paper. Everything is imported
+through `ingest.import_source`, the same matching and merging as `paperradar import`.
+Does network I/O (through `fetch`) and database I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from . import fetch
+from .errors import InvalidInput, ParseError, RadarError
+from .importers import arxiv_atom, arxiv_oai
+from .importers.arxiv_oai import page_info as oai_page_info
+from .importers.base import Source
+from .ingest import ImportReport, import_source, ingest_records, now_iso
+from .models import Record
+from .storage import delivery
+from .storage.sqlite import SQLiteLibrary
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+ARXIV_OAI = "https://oaipmh.arxiv.org/oai"
+_CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
+_OAI_SPEC = re.compile(r"^[a-z-]+(:[a-z-]+)?(\.[A-Za-z-]+)?$")  # cs, physics:hep-th, cs.CL
+
+
+@dataclass
+class SyncOptions:
+    """How to reach the sources and how far back a first sync goes."""
+
+    arxiv_api: str = fetch.ARXIV_API
+    hf_api: str = fetch.HF_DAILY_API
+    arxiv_oai: str = ARXIV_OAI
+    days: int = 2
+    max_results: int = 1000
+    page_size: int = 200
+    delay: float = 3.0
+    retries: int = 4
+    today: date | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+@dataclass
+class SourceReport:
+    source: str
+    requests: int = 0
+    read: int = 0
+    new: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    done: bool = False
+    error: str | None = None
+    cursor: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, report: ImportReport) -> None:
+        self.requests += 1
+        self.read += report.read
+        self.new += report.new
+        self.merged += report.merged
+        self.unchanged += report.unchanged
+        self.rejected += len(report.rejected)
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def parse_sources(text: str | list[str] | None) -> list[str]:
+    """`"arxiv:cs.CL, hf"` -> ["arxiv:cs.CL", "hf"]; an unknown source is InvalidInput."""
+    items = text if isinstance(text, list) else re.split(r"[,\s]+", text or "")
+    out = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        if item in ("hf", "hf-daily"):
+            item = "hf"
+        elif not (
+            (item.startswith("arxiv:") and _CATEGORY.match(item.removeprefix("arxiv:")))
+            or (item.startswith("arxiv-oai:") and _OAI_SPEC.match(item.removeprefix("arxiv-oai:")))
+        ):
+            raise InvalidInput(
+                f"unknown sync source {item!r}: use arxiv:CATEGORY (e.g. arxiv:cs.CL),"
+                " arxiv-oai:SET_OR_CATEGORY (e.g. arxiv-oai:cs or arxiv-oai:cs.CL) or hf"
+            )
+        if item not in out:
+            out.append(item)
+    if not out:
+        raise InvalidInput(
+            "no sync sources: set sync_sources in paperradar.toml or PAPERRADAR_SYNC_SOURCES"
+            " (e.g. 'arxiv:cs.CL,hf'), or name them on the command line"
+        )
+    return out
+
+
+def sync(
+    lib: SQLiteLibrary, sources: list[str], options: SyncOptions, progress: Progress | None = None
+) -> list[SourceReport]:
+    """Sync every source in turn; one failing source does not stop the others (see each report's error)."""
+    reports = []
+    for i, source in enumerate(sources):
+        if i and source.startswith("arxiv"):
+            options.sleep(options.delay)  # arXiv's pace holds across sources too
+        runner = {"hf": sync_hf, "arxiv-oai": sync_oai}.get(source.split(":")[0], sync_arxiv)
+        report = runner(lib, source, options, progress or (lambda _m: None))
+        reports.append(report)
+    return reports
+
+
+# ---------------------------------------------------------------- arXiv API
+
+
+def arxiv_window(cursor: dict[str, Any], today: date, days: int) -> tuple[date, date, int]:
+    """(first day, last day, paging offset) of the next arXiv query; a window in progress resumes."""
+    if "window" in cursor:
+        start, end = (date.fromisoformat(d) for d in cursor["window"])
+        return start, end, int(cursor.get("start", 0))
+    if "until" in cursor:  # the last day again: papers announced late in that day
+        return date.fromisoformat(cursor["until"]), today, 0
+    return today - timedelta(days=days), today, 0
+
+
+def arxiv_query(category: str, start: date, end: date) -> str:
+    return f"cat:{category} AND submittedDate:[{start:%Y%m%d}0000 TO {end:%Y%m%d}2359]"
+
+
+def sync_arxiv(lib: SQLiteLibrary, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
+    category = source.removeprefix("arxiv:")
+    cursor = delivery.get_cursor(lib, source)
+    first, last, offset = arxiv_window(cursor, options.today or date.today(), options.days)
+    query = arxiv_query(category, first, last)
+    report = SourceReport(source)
+    state = {"window": [first.isoformat(), last.isoformat()], "start": offset}
+    if "until" in cursor:
+        state["until"] = cursor["until"]
+    finished = False
+
+    def page_done(next_start: int) -> None:
+        state["start"] = next_start
+        delivery.save_cursor(lib, source, state, now_iso(), None)
+
+    pages = fetch.fetch_arxiv(
+        query, start=offset, page_size=options.page_size, max_results=options.max_results,
+        base_url=options.arxiv_api, delay=options.delay, retries=options.retries,
+        on_page=page_done, sleep=options.sleep, clock=options.clock,
+    )  # fmt: skip
+    try:
+        for body in pages:
+            name = f"{options.arxiv_api}?search_query={query}&start={state['start']}"
+            report.add(import_source(lib, Source.from_bytes(body, name), arxiv_atom.NAME))
+            total, at, _ = arxiv_atom.page_info(body)
+            count = arxiv_atom.entry_count(body)
+            finished = count == 0 or at + count >= total
+            progress(f"{source}: {report.read} papers read ({report.new} new)")
+    except RadarError as e:
+        return _failed(lib, source, report, state if report.requests else cursor, e)
+    if finished:
+        state = {"until": last.isoformat()}
+    report.done = finished
+    report.cursor = state
+    delivery.save_cursor(lib, source, state, now_iso(), None)
+    return report
+
+
+def _failed(
+    lib: SQLiteLibrary, source: str, report: SourceReport, cursor: dict[str, Any], e: RadarError
+) -> SourceReport:
+    """Keep the cursor at the last imported page and remember the error."""
+    report.error = str(e)
+    report.cursor = cursor
+    delivery.save_cursor(lib, source, cursor, now_iso(), report.error)
+    log.info("sync %s failed: %s", source, e)  # the caller reports it
+    return report
+
+
+# ---------------------------------------------------------------- Hugging Face Daily Papers
+
+
+def hf_days(cursor: dict[str, Any], today: date, days: int) -> list[date]:
+    """Days still to fetch: after the last finished day (today is never finished: it still grows)."""
+    first = (
+        date.fromisoformat(cursor["done"]) + timedelta(days=1)
+        if "done" in cursor
+        else today - timedelta(days=days)
+    )
+    return [first + timedelta(days=n) for n in range((today - first).days + 1)]
+
+
+def sync_hf(lib: SQLiteLibrary, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
+    today = options.today or date.today()
+    cursor = delivery.get_cursor(lib, source)
+    report = SourceReport(source)
+    for day in hf_days(cursor, today, options.days):
+        try:
+            body = fetch.fetch_hf_daily(
+                day.isoformat(), base_url=options.hf_api, retries=options.retries,
+                sleep=options.sleep, clock=options.clock,
+            )  # fmt: skip
+        except RadarError as e:
+            return _failed(lib, source, report, cursor, e)
+        name = f"{options.hf_api}?date={day.isoformat()}"
+        report.add(import_source(lib, Source.from_bytes(body, name), "hf_daily"))
+        if day < today:
+            cursor = {"done": day.isoformat()}
+            delivery.save_cursor(lib, source, cursor, now_iso(), None)
+        progress(f"hf {day}: {report.read} papers read ({report.new} new)")
+    report.done = True
+    report.cursor = cursor
+    delivery.save_cursor(lib, source, cursor, now_iso(), None)
+    return report
+
+
+# ---------------------------------------------------------------- arXiv OAI-PMH
+
+
+def oai_set(spec: str) -> tuple[str, str | None]:
+    """`cs.CL` -> ("cs", "cs.CL"): harvest the archive's set, keep one category; `cs` -> ("cs", None)."""
+    archive, dot, _ = spec.partition(".")
+    return (archive, spec) if dot else (spec, None)
+
+
+def sync_oai(lib: SQLiteLibrary, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
+    """Harvest records changed since the last harvest, page by page (resumption tokens)."""
+    setspec, category = oai_set(source.removeprefix("arxiv-oai:"))
+    cursor = delivery.get_cursor(lib, source)
+    today = options.today or date.today()
+    start = cursor.get("from") or (today - timedelta(days=options.days)).isoformat()
+    params = {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": setspec, "from": start}
+    if "token" in cursor:
+        params = {"verb": "ListRecords", "resumptionToken": cursor["token"]}
+    report = SourceReport(source)
+    pacer = fetch._Pacer(options.delay, options.clock, options.sleep)
+    with fetch._client(30.0) as client:
+        while True:
+            try:
+                body = _oai_page(client, options, params, pacer)
+            except RadarError as e:
+                return _failed(lib, source, report, cursor, e)
+            info = oai_page_info(body)
+            if info.records:
+                report.add(_import_oai(lib, body, f"{options.arxiv_oai}?{urlencode(params)}", category))
+            if info.token is None:
+                cursor = {"from": info.response_date or today.isoformat()}
+                break
+            cursor = {"from": start, "token": info.token}
+            delivery.save_cursor(lib, source, cursor, now_iso(), None)
+            params = {"verb": "ListRecords", "resumptionToken": info.token}
+            progress(f"{source}: {report.read} records read ({report.new} new)")
+    report.done, report.cursor = True, cursor
+    delivery.save_cursor(lib, source, cursor, now_iso(), None)
+    return report
+
+
+def _oai_page(client: Any, options: SyncOptions, params: dict[str, str], pacer: Any) -> bytes:
+    """One OAI-PMH answer (503 with Retry-After, arXiv's flow control, is waited out and retried)."""
+    from .errors import NetworkError
+
+    response = fetch._get(
+        client, options.arxiv_oai, dict(params), retries=options.retries, backoff=2.0, pacer=pacer
+    )
+    host = fetch._host(response.request.url)
+    if response.is_error:
+        raise NetworkError(f"{host} answered {fetch._status(response)}")
+    try:
+        info = oai_page_info(response.content)
+    except ParseError as e:
+        raise NetworkError(f"{host} did not answer with OAI-PMH: {e.reason}") from None
+    if info.error is not None and info.error[0] != "noRecordsMatch":
+        raise InvalidInput(f"the arXiv OAI-PMH server refused the request: {info.error[0]}: {info.error[1]}")
+    return response.content
+
+
+def _import_oai(lib: SQLiteLibrary, body: bytes, name: str, category: str | None) -> ImportReport:
+    """Import one page; with a category, only its records (the rest of the set is not wanted)."""
+    if category is None:
+        return import_source(lib, Source.from_bytes(body, name), arxiv_oai.NAME)
+    report = ImportReport(name, arxiv_oai.NAME)
+    items = [
+        r
+        for r in arxiv_oai.parse(Source.from_bytes(body, name))
+        if not isinstance(r, Record) or category in r.categories
+    ]
+    started = now_iso()
+    ingest_records(lib, items, report)
+    counts = {"read": report.read, "new": report.new, "merged": report.merged, "unchanged": report.unchanged}
+    with lib.transaction():
+        lib.log_import(
+            {"path": name, "importer": arxiv_oai.NAME, "started_at": started, "finished_at": now_iso(),
+             "counts": counts | {"rejected": len(report.rejected)}}
+        )  # fmt: skip
+    return report
