@@ -29,6 +29,7 @@ run: $(STAMP) $(MODELS_STAMP)
 	$(BIN)/paperradar --db $(DB) stats
 	$(BIN)/paperradar --db $(DB) papers list --limit 15
 	$(BIN)/paperradar --db $(DB) search "KV cache compression" --mode hybrid --limit 5
+	$(BIN)/paperradar --db $(DB) profile create demo --author "Yuandong Tian" --pick 1
 	@echo "open http://127.0.0.1:8000/ (Ctrl-C stops the server)"
 	$(BIN)/paperradar --db $(DB) serve --host 127.0.0.1 --port 8000
 

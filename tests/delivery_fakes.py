@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from conftest import http_server
 
 DATA = Path(__file__).parent / "data"
 SYNC = DATA / "sync"
@@ -126,14 +127,9 @@ def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture(name="api")
 def api_server() -> Iterator[FakeAPI]:
     fake = FakeAPI()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with http_server(_handler(fake)) as base:
+        fake.base = base
+        yield fake
 
 
 def closed_port() -> int:

@@ -85,7 +85,7 @@ def import_and_kill(db: Path, path: Path, total: int, deadline: float) -> int | 
     at that moment, or None when the import finished first."""
     with open(db.parent / "import.log", "wb") as log:
         proc = subprocess.Popen(
-            [str(PAPERRADAR), "--db", str(db), "import", str(path)], stdout=log, stderr=log
+            [str(PAPERRADAR), "--db", str(db), "import", "--no-index", str(path)], stdout=log, stderr=log
         )
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -140,7 +140,7 @@ def test_kill_minus_9_leaves_whole_batches_and_reimport_completes(tmp_path):
         lib.close()
 
     again = subprocess.run(
-        [str(PAPERRADAR), "--db", str(db), "import", str(path), "--json"],
+        [str(PAPERRADAR), "--db", str(db), "import", "--no-index", str(path), "--json"],
         capture_output=True,
         text=True,
         timeout=max(5.0, deadline - time.monotonic() + 10),

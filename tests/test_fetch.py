@@ -8,16 +8,16 @@ Waiting is tested with an injected clock and sleep: nothing really sleeps for se
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from conftest import http_server
 from paperradar.errors import InvalidInput, NetworkError
 from paperradar.fetch import fetch_arxiv, fetch_hf_daily
 from paperradar.importers import arxiv_atom, hf_daily
@@ -95,14 +95,9 @@ def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def api() -> Iterator[FakeAPI]:
     fake = FakeAPI()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with http_server(_handler(fake)) as base:
+        fake.base = base
+        yield fake
 
 
 class FakeTime:

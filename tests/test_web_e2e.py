@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,16 +37,24 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
-    from paperradar.web import create_app
 
     path = demo_library(tmp_path_factory.mktemp("e2e") / "lib.db")
     lib = open_library(path)
     profiles.create_profile(lib, "me", author="Yuandong Tian", pick=1)
     lib.close()
+    yield from running_app(path)
+
+
+def running_app(path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`paperradar serve` in a thread on a free loopback port: yields its base URL, then stops it."""
+    import uvicorn
+
+    from paperradar.web import create_app
+
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(str(path)), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -4,8 +4,6 @@ planted corpus of test_topics.py. Screenshots go where test_web_e2e.py puts them
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 
 import pytest
 
@@ -13,14 +11,11 @@ from paperradar import profiles
 from paperradar.storage import open_library
 from paperradar.topics import build_topics
 from test_topics import planted  # noqa: F401  (the module-scoped fixture)
-from test_web_e2e import _free_port, browser, page, shoot  # noqa: F401  (fixtures)
+from test_web_e2e import browser, page, running_app, shoot  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")
 def server(planted, tmp_path_factory):  # noqa: F811
-    import uvicorn
-
-    from paperradar.web import create_app
 
     path = tmp_path_factory.mktemp("topics-e2e") / "lib.db"
     shutil.copy(planted[0], path)
@@ -28,18 +23,7 @@ def server(planted, tmp_path_factory):  # noqa: F811
     build_topics(lib, fine=4, broad=2)
     profiles.create_profile(lib, "speechy", papers=["arxiv:2512.00400", "arxiv:2512.00401"])
     lib.close()
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(str(path)), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    yield from running_app(path)
 
 
 def test_map_hover_shows_the_title_and_click_opens_the_paper(server, page):  # noqa: F811

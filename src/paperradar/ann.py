@@ -130,6 +130,8 @@ def _patch(lib: SQLiteLibrary, model_id: str, index_file: Path, changed: list[in
     from usearch.index import Index
 
     index = Index.restore(str(index_file), view=False)
+    if index is None:  # an unreadable file: build it again
+        return _build(lib, model_id, lib.embedding_models().get(model_id, 0), None)
     gone = np.asarray(changed, dtype=np.uint64)
     index.remove(gone[np.asarray(index.contains(gone), dtype=bool)])
     rows = list(lib.vectors_of(model_id, changed))
@@ -187,7 +189,10 @@ class AnnIndex:
         from usearch.index import Index
 
         view = Index.restore(str(files[0]), view=True)
-        view.expansion_search = EXPANSION_SEARCH
+        if view is None:  # unreadable: exact search until `paperradar index` builds it again
+            log.warning("cannot read %s; searching exactly", files[0])
+            return None
+        view.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]
         changed = lib.embedding_changes(model_id, int(meta["seq"]))
         rows = list(lib.vectors_of(model_id, changed)) if changed else []
         delta = np.frombuffer(b"".join(b for _, b in rows), dtype=np.float32).reshape(len(rows), view.ndim)

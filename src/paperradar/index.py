@@ -62,8 +62,8 @@ def update_index(
     start = time.perf_counter()
     report = IndexReport(embedder.model_id)
     done = lib.embedding_hashes(embedder.model_id)
-    todo: list[tuple[int, str, str]] = []
-    for pk, title, abstract in lib.paper_texts():
+    todo: list[tuple[int, str]] = []  # (pk, text hash): texts are read again per batch, so memory
+    for pk, title, abstract in lib.paper_texts():  # stays small at a million papers
         text = text_of(title, abstract)
         if not text:
             report.empty += 1
@@ -72,9 +72,11 @@ def update_index(
         if done.get(pk) == h:
             report.unchanged += 1
         else:
-            todo.append((pk, text, h))
+            todo.append((pk, h))
+    del done
     for i in range(0, len(todo), batch):
-        chunk = todo[i : i + batch]
+        texts = {pk: text_of(t, a) for pk, t, a in lib.paper_texts_of([pk for pk, _ in todo[i : i + batch]])}
+        chunk = [(pk, texts[pk], h) for pk, h in todo[i : i + batch] if pk in texts]
         vectors = np.asarray(embedder.embed_batch([t for _, t, _ in chunk]), dtype=np.float32)
         with lib.transaction():
             lib.put_embeddings(

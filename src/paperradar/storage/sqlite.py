@@ -330,6 +330,13 @@ class SQLiteLibrary:
         """(pk, title, abstract) of every paper, in pk order (streamed)."""
         yield from self.conn.execute("SELECT pk, title, abstract FROM papers ORDER BY pk")
 
+    def paper_texts_of(self, pks: list[int]) -> list[tuple[int, str | None, str | None]]:
+        out: list[tuple[int, str | None, str | None]] = []
+        for chunk in _chunks(pks, 500):
+            q = f"SELECT pk, title, abstract FROM papers WHERE pk IN ({_marks(chunk)})"
+            out += [(r[0], r[1], r[2]) for r in self.conn.execute(q, chunk)]
+        return out
+
     def embedding_hashes(self, model_id: str) -> dict[int, str]:
         q = "SELECT paper_pk, text_hash FROM embeddings WHERE model_id = ?"
         return {r[0]: r[1] for r in self.conn.execute(q, (model_id,))}
@@ -379,7 +386,15 @@ class SQLiteLibrary:
         rebuild does not make itself (profiles, feedback, topics, digests, settings, ...), with each
         `paper_pk` mapped to the new paper that holds the same source record. Rows whose paper is
         gone, or that would collide after two papers became one, are dropped. Returns rows per table."""
-        derived = {"papers", "aliases", "records", "corrections", "embeddings", "paper_categories", "embedding_log"}
+        derived = {
+            "papers",
+            "aliases",
+            "records",
+            "corrections",
+            "embeddings",
+            "paper_categories",
+            "embedding_log",
+        }
         self.conn.execute("ATTACH DATABASE ? AS old", (old_path,))
         try:
             tables = [
