@@ -94,6 +94,24 @@ def test_sync_is_idempotent_and_only_applies_what_changed(big):
     assert lib.embedding_changes(emb.model_id, 0) == []  # the log is pruned once applied
 
 
+def test_a_small_import_leaves_the_file_behind_and_index_catches_it_up(big):
+    lib, emb = big
+    sync_ann(lib, emb.model_id)
+    before = next(ann.ann_dir(lib.path).glob("*.usearch")).stat().st_mtime_ns
+    ingest_records(lib, records(5, start=300, seed=3), ImportReport("t", "t"))
+    update_index(lib, emb)
+    assert sync_ann(lib, emb.model_id, defer_share=0.05)["ann"] == "behind"  # 5 of 305: not rewritten
+    assert next(ann.ann_dir(lib.path).glob("*.usearch")).stat().st_mtime_ns == before
+    newest = lib.resolve("arxiv:2401.00304")
+    assert (
+        AnnIndex.open(lib, emb.model_id).search(VectorIndex.load(lib, emb.model_id).vector_of(newest), 1)[0][
+            0
+        ]
+        == newest
+    )
+    assert sync_ann(lib, emb.model_id)["ann"] == "updated"  # `paperradar index` applies them
+
+
 def test_new_vectors_are_found_before_the_index_catches_up(big):
     lib, emb = big
     sync_ann(lib, emb.model_id)

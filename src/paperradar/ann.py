@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ANN_MIN = 200_000  # below this many vectors exact search is fast enough (docs/benchmarks.md)
 REBUILD_SHARE = 0.3  # rebuild instead of patching when this share of the vectors changed
+DEFER_SHARE = 0.05  # after an import, leave the index behind by up to this share (see sync_ann)
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 128
@@ -72,10 +73,16 @@ def _read_meta(path: Path) -> dict | None:
 
 
 def sync_ann(
-    lib: SQLiteLibrary, model_id: str, progress: Callable[[int, int], None] | None = None
+    lib: SQLiteLibrary,
+    model_id: str,
+    progress: Callable[[int, int], None] | None = None,
+    defer_share: float = 0.0,
 ) -> dict[str, object]:
     """Bring the persisted index of `model_id` up to date with the library (build, patch or drop it).
-    Returns what it did: {"ann": "built" | "updated" | "current" | "none", "vectors": n}."""
+    With `defer_share`, an existing index that is behind by at most that share of the vectors is
+    left as it is: searches cover the difference exactly, and rewriting a 400 MB file for a small
+    import is not worth it. Returns {"ann": "built" | "updated" | "current" | "behind" | "none",
+    "vectors": n}."""
     files = _files(lib.path, model_id)
     count = lib.embedding_models().get(model_id, 0)
     if files is None or count < ANN_MIN:
@@ -89,6 +96,8 @@ def sync_ann(
     changed = lib.embedding_changes(model_id, meta["seq"]) if meta and index_file.exists() else None
     if changed is not None and not changed:
         return {"ann": "current", "vectors": count}
+    if changed is not None and len(changed) <= defer_share * count:
+        return {"ann": "behind", "vectors": count}
     if changed is None or len(changed) > REBUILD_SHARE * count:
         index, action = _build(lib, model_id, count, progress), "built"
     else:

@@ -91,15 +91,18 @@ def update_index(
 
 
 def refresh_index(
-    lib: SQLiteLibrary, embedder: Embedder, progress: Callable[[int, int], None] | None = None
+    lib: SQLiteLibrary,
+    embedder: Embedder,
+    progress: Callable[[int, int], None] | None = None,
+    defer_share: float = 0.0,
 ) -> dict[str, object]:
     """`paperradar index` for one tier: embed what changed, then bring the ANN index (if the
-    library is big enough to have one) up to date. Idempotent."""
+    library is big enough to have one) up to date (see `ann.sync_ann` for `defer_share`). Idempotent."""
     from .ann import sync_ann
 
     report = update_index(lib, embedder, progress)
     started = time.perf_counter()
-    ann = sync_ann(lib, embedder.model_id)
+    ann = sync_ann(lib, embedder.model_id, defer_share=defer_share)
     return {**report.as_json(), **ann, "ann_seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -107,15 +110,17 @@ def index_new_papers(
     lib: SQLiteLibrary, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, object] | None:
     """After an import: embed the new papers with the fast tier (~2,000/s), so semantic and hybrid
-    search find them at once; `paperradar index` later adds the quality tier. None when the models
-    are not built (search then stays keyword-only until they are)."""
+    search find them at once; `paperradar index` later adds the quality tier. A small import leaves
+    a big library's ANN file behind (searched exactly beside it) rather than rewriting it. None when
+    the models are not built (search then stays keyword-only until they are)."""
+    from .ann import DEFER_SHARE
     from .embed import load_embedder
 
     try:
         embedder = load_embedder("fast")
     except BackendUnavailable:
         return None
-    return refresh_index(lib, embedder, progress)
+    return refresh_index(lib, embedder, progress, defer_share=DEFER_SHARE)
 
 
 _CACHE: dict[str, tuple[int, SearchIndex, Embedder]] = {}

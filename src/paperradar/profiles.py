@@ -413,7 +413,7 @@ def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
 
 
 def paper_texts(lib: SQLiteLibrary, pks: list[int]) -> list[str]:
-    got = store.texts(lib, pks)
+    got = {pk: (title, abstract) for pk, title, abstract in lib.paper_texts_of(pks)}
     return [text_for(*got.get(pk, (None, None))) for pk in pks]
 
 

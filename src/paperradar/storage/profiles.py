@@ -11,7 +11,7 @@ import random
 from typing import Any
 
 from ..errors import NotFound
-from .sqlite import SQLiteLibrary, _chunks, _marks, dumps
+from .sqlite import SQLiteLibrary, dumps
 
 FEEDBACK_KINDS = ("like", "dislike", "not_interested")
 
@@ -126,15 +126,6 @@ def random_pks(lib: SQLiteLibrary, n: int, avoid: set[int], seed: int) -> list[i
     pool = [pk for pk in every if pk not in avoid]
     rng = random.Random(seed)
     return sorted(rng.sample(pool, min(n, len(pool))))
-
-
-def texts(lib: SQLiteLibrary, pks: list[int]) -> dict[int, tuple[str | None, str | None]]:
-    """(title, abstract) of some papers."""
-    out: dict[int, tuple[str | None, str | None]] = {}
-    for chunk in _chunks(pks, 500):
-        q = f"SELECT pk, title, abstract FROM papers WHERE pk IN ({_marks(chunk)})"
-        out.update((r[0], (r[1], r[2])) for r in lib.conn.execute(q, chunk))
-    return out
 
 
 def author_rows(lib: SQLiteLibrary, last_name: str) -> list[dict[str, Any]]:
