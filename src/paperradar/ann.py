@@ -187,8 +187,9 @@ class AnnIndex:
         self._conn: sqlite3.Connection | None = None
 
     @classmethod
-    def open(cls, lib: SQLiteLibrary, model_id: str) -> AnnIndex | None:
-        """The index of `model_id` if one was built, caught up with the library; None when there is none."""
+    def open(cls, lib: SQLiteLibrary, model_id: str, count: int | None = None) -> AnnIndex | None:
+        """The index of `model_id` if one was built, caught up with the library; None when there is none.
+        `count`: the model's number of vectors, when the caller has already counted them."""
         files = _files(lib.path, model_id)
         if files is None or not files[0].exists():
             return None
@@ -205,7 +206,7 @@ class AnnIndex:
         changed = lib.embedding_changes(model_id, int(meta["seq"]))
         rows = list(lib.vectors_of(model_id, changed)) if changed else []
         delta = np.frombuffer(b"".join(b for _, b in rows), dtype=np.float32).reshape(len(rows), view.ndim)
-        size = lib.embedding_models().get(model_id, 0)
+        size = count if count is not None else lib.embedding_models().get(model_id, 0)
         pks = np.asarray([pk for pk, _ in rows], dtype=np.int64)
         return cls(lib.path, model_id, view, int(meta["seq"]), pks, delta, set(changed), size)
 

@@ -149,13 +149,13 @@ def best_index(lib: SQLiteLibrary, tier: str | None = None) -> tuple[SearchIndex
     cached = _CACHE.get(key) if lib.path != ":memory:" else None
     if cached is not None and cached[0] == generation:
         return cached[1], cached[2]
-    found = _best_tier(lib.embedding_models(), tier)
-    if found is None:
+    have = lib.embedding_models()
+    embedder = _best_tier(have, tier)
+    if embedder is None:
         return None
-    embedder = found
     from .ann import AnnIndex
 
-    index: SearchIndex | None = AnnIndex.open(lib, embedder.model_id)
+    index: SearchIndex | None = AnnIndex.open(lib, embedder.model_id, have[embedder.model_id])
     if index is None:
         index = VectorIndex.load(lib, embedder.model_id)
     _CACHE[key] = (generation, index, embedder)
