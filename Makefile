@@ -5,11 +5,32 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= demo/library.db
 MODELS := models
+CHROMIUM ?= /usr/bin/chromium
 MODELS_STAMP := $(MODELS)/manifest.json
 
-.PHONY: run test lint bench clean models
+.PHONY: run test lint bench clean models system-python system-test
 
-$(STAMP): pyproject.toml
+# System packages, installed when missing: as root with apt-get (Debian/Ubuntu), else a clear message.
+APT_INSTALL = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing $(1) with apt-get ..." >&2; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq >/dev/null && apt-get install -y -qq $(1) >/dev/null || exit 1; \
+	else \
+	  echo "Error: $(2) is missing. Install it as root: apt-get install $(1) (or your system's package)" >&2; \
+	  exit 1; \
+	fi
+
+# Python 3.11+ with venv and ensurepip (Debian splits them into python3-venv)
+system-python:
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Error: paperradar needs Python 3.11 or newer ($(PY) is $$($(PY) -V 2>&1))" >&2; exit 1; }
+	@$(PY) -c 'import venv, ensurepip' 2>/dev/null || { $(call APT_INSTALL,python3-venv,Python's venv module); }
+
+# the browser of the end-to-end web tests: Debian's chromium, never `playwright install`
+system-test: system-python
+	@[ -x $(CHROMIUM) ] || { $(call APT_INSTALL,chromium,$(CHROMIUM) (for the browser tests)); }
+
+$(STAMP): pyproject.toml | system-python
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,models]'
@@ -33,7 +54,7 @@ run: $(STAMP) $(MODELS_STAMP)
 	@echo "open http://127.0.0.1:8000/ (Ctrl-C stops the server)"
 	$(BIN)/paperradar --db $(DB) serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) $(MODELS_STAMP)
+test: system-test $(STAMP) $(MODELS_STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
