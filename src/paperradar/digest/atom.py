@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from ..models import Paper
+from ..urls import safe_url
 from .build import DigestItem, paper_links
 from .render import display_title
 
@@ -51,6 +52,7 @@ def render_atom(
     SubElement(feed, "updated").text = rfc3339(updated)
     SubElement(SubElement(feed, "author"), "name").text = "paperradar"
     SubElement(feed, "generator", {"uri": "https://github.com/paperradar"}).text = "paperradar"
+    self_url, page_url = safe_url(self_url), safe_url(page_url)  # every href through one sanitiser
     if self_url:
         SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": self_url})
     if page_url:
@@ -74,7 +76,7 @@ def _entry(feed: Element, item: DigestItem, fallback: datetime) -> None:
         SubElement(SubElement(entry, "author"), "name").text = author.name
     if not p.authors:
         SubElement(SubElement(entry, "author"), "name").text = "unknown"
-    links = paper_links(p)
+    links = paper_links(p)  # sanitised there: http(s) only
     if links:
         href = links.get("abs") or next(iter(links.values()))
         SubElement(entry, "link", {"rel": "alternate", "type": "text/html", "href": href})

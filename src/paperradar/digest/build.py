@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ..models import Paper
+from ..urls import safe_url
 from .links import KINDS, FeedbackClaim, feedback_url
 
 OTHER = "Other new papers"
@@ -75,9 +76,9 @@ def paper_links(paper: Paper) -> dict[str, str]:
         out["abs"] = f"https://arxiv.org/abs/{aid}"
         out["pdf"] = f"https://arxiv.org/pdf/{aid}"
     for kind in ("abs", "pdf", "code", "hf", "doi", "url"):
-        urls = paper.links.get(kind)
-        if urls and kind not in out:
-            out[kind] = urls[0].replace("http://arxiv.org/", "https://arxiv.org/")
+        safe = [u for u in map(safe_url, paper.links.get(kind) or []) if u]  # never javascript: (issue 13)
+        if safe and kind not in out:
+            out[kind] = safe[0].replace("http://arxiv.org/", "https://arxiv.org/")
     return out
 
 

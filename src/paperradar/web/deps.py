@@ -7,6 +7,7 @@ Does I/O through the libraries it hands out.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 MAX_PAGE = 200
+MAX_PAGE_NUMBER = 100_000  # page numbers above this are a 422, never an OverflowError (issue 13)
 
 
 class LibraryPool:
@@ -66,6 +68,7 @@ async def get_lib(request: Request) -> AsyncIterator[SQLiteLibrary]:
 Lib = Annotated[SQLiteLibrary, Depends(get_lib)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="How many items per page.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many first.")]
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER, description="Which page, from 1.")]
 
 
 def make_templates() -> Jinja2Templates:
@@ -89,8 +92,29 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     ctx = {"csrf": token, "nav": state.nav, "path": request.url.path, **context}
     response = state.templates.TemplateResponse(request, name, ctx, status_code=status)
     if fresh:
-        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=over_https(request))
     return response
+
+
+def over_https(request: Request) -> bool:
+    """True when the browser reached us over HTTPS (directly, or through a trusted proxy that
+    uvicorn believes): then every cookie we set is `Secure`."""
+    return request.url.scheme == "https"
+
+
+def shown_path(path: str) -> str:
+    """A source's path as pages and the API show it: a URL or an upload name as it is, a file
+    path by its base name only (the server's folders are nobody's business)."""
+    if "://" in path or path.startswith(("upload:", "<")):
+        return path
+    return re.split(r"[\\/]", path.rstrip("/\\"))[-1] or path
+
+
+def hide_paths(paper: dict[str, Any]) -> dict[str, Any]:
+    """A paper's JSON with its sources' file paths cut to their base names."""
+    for source in paper.get("sources", []):
+        source["path"] = shown_path(source["path"])
+    return paper
 
 
 def _ours(request: Request, token: str) -> bool:

@@ -12,7 +12,7 @@ from .. import papers as svc
 from ..errors import InvalidInput, RadarError
 from ..importers import IMPORTERS
 from ..storage.sqlite import SQLiteLibrary
-from .deps import Lib, Limit, Offset, page_base, page_json, render
+from .deps import Lib, Limit, Offset, PageNumber, page_base, page_json, render, shown_path
 from .papers import paper_brief
 from .search import Search, SearchQuery
 
@@ -53,7 +53,7 @@ def api_library(lib: Lib, query: Search, sort: Sort = "recent", limit: Limit = P
 @router.get("/api/stats", tags=["library"])
 def api_stats(lib: Lib):
     """What the library holds: papers, source records, merged papers, records per importer."""
-    return {"ok": True, **svc.stats(lib)}
+    return {"ok": True, **svc.stats(lib), "path": shown_path(lib.path)}  # no server folders (issue 13)
 
 
 @router.get("/library", response_class=HTMLResponse, include_in_schema=False)
@@ -62,7 +62,7 @@ def library_page(
     lib: Lib,
     query: Search,
     sort: Sort = "recent",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ):
     error: str | None = None
     got: dict[str, Any] = {"papers": [], "total": 0}

@@ -12,10 +12,11 @@ from fastapi.responses import HTMLResponse
 from .. import papers as svc
 from ..index import best_index
 from ..models import Paper
+from ..urls import safe_url
 from ..search import paper_date
 from ..similar import similar_to
 from ..storage.sqlite import SQLiteLibrary
-from .deps import Lib, render
+from .deps import Lib, hide_paths, render
 
 router = APIRouter()
 SIMILAR = 8
@@ -32,8 +33,9 @@ def paper_links(p: Paper) -> dict[str, str]:
     out: dict[str, str] = {}
     arxiv = p.arxiv_id
     for kind, urls in p.links.items():
-        if urls and urls[0].startswith(("https://", "http://")):
-            out.setdefault(kind, urls[0])
+        safe = [u for u in map(safe_url, urls or []) if u]  # the one sanitiser (issue 13)
+        if safe:
+            out.setdefault(kind, safe[0])
     if arxiv:
         out.setdefault("abs", f"https://arxiv.org/abs/{arxiv}")
         out.setdefault("pdf", f"https://arxiv.org/pdf/{arxiv}")
@@ -80,7 +82,7 @@ def paper_data(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:
     paper = svc.load_paper(lib, pk)
     return {
         "ok": True,
-        "paper": svc.paper_json(paper),
+        "paper": hide_paths(svc.paper_json(paper)),
         "date": paper_date(paper),
         "links": paper_links(paper),
         "similar": similar_papers(lib, pk),

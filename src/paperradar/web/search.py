@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from .. import search as svc
 from ..errors import RadarError
 from ..importers import IMPORTERS
-from .deps import Lib, Limit, Offset, page_base, render
+from .deps import Lib, Limit, Offset, PageNumber, page_base, render
 from .papers import paper_brief
 
 router = APIRouter()
@@ -107,7 +107,7 @@ def api_search(lib: Lib, query: Search, limit: Limit = PAGE, offset: Offset = 0)
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
-def search_page(request: Request, lib: Lib, query: Search, page: Annotated[int, Query(ge=1)] = 1):
+def search_page(request: Request, lib: Lib, query: Search, page: PageNumber = 1):
     offset = (page - 1) * PAGE
     result, error = None, None
     try:
