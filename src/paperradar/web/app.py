@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartParser
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from . import errors
@@ -29,8 +33,12 @@ from .security import (
     CSRF_FIELD,
     CSRF_HEADER,
     SAFE_METHODS,
+    SECURITY_HEADERS,
+    LoginLimiter,
     auth_cookie,
     csrf_valid,
+    host_allowed,
+    host_set,
     load_secret,
     token_matches,
 )
@@ -49,13 +57,25 @@ ROUTERS = [
 ]
 
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes in one request (an upload or a pasted page)
-# reachable without the access token (a digest feedback link carries its own signed, expiring token)
-OPEN_PATHS = ("/login", "/static/", "/openapi.json", "/digest/feedback", "/api/digest/feedback")
+# reachable without the access token, matched exactly (a digest feedback link carries its own
+# signed, expiring token); plus the files under /static/
+OPEN_PATHS = frozenset({"/login", "/openapi.json", "/digest/feedback", "/api/digest/feedback"})
+OPEN_PREFIX = "/static/"
 
 
-def create_app(lib_path: str, *, token_hash: str | None = None, max_upload: int = MAX_UPLOAD) -> FastAPI:
+def create_app(
+    lib_path: str,
+    *,
+    token_hash: str | None = None,
+    max_upload: int = MAX_UPLOAD,
+    allowed_hosts: Sequence[str] | None = None,
+) -> FastAPI:
     """The web app over the library at `lib_path`. With `token_hash` (see security.hash_token)
-    every request needs the access token, as a Bearer header or the cookie /login sets."""
+    every request needs the access token, as a Bearer header or the cookie /login sets.
+
+    `allowed_hosts` are the names the browser may use for this server (the Host header, port
+    aside; "*" for any). By default a server without a token answers only to loopback names,
+    which stops DNS rebinding; a server with a token answers to any name unless told otherwise."""
     pool = LibraryPool(lib_path)
 
     @asynccontextmanager
@@ -77,6 +97,10 @@ def create_app(lib_path: str, *, token_hash: str | None = None, max_upload: int 
     app.state.pool = pool
     app.state.token_hash = token_hash
     app.state.max_upload = max_upload
+    # uploads under the limit stay in memory: nothing from a request is written to /tmp
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, max_upload + 1)
+    app.state.allowed_hosts = host_set(allowed_hosts, token_hash)
+    app.state.login_limit = LoginLimiter()
     app.state.templates = make_templates()
     app.state.nav = []
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -85,31 +109,73 @@ def create_app(lib_path: str, *, token_hash: str | None = None, max_upload: int 
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
         app.state.nav.extend(getattr(module, "NAV", []))
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=max_upload)
     app.add_middleware(BaseHTTPMiddleware, dispatch=guard)
     return app
 
 
 async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
-    """Request size limit; authentication when the app has an access token; the time taken, as a
-    `Server-Timing` header (what bench/web.py measures)."""
+    """Every request: the Host check, the declared size limit, authentication when the app has an
+    access token; every response: the security headers and the time taken, as a `Server-Timing`
+    header (what bench/web.py measures)."""
+    started = time.perf_counter()
+    response = refuse(request) or await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return response
+
+
+def refuse(request: Request) -> Response | None:
+    """The answer to a request that must not reach the routes, or None to let it through."""
     state = request.app.state
     request.state.bearer = False
+    if not host_allowed(request.headers.get("host", ""), state.allowed_hosts):
+        return error_response(request, 400, "unknown Host header (see `paperradar serve --allowed-host`)")
     size = request.headers.get("content-length", "")
     if size.isdigit() and int(size) > state.max_upload:
-        mb = state.max_upload / 1024 / 1024
-        return error_response(request, 413, f"the request is over the {mb:.0f} MB limit")
-    if state.token_hash and not request.url.path.startswith(OPEN_PATHS):
+        return error_response(request, 413, too_large(state.max_upload))
+    if state.token_hash and not is_open(request.url.path):
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token_matches(token.strip(), state.token_hash):
             request.state.bearer = True  # not an ambient credential: no CSRF token needed
         elif request.cookies.get(AUTH_COOKIE) != auth_cookie(state.secret, state.token_hash):
             if errors.wants_html(request) and request.method in SAFE_METHODS:
-                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+                return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
             return error_response(request, 401, "this server needs its access token (see `paperradar serve`)")
-    started = time.perf_counter()
-    response = await call_next(request)
-    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
-    return response
+    return None
+
+
+def is_open(path: str) -> bool:
+    """Paths served without the access token: exact matches only (no prefix tricks)."""
+    return path in OPEN_PATHS or (path.startswith(OPEN_PREFIX) and ".." not in path)
+
+
+def too_large(limit: int) -> str:
+    return f"the request is over the {limit / 1024 / 1024:.0f} MB limit"
+
+
+class BodyLimit:
+    """Counts a request body's bytes as they arrive (chunked uploads declare no length) and stops
+    the request with a 413 as soon as it passes `limit`. Pure ASGI: nothing is buffered here."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, too_large(self.limit))
+            return message
+
+        await self.app(scope, counted, send)
 
 
 async def csrf_protect(request: Request) -> None:

@@ -25,6 +25,7 @@ REASONS = {
     405: "Method not allowed",
     413: "Too large",
     422: "Invalid input",
+    429: "Too many attempts",
     500: "Internal error",
     503: "Not available yet",
 }

@@ -20,6 +20,12 @@
       }
     });
   });
+  // a select that submits its form when changed: data-autosubmit (no inline handlers: strict CSP)
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+    sel.addEventListener("change", function () {
+      if (sel.form) sel.form.submit();
+    });
+  });
   // forms that ask before they act: data-confirm="question"
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
