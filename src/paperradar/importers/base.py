@@ -143,7 +143,7 @@ class Source:
         if magic.startswith(b"\x1f\x8b"):
             inner = gzip.GzipFile(fileobj=sipped, mode="rb")  # type: ignore[assignment]
         else:
-            inner = lzma.LZMAFile(sipped, mode="rb")  # type: ignore[assignment]  # noqa: SIM115
+            inner = lzma.LZMAFile(sipped, mode="rb")  # type: ignore[assignment,arg-type]  # noqa: SIM115
         bounded = _Bounded(inner, sipped, self.path, self.limits)
         return io.BufferedReader(bounded, 64 * 1024)  # type: ignore[return-value]
 
