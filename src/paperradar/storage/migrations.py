@@ -222,6 +222,20 @@ MIGRATIONS: list[str] = [
         INSERT INTO embedding_log (model_id, paper_pk) VALUES (old.model_id, old.paper_pk);
     END;
     """,
+    # 9 (issue 13): background jobs of the web server (imports...), so a page can poll their
+    # progress and a restarted server reports a job it was killed during
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,  -- queued, running, done, failed, interrupted
+        done INTEGER NOT NULL DEFAULT 0,
+        message TEXT NOT NULL DEFAULT '',
+        result TEXT,  -- JSON, when done
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 
 
