@@ -13,13 +13,15 @@ import lzma
 import multiprocessing
 import os
 import re
+import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from queue import Empty, Full
+from queue import Empty
 from types import ModuleType
 from typing import Any
 
@@ -96,10 +98,8 @@ def import_source(
     report = ImportReport(source.path, module.NAME)
     started = now_iso()
 
-    def chunks() -> Iterator[Chunk]:
-        return prepared_chunks(_parse(module, source, column_map), source)
-
-    store_chunks(lib, in_worker(chunks) if _worth_a_worker(source) else chunks(), report, progress)
+    work = (module.NAME, source, column_map)
+    store_chunks(lib, in_worker(*work) if _worth_a_worker(source) else parsed_chunks(*work), report, progress)
     if fmt != "auto" and not report.read and not report.rejected:
         _check_not_other_format(source, module)
     report.rejected.sort(key=lambda e: e.line or 0)
@@ -239,12 +239,20 @@ def _worth_a_worker(source: Source) -> bool:
     return size >= PARALLEL_MIN_BYTES
 
 
-def in_worker(make: Callable[[], Iterator[Chunk]]) -> Iterator[Chunk]:
-    """Run `make()` in a forked process and yield what it yields. Errors come back as errors;
-    the worker never outlives the import (it stops when this process goes away)."""
+def parsed_chunks(name: str, source: Source, column_map: dict[str, str] | None) -> Iterator[Chunk]:
+    """The source parsed by the importer called `name`, as prepared chunks (picklable arguments,
+    so a worker process can run it)."""
+    return prepared_chunks(_parse(importers.load(name), source, column_map), source)
+
+
+def in_worker(name: str, source: Source, column_map: dict[str, str] | None) -> Iterator[Chunk]:
+    """`parsed_chunks(...)` run in a forked process, yielding what it yields. Errors come back as
+    errors; the worker never outlives the import (it exits when this process goes away). The web
+    server never gets here: its imports run in a spawned job process (jobs.py), so what is forked
+    is that single-threaded process, which holds no listening socket."""
     ctx = multiprocessing.get_context("fork")
     queue: Any = ctx.Queue(maxsize=4)
-    proc = ctx.Process(target=_produce, args=(make, queue, os.getpid()), daemon=True)
+    proc = ctx.Process(target=_produce, args=(name, source, column_map, queue), daemon=True)
     proc.start()
     try:
         while True:
@@ -266,18 +274,25 @@ def in_worker(make: Callable[[], Iterator[Chunk]]) -> Iterator[Chunk]:
         proc.join()
 
 
-def _produce(make: Callable[[], Iterator[Chunk]], queue: Any, parent: int) -> None:
-    def put(item: tuple[str, Any]) -> None:
-        while True:
-            try:
-                queue.put(item, timeout=_POLL)
-                return
-            except Full:
-                if os.getppid() != parent:  # the importing process is gone: stop
-                    os._exit(1)
+def exit_with_parent(every: float = 0.5) -> None:
+    """In a worker process: exit at once when the process that started it goes away (a killed
+    server or CLI leaves no worker behind, writing or holding anything)."""
+    parent = os.getppid()
 
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _produce(name: str, source: Source, column_map: dict[str, str] | None, queue: Any) -> None:
+    exit_with_parent()
+    put = queue.put
     try:
-        for chunk in make():
+        for chunk in parsed_chunks(name, source, column_map):
             put(("chunk", chunk))
         put(("done", None))
     except BaseException as e:  # sent back and raised in the importing process

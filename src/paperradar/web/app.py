@@ -24,6 +24,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
+from ..jobs import JobRunner
 from . import errors
 from .deps import STATIC, LibraryPool, make_templates
 from .errors import WebError, error_response
@@ -78,9 +79,12 @@ def create_app(
     which stops DNS rebinding; a server with a token answers to any name unless told otherwise."""
     pool = LibraryPool(lib_path)
 
+    jobs = JobRunner(lib_path)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        jobs.close()
         pool.close()
 
     app = FastAPI(
@@ -94,6 +98,8 @@ def create_app(
     )
     with pool.use() as lib:
         app.state.secret = load_secret(lib)
+        jobs.recover(lib)  # jobs a killed server left running are reported as interrupted
+    app.state.jobs = jobs
     app.state.pool = pool
     app.state.token_hash = token_hash
     app.state.max_upload = max_upload

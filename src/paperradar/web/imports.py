@@ -1,21 +1,29 @@
 """Import: upload files or paste a page's text; the report lists what was new, merged and rejected.
-Page `/import`, action `/api/import`. Uploads are sniffed by the importers' `detect` (never trusted
-by name) and read from memory: no path from the request touches the file system.
-Does I/O through the library."""
+Page `/import`, action `/api/import`, progress `/api/jobs/{id}`. Uploads are sniffed by the
+importers' `detect` (never trusted by name), read from memory (no path from the request touches
+the file system) and bounded (importers.base.UPLOAD_LIMITS: expanded size, compression ratio,
+lines). The work runs as a background job in a spawned worker process (jobs.py), then the new
+papers are embedded like a CLI import (index.index_new_papers). A request waits for the job a
+while; a longer one answers with the job, whose page polls its progress.
+Does I/O through the library and the job runner."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse
 
-from ..errors import InvalidInput, RadarError
+from ..errors import InvalidInput, NotFound, RadarError
 from ..importers import IMPORTERS
-from ..importers.base import Source
+from ..importers.base import UPLOAD_LIMITS, Source
 from ..ingest import import_source
+from ..jobs import JobRunner, job_json
+from ..storage.jobs import get_job
 from ..storage.sqlite import SQLiteLibrary
 from .deps import Lib, render
 from .errors import WebError
@@ -24,6 +32,7 @@ router = APIRouter()
 NAV = [("Import", "/import")]
 FORMATS = ("auto", *IMPORTERS)
 FormatField = Annotated[str, Form(pattern="^(" + "|".join(FORMATS) + ")$")]
+PAGE_WAIT = 5.0  # seconds the import form waits before showing the job's progress page
 
 
 def display_name(filename: str | None) -> str:
@@ -41,12 +50,14 @@ async def read_upload(request: Request, upload: UploadFile) -> bytes:
     return data
 
 
-def run_imports(lib: SQLiteLibrary, sources: list[Source], fmt: str) -> dict[str, Any]:
+def run_imports(
+    lib: SQLiteLibrary, sources: list[Source], fmt: str, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """Import each source; one unreadable source is reported and does not stop the others."""
     files, failed = [], []
     for source in sources:
         try:
-            files.append(import_source(lib, source, fmt).as_json())
+            files.append(import_source(lib, source, fmt, progress=progress).as_json())
         except UnicodeDecodeError as e:
             failed.append(f"{source.path}: not UTF-8 text ({e.reason})")
         except RadarError as e:
@@ -54,14 +65,46 @@ def run_imports(lib: SQLiteLibrary, sources: list[Source], fmt: str) -> dict[str
     return {"ok": bool(files), "files": files, "failed": failed}
 
 
+def import_work(
+    lib: SQLiteLibrary, progress: Callable[[int], None], sources: list[Source], fmt: str
+) -> dict[str, Any]:
+    """The import job (run in the worker): the imports, then the new papers embedded."""
+    from ..index import index_new_papers
+
+    report = run_imports(lib, sources, fmt, progress)
+    changed = any(f["new"] or f["merged"] for f in report["files"])
+    report["index"] = index_new_papers(lib) if changed else None
+    return report
+
+
 async def gather(request: Request, files: list[UploadFile], text: str) -> list[Source]:
-    sources = [Source.from_text(text, "<pasted>")] if text.strip() else []
+    sources = [Source.from_bytes(text.encode(), "<pasted>", UPLOAD_LIMITS)] if text.strip() else []
     for f in files:
         if f.filename or f.size:
-            sources.append(Source.from_bytes(await read_upload(request, f), display_name(f.filename)))
+            data = await read_upload(request, f)
+            sources.append(Source.from_bytes(data, display_name(f.filename), UPLOAD_LIMITS))
     if not sources:
         raise InvalidInput("nothing to import: paste some text or choose a file")
     return sources
+
+
+async def start_and_wait(request: Request, lib: SQLiteLibrary, sources: list[Source], fmt: str, wait: float):
+    """Start the import job and wait up to `wait` seconds for it: the job row as it then is."""
+    runner: JobRunner = request.app.state.jobs
+    job_id = runner.submit(lib, "import", import_work, sources, fmt)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(runner.futures[job_id])), wait)
+    return get_job(lib, job_id)
+
+
+def finished_report(job: dict[str, Any]) -> dict[str, Any]:
+    """The report of a finished import job; InvalidInput when it imported nothing."""
+    if job["state"] != "done":
+        raise InvalidInput(job["message"])
+    report: dict[str, Any] = job["result"]
+    if not report["files"]:
+        raise InvalidInput("; ".join(report["failed"]))
+    return {**report, "job": job["id"]}
 
 
 @router.post("/api/import", tags=["import"])
@@ -71,19 +114,33 @@ async def api_import(
     files: Annotated[list[UploadFile], File(description="Files to import.")] = [],  # noqa: B006
     text: Annotated[str, Form(max_length=1_000_000, description="Pasted page text.")] = "",
     format: FormatField = "auto",
+    wait: Annotated[float, Query(ge=0, le=600, description="Seconds to wait for the job.")] = 300,
 ):
     """Import pasted text and/or uploaded files (multipart form). The report per source lists the
-    rejected lines with their reason; `failed` names sources that could not be read at all."""
+    rejected lines with their reason; `failed` names sources that could not be read at all. The
+    import runs as a job; one still running after `wait` seconds answers 202 with the job, whose
+    progress is at /api/jobs/{id}."""
     sources = await gather(request, files, text)
-    report = await run_in_threadpool(run_imports, lib, sources, format)
-    if not report["files"]:
-        raise InvalidInput("; ".join(report["failed"]))
-    return report
+    job = await start_and_wait(request, lib, sources, format, wait)
+    assert job is not None
+    if job["state"] in ("queued", "running"):
+        return JSONResponse({"ok": True, "job": job}, status_code=202)
+    return finished_report(job)
+
+
+@router.get("/api/jobs/{job_id}", tags=["import"])
+def api_job(lib: Lib, job_id: int):
+    """A background job: its state (queued, running, done, failed, interrupted), how many records
+    it has handled, its message and, when done, its result."""
+    found = job_json(lib, job_id)
+    if found is None:
+        raise NotFound(f"no job {job_id}")
+    return found
 
 
 @router.get("/import", response_class=HTMLResponse, include_in_schema=False)
-def import_page(request: Request):
-    return render(request, "import.html", {"formats": FORMATS, "report": None, "format": "auto"})
+def import_page(request: Request, lib: Lib, job: Annotated[int | None, Query(ge=1)] = None):
+    return job_page(request, get_job(lib, job) if job else None, "auto", "")
 
 
 @router.post("/import", response_class=HTMLResponse, include_in_schema=False)
@@ -94,11 +151,23 @@ async def import_form(
     text: Annotated[str, Form(max_length=1_000_000)] = "",
     format: FormatField = "auto",
 ):
-    error, report = None, None
     try:
-        sources = await gather(request, files, text)
-        report = await run_in_threadpool(run_imports, lib, sources, format)
+        job = await start_and_wait(request, lib, await gather(request, files, text), format, PAGE_WAIT)
     except RadarError as e:
-        error = str(e)
-    ctx = {"formats": FORMATS, "report": report, "error": error, "format": format, "text": text}
-    return render(request, "import.html", ctx, status=200 if report and report["files"] else 400)
+        ctx = {"formats": FORMATS, "report": None, "error": str(e), "format": format, "text": text}
+        return render(request, "import.html", ctx, status=400)
+    return job_page(request, job, format, text)
+
+
+def job_page(request: Request, job: dict[str, Any] | None, fmt: str, text: str) -> HTMLResponse:
+    """The import page: empty, a running job's progress (polled by app.js), or its report."""
+    ctx: dict[str, Any] = {"formats": FORMATS, "report": None, "error": None, "format": fmt, "text": text}
+    status = 200
+    if job is not None and job["state"] in ("queued", "running"):
+        ctx["job"] = job
+    elif job is not None:
+        try:
+            ctx["report"] = finished_report(job)
+        except RadarError as e:
+            ctx["error"], status = str(e), 400
+    return render(request, "import.html", ctx, status=status)

@@ -26,6 +26,26 @@
       if (sel.form) sel.form.submit();
     });
   });
+  // a running import job: poll its progress, show the report when it ends
+  var job = document.querySelector("[data-job]");
+  if (job) {
+    var poll = function () {
+      fetch("/api/jobs/" + job.dataset.job, { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (body) {
+          var j = body.job || {};
+          if (j.state === "queued" || j.state === "running") {
+            var n = job.querySelector("[data-job-done]");
+            if (n) n.textContent = (j.done || 0).toLocaleString();
+            window.setTimeout(poll, 1000);
+          } else {
+            window.location.assign("/import?job=" + encodeURIComponent(job.dataset.job));
+          }
+        })
+        .catch(function () { window.setTimeout(poll, 3000); });
+    };
+    window.setTimeout(poll, 1000);
+  }
   // forms that ask before they act: data-confirm="question"
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (ev) {

@@ -1,0 +1,69 @@
+"""The jobs table (migration 9): background work of the web server, its state and progress.
+
+Does I/O (the database), through the library's connection.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from .sqlite import SQLiteLibrary
+
+LIVE = ("queued", "running")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def add_job(lib: SQLiteLibrary, kind: str, message: str = "") -> int:
+    with lib.transaction():
+        cur = lib.conn.execute(
+            "INSERT INTO jobs (kind, state, message, created_at, updated_at) VALUES (?, 'queued', ?, ?, ?)",
+            (kind, message, _now(), _now()),
+        )
+    return int(cur.lastrowid or 0)
+
+
+def update_job(
+    lib: SQLiteLibrary,
+    job_id: int,
+    state: str,
+    done: int | None = None,
+    message: str | None = None,
+    result: dict[str, Any] | None = None,
+) -> None:
+    with lib.transaction():
+        lib.conn.execute(
+            "UPDATE jobs SET state = ?, done = COALESCE(?, done), message = COALESCE(?, message),"
+            " result = COALESCE(?, result), updated_at = ? WHERE id = ?",
+            (state, done, message, None if result is None else json.dumps(result), _now(), job_id),
+        )
+
+
+def get_job(lib: SQLiteLibrary, job_id: int) -> dict[str, Any] | None:
+    row = lib.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return None if row is None else _job(row)
+
+
+def recent_jobs(lib: SQLiteLibrary, limit: int = 20) -> list[dict[str, Any]]:
+    rows = lib.conn.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    return [_job(r) for r in rows]
+
+
+def interrupt_live_jobs(lib: SQLiteLibrary, message: str) -> int:
+    """Mark jobs left queued or running by a server that stopped as interrupted; how many."""
+    with lib.transaction():
+        cur = lib.conn.execute(
+            "UPDATE jobs SET state = 'interrupted', message = ?, updated_at = ? WHERE state IN (?, ?)",
+            (message, _now(), *LIVE),
+        )
+    return cur.rowcount
+
+
+def _job(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    out["result"] = json.loads(out["result"]) if out["result"] else None
+    return out
