@@ -119,10 +119,16 @@ def test_like_changes_recommendations(server, page):
     page.goto(f"{server}/?profile=me")
     before = page.locator(".rec").evaluate_all("els => els.map(e => e.dataset.paper)")
     assert len(before) >= 2, "the demo profile should get recommendations"
+    assert page.locator(".rec .key-sentences").count() >= 1  # the idea and result sentences
     shoot(page, "home")
     liked = before[0]
+    page.evaluate("() => { window.__stayed = true; }")
     page.locator(".rec").first.locator("button.like").click()
-    page.wait_for_load_state("load")
+    page.wait_for_selector(".rec.done-like")
+    assert "Liked" in page.locator(".rec").first.locator(".fb-status").inner_text()
+    assert page.evaluate("() => window.__stayed") is True  # updated in place, no reload
+    shoot(page, "home-liked")
+    page.reload()
     after = page.locator(".rec").evaluate_all("els => els.map(e => e.dataset.paper)")
     assert liked not in after and after != before
     page.goto(f"{server}/profiles/me")
@@ -131,6 +137,37 @@ def test_like_changes_recommendations(server, page):
     page.click("text=Undo last feedback")
     page.wait_for_load_state("load")
     assert page.locator(".history li").count() == 0
+
+
+def test_keyboard_moves_and_dislikes_in_place(server, page):
+    page.goto(f"{server}/?profile=me")
+    page.keyboard.press("j")
+    assert page.locator(".rec.current").count() == 1
+    first = page.locator(".rec.current").get_attribute("data-paper")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    assert page.locator(".rec.current").get_attribute("data-paper") == first
+    page.keyboard.press("d")
+    page.wait_for_selector(".rec.done-dislike")
+    assert page.locator(".rec.done-dislike").get_attribute("data-paper") == first
+    page.locator(".rec.done-dislike button.undo").click()
+    page.wait_for_function("() => !document.querySelector('.rec.done-dislike')")
+    page.keyboard.press("/")
+    assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Search papers"
+
+
+def test_without_javascript_feedback_still_works(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    pg.goto(f"{server}/?profile=me")
+    first = pg.locator(".rec").first.get_attribute("data-paper")
+    pg.locator(".rec").first.locator("button.dislike").click()
+    pg.wait_for_load_state("load")
+    assert pg.url.startswith(f"{server}/?profile=me")
+    assert pg.locator(f'.rec[data-paper="{first}"]').count() == 0
+    pg.goto(f"{server}/profiles/me")
+    pg.click("text=Undo last feedback")
+    context.close()
 
 
 def test_import_a_pasted_page_shows_the_report(server, page):

@@ -1,0 +1,106 @@
+// paperradar cards: feedback without a page reload, and keyboard shortcuts
+// (/ search, j/k next/previous paper, l like, d dislike, o open). Without this file the feedback
+// forms post normally and the page comes back; nothing here is needed to use the site.
+(function () {
+  "use strict";
+
+  function csrf(form) {
+    var field = form.querySelector('input[name="csrf_token"]');
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return field ? field.value : meta ? meta.content : "";
+  }
+
+  function post(url, body, token) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": token, Accept: "application/json" },
+      body: JSON.stringify(body),
+    }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok || !data.ok) throw new Error(data.error || "HTTP " + r.status);
+        return data;
+      });
+    });
+  }
+
+  var DONE = { like: "Liked", dislike: "Disliked: it will not come back", not_interested: "Marked not interested" };
+
+  function showDone(form, kind) {
+    var card = form.closest(".card");
+    var status = form.querySelector(".fb-status");
+    if (card) {
+      card.classList.remove("pending", "done-like", "done-dislike", "done-not_interested");
+      card.classList.add("done-" + kind);
+    }
+    form.querySelectorAll("button.fb").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.value === kind ? "true" : "false");
+    });
+    if (!status) return;
+    status.textContent = DONE[kind] + " · ";
+    var undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "link undo";
+    undo.textContent = "Undo";
+    undo.addEventListener("click", function () {
+      var url = "/api/profiles/" + encodeURIComponent(form.dataset.profile) + "/undo";
+      post(url, {}, csrf(form)).then(function () {
+        if (card) card.classList.remove("done-" + kind);
+        form.querySelectorAll("button.fb").forEach(function (b) { b.removeAttribute("aria-pressed"); });
+        status.textContent = "Undone";
+      }).catch(function (e) { status.textContent = "Undo failed: " + e.message; });
+    });
+    status.appendChild(undo);
+  }
+
+  document.querySelectorAll("form.feedback[data-profile]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      var kind = ev.submitter && ev.submitter.value;
+      if (!kind || !window.fetch) return; // the plain form post
+      ev.preventDefault();
+      var card = form.closest(".card");
+      if (card) card.classList.add("pending");
+      var paper = form.querySelector('input[name="paper"]').value;
+      var url = "/api/profiles/" + encodeURIComponent(form.dataset.profile) + "/feedback";
+      post(url, { paper: paper, kind: kind }, csrf(form))
+        .then(function () { showDone(form, kind); })
+        .catch(function () { form.submit(); }); // let the server say what went wrong
+    });
+  });
+
+  // ---------------------------------------------------------------- keyboard shortcuts
+  var current = -1;
+  function cards() {
+    return Array.prototype.slice.call(document.querySelectorAll("main .card"));
+  }
+  function select(i) {
+    var all = cards();
+    if (!all.length) return;
+    current = Math.max(0, Math.min(all.length - 1, i));
+    all.forEach(function (c, j) { c.classList.toggle("current", j === current); });
+    var link = all[current].querySelector(".title a");
+    all[current].scrollIntoView({ block: "nearest" });
+    if (link) link.focus({ preventScroll: true });
+  }
+  function press(kind) {
+    var card = cards()[current];
+    var btn = card && card.querySelector('form.feedback button[value="' + kind + '"]');
+    if (btn) btn.click();
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    var t = ev.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    if (ev.key === "/") {
+      var box = document.querySelector("main input[type=search]") || document.querySelector(".top-search input");
+      if (box) { ev.preventDefault(); box.focus(); box.select(); }
+    } else if (ev.key === "j") { select(current + 1); }
+    else if (ev.key === "k") { select(current - 1); }
+    else if (ev.key === "l" && current >= 0) { press("like"); }
+    else if (ev.key === "d" && current >= 0) { press("dislike"); }
+    else if (ev.key === "o" && current >= 0) {
+      var link = cards()[current].querySelector(".title a");
+      if (link) link.click();
+    }
+  });
+})();
