@@ -236,6 +236,25 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 10 (issue 11): steering a profile: followed authors, keyword rules, a score threshold; and an
+    # index that makes the ranking features' "did the library change" check one index lookup
+    """
+    CREATE TABLE profile_follows (
+        profile_pk INTEGER NOT NULL REFERENCES profiles(pk) ON DELETE CASCADE,
+        author TEXT NOT NULL,  -- the name as given; matched like `profile create --author`
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (profile_pk, author)
+    ) WITHOUT ROWID;
+    CREATE TABLE profile_rules (
+        profile_pk INTEGER NOT NULL REFERENCES profiles(pk) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('must', 'exclude')),
+        word TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (profile_pk, kind, word)
+    ) WITHOUT ROWID;
+    ALTER TABLE profiles ADD COLUMN threshold REAL;  -- minimum percentile shown (NULL: none)
+    CREATE INDEX papers_updated ON papers(updated_at);
+    """,
 ]
 
 
