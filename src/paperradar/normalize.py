@@ -32,7 +32,7 @@ _SUBSUP = re.compile(r"([_^])(?:\{([^{}$]*)\}|([^\s{}$\\]))")
 # $...$ math: the opening $ is followed, and the closing $ preceded, by a non-space, and no digit
 # follows the closing $, so "costs $5 and $6" is left alone.
 _MATH = re.compile(r"(?<!\\)\$(\$?)(?!\s)([^$]+?)(?<![\s\\])\1\$(?!\d)", re.S)
-_LATEX_HINT = re.compile(r"[\\$^_{}~]")
+_LATEX_HINT = re.compile(r"[\\$^_{}~]|--")
 
 
 def collapse_whitespace(text: str) -> str:
@@ -80,9 +80,21 @@ _FONT = re.compile(
 _SYMBOL = re.compile(r"\\([A-Za-z]+)(?![A-Za-z])|\\([%&#_$,;!{} ])")
 
 
+_OVER = re.compile(r"\\(overline|bar|hat|tilde|vec|dot)\s*(?:\{\s*([A-Za-z0-9])\s*\}|([A-Za-z0-9]))")
+_OVER_MARK = {
+    "overline": "\u0305",
+    "bar": "\u0304",
+    "hat": "\u0302",
+    "tilde": "\u0303",
+    "vec": "\u20d7",
+    "dot": "\u0307",
+}
+
+
 def _fast_math(body: str) -> str | None:
     """Most math in abstracts is a symbol or two: convert it by table; None if it needs a parser."""
     body = _FONT.sub(r"\1", body)
+    body = _OVER.sub(lambda m: (m.group(2) or m.group(3)) + _OVER_MARK[m.group(1)], body)
     table = _symbol_table()
     failed = False
 
@@ -114,7 +126,7 @@ def _latex_fragment(fragment: str) -> str:
 
 # A macro with its braced arguments (\emph{x}, \"{o}, \'e, \%), or a braced accent group {\"o}.
 _MACRO = re.compile(
-    r"\\(?:[A-Za-z]+\*?(?:\s*\{[^{}$]*\})*|[\"'`^~=.uvHckbdrt](?:\{[^{}$]*\}|[A-Za-z])|[%&#_$ ,;!{}])"
+    r"\\(?:[A-Za-z]+\*?(?:\s*\{[^{}$]*\})*|[\"'`^~=.uvHckbdrt](?:\{[^{}$]*\}|[A-Za-z0-9])|[%&#_$ ,;!{}])"
     r"|\{\\[^{}$]*\}"
 )
 _BRACES = re.compile(r"\{([^{}\\$]*)\}")
@@ -135,10 +147,41 @@ _ACCENTS = {
     "k": "\u0328",
     "r": "\u030a",
 }
-_ACCENT = re.compile(r"^\{?\\([\"'`^~=.uvHckr])\s*(?:\{\s*\\?([A-Za-z])\s*\}|\\?([A-Za-z]))\}?$")
+_ACCENT = re.compile(r"^\{?\\([\"'`^~=.uvHckr])\s*(?:\{\s*\\?([A-Za-z0-9])\s*\}|\\?([A-Za-z0-9]))\}?$")
+# an accent on an accented letter: \c{\u{e}} -> ḝ (the inner accent first)
+_NESTED_ACCENT = re.compile(
+    r"\\([\"'`^~=.uvHckr])\s*\{\s*\\([\"'`^~=.uvHckr])\s*(?:\{\s*([A-Za-z])\s*\}|([A-Za-z]))\s*\}"
+)
+# TeX's logos, which pylatexenc drops: "The \TeX book" keeps its word
+_LOGOS = {
+    "TeX": "TeX",
+    "LaTeX": "LaTeX",
+    "LaTeXe": "LaTeX2ε",
+    "BibTeX": "BibTeX",
+    "XeTeX": "XeTeX",
+    "LuaTeX": "LuaTeX",
+    "AmS": "AMS",
+    "AMSTeX": "AMS-TeX",
+    "ConTeXt": "ConTeXt",
+    "METAFONT": "METAFONT",
+}
+_LOGO = re.compile(r"\\(" + "|".join(sorted(_LOGOS, key=len, reverse=True)) + r")(?![A-Za-z])(?:\{\})?")
+# a tie between two words is a space ("Fig.~3"); a leading "~5" means "about" and is kept
+_TIE = re.compile(r"(?<=\S)(?<!\\)~(?=\S)")
+# TeX dashes between words or numbers: "1--2" -> "1–2", "A---B" -> "A—B" ("--flag" is left alone)
+_EM_DASH = re.compile(r"(?<=[\w\s).,])---(?=[\w\s(])")
+_EN_DASH = re.compile(r"(?<=[\w)])--(?=[\w\s(])|(?<=\s)--(?=\s)")
 _TEXT_MACRO = re.compile(
     r"^\\(?:emph|text(?:bf|it|tt|sc|sf|rm|up|normal)?|underline|mbox|url)\s*\{([^{}$]*)\}$"
 )
+
+
+def _accent(letter: str, accent: str) -> str:
+    return unicodedata.normalize("NFC", letter + _ACCENTS[accent])
+
+
+def _nested_accent(m: re.Match[str]) -> str:
+    return _accent(_accent(m.group(3) or m.group(4), m.group(2)), m.group(1))
 
 
 def _macro_to_text(match: re.Match[str]) -> str:
@@ -148,7 +191,7 @@ def _macro_to_text(match: re.Match[str]) -> str:
         return " "
     m = _ACCENT.match(frag)
     if m:
-        return unicodedata.normalize("NFC", (m.group(2) or m.group(3)) + _ACCENTS[m.group(1)])
+        return _accent(m.group(2) or m.group(3), m.group(1))
     m = _TEXT_MACRO.match(frag)
     if m:
         return m.group(1)
@@ -173,9 +216,17 @@ def latex_to_unicode(text: str) -> str:
     text = text.replace("\\{", "\ue003").replace("\\}", "\ue004")
     text = _MATH.sub(_math_to_text, text)
     if "\\" in text:
+        text = _LOGO.sub(lambda m: _LOGOS[m.group(1)], text)
+        text = _NESTED_ACCENT.sub(_nested_accent, text)
         text = _MACRO.sub(_macro_to_text, text)
-    if "{" in text:
-        text = _BRACES.sub(r"\1", text)
+    while "{" in text:  # nested case protection, {{Language} {Models}}, one level per pass
+        text, n = _BRACES.subn(r"\1", text)
+        if not n:
+            break
+    if "~" in text:
+        text = _TIE.sub(" ", text)
+    if "--" in text:
+        text = _EN_DASH.sub("\u2013", _EM_DASH.sub("\u2014", text))
     return text.replace("\ue003", "{").replace("\ue004", "}")
 
 
@@ -331,7 +382,22 @@ def ids_from_text(text: str) -> list[str]:
     s = text.strip()
     if re.fullmatch(r"(?:s2:)?[0-9a-f]{40}", s):
         return [f"s2:{s.removeprefix('s2:')}"]
+    m = _PMID.fullmatch(s)
+    if m:
+        return [f"pmid:{int(m.group(1))}"]
     return []
+
+
+_PMID = re.compile(r"(?i)(?:pmid|pubmed)\s*:?\s*(\d{1,9})")
+_CATEGORY = re.compile(
+    r"^(?:cs|math|stat|q-bio|q-fin|physics|astro-ph|cond-mat|nlin|eess|econ)\.[A-Za-z][A-Za-z-]*$"
+    r"|^(?:hep-th|hep-ph|hep-ex|hep-lat|gr-qc|quant-ph|nucl-th|nucl-ex|math-ph|astro-ph|cond-mat)$"
+)
+
+
+def is_category(text: str) -> bool:
+    """True for an arXiv category (cs.CL, hep-th, q-bio.NC): the only keywords kept as categories."""
+    return bool(_CATEGORY.match(text.strip()))
 
 
 # ---------------------------------------------------------------- code links
@@ -423,6 +489,35 @@ def parse_date(text: str | None) -> PartialDate | None:
     return None
 
 
+_EDTF_SEASON = re.compile(r"^(\d{4})-(?:2[1-9]|3\d|4[01])$")  # 2019-21: spring 2019
+
+
+def parse_edtf(text: str | None) -> PartialDate | None:
+    """A BibLaTeX/EDTF date: `2019-03-01`, `2019-03-01/2019-03-05` (a range: its start),
+    `2019?` or `2019~` (uncertain, approximate), `2019-21` (a season: the year), `2019-XX`
+    (unspecified parts dropped), `--04-07` (no year). None when nothing of a date is known."""
+    if not text:
+        return None
+    start, _, end = text.strip().partition("/")
+    start = start if start.strip(". ") else end  # an open start ("../2019") falls back to the end
+    s = re.sub(r"[?~%]", "", start).strip()
+    if m := _EDTF_SEASON.match(s):
+        return PartialDate(int(m.group(1)))
+    if "X" in s.upper():
+        kept = []
+        for part in s.split("-"):
+            if "X" in part.upper():
+                break
+            kept.append(part)
+        s = "-".join(kept)
+    if s.startswith("--"):
+        try:
+            return PartialDate.from_iso(s)
+        except ValueError:
+            return None
+    return parse_date(s)
+
+
 # ---------------------------------------------------------------- names and titles
 
 PARTICLES = {  # lowercase name particles: van, von, de...
@@ -444,17 +539,46 @@ PARTICLES = {  # lowercase name particles: van, von, de...
 }
 
 
+_SUFFIX = re.compile(r"(?i)^(?:jr\.?|sr\.?|ii|iii|iv)$")
+_INITIALS = re.compile(r"^(?:[A-Z]\.?-?){1,3}$")  # MA, M.A., M.-A. (Medline, Embase, Scopus)
+_ROMAN = re.compile(r"^[IVX]+$")
+
+
 def normalize_author(name: str) -> str:
-    """One display form for an author name: "Zhao, Jiawei" -> "Jiawei Zhao"; LaTeX accents
-    resolved; whitespace collapsed. Initials and order are otherwise kept as given."""
-    if "," not in name and not _LATEX_HINT.search(name) and name.isascii():
+    """The one display form of a person's name, whatever the source wrote:
+
+    "Zhao, Jiawei" -> "Jiawei Zhao"; BibTeX's "King, Jr., Martin" and RIS's "King, Martin, Jr."
+    -> "Martin King Jr."; Medline's "Eloubeidi M.A." or "Eloubeidi MA" -> "M. A. Eloubeidi";
+    LaTeX accents resolved; whitespace collapsed. Initials are otherwise kept as given.
+    """
+    if "," not in name and not _LATEX_HINT.search(name) and name.isascii() and not _medline(name.split()):
         return " ".join(name.split()).strip(" ;")  # the common case, fast
     name = clean_text(name) or ""
-    if "," in name and name.count(",") == 1:
-        last, first = (p.strip() for p in name.split(","))
-        if first and last and not re.fullmatch(r"(?i)jr\.?|sr\.?|ii|iii|iv", first):
-            name = f"{first} {last}"
-    return collapse_whitespace(name.strip(" ,;"))
+    parts = [p.strip() for p in name.strip(" ,;").split(",")]
+    if len(parts) == 2 and all(parts) and not _SUFFIX.match(parts[1]):
+        name = f"{parts[1]} {parts[0]}"
+    elif len(parts) == 3 and all(parts) and _SUFFIX.match(parts[1]):  # BibTeX: von Last, Jr, First
+        name = f"{parts[2]} {parts[0]} {parts[1]}"
+    elif len(parts) == 3 and all(parts) and _SUFFIX.match(parts[2]):  # RIS: Last, First, Suffix
+        name = f"{parts[1]} {parts[0]} {parts[2]}"
+    tokens = name.split()
+    if _medline(tokens):
+        initials = " ".join(f"{c}." for c in tokens[-1] if c.isalpha())
+        tokens = [initials, *tokens[:-1]]
+    return collapse_whitespace(" ".join(tokens).strip(" ,;"))
+
+
+def _medline(tokens: list[str]) -> bool:
+    """A "Lastname Initials" name without a comma: "Eloubeidi M.A.", "Smith JA"."""
+    if len(tokens) < 2 or "," in tokens[0]:
+        return False
+    last, first = tokens[-1], tokens[0]
+    return (
+        bool(_INITIALS.match(last))
+        and not (len(last) > 1 and _ROMAN.match(last.replace(".", "")))
+        and not _INITIALS.match(first)
+        and any(c.islower() for c in first)
+    )
 
 
 _NAME_PART = re.compile(r"[A-Za-z][A-Za-z'-]*")

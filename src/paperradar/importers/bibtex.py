@@ -1,16 +1,24 @@
 """Importer for BibTeX/BibLaTeX files (Zotero, Mendeley, Google Scholar, DBLP, arXiv exports).
 
-Pure, no I/O beyond reading `source`. The text is split into entries by bibtexparser 2 (v2 API;
-`@string` macros resolved, enclosing braces removed); names are split into BibTeX name parts
-by its functions. Each entry becomes a Record:
+Pure, no I/O beyond reading `source`. The text is split into blocks by bibtexparser 2; field values
+are then resolved by two middlewares of ours (bibtexparser's own ResolveStringReferences and
+RemoveEnclosing handle neither `#` concatenation nor entries it set aside as duplicates):
+`ResolveValues` (`@string` macros, `#` concatenation, month macros, enclosing braces or quotes) and
+`ResolveCrossref` (a child entry inherits the fields it lacks from its `crossref` parent; the
+parent's title becomes the child's booktitle). What BibTeX itself tolerates is read, not dropped:
+a repeated citation key (both entries kept), a repeated field (the first value wins, as in
+BibTeX), a missing citation key (EndNote writes `@article{author = ...`). Author lists are split by
+bibtexparser's brace-aware splitter; each name then goes through `normalize_author`, the one name
+parser of every importer. Each entry becomes a Record:
 
-- ids: `eprint` (+ `archivePrefix`/`eprinttype` arXiv), arXiv URLs, `journal = {arXiv preprint
-  arXiv:...}`, DBLP's `volume = {abs/...}`, Zotero's `note = {arXiv:...}`, and `doi`;
+- ids: `eprint` (+ `archivePrefix`/`eprinttype` arXiv or PubMed), arXiv URLs, `journal = {arXiv
+  preprint arXiv:...}`, DBLP's `volume = {abs/...}`, Zotero's `note = {arXiv:...}`, `doi`, `pmid`;
 - title and abstract through `clean_text` (LaTeX -> Unicode, case-protection braces dropped);
 - authors "Last, First" -> "First Last" ("and others" marks the list incomplete);
-- `year` + `month` (or BibLaTeX `date`) -> dates["published"]; `primaryClass` -> categories;
-  `journal`/`booktitle` -> venue; `url` -> links; the citation key, entry type, keywords and
-  every other field -> extra.
+- BibLaTeX `date` (EDTF: `2019-03-01/2019-03-05`, `2019?`, `--04-07`), else `year` + `month` (+ `day`)
+  -> dates["published"]; `primaryClass` and arXiv-shaped `keywords` (cs.CL) -> categories;
+  `journal`/`booktitle`/`journaltitle` -> venue; `note` -> comment; `url` -> links; the citation
+  key, entry type, other keywords and every other field -> extra.
 
 A block bibtexparser cannot parse (a syntax error) becomes a ParseError with its 1-based line;
 the entries around it are kept. `raw` is the entry's source text.
@@ -23,12 +31,19 @@ import re
 from collections.abc import Iterator
 
 import bibtexparser
+from bibtexparser.library import Library
+from bibtexparser.middlewares.middleware import BlockMiddleware
 from bibtexparser.middlewares.names import (
-    InvalidNameError,
-    parse_single_name_into_parts,
     split_multiple_persons_names,
 )
-from bibtexparser.model import DuplicateBlockKeyBlock, Entry, ParsingFailedBlock
+from bibtexparser.model import (
+    DuplicateBlockKeyBlock,
+    DuplicateFieldKeyBlock,
+    Entry,
+    Field,
+    ParsingFailedBlock,
+    String,
+)
 
 from ..errors import ParseError
 from ..models import Author, PartialDate, Record, SourceRef
@@ -38,10 +53,11 @@ from ..normalize import (
     clean_text,
     code_links_in,
     ids_from_text,
+    is_category,
     normalize_author,
     normalize_doi,
     parse_arxiv_id,
-    parse_date,
+    parse_edtf,
 )
 from .base import Source
 
@@ -62,9 +78,16 @@ _MONTHS = {m: i for i, m in enumerate(
 )}  # fmt: skip
 # Fields turned into Record fields; everything else is kept in extra.
 _CONSUMED = {
-    "title", "abstract", "author", "year", "month", "date", "doi", "url", "primaryclass", "keywords",
-    "eprint", "archiveprefix", "eprinttype",
+    "title", "abstract", "author", "year", "month", "day", "date", "doi", "url", "primaryclass", "keywords",
+    "eprint", "archiveprefix", "eprinttype", "pmid", "note",
 }  # fmt: skip
+# an entry header without a citation key: `@article{author = ...` (EndNote, some web exports)
+_NO_KEY = re.compile(r"^(\s*@\s*(?!string|comment|preamble)[A-Za-z]+\s*[{(])(\s*[A-Za-z][\w-]*\s*=)", re.I)
+# fields a crossref child inherits from its parent when it lacks them
+_INHERITED = (
+    "year", "month", "date", "publisher", "editor", "journal", "journaltitle", "booktitle", "volume",
+    "series", "address", "location", "organization", "isbn",
+)  # fmt: skip
 _LITERALS = (
     ("\\textbackslash{}", "\ue000", "\\"),
     ("\\textasciicircum{}", "\ue001", "^"),
@@ -73,6 +96,7 @@ _LITERALS = (
     ("\\}", "\ue004", "}"),
 )
 _ARXIV_VENUE = re.compile(r"(?i)^\s*(?:arxiv|corr)\b")
+_ARXIV_NOTE = re.compile(r"(?i)^\s*arxiv:\s*\S+(?:\s*\[[\w.-]+\])?\s*$")
 
 
 def detect(head: str, name: str) -> int:
@@ -89,18 +113,110 @@ def detect(head: str, name: str) -> int:
 def parse(source: Source) -> Iterator[Record | ParseError]:
     """One Record per entry; a block with a syntax error is a ParseError at its line."""
     try:
-        library = bibtexparser.parse_string(_numbered_text(source))
+        library = bibtexparser.parse_string(_numbered_text(source), parse_stack=[])
     except Exception as e:  # bibtexparser raises only on its own internal errors ("please report")
         yield ParseError(source.path, None, f"bibtexparser failed on this file: {e}")
         return
-    for block in library.blocks:
+    blocks = [_entry_of(block) for block in library.blocks]
+    entries = [b for b in blocks if isinstance(b, Entry)]
+    values, crossref = ResolveValues(library.strings), ResolveCrossref(entries)
+    for entry in entries:
+        values.transform_entry(entry, library)
+    for entry in entries:  # after every value is resolved: parents may come after their children
+        crossref.transform_entry(entry, library)
+    for block in blocks:
         line = block.start_line + 1 if block.start_line is not None else None
-        if isinstance(block, DuplicateBlockKeyBlock) and isinstance(block.ignore_error_block, Entry):
-            block = block.ignore_error_block  # a repeated citation key: the entry itself is fine
         if isinstance(block, ParsingFailedBlock):
             yield ParseError(source.path, line, _failure_reason(block))
         elif isinstance(block, Entry):
             yield _record(source, block, line)
+
+
+def _entry_of(block: object) -> object:
+    """What BibTeX would read of a block bibtexparser set aside: a repeated key is a second entry;
+    of a repeated field the first value counts."""
+    if isinstance(block, DuplicateBlockKeyBlock) and isinstance(block.ignore_error_block, Entry):
+        return block.ignore_error_block
+    if isinstance(block, DuplicateFieldKeyBlock) and isinstance(block.ignore_error_block, Entry):
+        entry = block.ignore_error_block
+        first: dict[str, Field] = {}
+        for f in entry.fields:
+            kept = first.get(f.key.lower())
+            if kept is None or (not str(kept.value).strip('{}" ') and str(f.value).strip('{}" ')):
+                first[f.key.lower()] = f
+        entry.fields = list(first.values())
+        return entry
+    return block
+
+
+class ResolveValues(BlockMiddleware):
+    """Field values as text: `@string` macros and month names expanded, `#` pieces joined, and
+    the enclosing braces or quotes of each piece removed (`jc # " " # "cesar"` -> `jean cesar`)."""
+
+    def __init__(self, strings: list[String]):
+        super().__init__(allow_inplace_modification=True)
+        self.strings: dict[str, str] = {}
+        for s in strings:  # in file order: a macro may use the ones defined before it
+            self.strings[s.key.lower()] = self.resolve(str(s.value))
+
+    def transform_entry(self, entry: Entry, library: Library) -> Entry:
+        for f in entry.fields:
+            if isinstance(f.value, str):
+                f.value = self.resolve(f.value)
+        return entry
+
+    def resolve(self, value: str) -> str:
+        return "".join(self._piece(p.strip()) for p in _split_concatenation(value))
+
+    def _piece(self, piece: str) -> str:
+        if len(piece) >= 2 and (piece[0], piece[-1]) in (("{", "}"), ('"', '"')):
+            return piece[1:-1]
+        if piece.isdigit():
+            return piece
+        return self.strings.get(piece.lower(), _MONTH_MACROS.get(piece.lower(), piece))
+
+
+class ResolveCrossref(BlockMiddleware):
+    """A child entry (`crossref = {parent}`) inherits the fields it lacks from its parent, as
+    BibTeX and Biber do; the parent's title is the child's booktitle."""
+
+    def __init__(self, entries: list[Entry]):
+        super().__init__(allow_inplace_modification=True)
+        self.by_key = {e.key.lower(): e for e in entries}
+
+    def transform_entry(self, entry: Entry, library: Library) -> Entry:
+        fields = {f.key.lower(): f for f in entry.fields}
+        ref = fields.get("crossref")
+        parent = self.by_key.get(str(ref.value).strip().lower()) if ref else None
+        if parent is None or parent is entry:
+            return entry
+        given = {f.key.lower(): f.value for f in parent.fields if str(f.value).strip()}
+        if "title" in given and "booktitle" not in given:
+            given["booktitle"] = given["title"]
+        for key in _INHERITED:
+            if key in given and not str(fields.get(key, Field(key, "")).value).strip():
+                entry.fields.append(Field(key, given[key]))
+        return entry
+
+
+_MONTH_MACROS = {m: str(i) for m, i in _MONTHS.items()}
+
+
+def _split_concatenation(value: str) -> list[str]:
+    """`a # "b" # {c}` -> ["a ", ' "b" ', " {c}"]: split at every `#` outside braces and quotes."""
+    pieces, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(value):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == '"' and depth == 0 and (i == 0 or value[i - 1] != "\\"):
+            quoted = not quoted
+        elif ch == "#" and depth == 0 and not quoted:
+            pieces.append(value[start:i])
+            start = i + 1
+    pieces.append(value[start:])
+    return pieces if len(pieces) > 1 or value.strip()[:1] in ('"', "{") else [value.strip()]
 
 
 def _clean(text: str | None) -> str | None:
@@ -121,7 +237,7 @@ def _numbered_text(source: Source) -> str:
     out: list[str] = []
     for lineno, text in source.lines():
         out.extend([""] * (lineno - 1 - len(out)))
-        out.append(text)
+        out.append(_NO_KEY.sub(rf"\1nokey-line{lineno},\2", text) if "@" in text else text)
     return "\n".join(out)
 
 
@@ -134,7 +250,10 @@ def _failure_reason(block: ParsingFailedBlock) -> str:
 
 
 def _record(source: Source, entry: Entry, line: int | None) -> Record | ParseError:
-    fields = {f.key.lower(): f.value for f in entry.fields if isinstance(f.value, str)}
+    fields: dict[str, str] = {}
+    for f in entry.fields:
+        if isinstance(f.value, str):
+            fields.setdefault(f.key.lower(), f.value)
     rec = Record(source=SourceRef(importer=NAME, path=source.path, line=line), raw=entry.raw or "")
     rec.title = _clean(fields.get("title"))
     rec.abstract = _clean(fields.get("abstract"))
@@ -143,9 +262,9 @@ def _record(source: Source, entry: Entry, line: int | None) -> Record | ParseErr
     date = _date(fields)
     if date:
         rec.dates["published"] = date
-    if fields.get("primaryclass"):
-        rec.categories = [fields["primaryclass"].strip()]
-    skip = set(_CONSUMED)
+    rec.categories = _categories(fields)
+    rec.comment = _comment(fields.get("note", ""))
+    skip = set(_CONSUMED) - ({"note"} if rec.comment is None else set())
     venue_key = next((k for k in ("journal", "booktitle", "journaltitle") if fields.get(k, "").strip()), "")
     if venue_key and not _ARXIV_VENUE.match(fields[venue_key]):
         rec.venue = _clean(fields[venue_key])
@@ -157,6 +276,25 @@ def _record(source: Source, entry: Entry, line: int | None) -> Record | ParseErr
     return rec
 
 
+def _comment(note: str) -> str | None:
+    """`note` is the comment (Zotero's "Comment: ..." prefix dropped), unless it only repeats the
+    arXiv id (Zotero writes `note = {arXiv:2403.03507 [cs]}`): that stays in extra."""
+    if not note.strip() or _ARXIV_NOTE.match(note):
+        return None
+    return _clean(re.sub(r"(?i)^\s*comment:\s*", "", note))
+
+
+def _categories(fields: dict[str, str]) -> list[str]:
+    """`primaryClass` first, then the keywords shaped like arXiv categories (cs.CL, hep-th)."""
+    out = [fields["primaryclass"].strip()] if fields.get("primaryclass", "").strip() else []
+    out += [k for k in _keywords(fields) if is_category(k)]
+    return list(dict.fromkeys(out))
+
+
+def _keywords(fields: dict[str, str]) -> list[str]:
+    return [k.strip() for k in re.split(r"[,;]", fields.get("keywords", "")) if k.strip()]
+
+
 def _ids(fields: dict[str, str]) -> list[str]:
     ids: list[str] = []
     arxiv = _arxiv_id(fields)
@@ -165,6 +303,10 @@ def _ids(fields: dict[str, str]) -> list[str]:
     doi = normalize_doi(fields.get("doi", ""))
     if doi:
         ids.extend(ids_from_text(doi))
+    prefix = (fields.get("archiveprefix") or fields.get("eprinttype") or "").strip().lower()
+    pmid = fields.get("pmid") or (fields.get("eprint") if prefix == "pubmed" else "")
+    if pmid:
+        ids.extend(ids_from_text(f"pmid:{pmid.strip()}"))
     return list(dict.fromkeys(ids))
 
 
@@ -191,28 +333,44 @@ def _authors(text: str) -> tuple[list[Author], bool]:
     complete = True
     authors: list[Author] = []
     for person in split_multiple_persons_names(text) if text.strip() else []:
-        if person.strip().lower() == "others":
+        person = person.strip()
+        if person.lower() == "others":
             complete = False
             continue
-        try:
-            name = parse_single_name_into_parts(person, strict=False).merge_first_name_first
-        except InvalidNameError:
-            name = person
-        cleaned = normalize_author(name)
-        if cleaned:
-            authors.append(Author(cleaned))
+        if _one_group(person):  # {World Health Organization}: a name taken literally, never reordered
+            name = _clean(person[1:-1]) or ""
+        else:
+            name = normalize_author(_clean(person) or "")
+        if name:
+            authors.append(Author(name))
     return authors, complete
 
 
+def _one_group(text: str) -> bool:
+    """True when `text` is one brace group: `{Barnes and Noble, Inc.}`."""
+    if not (text.startswith("{") and text.endswith("}")):
+        return False
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth == 0 and i < len(text) - 1:
+            return False
+    return not text.startswith("{\\")
+
+
 def _date(fields: dict[str, str]) -> PartialDate | None:
-    if fields.get("date"):
-        parsed = parse_date(fields["date"].strip())
+    if fields.get("date", "").strip():
+        parsed = parse_edtf(fields["date"].strip())
         if parsed:
             return parsed
     year_m = re.fullmatch(r"\s*(\d{4})\s*", fields.get("year", ""))
     month = _month(fields.get("month", ""))
+    day_m = re.fullmatch(r"\s*(\d{1,2})\s*", fields.get("day", ""))
     if year_m:
-        return PartialDate(int(year_m.group(1)), month)
+        try:
+            return PartialDate(int(year_m.group(1)), month, int(day_m.group(1)) if day_m and month else None)
+        except ValueError:
+            return PartialDate(int(year_m.group(1)), month)
     return None
 
 
@@ -237,9 +395,12 @@ def _links(rec: Record, fields: dict[str, str]) -> None:
 
 
 def _extra(entry: Entry, fields: dict[str, str], skip: set[str]) -> dict[str, object]:
-    extra: dict[str, object] = {"citekey": entry.key, "entry_type": entry.entry_type.lower()}
-    if fields.get("keywords"):
-        extra["keywords"] = [k.strip() for k in re.split(r"[,;]", fields["keywords"]) if k.strip()]
+    extra: dict[str, object] = {"entry_type": entry.entry_type.lower()}
+    if not entry.key.startswith("nokey-line"):
+        extra["citekey"] = entry.key
+    keywords = [k for k in _keywords(fields) if not is_category(k)]
+    if keywords:
+        extra["keywords"] = keywords
     for key, value in fields.items():
         if key not in skip and value.strip():
             extra[key] = value.strip() if key in ("file", "pdf") else _clean(value)
