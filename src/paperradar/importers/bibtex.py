@@ -337,10 +337,8 @@ def _authors(text: str) -> tuple[list[Author], bool]:
         if person.lower() == "others":
             complete = False
             continue
-        if _one_group(person):  # {World Health Organization}: a name taken literally, never reordered
-            name = _clean(person[1:-1]) or ""
-        else:
-            name = normalize_author(_clean(person) or "")
+        # {World Health Organization}: one brace group is a name taken literally, never reordered
+        name = _clean(person[1:-1]) if _one_group(person) else normalize_author(_clean(person) or "")
         if name:
             authors.append(Author(name))
     return authors, complete
