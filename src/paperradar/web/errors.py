@@ -112,5 +112,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
+        from .security import SECURITY_HEADERS  # this answer bypasses the app's middleware
+
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "internal error: the server log has the details")
+        return error_response(
+            request, 500, "internal error: the server log has the details", SECURITY_HEADERS
+        )
