@@ -178,3 +178,14 @@ def test_logout_secure_cookies_and_login_rate_limit(lib_path):
     assert codes == [401] * 5 + [429]
     late = guesser.post("/login", data={"token": TOKEN, "csrf_token": csrf}, follow_redirects=False)
     assert late.status_code == 429 and int(late.headers["retry-after"]) > 0  # even the right token waits
+
+
+def test_serve_passes_allowed_hosts(cli, monkeypatch):
+    import uvicorn
+
+    apps = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: apps.append(app))
+    cli("serve", "--allowed-host", "radar.example.org")
+    assert apps[0].state.allowed_hosts >= {"radar.example.org", "127.0.0.1"}
+    cli("serve")
+    assert "radar.example.org" not in apps[1].state.allowed_hosts

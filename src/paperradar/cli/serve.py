@@ -1,7 +1,8 @@
 """`paperradar serve`: the web app over the library (web/), on 127.0.0.1 unless told otherwise.
 
 Bound to any other address it needs an access token: generated on first use, shown once, and
-only its hash kept in the library (see web/security.py).
+only its hash kept in the library (see web/security.py). On loopback it answers only to loopback
+Host names (DNS rebinding); `--allowed-host` adds the name a reverse proxy forwards.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ def serve_cmd(
     new_token: Annotated[
         bool, typer.Option("--new-token", help="Make a new access token (the old one stops working).")
     ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A Host name browsers may use (repeat; '*' for any), e.g. behind a reverse proxy."
+            " Default: loopback names, or any name on a server with a token.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app: search, papers, recommendations, import and export in the browser."""
     import uvicorn
@@ -49,6 +58,6 @@ def serve_cmd(
                 err.print("access token: the one shown when it was made (`--new-token` to replace it)")
         finally:
             lib.close()
-    web = create_app(path, token_hash=stored if not is_loopback(host) else None)
+    web = create_app(path, token_hash=stored if not is_loopback(host) else None, allowed_hosts=allowed_host)
     err.print(f"paperradar: serving {escape(path)} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
     uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
