@@ -21,7 +21,7 @@ from conftest import EXAMPLES, REPO
 from paperradar.errors import NotFound, RadarError
 from paperradar.importers.base import Source
 from paperradar.ingest import import_source
-from paperradar.papers import get_paper
+from paperradar.papers import get_paper, list_papers
 
 PAPERRADAR = REPO / ".venv" / "bin" / "paperradar"
 MB = 1024 * 1024
@@ -151,7 +151,8 @@ def test_csv_row_without_id_title_or_abstract_is_rejected(lib, tmp_path):
 
 def test_invalid_utf8_in_a_jsonl_line(lib, tmp_path, cli):
     raw = [listing_line(i).encode() for i in range(1, 11)]
-    raw[6] = raw[6].replace(b"A study of", b"A st\xffudy of")  # line 7
+    raw[0] = raw[0].replace(b"Ada Lovelace", "Ada Lovelacé Ünal".encode())  # a UTF-8 file...
+    raw[6] = raw[6].replace(b"A study of", b"A st\xffudy of")  # ...with a broken byte on line 7
     path = tmp_path / "latin.jsonl"
     path.write_bytes(b"\n".join(raw) + b"\n")
 
@@ -168,7 +169,7 @@ def test_invalid_utf8_in_a_jsonl_line(lib, tmp_path, cli):
 
 def test_invalid_utf8_in_a_csv_row(lib, tmp_path):
     rows = [f"2501.{i:05d},Paper {i},Abstract of paper {i}.,Author {i}".encode() for i in range(1, 6)]
-    rows[1] = rows[1].replace(b"Paper 2", b"Pap\xe9r 2")  # Latin-1 e-acute: line 3 of the file
+    rows[1] = rows[1].replace(b"Paper 2", b"Pap\xe9r 2")  # one stray Latin-1 byte: line 3 of the file
     path = tmp_path / "papers.csv"
     path.write_bytes(b"arxiv_id,title,abstract,authors\n" + b"\n".join(rows) + b"\n")
 
@@ -177,6 +178,31 @@ def test_invalid_utf8_in_a_csv_row(lib, tmp_path):
     [bad] = report.rejected
     assert (bad.source, bad.line) == (str(path), 3) and "invalid UTF-8" in bad.reason
     assert get_paper(lib, "2501.00003").title == "Paper 3"
+
+
+def test_a_latin1_csv_is_read_in_its_encoding(lib, tmp_path):
+    rows = [f"2501.{i:05d},Paper {i},Abstract of paper {i}.,Author {i}" for i in range(1, 6)]
+    rows[1] = rows[1].replace("Paper 2", "Papér 2 über café").replace("Author 2", "Jürgen Müller")
+    path = tmp_path / "papers.csv"
+    path.write_bytes(b"arxiv_id,title,abstract,authors\n" + "\n".join(rows).encode("latin-1"))
+
+    report = import_file(lib, path)
+    assert report.read == 5 and not report.rejected
+    paper = get_paper(lib, "2501.00002")
+    assert paper.title == "Papér 2 über café" and paper.authors[0].name == "Jürgen Müller"
+
+
+def test_a_gbk_ris_file_is_read_in_its_encoding(lib, tmp_path):
+    text = "TY  - JOUR\nTI  - 中文标题的研究：深度学习方法\nAU  - 张三\nAU  - 李四\nPY  - 2020\nER  - \n"
+    path = tmp_path / "gbk.ris"
+    path.write_bytes(text.encode("gbk"))
+    report = import_file(lib, path)
+    assert report.read == 1 and not report.rejected
+    [paper] = list_papers(lib, None)
+    assert paper.title == "中文标题的研究：深度学习方法" and [a.name for a in paper.authors] == [
+        "张三",
+        "李四",
+    ]
 
 
 def test_invalid_utf8_in_a_pasted_page(lib, tmp_path, cli):

@@ -9,7 +9,9 @@ Parsers are pure: they read only from `source` and never touch the network or th
 A bad record is *yielded* as a ParseError (never raised), so its valid neighbours are kept.
 
 `Source` does the only I/O here: it reads a file (or in-memory text) as lines, streaming,
-turning invalid UTF-8 and absurdly long lines into ParseErrors instead of crashing. Its `Limits`
+turning undecodable and absurdly long lines into ParseErrors instead of crashing. Text is UTF-8
+unless the first 64 KB are not: then charset-normalizer names the encoding (Latin-1, Windows-1252,
+GBK, Shift-JIS...), as `encoding_of` decides. Its `Limits`
 bound what a hostile file can cost: the expanded size and compression ratio of gzip/xz data
 (checked as bytes come out of the decompressor), the line count and the line length. Past a
 limit it raises ParseError(path, line, reason) and reads no further.
@@ -115,6 +117,7 @@ class Source:
     file: Path | None = None
     data: bytes | None = None
     issues: list[ParseError] = field(default_factory=list)
+    _encoding: str | None = field(default=None, repr=False)
     limits: Limits = LIMITS
 
     @classmethod
@@ -162,13 +165,21 @@ class Source:
                 raise ParseError(self.path, None, f"cannot read: {e}") from e
         return got
 
+    @property
+    def encoding(self) -> str:
+        """The text encoding of this source (see `encoding_of`), found once from its head."""
+        if self._encoding is None:
+            self._encoding = encoding_of(self.head())
+        return self._encoding
+
     def lines(self) -> Iterator[tuple[int, str]]:
         """Yield (1-based line number, text without the newline).
 
-        Lines that are not valid UTF-8, or longer than MAX_LINE_BYTES, are skipped and
+        Lines that cannot be decoded, or longer than MAX_LINE_BYTES, are skipped and
         recorded in `self.issues` with their line number.
         """
         longest, most = self.limits.line_bytes, self.limits.lines
+        encoding = self.encoding
         with self.open_binary() as f:
             lineno = 0
             while True:
@@ -188,10 +199,11 @@ class Source:
                     )
                     continue
                 try:
-                    text = raw.decode("utf-8")
+                    text = raw.decode(encoding)
                 except UnicodeDecodeError as e:
+                    name = "UTF-8" if encoding == "utf-8" else encoding
                     self.issues.append(
-                        ParseError(self.path, lineno, f"invalid UTF-8 at byte {e.start}; line skipped")
+                        ParseError(self.path, lineno, f"invalid {name} at byte {e.start}; line skipped")
                     )
                     continue
                 if lineno == 1:
@@ -201,6 +213,43 @@ class Source:
     def text(self) -> str:
         """The whole source as text, invalid lines dropped (and recorded in issues)."""
         return "\n".join(t for _, t in self.lines())
+
+
+def encoding_of(head: bytes) -> str:
+    """The text encoding of a source, from its head: UTF-8 when the head is UTF-8 (a character cut
+    by the end of the head is allowed; one broken byte, or a few among more good UTF-8 characters,
+    too: those lines are reported); else Windows-1252 for Western European text; else the
+    encoding charset-normalizer finds most likely (GBK, Shift-JIS, Windows-1251...)."""
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 3 and e.reason == "unexpected end of data":
+            return "utf-8"
+    text = head.decode("utf-8", errors="replace")
+    damaged = text.count("\ufffd")
+    if damaged < 2 or sum(1 for ch in text if ord(ch) > 127) - damaged > damaged:
+        return "utf-8"  # UTF-8 with a stray broken byte or two: those lines are reported, the rest read
+    if _western(head):
+        return "cp1252"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head).best()
+    return best.encoding if best is not None else "utf-8"
+
+
+def _western(data: bytes) -> bool:
+    """Windows-1252 (a superset of Latin-1's letters) reads `data`, and accented letters are the
+    exception among its letters, as in Western European text. (Cyrillic, Greek or CJK bytes read
+    that way give words made of accented letters only; those go to charset-normalizer, which
+    cannot tell short Western texts apart but knows the others.)"""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    letters = [ch for ch in text if ch.isalpha()]
+    accented = sum(1 for ch in letters if ord(ch) > 127)
+    return accented <= 0.3 * len(letters)
 
 
 def _skip_rest_of_line(f: BinaryIO) -> int:
