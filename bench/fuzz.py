@@ -1,0 +1,183 @@
+"""Fuzz every importer with generated inputs (hypothesis): no crash, no traceback, and every
+rejection a clear `file:line: reason`.
+
+Inputs: half are real sample files (tests/data, every format) with random slices deleted,
+duplicated or replaced by format tokens; half are built from format tokens (BibTeX, RIS, CSV,
+JSON, arXiv/HF shapes, page text), random text and bytes; any of them may be gzip/xz wrapped or
+cut short. Each is parsed by the importer (format forced, as `--format` does) through the same
+path as an upload (`ingest._parse`, `importers.base.UPLOAD_LIMITS`). A crash is any exception
+that escapes; a rejection is clear when it names the file and gives a reason (whole-file
+rejections have no line; they are counted). Writes a JSON summary to stdout.
+
+    nice -n 10 .venv/bin/python bench/fuzz.py --examples 10000            # per importer
+    nice -n 10 .venv/bin/python bench/fuzz.py --examples 500 --only bibtex
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import lzma
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from paperradar import importers
+from paperradar.errors import ParseError
+from paperradar.importers.base import UPLOAD_LIMITS, Source
+from paperradar.ingest import _parse
+from paperradar.models import Record
+
+TOKENS = [
+    "@article{",
+    "@misc{x,",
+    "title={",
+    "author = {",
+    "url={javascript:alert(1)}",
+    "}",
+    "{",
+    ",",
+    "\n",
+    "TY  - JOUR\n",
+    "TI  - ",
+    "AU  - ",
+    "ER  - \n",
+    "UR  - ",
+    "id,title,abstract,authors\n",
+    '"',
+    '""',
+    '{"id": "arxiv:2410.09918", "title": "t", "abstract": "a"}\n',
+    '{"papers": [',
+    "]",
+    "[",
+    "null",
+    "1e999",
+    '{"paper": {"id": "2410.09918", "title": "x", "authors": [{"name": "A"}]}}',
+    "<feed><entry>",
+    "</entry>",
+    "arXiv:2410.09918",
+    "Title:",
+    "Authors:",
+    "Abstract:",
+    "Comments:",
+    "Subjects:",
+    "\r\n",
+    "\t",
+    "\\",
+    "ü",
+    "\u202e",
+    "\x00",
+    "2024-13-45",
+    "-1",
+    "9" * 40,
+    "ﬁ",
+    "😀",
+]
+
+
+SAMPLES = sorted(
+    p
+    for p in (Path(__file__).resolve().parents[1] / "tests" / "data").rglob("*")
+    if p.is_file() and p.stat().st_size < 64 * 1024
+)
+
+
+@st.composite
+def mutated_sample(draw: st.DrawFn) -> bytes:
+    data = bytearray(SAMPLES[draw(st.integers(0, len(SAMPLES) - 1))].read_bytes())
+    for _ in range(draw(st.integers(1, 8))):
+        at = draw(st.integers(0, len(data)))
+        size = draw(st.integers(0, 200))
+        how = draw(st.sampled_from(["delete", "duplicate", "token", "bytes"]))
+        if how == "delete":
+            del data[at : at + size]
+        elif how == "duplicate":
+            data[at:at] = data[at : at + size]
+        elif how == "token":
+            data[at:at] = draw(st.sampled_from(TOKENS)).encode("utf-8", "surrogatepass")
+        else:
+            data[at : at + 1] = draw(st.binary(max_size=8))
+    return bytes(data)
+
+
+def inputs() -> st.SearchStrategy[bytes]:
+    text = st.lists(st.one_of(st.sampled_from(TOKENS), st.text(max_size=40)), max_size=60).map("".join)
+    built = st.one_of(text.map(lambda t: t.encode("utf-8", "surrogatepass")), st.binary(max_size=2000))
+    as_bytes = st.one_of(mutated_sample(), built)
+    wrapped = st.tuples(as_bytes, st.sampled_from(["plain", "plain", "plain", "gzip", "xz", "cut-gzip"]))
+    return wrapped.map(_wrap)
+
+
+def _wrap(pair: tuple[bytes, str]) -> bytes:
+    data, how = pair
+    if how == "gzip":
+        return gzip.compress(data)
+    if how == "xz":
+        return lzma.compress(data)
+    if how == "cut-gzip":
+        return gzip.compress(data)[: max(1, len(data) // 2)]
+    return data
+
+
+def check_one(name: str, data: bytes, tally: dict[str, Any]) -> None:
+    source = Source.from_bytes(data, "fuzz.in", UPLOAD_LIMITS)
+    try:
+        items = list(_parse(importers.load(name), source, None)) + list(source.issues)
+    except Exception:  # a crash: anything the importer let escape
+        tally["crashes"] += 1
+        if len(tally["examples"]) < 5:
+            tally["examples"].append({"input": data[:300].hex(), "traceback": traceback.format_exc()[-1500:]})
+        return
+    tally["inputs"] += 1
+    tally["accepted_inputs"] += any(isinstance(i, Record) for i in items)
+    for item in items:
+        if isinstance(item, ParseError):
+            tally["rejections"] += 1
+            clear = item.source == "fuzz.in" and bool(item.reason) and "Traceback" not in item.reason
+            tally["unclear"] += not clear
+            tally["no_line"] += item.line is None
+            if item.line is None and len(tally["no_line_reasons"]) < 3:
+                tally["no_line_reasons"].append(item.reason[:120])
+        elif isinstance(item, Record):
+            tally["records"] += 1
+
+
+def campaign(name: str, examples: int) -> dict[str, Any]:
+    tally: dict[str, Any] = dict.fromkeys(
+        ["inputs", "accepted_inputs", "crashes", "rejections", "unclear", "no_line", "records"], 0
+    )
+    tally["examples"], tally["no_line_reasons"] = [], []
+
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(inputs())
+    def run(data: bytes) -> None:
+        check_one(name, data, tally)
+
+    started = time.perf_counter()
+    run()
+    tally["seconds"] = round(time.perf_counter() - started, 1)
+    return tally
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--examples", type=int, default=10_000, help="generated inputs per importer")
+    ap.add_argument("--only", nargs="*", help="importer names (default: all)")
+    args = ap.parse_args(argv)
+    names = args.only or sorted(importers.IMPORTERS)
+    results = {}
+    for name in names:
+        results[name] = campaign(name, args.examples)
+        print(f"{name}: {results[name]}", file=sys.stderr)
+    print(json.dumps(results, indent=1))
+    return 1 if any(r["crashes"] or r["unclear"] for r in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
