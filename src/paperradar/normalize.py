@@ -375,6 +375,9 @@ def ids_from_text(text: str) -> list[str]:
     parsed = parse_arxiv_id(text)
     if parsed:
         return arxiv_aliases(*parsed)
+    for pattern, namespace in _ID_URLS:
+        if m := pattern.search(text):
+            return [f"{namespace}:{m.group(1).lower() if namespace == 's2' else int(m.group(1))}"]
     doi = normalize_doi(text)
     if doi:
         arx = parse_arxiv_id(doi)
@@ -385,7 +388,37 @@ def ids_from_text(text: str) -> list[str]:
     m = _PMID.fullmatch(s)
     if m:
         return [f"pmid:{int(m.group(1))}"]
-    return []
+    m = re.fullmatch(r"(?i)corpus(?:id)?\s*:\s*(\d+)", s)
+    return [f"corpus:{int(m.group(1))}"] if m else []
+
+
+# the pages of PubMed and Semantic Scholar name their paper's id
+_ID_URLS = (
+    (
+        re.compile(
+            r"(?i)^\s*https?://(?:pubmed\.ncbi\.nlm\.nih\.gov|www\.ncbi\.nlm\.nih\.gov/pubmed)/(\d{1,9})/?\s*$"
+        ),
+        "pmid",
+    ),
+    (
+        re.compile(
+            r"(?i)^\s*https?://(?:www\.|api\.)?semanticscholar\.org/(?:graph/v1/)?paper/(?:[^/\s]+/)?([0-9a-f]{40})/?\s*$"
+        ),
+        "s2",
+    ),
+    (re.compile(r"(?i)^\s*https?://api\.semanticscholar\.org/CorpusID:(\d+)\s*$"), "corpus"),
+)
+
+
+def id_url(namespaced: str) -> str | None:
+    """The page URL that `ids_from_text` reads back as this id (pmid:, s2: and corpus: ids)."""
+    ns, _, value = namespaced.partition(":")
+    pages = {
+        "pmid": "https://pubmed.ncbi.nlm.nih.gov/{}/",
+        "s2": "https://www.semanticscholar.org/paper/{}",
+        "corpus": "https://api.semanticscholar.org/CorpusID:{}",
+    }
+    return pages[ns].format(value) if ns in pages else None
 
 
 _PMID = re.compile(r"(?i)(?:pmid|pubmed)\s*:?\s*(\d{1,9})")
@@ -393,6 +426,17 @@ _CATEGORY = re.compile(
     r"^(?:cs|math|stat|q-bio|q-fin|physics|astro-ph|cond-mat|nlin|eess|econ)\.[A-Za-z][A-Za-z-]*$"
     r"|^(?:hep-th|hep-ph|hep-ex|hep-lat|gr-qc|quant-ph|nucl-th|nucl-ex|math-ph|astro-ph|cond-mat)$"
 )
+
+
+_ARXIV_NOTE = re.compile(r"(?i)^\s*arxiv:\s*\S+(?:\s*\[[\w.-]+\])?\s*$")
+
+
+def comment_from_note(note: str | None) -> str | None:
+    """A bibliography note as a paper's comment ("Comment: " prefix dropped, LaTeX resolved), or
+    None when the note only repeats the arXiv id (Zotero writes `arXiv:2403.03507 [cs]` there)."""
+    if not note or not note.strip() or _ARXIV_NOTE.match(note):
+        return None
+    return clean_text(re.sub(r"(?i)^\s*comment:\s*", "", note))
 
 
 def is_category(text: str) -> bool:
@@ -555,7 +599,9 @@ def normalize_author(name: str) -> str:
         return " ".join(name.split()).strip(" ;")  # the common case, fast
     name = clean_text(name) or ""
     parts = [p.strip() for p in name.strip(" ,;").split(",")]
-    if len(parts) == 2 and all(parts) and not _SUFFIX.match(parts[1]):
+    if len(parts) == 2 and all(parts) and _SUFFIX.match(parts[1]):  # "Henry E. Kyburg, Jr."
+        name = f"{parts[0]} {parts[1]}"
+    elif len(parts) == 2 and all(parts):
         name = f"{parts[1]} {parts[0]}"
     elif len(parts) == 3 and all(parts) and _SUFFIX.match(parts[1]):  # BibTeX: von Last, Jr, First
         name = f"{parts[2]} {parts[0]} {parts[1]}"

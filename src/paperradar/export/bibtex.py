@@ -26,6 +26,7 @@ _STOPWORDS = {
 }  # fmt: skip
 _PROCEEDINGS = re.compile(r"(?i)\b(?:proceedings|conference|workshop|symposium)\b|^advances in neural")
 _WORD = re.compile(r"(?<![\\\w])[^\W_]+")
+_ID_FIELDS = {"pmid": "pmid", "s2": "s2id", "corpus": "corpusid"}  # read back by importers.bibtex
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _ESCAPES = str.maketrans(
     {
@@ -119,6 +120,27 @@ def main_doi(paper: Paper) -> str | None:
     return None
 
 
+def arxiv_eprint(paper: Paper) -> str | None:
+    """The arXiv id as an export writes it: with the latest version the library knows (2403.03507v2)."""
+    base = paper.arxiv_id
+    if not base:
+        return None
+    versions = [
+        int(i.rsplit("v", 1)[1]) for i in paper.ids if re.fullmatch(rf"arxiv:{re.escape(base)}v\d+", i)
+    ]
+    return f"{base}v{max(versions)}" if versions else base
+
+
+def other_ids(paper: Paper) -> list[str]:
+    """The ids exports carry beside arXiv and DOI: PubMed, Semantic Scholar paper and corpus ids."""
+    return [i for i in paper.ids if i.split(":", 1)[0] in ("pmid", "s2", "corpus")]
+
+
+def date_text(date: PartialDate) -> str:
+    """A date as BibLaTeX/EDTF writes it: `2024-03-07`, `2024-03`, `2024`; `--04-07` without a year."""
+    return date.iso()
+
+
 def main_url(paper: Paper) -> str | None:
     for kind in ("abs", "url"):
         if paper.links.get(kind):
@@ -186,14 +208,20 @@ def _entry(paper: Paper, key: str) -> str:
         fields.append(("year", str(date.year)))
         if date.month:
             fields.append(("month", _MONTHS[date.month - 1]))
+    if date and (date.day or not date.year):  # the day, or a date without a year: BibLaTeX's date
+        fields.append(("date", date_text(date)))
     kind = {"proceedings": "inproceedings", "journal": "article"}.get(venue_type or "", "misc")
     if venue:
         fields.append(("booktitle" if kind == "inproceedings" else "journal", escape(venue)))
-    if paper.arxiv_id:
-        fields += [("eprint", paper.arxiv_id), ("archivePrefix", "arXiv")]
+    eprint = arxiv_eprint(paper)
+    if eprint:
+        fields += [("eprint", eprint), ("archivePrefix", "arXiv")]
         if paper.categories:
             fields.append(("primaryClass", paper.categories[0]))
+    if paper.categories:
+        fields.append(("keywords", escape(", ".join(paper.categories))))
     fields += [(k, _verbatim(v)) for k, v in (("doi", main_doi(paper)), ("url", main_url(paper))) if v]
+    fields += [(_ID_FIELDS[i.split(":", 1)[0]], i.split(":", 1)[1]) for i in other_ids(paper)]
     if paper.abstract:
         fields.append(("abstract", escape(paper.abstract)))
     if paper.comment:

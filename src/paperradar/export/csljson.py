@@ -5,7 +5,8 @@ Items use the BibTeX citation keys as `id`; type `article-journal` for a journal
 `paper-conference` for proceedings, else
 `article` (CSL's type for preprints) with `publisher: "arXiv"` and `number: "arXiv:<id>"`
 for arXiv papers. `issued` holds only the known date parts and is left out when the year is
-unknown (a year is never guessed).
+unknown (a year is never guessed; a date without a year is `{"raw": "--04-07"}`). arXiv ids keep
+their latest version; `PMID` holds a PubMed id, `custom` the Semantic Scholar ids.
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..models import Paper
-from .bibtex import citekeys, main_date, main_doi, main_url, one_line, split_name, venue_kind
+from .bibtex import (
+    arxiv_eprint,
+    citekeys,
+    date_text,
+    main_date,
+    main_doi,
+    main_url,
+    one_line,
+    other_ids,
+    split_name,
+    venue_kind,
+)
 
 
 def csl_author(name: str) -> dict[str, str]:
@@ -50,15 +62,23 @@ def _item(paper: Paper, key: str) -> dict[str, Any]:
     if date and date.year:
         parts = [p for p in (date.year, date.month, date.day if date.month else None) if p]
         item["issued"] = {"date-parts": [parts]}
+    elif date:  # date-parts need a year: a year-less date is kept as raw text
+        item["issued"] = {"raw": date_text(date)}
     if venue:
         item["container-title"] = venue
     if paper.arxiv_id:
-        item["number"] = f"arXiv:{paper.arxiv_id}"
+        item["number"] = f"arXiv:{arxiv_eprint(paper)}"
         if not venue:
             item["publisher"] = "arXiv"
     doi, url = main_doi(paper), main_url(paper)
     if doi:
         item["DOI"] = doi
+    for other in other_ids(paper):
+        ns, _, value = other.partition(":")
+        if ns == "pmid":
+            item["PMID"] = value
+        else:  # CSL has no variable for these: kept in `custom`, which CSL processors pass through
+            item.setdefault("custom", {})[ns] = value
     if url:
         item["URL"] = url
     if paper.abstract:

@@ -3,7 +3,9 @@
 
 `TY  - JOUR` for a journal, `CONF` for proceedings, else `TY  - GEN` (Zotero's type for preprints).
 Authors as `AU  - Last, First`; `PY`/`DA` only when the year is known (never guessed);
-the arXiv abstract URL is always among the `UR` lines so the arXiv id survives a round trip;
+the arXiv abstract URL (with the latest known version) is always among the `UR` lines so the arXiv
+id survives a round trip, and so are the PubMed / Semantic Scholar pages of the paper's other ids;
+categories are `KW` lines; a date without a year is `DA  - /04/07/`;
 the comment is written as Zotero does, `N1  - Comment: ...`.
 """
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..models import Paper
-from .bibtex import main_date, main_doi, main_url, one_line, split_name, venue_kind
+from ..normalize import id_url
+from .bibtex import arxiv_eprint, main_date, main_doi, main_url, one_line, other_ids, split_name, venue_kind
 
 
 def ris_name(name: str) -> str:
@@ -41,9 +44,9 @@ def _record(paper: Paper) -> str:
     date = main_date(paper)
     if date and date.year:
         tags.append(("PY", str(date.year)))
-        if date.month:
-            day = f"{date.day:02d}" if date.day else ""
-            tags.append(("DA", f"{date.year:04d}/{date.month:02d}/{day}/"))
+    if date and date.month:  # RIS dates are "YYYY/MM/DD/", any part left empty: "/04/07/" has no year
+        year, day = f"{date.year:04d}" if date.year else "", f"{date.day:02d}" if date.day else ""
+        tags.append(("DA", f"{year}/{date.month:02d}/{day}/"))
     doi = main_doi(paper)
     if doi:
         tags.append(("DO", doi))
@@ -57,8 +60,10 @@ def _record(paper: Paper) -> str:
 
 def _urls(paper: Paper) -> list[str]:
     urls = [u for kind in ("abs", "url", "pdf") for u in paper.links.get(kind, [])]
-    if paper.arxiv_id and not any(f"arxiv.org/abs/{paper.arxiv_id}" in u for u in urls):
-        urls.append(f"https://arxiv.org/abs/{paper.arxiv_id}")
+    eprint = arxiv_eprint(paper)
+    if eprint and not any(f"arxiv.org/abs/{eprint}" in u for u in urls):
+        urls.append(f"https://arxiv.org/abs/{eprint}")  # with its version, so the version id survives
+    urls += [u for i in other_ids(paper) if (u := id_url(i))]
     main = main_url(paper)
     if main:
         urls.insert(0, main)

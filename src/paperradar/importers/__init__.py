@@ -27,6 +27,9 @@ IMPORTERS: tuple[str, ...] = (
     "tabular_parquet",
     "bibtex",
     "ris",
+    "csljson",
+    "json_papers",
+    "wos",
 )
 
 

@@ -31,8 +31,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "arxiv": ("arxivid", "arxiv", "eprint", "arxividentifier"),
     "doi": ("doi",),
     "corpus": ("corpusid", "s2corpusid"),
+    "pmid": ("pmid", "pubmedid", "pubmed"),
     "s2": ("ssid", "s2id", "s2paperid", "semanticscholarid"),
     "external_ids": ("externalids",),
+    "ids": ("ids", "aliases"),  # a list of namespaced ids (paperradar's JSONL export)
+    "dates": ("dates",),  # {"published": "2024-03-07", "updated": ...} (paperradar's JSONL export)
+    "links": ("links",),  # {"pdf": [...], "code": [...]} (paperradar's JSONL export)
     "title": ("title", "papertitle", "articletitle"),
     "abstract": ("abstract", "summary", "abstracttext", "paperabstract"),
     "authors": ("authors", "author", "authornames", "authorlist", "creators"),
@@ -64,7 +68,7 @@ FIELD_ALIASES = {
     "github": "code",
     "organization": "organisation",
 }
-ID_FIELDS = ("id", "arxiv", "doi", "corpus", "s2", "url", "pdf")
+ID_FIELDS = ("id", "arxiv", "doi", "corpus", "pmid", "s2", "url", "pdf")
 _DATE_FIELDS = ("published", "created", "updated", "listed")
 _TEXT_FIELDS = ("comment", "venue", "organisation")
 _ET_AL = re.compile(r"(?i)^(?:et\.?\s*al\.?|others|and others)$")
@@ -197,6 +201,8 @@ def _apply(rec: Record, field: str, value: Any) -> bool:
     if field == "external_ids":
         _apply_external_ids(rec, value)
         return False  # the whole object stays in extra too: it names ids we have no namespace for
+    if field in ("ids", "dates", "links"):
+        return _apply_mapping(rec, field, value)
     if field in _DATE_FIELDS:
         date = to_date(value)
         if date is not None:
@@ -224,10 +230,10 @@ def _apply_id(rec: Record, field: str, value: Any) -> bool:
     if isinstance(value, list):
         return all([_apply_id(rec, field, v) for v in value if not _is_empty(v)])
     text = _arxiv_number(value) if field == "arxiv" and isinstance(value, float) else _scalar_text(value)
-    if field == "corpus":
-        m = re.fullmatch(r"(?i)(?:corpus(?:id)?:)?\s*(\d+)", text)
+    if field in ("corpus", "pmid"):
+        m = re.fullmatch(r"(?i)(?:corpus(?:id)?:|pmid:?)?\s*(\d+)", text)
         if m:
-            rec.ids.append(f"corpus:{int(m.group(1))}")
+            rec.ids.append(f"{field}:{int(m.group(1))}")
         return m is not None
     # a bare number has no namespace we could know (except in an arXiv column)
     ids = [] if isinstance(value, int | float) and field != "arxiv" else ids_from_text(text)
@@ -242,11 +248,43 @@ def _apply_external_ids(rec: Record, value: Any) -> None:
     """Semantic Scholar's ``externalIds``: {"ArXiv": ..., "DOI": ..., "CorpusId": ...}."""
     if not isinstance(value, dict):
         return
-    fields = {"arxiv": "arxiv", "doi": "doi", "corpusid": "corpus"}
+    fields = {"arxiv": "arxiv", "doi": "doi", "corpusid": "corpus", "pubmed": "pmid"}
     for key, item in value.items():
         field = fields.get(_norm(str(key)))
         if field and not _is_empty(item):
             _apply_id(rec, field, item)
+
+
+def _apply_mapping(rec: Record, field: str, value: Any) -> bool:
+    """paperradar's own JSONL shape: `ids` a list of namespaced ids, `dates` {kind: ISO date},
+    `links` {kind: [urls]}. False (kept in extra) for anything else."""
+    if field == "ids" and isinstance(value, list):
+        for item in value:
+            text = str(item)
+            rec.ids.extend(ids_from_text(text) or ([text] if _NAMESPACED.match(text) else []))
+        return True
+    if field == "dates" and isinstance(value, dict):
+        for kind, text in value.items():
+            date = _iso_date(text)
+            if date is not None and kind in _DATE_FIELDS:
+                rec.dates[kind] = date
+        return True
+    if field == "links" and isinstance(value, dict):
+        for kind, urls in value.items():
+            for url in urls if isinstance(urls, list) else [urls]:
+                _add_link(rec, str(kind), str(url))
+        return True
+    return False
+
+
+_NAMESPACED = re.compile(r"^(?:arxiv|doi|s2|corpus|pmid):\S+$")
+
+
+def _iso_date(text: Any) -> PartialDate | None:
+    try:
+        return PartialDate.from_iso(str(text))
+    except ValueError:
+        return to_date(text)
 
 
 def _link_kind(url: str, field: str) -> str:
@@ -370,7 +408,13 @@ def to_date(value: Any) -> PartialDate | None:
     if isinstance(value, int | float) and not math.isnan(value) and float(value).is_integer():
         year = int(value)
         return PartialDate(year) if 1000 <= year <= 9999 else None
-    return parse_date(_scalar_text(value))
+    text = _scalar_text(value)
+    if _FLOAT_YEAR.match(text):  # pandas writes a year column with gaps as floats: "1999.0"
+        return PartialDate(int(text.split(".")[0]))
+    return parse_date(text)
+
+
+_FLOAT_YEAR = re.compile(r"^\d{4}\.0+$")
 
 
 def _arxiv_number(value: float) -> str:

@@ -51,6 +51,8 @@ def detect(head: str, name: str) -> int:
         return 85 if '"listing_date"' in first and '"categories"' in first else 0
     if not isinstance(obj, dict) or "id" not in obj or not ({"title", "abstract"} & obj.keys()):
         return 0
+    if "provenance" in obj:
+        return 0  # paperradar's own JSONL export (tabular_jsonl reads it)
     if "authors_parsed" in obj and "versions" in obj:
         return 95
     if "listing_date" in obj and "categories" in obj:

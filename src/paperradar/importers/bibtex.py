@@ -12,7 +12,8 @@ bibtexparser's brace-aware splitter; each name then goes through `normalize_auth
 parser of every importer. Each entry becomes a Record:
 
 - ids: `eprint` (+ `archivePrefix`/`eprinttype` arXiv or PubMed), arXiv URLs, `journal = {arXiv
-  preprint arXiv:...}`, DBLP's `volume = {abs/...}`, Zotero's `note = {arXiv:...}`, `doi`, `pmid`;
+  preprint arXiv:...}`, DBLP's `volume = {abs/...}`, Zotero's `note = {arXiv:...}`, `doi`, `pmid`,
+  and paperradar's own `s2id` and `corpusid`;
 - title and abstract through `clean_text` (LaTeX -> Unicode, case-protection braces dropped);
 - authors "Last, First" -> "First Last" ("and others" marks the list incomplete);
 - BibLaTeX `date` (EDTF: `2019-03-01/2019-03-05`, `2019?`, `--04-07`), else `year` + `month` (+ `day`)
@@ -37,6 +38,7 @@ from bibtexparser.middlewares.names import (
     split_multiple_persons_names,
 )
 from bibtexparser.model import (
+    Block,
     DuplicateBlockKeyBlock,
     DuplicateFieldKeyBlock,
     Entry,
@@ -52,6 +54,7 @@ from ..normalize import (
     arxiv_ids_in,
     clean_text,
     code_links_in,
+    comment_from_note,
     ids_from_text,
     is_category,
     normalize_author,
@@ -79,7 +82,7 @@ _MONTHS = {m: i for i, m in enumerate(
 # Fields turned into Record fields; everything else is kept in extra.
 _CONSUMED = {
     "title", "abstract", "author", "year", "month", "day", "date", "doi", "url", "primaryclass", "keywords",
-    "eprint", "archiveprefix", "eprinttype", "pmid", "note",
+    "eprint", "archiveprefix", "eprinttype", "pmid", "s2id", "corpusid", "note",
 }  # fmt: skip
 # an entry header without a citation key: `@article{author = ...` (EndNote, some web exports)
 _NO_KEY = re.compile(r"^(\s*@\s*(?!string|comment|preamble)[A-Za-z]+\s*[{(])(\s*[A-Za-z][\w-]*\s*=)", re.I)
@@ -96,7 +99,6 @@ _LITERALS = (
     ("\\}", "\ue004", "}"),
 )
 _ARXIV_VENUE = re.compile(r"(?i)^\s*(?:arxiv|corr)\b")
-_ARXIV_NOTE = re.compile(r"(?i)^\s*arxiv:\s*\S+(?:\s*\[[\w.-]+\])?\s*$")
 
 
 def detect(head: str, name: str) -> int:
@@ -132,7 +134,7 @@ def parse(source: Source) -> Iterator[Record | ParseError]:
             yield _record(source, block, line)
 
 
-def _entry_of(block: object) -> object:
+def _entry_of(block: Block) -> Block:
     """What BibTeX would read of a block bibtexparser set aside: a repeated key is a second entry;
     of a repeated field the first value counts."""
     if isinstance(block, DuplicateBlockKeyBlock) and isinstance(block.ignore_error_block, Entry):
@@ -277,9 +279,8 @@ def _record(source: Source, entry: Entry, line: int | None) -> Record | ParseErr
 
 
 def _comment(note: str) -> str | None:
-    """`note` is the comment (Zotero's "Comment: ..." prefix dropped), unless it only repeats the
-    arXiv id (Zotero writes `note = {arXiv:2403.03507 [cs]}`): that stays in extra."""
-    if not note.strip() or _ARXIV_NOTE.match(note):
+    """`note` is the comment (the rule of `comment_from_note`, BibTeX's escapes kept literal)."""
+    if comment_from_note(note) is None:
         return None
     return _clean(re.sub(r"(?i)^\s*comment:\s*", "", note))
 
@@ -307,6 +308,10 @@ def _ids(fields: dict[str, str]) -> list[str]:
     pmid = fields.get("pmid") or (fields.get("eprint") if prefix == "pubmed" else "")
     if pmid:
         ids.extend(ids_from_text(f"pmid:{pmid.strip()}"))
+    if fields.get("s2id"):
+        ids.extend(ids_from_text(fields["s2id"]))
+    if fields.get("corpusid"):
+        ids.extend(ids_from_text(f"corpus:{fields['corpusid'].strip()}"))
     return list(dict.fromkeys(ids))
 
 

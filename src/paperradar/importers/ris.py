@@ -9,8 +9,9 @@ previous field (exporters wrap long abstracts and notes that way).
 
 Mapping: TI/T1 title; AU/A1 authors ("Last, First" -> "First Last"); AB/N2 abstract; DA (else
 PY/Y1) published date (`2024/03/06/`, `2024///`); DO and arXiv URLs/notes -> ids; UR links;
-T2/JO/JF venue; a Zotero note "Comment: ..." -> comment; TY, KW, other notes and every other
-tag -> extra. `raw` is the record's lines.
+T2/JO/JF venue; a Zotero note "Comment: ..." -> comment; arXiv-shaped KW (cs.CL) -> categories;
+PubMed / Semantic Scholar page URLs and a PubMed accession number -> pmid:/s2:/corpus: ids; TY,
+other KW, other notes and every other tag -> extra. `raw` is the record's lines.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..normalize import (
     clean_text,
     code_links_in,
     ids_from_text,
+    is_category,
     normalize_author,
     parse_date,
 )
@@ -114,7 +116,7 @@ def _record(source: Source, chunk: list[tuple[int, str]]) -> Record | ParseError
     rec.title = clean_text(_first(entry, "title", "primary_title"))
     rec.abstract = clean_text(_first(entry, "abstract", "notes_abstract"))
     names = [*_as_list(entry.get("authors")), *_as_list(entry.get("first_authors"))]
-    rec.authors = [Author(n) for n in dict.fromkeys(_name(a) for a in names) if n]
+    rec.authors = [Author(n) for n in dict.fromkeys(normalize_author(a) for a in names) if n]
     rec.ids = _ids(entry)
     date = _ris_date(entry.get("date")) or _ris_date(_first(entry, "year", "publication_year"))
     if date:
@@ -144,14 +146,6 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def _name(text: str) -> str:
-    """RIS names are "Last, First" or "Last, First, Suffix"."""
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) == 3 and all(parts):
-        return normalize_author(f"{parts[1]} {parts[0]} {parts[2]}")
-    return normalize_author(text)
-
-
 def _ids(entry: dict[str, Any]) -> list[str]:
     ids: list[str] = []
     places = [*_as_list(entry.get("urls")), *_as_list(entry.get("note")), *_as_list(entry.get("notes"))]
@@ -163,6 +157,10 @@ def _ids(entry: dict[str, Any]) -> list[str]:
             break
     if entry.get("doi"):
         ids.extend(ids_from_text(str(entry["doi"])))
+    for url in _as_list(entry.get("urls")):  # PubMed and Semantic Scholar pages name their ids
+        ids.extend(i for i in ids_from_text(url) if i.split(":", 1)[0] in ("pmid", "s2", "corpus"))
+    for text in _as_list(entry.get("accession_number")):
+        ids.extend(i for i in ids_from_text(text) if i.startswith("pmid:"))
     return list(dict.fromkeys(ids))
 
 
@@ -216,8 +214,10 @@ def _notes(rec: Record, notes: list[str]) -> None:
 
 def _extra(rec: Record, entry: dict[str, Any]) -> None:
     rec.extra["type"] = entry.get("type_of_reference")
-    if entry.get("keywords"):
-        rec.extra["keywords"] = _as_list(entry["keywords"])
+    keywords = _as_list(entry.get("keywords"))
+    rec.categories = [k.strip() for k in keywords if is_category(k)]
+    if any(not is_category(k) for k in keywords):
+        rec.extra["keywords"] = [k for k in keywords if not is_category(k)]
     for key, value in entry.items():
         if key in _CONSUMED or (rec.venue and key in _VENUE_KEYS and clean_text(str(value)) == rec.venue):
             continue

@@ -3,7 +3,8 @@
 Pure, no I/O beyond reading `source`. Keys are matched to Record fields like CSV columns (see
 `_columns`), per distinct set of keys, since lines may differ. A line that is not valid JSON
 (e.g. truncated) or not an object is a ParseError naming that line; the others are kept.
-Detection scores low on purpose: the arXiv-specific JSONL importers win on their own files.
+Detection scores low on purpose: the arXiv-specific JSONL importers win on their own files. It
+scores 96 on paperradar's own JSONL export (`ids`, `dates`, `provenance`), read back losslessly.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def detect(head: str, name: str) -> int:
         return 15 if len(lines) == 1 and len(first) > 1000 else 0
     if not isinstance(obj, dict):
         return 0
+    if {"ids", "dates", "provenance"} <= obj.keys():
+        return 96  # paperradar's own JSONL export
     return 30 if has_paper_columns(obj) else 15
 
 
