@@ -255,6 +255,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE profiles ADD COLUMN threshold REAL;  -- minimum percentile shown (NULL: none)
     CREATE INDEX papers_updated ON papers(updated_at);
     """,
+    # 11 (issue 15): each channel (an email address, a Slack/Discord/Matrix/Mattermost/JSON
+    # webhook) a digest went to, so a retry sends it only to the channels that missed it
+    """
+    CREATE TABLE digest_deliveries (
+        digest_pk INTEGER NOT NULL REFERENCES digests(pk) ON DELETE CASCADE,
+        channel TEXT NOT NULL,  -- 'email:ADDRESS' or 'KIND:HASH OF URL' (a webhook URL is a secret)
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (digest_pk, channel)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
