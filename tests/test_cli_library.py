@@ -100,7 +100,7 @@ def test_import_json_report_shape(built):
     assert report["failed"] == []
     assert [f["path"] for f in report["files"]] == [str(EXAMPLES / name) for name, *_ in EXPECTED]
     for f, (_, fmt, read, new, merged) in zip(report["files"], EXPECTED, strict=True):
-        assert set(f) == {"path", "format", "read", "new", "merged", "unchanged", "rejected"}
+        assert set(f) == {"path", "format", "read", "new", "merged", "unchanged", "rejected", "conflicts"}
         assert (f["format"], f["read"], f["new"], f["merged"], f["unchanged"], f["rejected"]) == (
             fmt,
             read,

@@ -184,3 +184,46 @@ def test_different_arxiv_ids_with_same_title_stay_apart(lib):
     a = rec("arxiv_atom", ids=["arxiv:2401.00001"], title="Workshop Report on Large Language Models")
     b = rec("arxiv_atom", ids=["arxiv:2501.00002"], title="Workshop Report on Large Language Models")
     assert ingest(lib, a, b).new == 2
+
+
+def test_a_shared_doi_with_clearly_different_titles_is_reported_not_merged(lib):
+    """A wrong DOI pasted into one bibliography entry must not fuse two papers."""
+    report = ingest(
+        lib,
+        rec(
+            "bibtex",
+            1,
+            ids=["doi:10.1109/msp.2004.81"],
+            title="Signal processing for sensor networks",
+            authors=[Author("Ana Lopez")],
+            dates={"published": PartialDate(2004)},
+        ),
+        rec(
+            "bibtex",
+            9,
+            ids=["doi:10.1109/msp.2004.81"],
+            title="Protein folding kinetics under crowding",
+            authors=[Author("Bo Chen")],
+            dates={"published": PartialDate(2019)},
+        ),
+    )
+    assert report.new == 2 and report.merged == 0 and len(list_papers(lib, None)) == 2
+    [conflict] = report.conflicts
+    assert conflict.line == 9 and "doi:10.1109/msp.2004.81" in conflict.reason
+    # the DOI keeps pointing at the paper that had it first
+    assert get_paper(lib, "doi:10.1109/msp.2004.81").title == "Signal processing for sensor networks"
+    assert report.as_json()["conflicts"][0]["line"] == 9
+
+
+def test_a_shared_doi_with_a_shortened_title_still_merges(lib):
+    report = ingest(
+        lib,
+        rec("bibtex", 1, ids=["doi:10.1/galore"], title="GaLore"),
+        rec(
+            "ris",
+            1,
+            ids=["doi:10.1/galore"],
+            title="GaLore: Memory-Efficient LLM Training by Gradient Low-Rank",
+        ),
+    )
+    assert report.merged == 1 and not report.conflicts

@@ -1,7 +1,9 @@
 """Recognising the same paper across sources, and merging its records. Pure functions, no I/O.
 
 Matching, in order (the first rule that finds a paper wins):
-1. ids: any shared alias (arXiv id, arXiv DOI, DOI, Semantic Scholar id).
+1. ids: any shared alias (arXiv id, arXiv DOI, DOI, PubMed or Semantic Scholar id), except a
+   publisher DOI on two records whose titles clearly disagree (`titles_disagree`): a wrong DOI
+   pasted into one record must not merge two different papers; the import reports it instead.
 2. title: the same `title_key` (letters and digits only, so glued and spaced copies agree), and
    the records do not contradict each other: no two different arXiv ids, years at most one
    apart, and a shared author when both list authors (a long title alone is enough when one
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 import orjson
 from numpy.lib.stride_tricks import sliding_window_view
+from rapidfuzz import fuzz
 
 from .normalize import author_key, title_key
 
@@ -207,6 +210,19 @@ def year_of(dates: dict[str, str]) -> int | None:
         if d and d[:1].isdigit():
             return int(d[:4])
     return None
+
+
+TITLE_DISAGREE = 50  # below this rapidfuzz ratio of title keys (and no containment) titles differ
+
+
+def titles_disagree(probe: Probe, cand: Candidate) -> bool:
+    """Both have titles, and they are not the same title: not equal, not one a prefix or part of the
+    other (a subtitle dropped), and less than half alike. "GaLore" and "GaLore: Memory-Efficient
+    LLM Training" agree; two papers that share a mistyped DOI do not."""
+    a, b = probe.title_key, cand.title_key
+    if not a or not b or a == b or a in b or b in a:
+        return False
+    return fuzz.ratio(a, b) < TITLE_DISAGREE
 
 
 def title_compatible(probe: Probe, cand: Candidate) -> bool:

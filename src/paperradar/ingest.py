@@ -47,6 +47,7 @@ class ImportReport:
     merged: int = 0
     unchanged: int = 0
     rejected: list[ParseError] = field(default_factory=list)
+    conflicts: list[ParseError] = field(default_factory=list)  # shared ids kept apart (titles differ)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class ImportReport:
             "merged": self.merged,
             "unchanged": self.unchanged,
             "rejected": [{"path": e.source, "line": e.line, "reason": e.reason} for e in self.rejected],
+            "conflicts": [{"path": e.source, "line": e.line, "reason": e.reason} for e in self.conflicts],
         }
 
 
@@ -83,9 +85,11 @@ def import_source(
     fmt: str = "auto",
     column_map: dict[str, str] | None = None,
     progress: Progress | None = None,
+    matching: MatchState | None = None,
 ) -> ImportReport:
     """Import one source into the library and report what happened. Bad records are reported,
-    never fatal; an unreadable or unrecognised source raises InvalidInput.
+    never fatal; an unreadable or unrecognised source raises InvalidInput. A command importing
+    many files passes one `MatchState` to every call, so matching is set up once, not per file.
 
     Large files are parsed in a second process while this one matches and writes, so both
     cores work; the result is the same either way.
@@ -99,7 +103,8 @@ def import_source(
     started = now_iso()
 
     work = (module.NAME, source, column_map)
-    store_chunks(lib, in_worker(*work) if _worth_a_worker(source) else parsed_chunks(*work), report, progress)
+    chunks = in_worker(*work) if _worth_a_worker(source) else parsed_chunks(*work)
+    store_chunks(lib, chunks, report, progress, matching)
     if fmt != "auto" and not report.read and not report.rejected:
         _check_not_other_format(source, module)
     report.rejected.sort(key=lambda e: e.line or 0)
@@ -111,9 +116,11 @@ def import_source(
                 "started_at": started,
                 "finished_at": now_iso(),
                 "counts": {
-                    k: v for k, v in report.as_json().items() if k not in ("path", "format", "rejected")
+                    k: v
+                    for k, v in report.as_json().items()
+                    if k not in ("path", "format", "rejected", "conflicts")
                 }
-                | {"rejected": len(report.rejected)},
+                | {"rejected": len(report.rejected), "conflicts": len(report.conflicts)},
             }
         )
     return report
@@ -196,15 +203,19 @@ def ingest_records(
 
 
 def store_chunks(
-    lib: SQLiteLibrary, chunks: Iterable[Chunk], report: ImportReport, progress: Progress | None
+    lib: SQLiteLibrary,
+    chunks: Iterable[Chunk],
+    report: ImportReport,
+    progress: Progress | None,
+    matching: MatchState | None = None,
 ) -> None:
-    weak = WeakPapers(lib)
+    state = matching or MatchState(lib)
     for prepared, errors in chunks:
         report.rejected.extend(errors)
         report.read += len(prepared)
         if prepared:
             with lib.transaction():
-                _store_batch(lib, prepared, report, weak)
+                _store_batch(lib, prepared, report, state)
         if progress:
             progress(len(prepared) + len(errors))
 
@@ -302,7 +313,7 @@ def _produce(name: str, source: Source, column_map: dict[str, str] | None, queue
 
 
 def _store_batch(
-    lib: SQLiteLibrary, prepared: list[dict[str, Any]], report: ImportReport, weak: WeakPapers | None = None
+    lib: SQLiteLibrary, prepared: list[dict[str, Any]], report: ImportReport, state: MatchState | None = None
 ) -> None:
     existing = lib.existing_record_keys([p["key"] for p in prepared])
     fresh: list[dict[str, Any]] = []
@@ -317,9 +328,12 @@ def _store_batch(
         return
     probes = [p.pop("probe", None) or Probe.from_fields(p["fields"]) for p in fresh]
     writer = BatchWriter(lib)
-    matcher = Matcher(lib, probes, writer.flush, weak or WeakPapers(lib))
+    matcher = Matcher(state or MatchState(lib), probes, writer.flush)
     for p, probe in zip(fresh, probes, strict=True):
         pk = matcher.match(probe, p["key"])
+        if matcher.conflicts:
+            _set_aside(p, matcher.conflicts, report)
+            matcher.conflicts.clear()
         if pk is None:
             recs = [p]
             row, chosen = paper_row(recs)
@@ -336,6 +350,22 @@ def _store_batch(
         matcher.register(pk, row, chosen, recs)
     writer.flush()
     lib.add_records([{**p, "fields": dumps(p["fields"])} for p in fresh])
+
+
+def _publisher_doi(alias: str) -> bool:
+    """A DOI given by a publisher (typed or pasted by people, so sometimes wrong); not arXiv's."""
+    return alias.startswith("doi:") and not alias.startswith("doi:10.48550/")
+
+
+def _set_aside(p: dict[str, Any], shared: list[str], report: ImportReport) -> None:
+    """A record whose id belongs to a paper with a clearly different title: the id stays with that
+    paper, and is kept in this record's `extra.disputed_ids`; the import reports it."""
+    fields = p["fields"]
+    fields["ids"] = [i for i in fields.get("ids", ()) if i not in shared]
+    fields.setdefault("extra", {})["disputed_ids"] = list(shared)
+    for alias in shared:
+        reason = f"{alias} is also the id of a paper with a different title; kept as a separate paper"
+        report.conflicts.append(ParseError(p["path"], p["line"], reason))
 
 
 class BatchWriter:
@@ -423,37 +453,73 @@ def _sort_date(dates: dict[str, str]) -> str | None:
 _WORD = re.compile(r"[A-Za-z]{7,}")
 
 
-class Matcher:
-    """Finds the paper an incoming record belongs to, with lookups prefetched per batch."""
+class MatchState:
+    """What matching keeps for a whole import command: the weak-paper index, the user's split
+    corrections, and every alias and title key looked up so far with the papers found.
 
-    def __init__(
-        self,
-        lib: SQLiteLibrary,
-        probes: list[Probe],
-        before_text_search: Callable[[], None],
-        weak: WeakPapers,
-    ):
+    Built once per command and kept current by each batch (`Matcher.register`), so the second
+    of 21 files into a big library costs only its own lookups. Valid while this process is the
+    only writer, which an import command is (`BEGIN IMMEDIATE` per batch).
+    """
+
+    def __init__(self, lib: SQLiteLibrary):
         self.lib = lib
-        self.before_text_search = before_text_search
-        self.weak = weak
-        self.alias = lib.papers_by_alias(sorted({i for p in probes for i in p.ids}))
-        self.titles = lib.papers_by_title_key(sorted({p.title_key for p in probes if p.title_key}))
-        pks = set(self.alias.values()) | {pk for pks in self.titles.values() for pk in pks}
-        self.cands: dict[int, Candidate] = {}
-        self._load(pks)
+        self.weak = WeakPapers(lib)
         self.splits = {frozenset((a, b)) for kind, a, b in lib.corrections() if kind == "split"}
-        self._keys_cache: dict[int, set[str]] = {}
+        self.alias: dict[str, int] = {}
+        self.titles: dict[str, list[int]] = {}
+        self.cands: dict[int, Candidate] = {}
+        self.keys_of: dict[int, set[str]] = {}
+        self._asked_aliases: set[str] = set()
+        self._asked_titles: set[str] = set()
 
-    def _load(self, pks: Iterable[int]) -> None:
+    def prefetch(self, probes: list[Probe]) -> None:
+        """Look up the aliases and title keys of `probes` not looked up before (one query each)."""
+        aliases = sorted({i for p in probes for i in p.ids} - self._asked_aliases)
+        titles = sorted({p.title_key for p in probes if p.title_key} - self._asked_titles)
+        found = self.lib.papers_by_alias(aliases) if aliases else {}
+        for alias, pk in found.items():
+            self.alias.setdefault(alias, pk)
+        by_title = self.lib.papers_by_title_key(titles) if titles else {}
+        for key, pks in by_title.items():
+            known = self.titles.setdefault(key, [])
+            known.extend(pk for pk in pks if pk not in known)
+        self._asked_aliases.update(aliases)
+        self._asked_titles.update(titles)
+        self.load(set(found.values()) | {pk for pks in by_title.values() for pk in pks})
+
+    def load(self, pks: Iterable[int]) -> None:
         missing = [pk for pk in pks if pk not in self.cands]
         for row in self.lib.match_view(missing):
             self.cands[row["pk"]] = _candidate(row)
 
+
+class Matcher:
+    """Finds the paper an incoming record belongs to, for one batch, over a command's MatchState."""
+
+    def __init__(self, state: MatchState, probes: list[Probe], before_text_search: Callable[[], None]):
+        self.state = state
+        self.lib = state.lib
+        self.before_text_search = before_text_search
+        self.weak = state.weak
+        state.prefetch(probes)
+        self.alias, self.titles, self.cands = state.alias, state.titles, state.cands
+        self.splits = state.splits
+        self._keys_cache = state.keys_of
+        self.conflicts: list[str] = []  # ids shared with a paper whose title clearly differs
+
+    def _load(self, pks: Iterable[int]) -> None:
+        self.state.load(pks)
+
     def match(self, probe: Probe, key: str) -> int | None:
         for alias in sorted(probe.ids):
             pk = self.alias.get(alias)
-            if pk is not None and self._allowed(key, pk):
-                return pk
+            if pk is None or not self._allowed(key, pk):
+                continue
+            if _publisher_doi(alias) and pk in self.cands and dedupe.titles_disagree(probe, self.cands[pk]):
+                self.conflicts.append(alias)  # a wrong id in one record: reported, not merged
+                continue
+            return pk
         for pk in self.titles.get(probe.title_key, []):
             if self._allowed(key, pk) and dedupe.title_compatible(probe, self.cands[pk]):
                 return pk

@@ -21,7 +21,7 @@ from rich.progress import (
 from ..errors import InvalidInput, RadarError
 from ..importers import IMPORTERS
 from ..importers.base import Source
-from ..ingest import ImportReport, expand_paths, import_source
+from ..ingest import ImportReport, MatchState, expand_paths, import_source
 from . import JsonFlag, app, err, library, out, print_json
 
 
@@ -61,9 +61,10 @@ def import_cmd(
     reports: list[ImportReport] = []
     failures: list[str] = []
     with library() as lib:
+        matching = MatchState(lib)  # once per command: 21 small files do not rebuild it 21 times
         for source in sources:
             try:
-                reports.append(_import_one(lib, source, fmt, mapping))
+                reports.append(_import_one(lib, source, fmt, mapping, matching))
             except RadarError as e:
                 failures.append(str(e))
                 err.print(f"[red]Error:[/red] {escape(str(e))}", highlight=False)
@@ -89,7 +90,7 @@ def _index_new(lib) -> dict | None:  # type: ignore[no-untyped-def]
     return report
 
 
-def _import_one(lib, source: Source, fmt: str, mapping):  # type: ignore[no-untyped-def]
+def _import_one(lib, source: Source, fmt: str, mapping, matching: MatchState):  # type: ignore[no-untyped-def]
     show = err.is_terminal
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err)
     with bar if show else nullcontext():
@@ -103,7 +104,7 @@ def _import_one(lib, source: Source, fmt: str, mapping):  # type: ignore[no-unty
                 bar.update(task, description=f"{escape(source.path)}: {done:,} records")
 
         try:
-            return import_source(lib, source, fmt, mapping, progress)
+            return import_source(lib, source, fmt, mapping, progress, matching)
         except UnicodeDecodeError as e:
             raise InvalidInput(f"{source.path}: not UTF-8 text ({e.reason})") from e
 
@@ -119,6 +120,8 @@ def _render(reports: list[ImportReport]) -> None:
             out.print(f"  [yellow]rejected[/yellow] {escape(str(e))}", highlight=False)
         if len(r.rejected) > 20:
             out.print(f"  ... and {len(r.rejected) - 20} more (use --json for all)")
+        for e in r.conflicts[:20]:
+            out.print(f"  [yellow]not merged[/yellow] {escape(str(e))}", highlight=False)
     if len(reports) > 1:
         total = {k: sum(getattr(r, k) for r in reports) for k in ("read", "new", "merged", "unchanged")}
         rejected = sum(len(r.rejected) for r in reports)
