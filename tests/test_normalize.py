@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from paperradar.errors import RadarError
 from paperradar.models import PartialDate
 from paperradar.normalize import (
     arxiv_aliases,
@@ -139,3 +142,61 @@ def test_title_key_ignores_glue_case_and_latex():
         "GEAR: an efficient KV cache compression recipe for LLM"
     )
     assert title_key("H$_2$O: Heavy-Hitter") == title_key("H2O: Heavy Hitter")
+
+
+# ---------------------------------------------------------------- dates mislead (issue 15, done in 14)
+
+
+def _listing(arxiv_id: str, listed: str, title: str) -> str:
+    return (
+        json.dumps(
+            {
+                "id": arxiv_id,
+                "title": title,
+                "abstract": f"About {title}.",
+                "authors": ["Ann Author"],
+                "categories": ["cs.LG"],
+                "listing_date": listed,
+                "last_listing_date": listed,
+            }
+        )
+        + "\n"
+    )
+
+
+def _two_papers(lib) -> None:
+    from paperradar.importers.base import Source
+    from paperradar.ingest import import_source
+
+    text = _listing("1804.06498", "2025-10-13", "Deep Multimodal Subspace Clustering Networks")
+    text += _listing("2510.01234", "2025-10-13", "A paper of October 2025")
+    import_source(lib, Source.from_text(text, "listing.jsonl"))
+
+
+def test_a_relisted_old_arxiv_paper_shows_its_ids_month_not_the_listing_date(lib):
+    from paperradar.papers import get_paper, list_papers
+    from paperradar.storage.fts import Filters
+
+    _two_papers(lib)
+    old = get_paper(lib, "1804.06498")
+    assert old.year == 2018 and old.dates["listed"] == PartialDate(2025, 10, 13)  # the listing is kept
+    assert [p.id for p in list_papers(lib, None, order="recent")][0] == "arxiv:2510.01234"
+    assert (
+        lib.conn.execute("SELECT date FROM papers WHERE id = 'arxiv:1804.06498'").fetchone()[0] == "2018-04"
+    )
+    with pytest.raises(RadarError, match="2024-13"):
+        Filters(since="2024-13")
+
+
+def test_an_old_library_gets_the_dates_fixed_by_its_migration(tmp_path):
+    from paperradar.storage import open_library
+
+    lib = open_library(tmp_path / "old.db")
+    _two_papers(lib)
+    lib.conn.execute("UPDATE papers SET date = '2025-10-13', year = 2025")  # as issue 14 found them
+    lib.conn.execute("PRAGMA user_version = 11")
+    lib.close()
+    lib = open_library(tmp_path / "old.db")
+    rows = dict(lib.conn.execute("SELECT id, date FROM papers").fetchall())
+    assert rows == {"arxiv:1804.06498": "2018-04", "arxiv:2510.01234": "2025-10-13"}
+    lib.close()

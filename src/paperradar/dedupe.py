@@ -36,6 +36,7 @@ import orjson
 from numpy.lib.stride_tricks import sliding_window_view
 from rapidfuzz import fuzz
 
+from .models import PartialDate, preferred_date
 from .normalize import author_key, title_key
 
 # How much an importer's word counts when records disagree (higher wins).
@@ -190,7 +191,7 @@ class Probe:
             ids=set(fields.get("ids", ())),
             title_key=title_key(fields.get("title")),
             authors=[a["name"] for a in fields.get("authors", ())],
-            year=year_of(dates),
+            year=year_of(dates, fields.get("ids", ())),
             abstract=fields.get("abstract"),
             dates=set(dates.values()),
         )
@@ -204,12 +205,22 @@ class Probe:
         return abstract_signature(self.abstract)
 
 
-def year_of(dates: dict[str, str]) -> int | None:
-    for kind in ("published", "created", "listed", "updated"):
-        d = dates.get(kind)
-        if d and d[:1].isdigit():
-            return int(d[:4])
-    return None
+def year_of(dates: dict[str, str], ids: Iterable[str] = ()) -> int | None:
+    """The year of `preferred_date` (ISO strings in, as records and papers keep them)."""
+    date = preferred_iso(dates, ids)
+    return int(date[:4]) if date else None
+
+
+def preferred_iso(dates: dict[str, str], ids: Iterable[str] = ()) -> str | None:
+    """`models.preferred_date` over ISO strings: the date a paper is sorted and filtered by."""
+    parsed = {}
+    for kind, text in dates.items():
+        try:
+            parsed[kind] = PartialDate.from_iso(text)
+        except ValueError:
+            continue
+    date = preferred_date(parsed, ids)
+    return date.iso() if date else None
 
 
 TITLE_DISAGREE = 50  # below this rapidfuzz ratio of title keys (and no containment) titles differ

@@ -432,22 +432,14 @@ def paper_row(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, 
         "abstract": chosen.get("abstract"),
         "authors": "; ".join(a["name"] for a in chosen.get("authors", [])),
         "title_key": dedupe.title_key(title),
-        "year": dedupe.year_of(chosen.get("dates", {})),
-        "date": _sort_date(chosen.get("dates", {})),
+        "year": dedupe.year_of(chosen.get("dates", {}), ids),
+        "date": dedupe.preferred_iso(chosen.get("dates", {}), ids),
         "categories": chosen.get("categories", []),
         "weak": int(not title or not ids),
         "data": dumps(data),
         "now": now_iso(),
     }
     return row, chosen
-
-
-def _sort_date(dates: dict[str, str]) -> str | None:
-    for kind in ("published", "created", "listed", "updated"):
-        d = dates.get(kind)
-        if d and d[:1].isdigit():
-            return d
-    return None
 
 
 _WORD = re.compile(r"[A-Za-z]{7,}")

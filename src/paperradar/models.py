@@ -8,6 +8,7 @@ that contributed, so nothing any source said is lost.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -196,11 +197,43 @@ class Paper:
 
     @property
     def year(self) -> int | None:
-        for kind in ("published", "created", "listed", "updated"):
-            d = self.dates.get(kind)
-            if d and d.year:
-                return d.year
-        return None
+        date = preferred_date(self.dates, self.ids)
+        return date.year if date else None
+
+
+_ARXIV_NEW = re.compile(r"^arxiv:(\d{2})(\d{2})\.\d{4,5}(?:v\d+)?$")
+_ARXIV_OLD = re.compile(r"^arxiv:[a-z-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}(?:v\d+)?$")
+
+
+def arxiv_month(ids: Iterable[str]) -> PartialDate | None:
+    """The month an arXiv id was given (its first version's month): 1804.06498 -> 2018-04,
+    hep-th/9901001 -> 1999-01. None without an arXiv id."""
+    for i in ids:
+        m = _ARXIV_NEW.match(i) or _ARXIV_OLD.match(i)
+        if m and 1 <= int(m.group(2)) <= 12:
+            yy = int(m.group(1))
+            return PartialDate((1900 if yy >= 91 and m.re is _ARXIV_OLD else 2000) + yy, int(m.group(2)))
+    return None
+
+
+def preferred_date(dates: Mapping[str, PartialDate], ids: Iterable[str] = ()) -> PartialDate | None:
+    """The date a paper is shown, sorted and filtered by: published, else created, else the listing
+    or update date, with a year. An arXiv id says when the paper first appeared: a listing or
+    update date later than the month after the id's month (a re-listing, a cross-list, a late
+    update) is not the paper's date; the id's month is. So 1804.06498 listed on 2025-10-13 is 2018-04."""
+    id_month = arxiv_month(ids)
+    for kind in ("published", "created", "listed", "updated"):
+        d = dates.get(kind)
+        if not d or not d.year:
+            continue
+        if id_month and kind in ("listed", "updated") and _months(d) > _months(id_month) + 1:
+            return id_month
+        return d
+    return None  # no dated source: the id's month is not put in its place (a date is never guessed)
+
+
+def _months(d: PartialDate) -> int:
+    return (d.year or 0) * 12 + (d.month or 1) - 1
 
 
 def to_jsonable(value: Any) -> Any:

@@ -533,6 +533,12 @@ def parse_date(text: str | None) -> PartialDate | None:
     return None
 
 
+def valid_iso_date(text: str) -> bool:
+    """True for a real calendar date written `2024`, `2024-10` or `2024-10-13` (`2024-13` and
+    `2024-02-30` are not)."""
+    return bool(re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", text)) and parse_date(text) is not None
+
+
 _EDTF_SEASON = re.compile(r"^(\d{4})-(?:2[1-9]|3\d|4[01])$")  # 2019-21: spring 2019
 
 

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from ..models import Paper, PartialDate
+from ..models import Paper, PartialDate, preferred_date
 
 _PARTICLES = {
     "van", "von", "der", "den", "de", "del", "della", "di", "da", "la", "le", "du", "dos", "das", "ter",
@@ -102,11 +102,13 @@ def _letters(n: int) -> str:
 
 
 def main_date(paper: Paper) -> PartialDate | None:
-    """The date a citation shows: published, else created, listed, updated."""
-    for kind in ("published", "created", "listed", "updated"):
-        if kind in paper.dates:
-            return paper.dates[kind]
-    return None
+    """The date a citation shows: `models.preferred_date`, else a date without a year."""
+    date = preferred_date(paper.dates, paper.ids)
+    if date is None:
+        date = next(
+            (paper.dates[k] for k in ("published", "created", "listed", "updated") if k in paper.dates), None
+        )
+    return date
 
 
 def main_doi(paper: Paper) -> str | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import InvalidInput
+from ..normalize import valid_iso_date
 
 # bm25 column weights (title, abstract, authors): a word in the title counts four times.
 W_TITLE = 4.0
@@ -171,7 +172,7 @@ class Filters:
     def __post_init__(self) -> None:
         for name in ("since", "until"):
             value = getattr(self, name)
-            if value is not None and not _ISO_PREFIX.match(value):
+            if value is not None and not (_ISO_PREFIX.match(value) and valid_iso_date(value)):
                 raise InvalidInput(f"--{name} wants a date like 2024, 2024-10 or 2024-10-13, not {value!r}")
 
     @property

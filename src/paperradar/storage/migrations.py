@@ -7,6 +7,15 @@ from __future__ import annotations
 
 import sqlite3
 
+# The month of a paper's arXiv id, in SQL: 'arxiv:1804.06498' -> '2018-04', 'arxiv:hep-th/9901001'
+# -> '1999-01'; NULL for other ids (used by migration 12)
+_ID_MONTH = """(CASE
+    WHEN id GLOB 'arxiv:[0-9][0-9][0-9][0-9].[0-9]*' THEN '20' || substr(id, 7, 2) || '-' || substr(id, 9, 2)
+    WHEN id GLOB 'arxiv:*/[0-9][0-9][0-9][0-9][0-9][0-9][0-9]*' THEN
+        (CASE WHEN CAST(substr(id, instr(id, '/') + 1, 2) AS INTEGER) >= 91 THEN '19' ELSE '20' END)
+        || substr(id, instr(id, '/') + 1, 2) || '-' || substr(id, instr(id, '/') + 3, 2)
+    END)"""
+
 MIGRATIONS: list[str] = [
     # 1: papers, aliases, source records, corrections, import log, full-text index
     """
@@ -264,6 +273,17 @@ MIGRATIONS: list[str] = [
         sent_at TEXT NOT NULL,
         PRIMARY KEY (digest_pk, channel)
     ) WITHOUT ROWID;
+    """,
+    # 12 (issue 14, "dates mislead"): a paper's date is never a listing or update date later than the
+    # month after its arXiv id's month (1804.06498 listed 2025-10-13 is 2018-04), as
+    # models.preferred_date decides for new imports; "newest" sorting and date filters follow
+    f"""
+    UPDATE papers
+    SET date = {_ID_MONTH}, year = CAST(substr({_ID_MONTH}, 1, 4) AS INTEGER)
+    WHERE id GLOB 'arxiv:*' AND {_ID_MONTH} IS NOT NULL
+      AND coalesce(json_extract(data, '$.dates.published'), '') NOT GLOB '[0-9]*'
+      AND coalesce(json_extract(data, '$.dates.created'), '') NOT GLOB '[0-9]*'
+      AND substr(date, 1, 7) > substr(date({_ID_MONTH} || '-01', '+1 month'), 1, 7);
     """,
 ]
 
