@@ -1,26 +1,35 @@
 """Author hold-out on arxiv-118k: can a profile built from an author's earlier papers find their later ones?
 
-    .venv/bin/python bench/eval_holdout.py [--authors 120] [--json]
+    nice -n 10 .venv/bin/python bench/eval_holdout.py [--authors 150] [--cuts 2026-02-01,2026-04-01]
+    nice -n 10 .venv/bin/python bench/eval_holdout.py --dev [--authors 60]   # choosing settings
 
-Protocol: cut date 2026-04-01 (by listing date). An author's profile = their papers listed before
-the cut; targets = their papers listed on or after it; candidates = every paper listed on or after
-it (~21.9k). Recall@50 and nDCG@50 (binary gain), averaged over authors. Author names are never a
-feature: only title + abstract text is used.
+Protocol: for each cut date (by listing date) an author's profile = their papers listed before the
+cut; targets = their papers listed on or after it; candidates = every paper listed on or after it.
+Recall@50 and nDCG@50 (binary gain), averaged over authors, with 95% bootstrap intervals (2,000
+resamples of the authors) and the paired ratio ours / SVM. Author names are never a feature:
+only title + abstract text is used.
 
-Authors: at least 5 papers before the cut and 2 after; names with more than 40 papers in all are
-left out, since such common names (e.g. "Yang Liu", 402 papers) cover several people. From the
-eligible names a deterministic sample (random.Random(0)) of --authors is taken, to keep the run
-near ten minutes on 2 shared cores (the SVM baseline trains on all 118k papers per author).
+Authors: at least 5 papers before the cut and 2 after, at most 40 in all (a unique-name rule:
+common names such as "Yang Liu", 402 papers, cover several people). Reported authors: a
+random.Random(0) sample of the eligible names at each cut. Dev authors (`--dev`, for choosing
+settings): cut 2026-03-01, a random.Random(12345) sample of eligible names that are in neither
+reported sample.
 
 Systems, all in this run, on the same authors and candidates:
-- ours: the recommender's learner (rank/learner.py, default LearnerConfig): logistic regression over
-  TF-IDF + fast-tier embeddings; positives = the profile, 5,000 random pre-cut papers as negatives
-- arxiv-sanity-lite SVM: TF-IDF over title + abstract, word 1-2-grams, 20k features, min_df 5,
-  max_df 0.1, sublinear tf, English stop words; LinearSVC(C=0.01, class_weight="balanced",
-  max_iter=10000; arxiv-sanity-lite's tol=1e-6 is left at sklearn's 1e-4 to keep the run short),
-  trained on all papers with every unlabelled one a negative
-- time-decayed mean cosine (zotero-arxiv-daily): embedding cosine to each profile paper, weighted
-  1 / (1 + log10(rank + 1)) by recency rank (newest first), normalised
+- ours: what `profile create` + `recommend` do (rank/model_cache.fit_profile over rank/features.py's
+  library-wide TF-IDF and the fast-tier vectors that import makes; interests clustered as
+  profiles.refresh_interests does; negatives by paper-id hash)
+- arxiv-sanity-svm: arxiv-sanity-lite exactly: TF-IDF 1-2 grams, 20k features, min_df 5,
+  max_df 0.1, sublinear tf, its token pattern; LinearSVC(class_weight="balanced", max_iter=10000,
+  tol=1e-6, C=0.01, dual=True) over every paper, all but the author's a negative
+- scholar-inbox-lr: logistic regression (class weights balanced) on the same MiniLM fast-tier
+  vectors, positives vs 5,000 random papers
+- zotero-decayed-cosine: zotero-arxiv-daily's time-decayed mean cosine (weights 1/(1+log10(rank+1)),
+  newest first) on the same vectors
+- bm25-profile-words: BM25 (k1 1.2, b 0.75) of the profile's words (their term counts) over the candidates
+
+Each (cut, author) result is appended to bench/out/holdout-log.jsonl as it is made, so a long run
+that stops keeps its results and a rerun goes on from there.
 """
 
 from __future__ import annotations
@@ -32,115 +41,105 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy import sparse
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from paperradar.embed import load_embedder, text_for
+from paperradar.rank import features as F
 from paperradar.rank import learner
+from paperradar.rank.interests import build_clusters
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent / "shared" / "corpora" / "arxiv-118k" / "arxiv_metadata.jsonl.xz"
 OUT = HERE / "out"
-CUT = "2026-04-01"
+CUTS = ("2026-02-01", "2026-04-01")
+DEV_CUT = "2026-03-01"
 K = 50
-RANDOMS = 5000
+LR_NEGATIVES = 5000
 MIN_BEFORE, MIN_AFTER, MAX_TOTAL = 5, 2, 40
 
 
-def load() -> tuple[list[str], list[str], list[list[str]], list[str]]:
+@dataclass
+class Corpus:
+    ids: list[str]
+    texts: list[str]
+    authors: list[list[str]]
+    dates: list[str]
+    ours: F.Features  # as the library keeps them
+    dense: np.ndarray  # fast tier, unit rows
+    sanity: sparse.csr_matrix  # arxiv-sanity-lite's TF-IDF, float64 (liblinear's type)
+    counts: sparse.csr_matrix  # word counts, for BM25
+
+
+def load() -> Corpus:
     ids, texts, authors, dates = [], [], [], []
     with lzma.open(CORPUS, "rt") as f:
         for line in f:
             d = json.loads(line)
-            ids.append(d["id"])
+            ids.append("arxiv:" + d["id"])
             texts.append(" ".join(text_for(d["title"], d["abstract"]).split()))
             authors.append(d["authors"])
             dates.append(d["listing_date"])
-    return ids, texts, authors, dates
+    dense = normalize(_cached("holdout-fast", lambda: _embed(texts)))
+    ours = _cached_features(ids, texts)
+    ours.dense = dense
+    sanity = _cached_sparse("holdout-sanity", lambda: _sanity_tfidf(texts)).astype(np.float64)
+    counts = _cached_sparse(
+        "holdout-counts", lambda: CountVectorizer(stop_words="english", min_df=2).fit_transform(texts)
+    )
+    return Corpus(ids, texts, authors, dates, ours, dense, sanity, counts.tocsr())
 
 
-def pick_authors(
-    authors: list[list[str]], dates: list[str], n: int
-) -> list[tuple[str, list[int], list[int]]]:
-    papers: dict[str, list[int]] = defaultdict(list)
-    for i, names in enumerate(authors):
-        for a in names:
-            papers[a].append(i)
-    eligible = []
-    for a, rows in papers.items():
-        before = [i for i in rows if dates[i] < CUT]
-        after = [i for i in rows if dates[i] >= CUT]
-        if len(before) >= MIN_BEFORE and len(after) >= MIN_AFTER and len(rows) <= MAX_TOTAL:
-            eligible.append((a, before, after))
-    eligible.sort()
-    print(f"{len(eligible)} eligible authors; sampling {n}", file=sys.stderr)
-    return random.Random(0).sample(eligible, min(n, len(eligible)))
-
-
-def dense_matrix(texts: list[str]) -> np.ndarray:
-    emb = load_embedder("fast")
-    cache = OUT / f"holdout-{emb.model_id.replace('/', '_')}.npy"
-    if cache.exists():
-        return np.load(cache)
-    m = np.vstack([emb.embed_batch(texts[i : i + 512]) for i in range(0, len(texts), 512)])
+def _cached(name: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+    path = OUT / f"{name}.npy"
+    if path.exists():
+        return np.load(path)
+    m = make()
     OUT.mkdir(exist_ok=True)
-    np.save(cache, m)
+    np.save(path, m)
     return m
 
 
-def metrics(scores: np.ndarray, cand: np.ndarray, targets: set[int]) -> tuple[float, float]:
-    top = cand[np.argsort(-scores)[:K]]
-    hits = [1.0 if int(i) in targets else 0.0 for i in top]
-    dcg = sum(h / np.log2(r + 2) for r, h in enumerate(hits))
-    ideal = sum(1 / np.log2(r + 2) for r in range(min(K, len(targets))))
-    return sum(hits) / len(targets), dcg / ideal
+def _cached_sparse(name: str, make: Callable[[], Any]) -> sparse.csr_matrix:
+    path = OUT / f"{name}.npz"
+    if path.exists():
+        return sparse.load_npz(path).tocsr()
+    m = sparse.csr_matrix(make())
+    OUT.mkdir(exist_ok=True)
+    sparse.save_npz(path, m, compressed=False)
+    return m
 
 
-def run(n_authors: int) -> dict[str, object]:
-    t0 = time.perf_counter()
-    ids, texts, authors, dates = load()
-    chosen = pick_authors(authors, dates, n_authors)
-    cand = np.array([i for i, d in enumerate(dates) if d >= CUT])
-    pre = [i for i, d in enumerate(dates) if d < CUT]
-    dense = normalize(dense_matrix(texts))
-    cfg = learner.LearnerConfig()
-    ours_x = learner.features(learner.fit_vectorizer(texts, cfg).transform(texts), dense, cfg)
-    sanity_x = _sanity_tfidf(texts)
-    prep = time.perf_counter() - t0
-    results: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    timing: dict[str, float] = defaultdict(float)
-    for a, before, after in chosen:
-        targets = set(after)
-        for name, fn in SYSTEMS.items():
-            s = time.perf_counter()
-            scores = fn(before, cand, pre, ours_x, sanity_x, dense, dates, a)
-            timing[name] += time.perf_counter() - s
-            results[name].append(metrics(scores, cand, targets))
-        print(
-            a, {k: round(float(np.mean([r for r, _ in v])), 3) for k, v in results.items()}, file=sys.stderr
-        )
-    summary = {
-        name: {
-            f"recall@{K}": round(float(np.mean([r for r, _ in rows])), 4),
-            f"ndcg@{K}": round(float(np.mean([n for _, n in rows])), 4),
-            "seconds": round(timing[name], 1),
-        }
-        for name, rows in results.items()
-    }
-    return {
-        "authors": len(chosen),
-        "candidates": len(cand),
-        "cut": CUT,
-        "prep_seconds": round(prep, 1),
-        "systems": summary,
-    }
+def _embed(texts: list[str]) -> np.ndarray:
+    emb = load_embedder("fast")
+    return np.vstack([emb.embed_batch(texts[i : i + 1024]) for i in range(0, len(texts), 1024)])
 
 
-def _sanity_tfidf(texts: list[str]):  # type: ignore[no-untyped-def]
+def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
+    """The features a library of this corpus has: features.py's fit on its id-hash sample."""
+    order = F.id_hash_order(ids)
+    lexical = _cached_sparse("holdout-ours-lexical", lambda: _ours_lexical(texts, order)).astype(np.float32)
+    pks = np.arange(len(ids), dtype=np.int64)
+    vocab = F.Vocabulary([], np.zeros(0), len(ids))
+    return F.Features([], pks, lexical, vocab, "", hash_order=order)
+
+
+def _ours_lexical(texts: list[str], order: np.ndarray) -> sparse.csr_matrix:
+    vocab = F.fit_vocabulary([texts[i] for i in sorted(order[: F.FIT_SAMPLE])])
+    return F._transform(vocab, texts)
+
+
+def _sanity_tfidf(texts: list[str]) -> sparse.csr_matrix:
     vec = TfidfVectorizer(
         input="content",
         encoding="utf-8",
@@ -159,59 +158,261 @@ def _sanity_tfidf(texts: list[str]):  # type: ignore[no-untyped-def]
         max_df=0.1,
         min_df=5,
     )
-    return vec.fit_transform(texts).astype(np.float32)
+    return vec.fit_transform(texts)
 
 
-def ours(before, cand, pre, x, _sx, _d, _dates, author):  # type: ignore[no-untyped-def]
-    rng = random.Random(author)
-    own = set(before)
-    randoms = [i for i in rng.sample(pre, RANDOMS + len(before)) if i not in own][:RANDOMS]
-    model = learner.fit(x[before], None, x[randoms], learner.LearnerConfig())
-    return model.decision(x[cand])
+# ---------------------------------------------------------------- authors
 
 
-def ours_lexical(before, cand, pre, x, _sx, _d, _dates, author):  # type: ignore[no-untyped-def]
-    n_lex = x.shape[1] - 256  # the fast tier's 256 dimensions come last
-    return ours(before, cand, pre, x[:, :n_lex], None, None, None, author)
+def eligible(c: Corpus, cut: str) -> list[tuple[str, list[int], list[int]]]:
+    papers: dict[str, list[int]] = defaultdict(list)
+    for i, names in enumerate(c.authors):
+        for a in names:
+            papers[a].append(i)
+    out = []
+    for a, rows in papers.items():
+        before = [i for i in rows if c.dates[i] < cut]
+        after = [i for i in rows if c.dates[i] >= cut]
+        if len(before) >= MIN_BEFORE and len(after) >= MIN_AFTER and len(rows) <= MAX_TOTAL:
+            out.append((a, before, after))
+    return sorted(out)
 
 
-def sanity_svm(before, cand, _pre, _x, sx, _d, _dates, _a):  # type: ignore[no-untyped-def]
-    y = np.zeros(sx.shape[0])
+def reported_authors(c: Corpus, cut: str, n: int) -> list[tuple[str, list[int], list[int]]]:
+    e = eligible(c, cut)
+    return random.Random(0).sample(e, min(n, len(e)))
+
+
+def dev_authors(c: Corpus, n: int) -> list[tuple[str, list[int], list[int]]]:
+    taken = {a for cut in CUTS for a, _, _ in reported_authors(c, cut, 150)}
+    e = [x for x in eligible(c, DEV_CUT) if x[0] not in taken]
+    return random.Random(12345).sample(e, min(n, len(e)))
+
+
+# ---------------------------------------------------------------- systems
+
+
+@dataclass
+class Cut:
+    cut: str
+    cand: np.ndarray
+    bm25: sparse.csr_matrix  # candidates x words, BM25 term weights
+
+
+def prepare_cut(c: Corpus, cut: str) -> Cut:
+    cand = np.array([i for i, d in enumerate(c.dates) if d >= cut])
+    return Cut(cut, cand, _bm25_matrix(c.counts, cand))
+
+
+def _bm25_matrix(
+    counts: sparse.csr_matrix, cand: np.ndarray, k1: float = 1.2, b: float = 0.75
+) -> sparse.csr_matrix:
+    tf = counts[cand].astype(np.float64).tocsr()
+    n = tf.shape[0]
+    df = np.bincount(tf.indices, minlength=tf.shape[1])
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+    length = np.asarray(tf.sum(axis=1)).ravel()
+    norm = k1 * (1 - b + b * length / max(length.mean(), 1e-9))
+    rows = np.repeat(np.arange(n), np.diff(tf.indptr))
+    tf.data = tf.data * (k1 + 1) / (tf.data + norm[rows]) * idf[tf.indices]
+    return tf
+
+
+def ours(c: Corpus, cut: Cut, before: list[int], cfg: learner.LearnerConfig) -> np.ndarray:
+    from paperradar.rank import model_cache
+
+    feats = c.ours
+    groups = _interest_groups(c, before)
+    pos_rows = np.asarray(before)
+    ref_rows, neg_rows = model_cache.sample_rows(feats, set(before), cfg)
+    ages = _ages(c, before)
+    d = c.dense
+    data = learner.TrainingSet(
+        pos_lex=feats.lexical[pos_rows],
+        pos_weights=learner.recency_weights(ages, cfg.half_life_days),
+        neg_lex=feats.lexical[neg_rows],
+        rej_lex=feats.lexical[[]],
+        ref_lex=feats.lexical[ref_rows],
+        pos_dense=d[pos_rows],
+        pos_groups=groups,
+        rej_dense=d[[]],
+        ref_dense=d[ref_rows],
+    )
+    model = learner.fit(data, cfg)
+    return model.evidence(feats.lexical[cut.cand], d[cut.cand]).score
+
+
+def _interest_groups(c: Corpus, before: list[int]) -> np.ndarray:
+    clusters = build_clusters(c.dense[before], c.ours.lexical[before], np.array([], dtype=object))
+    groups = np.zeros(len(before), dtype=int)
+    for g, cl in enumerate(clusters):
+        groups[cl.members] = g
+    return groups
+
+
+def _ages(c: Corpus, rows: list[int]) -> list[float]:
+    days = [date.fromisoformat(c.dates[i]) for i in rows]
+    newest = max(days)
+    return [float((newest - d).days) for d in days]
+
+
+def sanity_svm(c: Corpus, cut: Cut, before: list[int]) -> np.ndarray:
+    y = np.zeros(c.sanity.shape[0])
     y[before] = 1
-    clf = LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, C=0.01)
-    clf.fit(sx, y)
-    return clf.decision_function(sx[cand])
+    clf = LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, tol=1e-6, C=0.01, dual=True)
+    clf.fit(c.sanity, y)
+    return clf.decision_function(c.sanity[cut.cand])
 
 
-def decayed_cosine(before, cand, _pre, _x, _sx, dense, dates, _a):  # type: ignore[no-untyped-def]
-    newest_first = sorted(before, key=lambda i: dates[i], reverse=True)
+def scholar_lr(c: Corpus, cut: Cut, before: list[int]) -> np.ndarray:
+    own = set(before)
+    negs = [int(i) for i in c.ours.hash_order[: LR_NEGATIVES + len(before)] if int(i) not in own][
+        :LR_NEGATIVES
+    ]
+    x = c.dense[before + negs]
+    y = np.r_[np.ones(len(before)), np.zeros(len(negs))]
+    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(x, y)
+    return clf.decision_function(c.dense[cut.cand])
+
+
+def decayed_cosine(c: Corpus, cut: Cut, before: list[int]) -> np.ndarray:
+    newest_first = sorted(before, key=lambda i: c.dates[i], reverse=True)
     w = 1 / (1 + np.log10(np.arange(len(newest_first)) + 1))
     w = w / w.sum()
-    return (dense[cand] @ dense[newest_first].T) @ w
+    return (c.dense[cut.cand] @ c.dense[newest_first].T) @ w
 
 
-SYSTEMS = {
-    "ours": ours,
-    "ours-lexical-only": ours_lexical,
+def bm25_words(c: Corpus, cut: Cut, before: list[int]) -> np.ndarray:
+    q = np.asarray(c.counts[before].sum(axis=0)).ravel()
+    return np.asarray(cut.bm25 @ q).ravel()
+
+
+BASELINES: dict[str, Callable[[Corpus, Cut, list[int]], np.ndarray]] = {
     "arxiv-sanity-svm": sanity_svm,
-    "decayed-mean-cosine": decayed_cosine,
+    "scholar-inbox-lr": scholar_lr,
+    "zotero-decayed-cosine": decayed_cosine,
+    "bm25-profile-words": bm25_words,
 }
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def metrics(scores: np.ndarray, cand: np.ndarray, targets: set[int]) -> tuple[float, float]:
+    top = cand[np.argsort(-scores, kind="stable")[:K]]
+    hits = [1.0 if int(i) in targets else 0.0 for i in top]
+    dcg = sum(h / np.log2(r + 2) for r, h in enumerate(hits))
+    ideal = sum(1 / np.log2(r + 2) for r in range(min(K, len(targets))))
+    return sum(hits) / len(targets), dcg / ideal
+
+
+def bootstrap(values: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (n, len(values)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def ratio_interval(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """mean(a) / mean(b) over the same authors, with a paired bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), (n, len(a)))
+    ratios = a[idx].mean(axis=1) / np.maximum(b[idx].mean(axis=1), 1e-12)
+    return (
+        float(a.mean() / max(b.mean(), 1e-12)),
+        float(np.percentile(ratios, 2.5)),
+        float(np.percentile(ratios, 97.5)),
+    )
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per cut and system: means with bootstrap intervals over the authors every system has."""
+    out: dict[str, Any] = {}
+    for cut in sorted({r["cut"] for r in rows}):
+        by: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
+        for r in rows:
+            if r["cut"] == cut:
+                by[r["system"]][r["author"]] = (r["recall"], r["ndcg"])
+        common = sorted(set.intersection(*(set(v) for v in by.values())))
+        systems = {}
+        for name, per in by.items():
+            rec = np.asarray([per[a][0] for a in common])
+            nd = np.asarray([per[a][1] for a in common])
+            systems[name] = {
+                f"recall@{K}": round(float(rec.mean()), 4),
+                "recall_ci": [round(x, 4) for x in bootstrap(rec)],
+                f"ndcg@{K}": round(float(nd.mean()), 4),
+                "ndcg_ci": [round(x, 4) for x in bootstrap(nd)],
+            }
+        entry: dict[str, Any] = {"authors": len(common), "systems": systems}
+        if "ours" in by and "arxiv-sanity-svm" in by and common:
+            a = np.asarray([by["ours"][x][0] for x in common])
+            b = np.asarray([by["arxiv-sanity-svm"][x][0] for x in common])
+            entry["ours_over_svm_recall"] = [round(v, 3) for v in ratio_interval(a, b)]
+        out[cut] = entry
+    return out
+
+
+# ---------------------------------------------------------------- runs
+
+
+def run(authors: int, cuts: list[str], log_path: Path, only: set[str] | None) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    c = load()
+    print(f"loaded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    done = _read_log(log_path)
+    plans = {cut: reported_authors(c, cut, authors) for cut in cuts}
+    prepared = {cut: prepare_cut(c, cut) for cut in cuts}
+    cfg = learner.LearnerConfig()
+    systems = {"ours": lambda c_, k_, b_: ours(c_, k_, b_, cfg), **BASELINES}
+    for n in range(authors):  # the cuts take turns, so a stopped run has both
+        for cut in cuts:
+            if n >= len(plans[cut]):
+                continue
+            a, before, after = plans[cut][n]
+            for name, fn in systems.items():
+                if (only and name not in only) or (cut, a, name) in done:
+                    continue
+                s = time.perf_counter()
+                rec, ndcg = metrics(fn(c, prepared[cut], before), prepared[cut].cand, set(after))
+                row = {
+                    "cut": cut,
+                    "author": a,
+                    "system": name,
+                    "recall": rec,
+                    "ndcg": ndcg,
+                    "seconds": round(time.perf_counter() - s, 2),
+                }
+                with log_path.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                done[(cut, a, name)] = row
+            print(cut, n, a, file=sys.stderr, flush=True)
+    wanted = {(cut, a) for cut, p in plans.items() for a, _, _ in p}
+    rows = [r for r in done.values() if (r["cut"], r["author"]) in wanted]
+    return {"k": K, "candidates": {cut: len(prepared[cut].cand) for cut in cuts}, "cuts": summarise(rows)}
+
+
+def _read_log(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    if not path.exists():
+        return {}
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {(r["cut"], r["author"], r["system"]): r for r in rows}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--authors", type=int, default=40)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--authors", type=int, default=150)
+    ap.add_argument("--cuts", default=",".join(CUTS))
+    ap.add_argument("--log", default=str(OUT / "holdout-log.jsonl"))
+    ap.add_argument("--only", default="", help="comma-separated systems to run (default: all)")
+    ap.add_argument("--summary", action="store_true", help="summarise the log without running")
     args = ap.parse_args()
-    res = run(args.authors)
-    if args.json:
-        print(json.dumps(res, indent=2))
+    OUT.mkdir(exist_ok=True)
+    log_path = Path(args.log)
+    if args.summary:
+        print(json.dumps(summarise(list(_read_log(log_path).values())), indent=2))
         return
-    print(f"author hold-out, {res['authors']} authors, {res['candidates']} candidates, cut {CUT}")
-    for name, m in res["systems"].items():  # type: ignore[union-attr]
-        print(
-            f"  {name:<22} recall@{K} {m[f'recall@{K}']:.4f}  nDCG@{K} {m[f'ndcg@{K}']:.4f}  ({m['seconds']} s)"
-        )
+    res = run(args.authors, args.cuts.split(","), log_path, set(filter(None, args.only.split(","))) or None)
+    print(json.dumps(res, indent=2))
 
 
 if __name__ == "__main__":

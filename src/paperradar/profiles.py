@@ -21,14 +21,12 @@ from .importers.base import Source
 from .ingest import ImportReport, now_iso
 from .normalize import ids_from_text
 from .rank import interests as ranking
-from .rank.learner import fit_vectorizer
 from .rank.people import group_papers, same_name
 from .storage import profiles as store
 from .storage.sqlite import SQLiteLibrary
 
 FEEDBACK_KINDS = store.FEEDBACK_KINDS
 NEGATIVE_KINDS = ("dislike", "not_interested")
-BACKGROUND = 500  # random library papers that give TF-IDF its document frequencies when naming interests
 ID_LIST_MAX = 1 << 20  # a list of ids longer than this is not looked for
 EMBED_ON_THE_FLY = 2000  # papers without vectors embedded at once at most (else left out of dense features)
 
@@ -59,6 +57,9 @@ class Profile:
     feedback: list[FeedbackMark] = field(default_factory=list)
     interests: list[Interest] = field(default_factory=list)
     seen: int = 0
+    follows: list[str] = field(default_factory=list)  # authors whose new papers always surface
+    rules: dict[str, list[str]] = field(default_factory=lambda: {"must": [], "exclude": []})
+    threshold: float | None = None  # minimum percentile a recommendation needs (None: no minimum)
 
 
 @dataclass
@@ -250,13 +251,12 @@ def create_profile(
     papers: Sequence[str | int] | None = None,
     pick: int | None = None,
 ) -> Profile:
-    """A new profile from an author's papers and/or given papers (ids, aliases or pks).
+    """A new profile from an author's papers and/or given papers (ids, aliases or pks); with
+    neither it starts empty and learns from ratings (`recommend.papers_to_rate`).
 
     An author name that covers several people raises AmbiguousAuthor unless `pick` (1-based,
     from `author_candidates`) says which one."""
     name = _check_name(name)
-    if author is None and not papers:
-        raise InvalidInput("a profile needs papers: give an author name or papers (ids or a file)")
     pks = resolve_refs(lib, papers or [])
     if author is not None:
         pks = _author_papers(lib, author, pick) + pks
@@ -312,6 +312,9 @@ def get_profile(lib: SQLiteLibrary, name: str) -> Profile:
         ],
         interests=[Interest(i["name"], i["terms"], i["papers"]) for i in row["interests"]],
         seen=len(store.seen_pks(lib, row["pk"])),
+        follows=store.follows(lib, row["pk"]),
+        rules=store.rules(lib, row["pk"]),
+        threshold=row["threshold"],
     )
 
 
@@ -368,11 +371,101 @@ def undo_feedback(lib: SQLiteLibrary, name: str) -> FeedbackMark | None:
     row = store.profile_row(lib, name)
     with lib.transaction():
         gone = store.pop_feedback(lib, row["pk"])
+        if gone is not None and gone["paper_pk"] not in store.current_feedback(lib, row["pk"]):
+            store.unsee(lib, row["pk"], [gone["paper_pk"]])  # so it can be recommended again
     if gone is None:
         return None
     if gone["kind"] == "like":
         refresh_interests(lib, row["pk"])
     return FeedbackMark(lib.paper_row(gone["paper_pk"])["id"], gone["kind"], gone["created_at"])
+
+
+# ---------------------------------------------------------------- steering
+
+
+def follow(lib: SQLiteLibrary, name: str, author: str) -> Profile:
+    """Follow an author: their new papers always surface, marked as such."""
+    author = " ".join(author.split())
+    if not re.search(r"[^\W\d_]", author) or len(author) > 200:
+        raise InvalidInput(f"bad author name {author!r}")
+    row = store.profile_row(lib, name)
+    with lib.transaction():
+        store.add_follow(lib, row["pk"], author, now_iso())
+    return get_profile(lib, name)
+
+
+def unfollow(lib: SQLiteLibrary, name: str, author: str) -> Profile:
+    row = store.profile_row(lib, name)
+    with lib.transaction():
+        if not store.remove_follow(lib, row["pk"], " ".join(author.split())):
+            raise NotFound(f"profile {name!r} does not follow {author!r}")
+    return get_profile(lib, name)
+
+
+RULE_KINDS = ("must", "exclude")
+
+
+def add_rule(lib: SQLiteLibrary, name: str, kind: str, word: str) -> Profile:
+    """A keyword rule: `must` keeps only papers that mention one of the must-words; `exclude`
+    drops papers that mention the word. Words match whole words, case-insensitively."""
+    word = " ".join(word.split())
+    if kind not in RULE_KINDS:
+        raise InvalidInput(f"a rule is one of {', '.join(RULE_KINDS)}, not {kind!r}")
+    if not word or len(word) > 100:
+        raise InvalidInput("a rule needs a word or phrase of 1-100 characters")
+    row = store.profile_row(lib, name)
+    with lib.transaction():
+        store.add_rule(lib, row["pk"], kind, word, now_iso())
+    return get_profile(lib, name)
+
+
+def remove_rule(lib: SQLiteLibrary, name: str, kind: str, word: str) -> Profile:
+    row = store.profile_row(lib, name)
+    with lib.transaction():
+        if not store.remove_rule(lib, row["pk"], kind, " ".join(word.split())):
+            raise NotFound(f"profile {name!r} has no {kind} rule {word!r}")
+    return get_profile(lib, name)
+
+
+def set_threshold(lib: SQLiteLibrary, name: str, value: float | None) -> Profile:
+    """The minimum percentile (0-1: the share of the library a paper must beat) a
+    recommendation needs; None removes it. With a threshold, a quiet day says "nothing good"."""
+    if value is not None and not 0.0 <= value < 1.0:
+        raise InvalidInput("the threshold is a percentile between 0 and 1 (e.g. 0.99)")
+    row = store.profile_row(lib, name)
+    with lib.transaction():
+        store.set_threshold(lib, row["pk"], value)
+    return get_profile(lib, name)
+
+
+RESETTABLE = ("feedback", "seen", "follows", "rules", "threshold")
+
+
+def reset_profile(lib: SQLiteLibrary, name: str, what: Sequence[str]) -> Profile:
+    """Forget what the profile learned: its feedback, the papers it has seen, followed authors,
+    keyword rules or threshold (its own papers stay)."""
+    bad = [w for w in what if w not in RESETTABLE]
+    if bad or not what:
+        raise InvalidInput(f"reset one or more of {', '.join(RESETTABLE)}")
+    row = store.profile_row(lib, name)
+    pk = row["pk"]
+    with lib.transaction():
+        if "feedback" in what:
+            store.unsee(lib, pk, store.clear_feedback(lib, pk))
+        if "seen" in what:
+            store.clear_seen(lib, pk)
+        if "follows" in what:
+            for author in store.follows(lib, pk):
+                store.remove_follow(lib, pk, author)
+        if "rules" in what:
+            for kind, words in store.rules(lib, pk).items():
+                for word in words:
+                    store.remove_rule(lib, pk, kind, word)
+        if "threshold" in what:
+            store.set_threshold(lib, pk, None)
+    if "feedback" in what:
+        refresh_interests(lib, pk)
+    return get_profile(lib, name)
 
 
 def mark_seen(lib: SQLiteLibrary, profile: str | Profile, pks: Sequence[int]) -> None:
@@ -395,18 +488,23 @@ def positives_and_negatives(lib: SQLiteLibrary, profile_pk: int) -> tuple[list[i
 
 
 def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
-    """Cluster the profile's positive papers into interests and store their names."""
+    """Cluster the profile's positive papers into interests (on their dense rows when the library
+    has embeddings, else their TF-IDF rows) and name them by their keyphrases."""
+    from .rank.features import load_features
+
     pks, _ = positives_and_negatives(lib, profile_pk)
     found: list[dict[str, Any]] = []
     if pks:
-        back = store.random_pks(lib, BACKGROUND, set(pks), seed=profile_pk)
-        texts = paper_texts(lib, pks + back)
-        vec = fit_vectorizer(texts)
-        lex = vec.transform(texts[: len(pks)])
-        dense = dense_rows(lib, pks)
-        space = dense if dense is not None else lex.toarray()
+        feats = load_features(lib)
+        rows = feats.rows(pks)
+        pks = [pk for pk, r in zip(pks, rows, strict=True) if r >= 0]
+        rows = rows[rows >= 0]
+        lex = feats.lexical[rows]
+        dense = feats.dense[rows] if feats.dense is not None else None
+        usable = dense is not None and bool((np.linalg.norm(dense, axis=1) > 0).all())
+        space = dense if usable and dense is not None else lex.toarray()
         ids = _ids_of(lib, pks)
-        for c in ranking.build_clusters(space, lex, vec.get_feature_names_out()):
+        for c in ranking.build_clusters(space, lex, feats.names):
             found.append({"name": c.name, "terms": c.terms, "papers": [ids[pks[i]] for i in c.members]})
     with lib.transaction():
         store.set_interests(lib, profile_pk, found)
@@ -451,4 +549,7 @@ def profile_json(profile: Profile) -> dict[str, Any]:
         "interests": [{"name": i.name, "terms": i.terms, "papers": i.papers} for i in profile.interests],
         "feedback": [{"paper": f.paper, "kind": f.kind, "at": f.at} for f in profile.feedback],
         "seen": profile.seen,
+        "follows": profile.follows,
+        "rules": profile.rules,
+        "threshold": profile.threshold,
     }

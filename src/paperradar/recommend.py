@@ -1,14 +1,19 @@
-"""Recommendations for a profile, each with its reasons.
+"""Recommendations for a profile, each with structured reasons.
 
 Candidates are the papers new since the profile's last recommendation (or dated in a window), a
-given list (`among`), or a search's results (`query`). A per-profile learner (rank/learner.py)
-scores them over TF-IDF and embedding features; each result names the interest it serves, the
-profile papers it is closest to and the words that drove it. Seen and dismissed papers never
-come back; results are spread across the profile's interests. Does I/O through the library.
+given list (`among`), or a search's results (`query`). They are scored by the profile's model
+(rank/learner.py) over the library's ready features (rank/features.py); the model is fitted once
+and cached until the profile, its feedback or the library changes. Papers by followed authors
+always surface first; keyword rules keep or drop papers; a threshold (a percentile of the
+library) can leave a quiet day empty; results are spread across the profile's interests. Seen
+and dismissed papers never come back. Does I/O through the library.
+
+`recommend()` keeps the signature the web home page, digests and the CLI call.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +21,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from . import profiles as prof
 from .errors import InvalidInput
@@ -24,26 +28,50 @@ from .ingest import now_iso
 from .models import Paper
 from .papers import load_paper
 from .profiles import mark_seen as mark_seen  # part of this module's interface (digests, web)
-from .rank import learner
-from .rank.interests import assign, spread
+from .rank import model_cache
+from .rank.interests import spread
+from .rank.people import same_name
+from .rank.reasons import Reason, reason_text
 from .storage import profiles as store
 from .storage.sqlite import SQLiteLibrary
 
-RANDOM_NEGATIVES = 5000  # random library papers used as negatives (Scholar Inbox uses ~5k)
+__all__ = [
+    "Reason",
+    "Recommendation",
+    "papers_to_rate",
+    "rate",
+    "reason_text",
+    "recommend",
+    "recommendation_json",
+    "score_text",
+]
+
 FIRST_WINDOW_DAYS = 7  # with no earlier recommendation: papers added to the library this recently
 QUERY_DEPTH = 300  # search results ranked for --query
 MAX_WINDOW = 20_000  # a window's newest papers ranked at most (keeps a first run on a big library quick)
-CONFIG = learner.LearnerConfig()
 
 
 @dataclass
 class Recommendation:
     paper: Paper
-    score: float  # in (0, 1), higher is better
+    score: float  # the share of the library this paper outranks for the profile, in [0, 1]
     interest: str | None
-    reasons: list[str] = field(default_factory=list)
-    nearest: list[str] = field(default_factory=list)  # ids of the closest profile papers
-    terms: list[str] = field(default_factory=list)
+    why: list[Reason] = field(default_factory=list)
+    strength: float = 0.0  # standard deviations above a random library paper
+    followed: bool = False  # by an author the profile follows
+
+    @property
+    def reasons(self) -> list[str]:
+        """The reasons as sentences (one renderer for CLI, web and email: `reason_text`)."""
+        return [reason_text(r) for r in self.why]
+
+    @property
+    def nearest(self) -> list[str]:
+        return [str(r.values["paper"]) for r in self.why if r.kind == "nearest_paper"]
+
+    @property
+    def terms(self) -> list[str]:
+        return [str(w) for r in self.why if r.kind == "terms" for w in r.values["words"]]
 
 
 def recommend(
@@ -60,13 +88,15 @@ def recommend(
     threshold: float | None = None,
     mark_seen: bool = True,
 ) -> list[Recommendation]:
-    """The best papers for a profile, best first (spread across its interests), with reasons.
+    """The best papers for a profile, best first (followed authors first, then spread across its
+    interests), with structured reasons.
 
     Candidates: `among` (exactly these pks), else `query` (its search results), else the papers
     dated from `since` or in the last `days`, else those added since the last recommendation.
     Papers the profile dismissed (dislike, not interested) never come back; outside `among`,
-    neither do papers already seen or the profile's own. `include`: keep papers that mention any
-    of these words; `exclude`: drop papers that mention any. `threshold`: minimum score."""
+    neither do papers already seen or the profile's own. `include`/`exclude` add to the profile's
+    keyword rules (must / exclude). `threshold`: minimum score (a percentile, 0-1), else the
+    profile's own threshold; an empty list then means nothing good today."""
     if limit < 1:
         raise InvalidInput("limit must be at least 1")
     profile = prof.get_profile(lib, profile_name)
@@ -74,8 +104,10 @@ def recommend(
     window = among is None and query is None
     pool = _candidates(lib, profile, since, days, among, query)
     pool = _filtered(lib, profile.pk, pool, positives, negatives, keep_seen=among is not None)
-    pool = _keyword_filtered(lib, pool, include, exclude)
-    recs = rank(lib, profile, positives, negatives, pool, limit, threshold)
+    must = [*profile.rules["must"], *include]
+    pool, matched = _keyword_filtered(lib, pool, must, [*profile.rules["exclude"], *exclude])
+    cut = threshold if threshold is not None else profile.threshold
+    recs = rank(lib, profile, positives, negatives, pool, limit, cut, matched)
     now = now_iso()
     with lib.transaction():
         if mark_seen and recs:
@@ -134,18 +166,26 @@ def _filtered(
 
 
 def _keyword_filtered(
-    lib: SQLiteLibrary, pool: list[int], include: Sequence[str], exclude: Sequence[str]
-) -> list[int]:
-    inc = [_word_pattern(w) for w in include if w.strip()]
+    lib: SQLiteLibrary, pool: list[int], must: Sequence[str], exclude: Sequence[str]
+) -> tuple[list[int], dict[int, str]]:
+    """Papers that mention one of the must-words (when there are any) and none of the excluded
+    ones; and for each kept paper, the must-word it mentions."""
+    inc = [(w.strip(), _word_pattern(w)) for w in must if w.strip()]
     exc = [_word_pattern(w) for w in exclude if w.strip()]
     if not inc and not exc:
-        return pool
+        return pool, {}
     texts = dict(zip(pool, prof.paper_texts(lib, pool), strict=True))
-    return [
-        pk
-        for pk in pool
-        if (not inc or any(p.search(texts[pk]) for p in inc)) and not any(p.search(texts[pk]) for p in exc)
-    ]
+    kept, matched = [], {}
+    for pk in pool:
+        if any(p.search(texts[pk]) for p in exc):
+            continue
+        hit = next((w for w, p in inc if p.search(texts[pk])), None)
+        if inc and hit is None:
+            continue
+        kept.append(pk)
+        if hit is not None:
+            matched[pk] = hit
+    return kept, matched
 
 
 def _word_pattern(word: str) -> re.Pattern[str]:
@@ -153,26 +193,6 @@ def _word_pattern(word: str) -> re.Pattern[str]:
 
 
 # ---------------------------------------------------------------- scoring
-
-
-@dataclass
-class _Space:
-    """Feature rows of every paper involved, in one TF-IDF + embedding space."""
-
-    pks: list[int]
-    rows: sparse.csr_matrix
-    names: np.ndarray  # the lexical block's terms
-    at: dict[int, int]
-
-    def of(self, pks: Sequence[int]) -> sparse.csr_matrix:
-        return self.rows[[self.at[pk] for pk in pks]]
-
-
-def _space(lib: SQLiteLibrary, pks: list[int], cfg: learner.LearnerConfig) -> _Space:
-    texts = prof.paper_texts(lib, pks)
-    vec = learner.fit_vectorizer(texts, cfg)
-    rows = learner.features(vec.transform(texts), prof.dense_rows(lib, pks), cfg)
-    return _Space(pks, rows, vec.get_feature_names_out(), {pk: i for i, pk in enumerate(pks)})
 
 
 def rank(
@@ -183,67 +203,150 @@ def rank(
     pool: list[int],
     limit: int,
     threshold: float | None,
+    matched: dict[int, str] | None = None,
 ) -> list[Recommendation]:
-    """Score `pool` for the profile and explain the best `limit`, spread across interests."""
+    """Score `pool` for the profile and explain the best `limit`: papers by followed authors
+    first, then the rest spread across interests; below `threshold` nothing is shown."""
     if not pool:
         return []
     if not positives:
-        raise InvalidInput(f"profile {profile.name!r} has no papers to learn from: add some or like some")
-    avoid = set(positives) | set(negatives) | set(pool)
-    randoms = store.random_pks(lib, RANDOM_NEGATIVES, avoid, seed=profile.pk)
-    space = _space(lib, list(dict.fromkeys(positives + negatives + randoms + pool)), CONFIG)
-    model = learner.fit(space.of(positives), space.of(negatives), space.of(randoms), CONFIG)
-    scores = learner.probability(model.decision(space.of(pool)))
-    keep = [i for i in range(len(pool)) if threshold is None or scores[i] >= threshold]
-    groups, names = _interest_of(lib, profile, space, [pool[i] for i in keep])
-    chosen = [keep[j] for j in spread([scores[i] for i in keep], list(groups), limit)]
-    group_at = {keep[j]: groups[j] for j in range(len(keep))}
-    return [
-        _explain(lib, space, model, pool[i], float(scores[i]), names.get(group_at[i]), positives)
-        for i in chosen
+        raise InvalidInput(
+            f"profile {profile.name!r} has no papers to learn from: add some, like some, "
+            f"or rate ten with `paperradar profile rate {profile.name}`"
+        )
+    fitted = model_cache.profile_model(lib, profile, positives, negatives)
+    scored = fitted.score(pool)
+    followed = _followed(lib, profile.follows, scored.pks)
+    order = [i for i in np.argsort(-scored.score, kind="stable") if int(scored.pks[i]) in followed]
+    rest = [
+        i
+        for i in range(len(scored.pks))
+        if int(scored.pks[i]) not in followed and (threshold is None or scored.percentile[i] >= threshold)
     ]
+    picked = order[:limit] + [
+        rest[j]
+        for j in spread(
+            [float(scored.score[i]) for i in rest],
+            [int(scored.interest[i]) for i in rest],
+            limit - len(order[:limit]),
+        )
+    ]
+    return [_explain(lib, fitted, scored, i, followed, matched or {}) for i in picked]
 
 
-def _interest_of(
-    lib: SQLiteLibrary, profile: prof.Profile, space: _Space, pks: list[int]
-) -> tuple[np.ndarray, dict[int, str]]:
-    """Each paper's nearest interest (index) and the interests' names."""
-    members = [[lib.resolve(i) for i in it.papers] for it in profile.interests]
-    members = [[pk for pk in m if pk in space.at] for m in members]
-    live = [(it.name, m) for it, m in zip(profile.interests, members, strict=True) if m]
-    if not live or not pks:
-        return np.zeros(len(pks), dtype=int), {}
-    cents = np.vstack([np.asarray(space.of(m).mean(axis=0)).ravel() for _, m in live])
-    groups, _ = assign(space.of(pks).toarray(), cents)
-    return groups, {i: name for i, (name, _) in enumerate(live)}
+def _followed(lib: SQLiteLibrary, follows: list[str], pks: np.ndarray) -> dict[int, str]:
+    """Candidates written by a followed author: pk -> the author's name as followed."""
+    if not follows or not len(pks):
+        return {}
+    out: dict[int, str] = {}
+    lasts = [(f, f.split()[-1].lower()) for f in follows]
+    for pk, authors in _author_lists(lib, [int(p) for p in pks]).items():
+        for name in authors:
+            hit = next((f for f, last in lasts if last in name.lower() and same_name(f, name)), None)
+            if hit:
+                out[pk] = hit
+                break
+    return out
+
+
+def _author_lists(lib: SQLiteLibrary, pks: list[int]) -> dict[int, list[str]]:
+    import json
+
+    out: dict[int, list[str]] = {}
+    for i in range(0, len(pks), 900):
+        chunk = pks[i : i + 900]
+        q = f"SELECT pk, data FROM papers WHERE pk IN ({','.join('?' * len(chunk))})"
+        for pk, data in lib.conn.execute(q, chunk):
+            out[pk] = [a.get("name", "") for a in json.loads(data).get("authors", [])]
+    return out
 
 
 def _explain(
     lib: SQLiteLibrary,
-    space: _Space,
-    model: learner.Model,
-    pk: int,
-    score: float,
-    interest: str | None,
-    positives: list[int],
+    fitted: model_cache.FittedProfile,
+    scored: model_cache.Scored,
+    i: int,
+    followed: dict[int, str],
+    matched: dict[int, str],
 ) -> Recommendation:
+    pk = int(scored.pks[i])
     paper = load_paper(lib, pk, with_sources=False)
-    row = space.of([pk])
-    terms = learner.driving_terms(model, row, space.names)
-    near = learner.nearest(row, space.of(positives), k=2)[0]
-    near_papers = [load_paper(lib, positives[i], with_sources=False) for i, _ in near]
-    reasons = []
+    why: list[Reason] = []
+    if pk in followed:
+        why.append(Reason("followed_author", {"author": followed[pk]}))
+    interest = fitted.interest_name(int(scored.interest[i]))
     if interest:
-        reasons.append(f"serves your interest: {interest}")
-    for p, (_, cos) in zip(near_papers, near, strict=True):
-        reasons.append(f"close to your paper “{_short(p.title or p.id)}” (similarity {cos:.2f})")
-    if terms:
-        reasons.append("driven by the words: " + ", ".join(terms))
-    return Recommendation(paper, score, interest, reasons, [p.id for p in near_papers], terms)
+        why.append(Reason("interest", {"name": interest}))
+    for near_pk, sim in fitted.nearest(pk, k=2):
+        p = lib.paper_row(near_pk)
+        why.append(
+            Reason(
+                "nearest_paper",
+                {"paper": p["id"], "title": p["data"].get("title"), "similarity": round(sim, 3)},
+            )
+        )
+    words = fitted.terms(pk)
+    if words:
+        why.append(Reason("terms", {"words": words}))
+    if pk in matched:
+        why.append(Reason("keyword_rule", {"kind": "must", "word": matched[pk]}))
+    return Recommendation(
+        paper,
+        float(scored.percentile[i]),
+        interest,
+        why,
+        strength=float(scored.score[i]),
+        followed=pk in followed,
+    )
 
 
-def _short(text: str, n: int = 70) -> str:
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+# ---------------------------------------------------------------- cold start
+
+RATE_POOL = 5000  # the newest papers the ten to rate are chosen from
+
+
+def papers_to_rate(lib: SQLiteLibrary, profile_name: str, n: int = 10) -> list[Paper]:
+    """Papers for the profile to rate ("rate these 10"), chosen to teach the most: uncertain for
+    its model and unlike each other; for an empty profile, papers spread over the library's
+    newest. Papers it has seen or rated are never offered again."""
+    from .rank.coldstart import spread_out, uncertain_and_diverse
+    from .rank.features import load_features
+
+    profile = prof.get_profile(lib, profile_name)
+    positives, negatives = prof.positives_and_negatives(lib, profile.pk)
+    drop = store.seen_pks(lib, profile.pk) | set(positives) | set(negatives)
+    pool = [pk for pk in store.papers_dated_since(lib, "0")[: RATE_POOL + len(drop)] if pk not in drop]
+    pool = pool[:RATE_POOL]
+    feats = load_features(lib)
+    rows = feats.rows(pool)
+    pool = [pk for pk, r in zip(pool, rows, strict=True) if r >= 0]
+    rows = rows[rows >= 0]
+    space = feats.dense[rows] if feats.dense is not None else feats.lexical[rows].toarray()
+    if not positives:
+        picked = spread_out(space, n)
+    else:
+        fitted = model_cache.profile_model(lib, profile, positives, negatives)
+        scored = fitted.score(pool)
+        margin = fitted.model.lexical(feats.lexical[rows])
+        picked = uncertain_and_diverse(space, scored.score, margin, n)
+    return [load_paper(lib, pool[i], with_sources=False) for i in picked]
+
+
+def rate(lib: SQLiteLibrary, profile_name: str, ratings: dict[str | int, str]) -> int:
+    """Record ratings ({paper: "like" | "dislike" | "not_interested"}) at once: the next
+    recommendation is trained on them. Returns how many were recorded."""
+    for ref, kind in ratings.items():
+        prof.give_feedback(lib, profile_name, ref, kind)
+    return len(ratings)
+
+
+def score_text(score: float) -> str:
+    """A recommendation's score for people: "top 0.2%" of the library for this profile."""
+    top = max(0.0, 1.0 - score) * 100
+    if top < 0.01:
+        return "top 0.01%"
+    digits = max(0, -math.floor(math.log10(top))) if top < 1 else 0
+    return f"top {top:.{digits}f}%"
 
 
 def recommendation_json(rec: Recommendation) -> dict[str, Any]:
@@ -259,8 +362,11 @@ def recommendation_json(rec: Recommendation) -> dict[str, Any]:
         "date": paper_date(p),
         "categories": p.categories,
         "links": p.links,
-        "score": round(rec.score, 4),
+        "score": round(rec.score, 6),
+        "strength": round(rec.strength, 3),
+        "followed": rec.followed,
         "interest": rec.interest,
+        "why": [r.as_json() for r in rec.why],
         "reasons": rec.reasons,
         "nearest": rec.nearest,
         "terms": rec.terms,

@@ -1,5 +1,5 @@
 """`paperradar profile ...` (create, list, show, delete, add, remove, like, dislike,
-not-interested, undo) and `paperradar recommend PROFILE`."""
+not-interested, undo, follow, rule, threshold, reset, rate) and `paperradar recommend PROFILE`."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def create_cmd(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a profile from an author name and/or a file of papers (new papers are imported)."""
+    """Create a profile from an author name and/or a file of papers (new papers are imported);
+    with neither, an empty profile that learns from `profile rate`."""
     with library() as lib:
         pks = svc.papers_in_file(lib, papers)[0] if papers else None
         if papers and not pks:
@@ -115,6 +116,13 @@ def _show(profile: svc.Profile, as_json: bool, lib=None) -> None:  # type: ignor
         out.print(
             f"  feedback: {len(profile.feedback)} marks, latest {profile.feedback[-1].kind} {escape(profile.feedback[-1].paper)}"
         )
+    if profile.follows:
+        out.print(f"  follows: {escape('; '.join(profile.follows))}", highlight=False)
+    for kind, words in profile.rules.items():
+        if words:
+            out.print(f"  {kind}: {escape(', '.join(words))}", highlight=False)
+    if profile.threshold is not None:
+        out.print(f"  threshold: {profile.threshold:g} (papers below this percentile are not shown)")
 
 
 @profile_app.command("delete")
@@ -205,6 +213,94 @@ def undo_cmd(name: NameArg, as_json: JsonFlag = False) -> None:
         out.print(f"undid {mark.kind.replace('_', ' ')} {escape(mark.paper)}", highlight=False)
 
 
+@profile_app.command("follow")
+def follow_cmd(
+    name: NameArg,
+    author: Annotated[str, typer.Argument(help="The author's name, e.g. 'Ada Lovelace'.")],
+    undo: Annotated[bool, typer.Option("--undo", help="Stop following.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Follow an author: their new papers always come first, marked as such."""
+    with library() as lib:
+        profile = svc.unfollow(lib, name, author) if undo else svc.follow(lib, name, author)
+    _show(profile, as_json)
+
+
+@profile_app.command("rule")
+def rule_cmd(
+    name: NameArg,
+    kind: Annotated[str, typer.Argument(help="must (keep only papers mentioning one) or exclude.")],
+    word: Annotated[str, typer.Argument(help="A word or phrase (whole words, any case).")],
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the rule.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Keyword rules kept with the profile: must-words keep, exclude-words drop."""
+    with library() as lib:
+        profile = svc.remove_rule(lib, name, kind, word) if remove else svc.add_rule(lib, name, kind, word)
+    _show(profile, as_json)
+
+
+@profile_app.command("threshold")
+def threshold_cmd(
+    name: NameArg,
+    value: Annotated[
+        float | None,
+        typer.Argument(help="Percentile 0-1 (0.99: better than 99% of the library); omit to remove."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show only papers above this percentile: a quiet day then says "nothing good today"."""
+    with library() as lib:
+        profile = svc.set_threshold(lib, name, value)
+    _show(profile, as_json)
+
+
+@profile_app.command("reset")
+def reset_cmd(
+    name: NameArg,
+    what: Annotated[list[str], typer.Argument(help="feedback, seen, follows, rules and/or threshold.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Forget what the profile learned (its own papers stay)."""
+    with library() as lib:
+        profile = svc.reset_profile(lib, name, what)
+    _show(profile, as_json)
+
+
+@profile_app.command("rate")
+def rate_cmd(
+    name: NameArg,
+    count: Annotated[int, typer.Option("--count", help="How many papers to offer.")] = 10,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rate papers chosen to teach the profile the most: l (like), d (dislike), s (skip), q (quit).
+    With --json, prints the papers to rate (rate them with `profile like/dislike`)."""
+    with library() as lib:
+        papers = rec.papers_to_rate(lib, name, count)
+        if as_json:
+            print_json([{"id": p.id, "title": p.title, "abstract": p.abstract} for p in papers])
+            return
+        ratings = _ask(papers)
+        rec.rate(lib, name, ratings)  # type: ignore[arg-type]
+    out.print(f"{escape(name)}: {len(ratings)} ratings recorded", highlight=False)
+
+
+def _ask(papers: list) -> dict[str, str]:  # type: ignore[type-arg]
+    kinds = {"l": "like", "d": "dislike"}
+    ratings: dict[str, str] = {}
+    for n, p in enumerate(papers, start=1):
+        err.print(f"[bold]{n:>2}.[/bold] {display_title(p)}", highlight=False)
+        err.print(f"    [dim]{escape((p.abstract or '')[:300])}[/dim]", highlight=False)
+        answer = (
+            typer.prompt("    l like / d dislike / s skip / q quit", default="s", err=True).strip().lower()
+        )
+        if answer.startswith("q"):
+            break
+        if answer[:1] in kinds:
+            ratings[p.id] = kinds[answer[:1]]
+    return ratings
+
+
 @app.command("recommend")
 def recommend_cmd(
     name: NameArg,
@@ -222,7 +318,9 @@ def recommend_cmd(
     exclude: Annotated[
         list[str] | None, typer.Option(help="Drop papers mentioning this word; repeatable.")
     ] = None,
-    threshold: Annotated[float | None, typer.Option(help="Minimum score (0-1).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Minimum score: a percentile 0-1 (default: the profile's threshold).")
+    ] = None,
     no_mark: Annotated[bool, typer.Option("--no-mark", help="Do not mark the results as seen.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -252,9 +350,13 @@ def recommend_cmd(
 
 def _render(recs: list[rec.Recommendation]) -> None:
     if not recs:
-        out.print("[dim]nothing new for this profile (try --days 30, --among FILE or --query)[/dim]")
+        out.print("[dim]nothing good for this profile today (try --days 30, --among FILE or --query)[/dim]")
     for n, r in enumerate(recs, start=1):
         out.print(f"[bold]{n:>3}.[/bold] {display_title(r.paper)}", highlight=False)
-        out.print(f"     [cyan]{escape(r.paper.id)}[/cyan] · score {r.score:.3f}", highlight=False)
+        mark = " · [magenta]followed author[/magenta]" if r.followed else ""
+        out.print(
+            f"     [cyan]{escape(r.paper.id)}[/cyan] · score {r.score:.4f} ({rec.score_text(r.score)}){mark}",
+            highlight=False,
+        )
         for reason in r.reasons:
             out.print(f"     [dim]{escape(reason)}[/dim]", highlight=False)

@@ -1,137 +1,222 @@
-"""The per-profile learner: lexical (TF-IDF) and dense (embedding) features side by side, and a
-logistic regression trained on the profile's papers (positives), its explicit negatives
-(dislike, not interested) and random library papers (negatives), each group with its own weight.
+"""The per-profile learner: lexical evidence (a linear SVM on library-wide TF-IDF rows, as
+arxiv-sanity-lite trains one) and dense evidence (nearness to the profile's own papers, kept
+apart by interest and scored by the best interest), each put on the scale of the library by a
+fixed reference sample, then added.
 
-This follows Scholar Inbox's recipe (per-user logistic regression; positives, explicit and
-random negatives weighted apart) and its finding that TF-IDF and dense features each win in
-different settings, so both are used. Pure: numpy/scipy/scikit-learn, no I/O.
+- Lexical: LinearSVC, class weights balanced, positives = the profile's papers and likes
+  (newer ones weigh more), negatives = a fixed sample of library papers chosen by a hash of
+  their ids plus the explicit negatives (dislike, not interested), which weigh more.
+- Dense: for each interest, the mean cosine to its `knn` nearest papers (newer ones weigh
+  more); the best interest wins (a max, never a profile-wide mean). A paper close to an
+  explicitly rejected one loses `reject_weight` x that cosine.
+- Scale: each evidence is z-scored against the same reference papers of the library, so the
+  final score reads "standard deviations above a random paper", and `percentile` says how
+  much of the library ranks below. Pure: numpy/scipy/scikit-learn, no I/O.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeAlias
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
+from sklearn.svm import LinearSVC
 
-Matrix: TypeAlias = sparse.csr_matrix
+Rows: TypeAlias = np.ndarray | sparse.csr_matrix  # dense rows, or TF-IDF rows when there are none
 
 
 @dataclass(frozen=True)
 class LearnerConfig:
-    """Weights, measured on the evaluations in docs/evaluation.md."""
+    """Settings chosen on the development authors of bench/eval_holdout.py (docs/evaluation.md)."""
 
-    lexical_weight: float = 1.0  # scale of the (L2-normalised) TF-IDF block
-    dense_weight: float = 1.0  # scale of the (L2-normalised) embedding block
-    negative_weight: float = 2.0  # one explicit negative, relative to one positive
-    random_weight: float = 1.0  # all random negatives together, relative to all positives
-    C: float = 0.1  # inverse regularisation strength (strong: few positives)
-    knn_weight: float = 4.0  # weight of the mean cosine to the nearest positives, added to the LR's output
-    knn: int = 3  # how many nearest positives that mean is over
-    max_features: int = 10_000
-
-
-def fit_vectorizer(texts: list[str], cfg: LearnerConfig = LearnerConfig()) -> TfidfVectorizer:
-    """TF-IDF over words and word pairs, sublinear tf, English stop words removed."""
-    vec = TfidfVectorizer(
-        ngram_range=(1, 2),
-        max_features=cfg.max_features,
-        min_df=2 if len(texts) >= 50 else 1,
-        max_df=0.5 if len(texts) >= 50 else 1.0,
-        sublinear_tf=True,
-        stop_words="english",
-        token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9-]+\b",
-        dtype=np.float32,
-    )
-    vec.fit(texts)
-    return vec
+    C: float = 0.1  # the lexical SVM's regularisation
+    negatives: int = 20_000  # library papers sampled (by id hash) as the SVM's negatives
+    reject_weight_svm: float = 5.0  # one explicit negative in the SVM, relative to one sampled negative
+    dense_weight: float = 1.0  # weight of the dense z-score beside the lexical one
+    knn: int = 1  # an interest's nearness is the mean cosine to its knn nearest papers
+    reject_weight: float = 1.0  # dense penalty per unit of cosine to the nearest rejected paper
+    half_life_days: float = 365.0  # a profile paper this much older than the newest weighs half
+    reference: int = 2000  # library papers the scores are scaled against
 
 
-def features(lexical: Matrix, dense: np.ndarray | None, cfg: LearnerConfig = LearnerConfig()) -> Matrix:
-    """One row per paper: [lexical_weight * tfidf, dense_weight * embedding] (each block L2-normalised)."""
-    blocks = [normalize(lexical) * cfg.lexical_weight]
-    if dense is not None and cfg.dense_weight:
-        blocks.append(sparse.csr_matrix(normalize(dense) * cfg.dense_weight))
-    return sparse.hstack(blocks, format="csr")
+@dataclass
+class Evidence:
+    """Per candidate: the final score, its parts and the interest that scored best."""
+
+    score: np.ndarray
+    lexical: np.ndarray
+    dense: np.ndarray
+    interest: np.ndarray  # index into the model's interests (-1 without dense rows)
+    nearness: np.ndarray  # the best interest's cosine (0 without dense rows)
 
 
 @dataclass
 class Model:
-    """Logistic regression output plus `knn_weight` times the mean cosine to the `knn` nearest
-    positives. With a profile's few positives, nearness to one's own papers adds what the
-    linear model misses (reviewer-expertise loss 0.239 for the regression alone, 0.219 for the
-    cosine alone, 0.215 for both; docs/evaluation.md)."""
+    """A fitted profile model: everything needed to score rows, nothing about the library."""
 
-    coef: np.ndarray  # one weight per feature
+    coef: np.ndarray  # lexical SVM weights
     intercept: float
-    positives: Matrix  # the positive rows, L2-normalised
-    knn_weight: float = 0.0
-    knn: int = 3
+    interests: list[Rows]  # per interest: its papers' dense rows (unit)
+    interest_weights: list[np.ndarray]  # per interest: each paper's recency weight
+    rejected: Rows | None  # dense rows of explicit negatives
+    cfg: LearnerConfig
+    lex_scale: tuple[float, float] = (0.0, 1.0)  # mean, std on the reference papers
+    dense_scale: tuple[float, float] = (0.0, 1.0)
+    reference: np.ndarray = field(default_factory=lambda: np.zeros(0))  # sorted reference scores
 
-    def decision(self, x: Matrix) -> np.ndarray:
-        out = np.asarray(x @ self.coef).ravel() + self.intercept
-        if self.knn_weight and self.positives.shape[0]:
-            sims = np.asarray((normalize(x) @ self.positives.T).todense())
-            k = min(self.knn, sims.shape[1])
-            out = out + self.knn_weight * np.sort(sims, axis=1)[:, -k:].mean(axis=1)
-        return out
+    def lexical(self, x: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(x @ self.coef).ravel() + self.intercept
+
+    def dense(self, d: Rows | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Dense score, best interest and its cosine for each of the n rows."""
+        if d is None or not self.interests:
+            return np.zeros(n), np.full(n, -1), np.zeros(n)
+        pairs = zip(self.interests, self.interest_weights, strict=True)
+        per = np.column_stack([_near(d, m, w, self.cfg.knn) for m, w in pairs])
+        best = per.argmax(axis=1)
+        near = per[np.arange(n), best]
+        out = near.copy()
+        if self.rejected is not None and self.rejected.shape[0]:
+            out -= self.cfg.reject_weight * np.maximum(_dot(d, self.rejected).max(axis=1), 0.0)
+        return out, best, near
+
+    def evidence(self, x: sparse.csr_matrix, d: Rows | None) -> Evidence:
+        lex = _z(self.lexical(x), self.lex_scale)
+        dense_raw, best, near = self.dense(d, x.shape[0])
+        dense = _z(dense_raw, self.dense_scale) if self.interests else np.zeros_like(lex)
+        return Evidence(lex + self.cfg.dense_weight * dense, lex, dense, best, near)
+
+    def percentile(self, scores: np.ndarray) -> np.ndarray:
+        """The share of the library (its reference papers) scoring below each score, in [0, 1).
+        Beyond the best reference paper a normal tail continues it, so the best candidates
+        still differ ("top 0.1%" vs "top 0.01%") instead of all reading 1."""
+        ref = self.reference
+        if not len(ref):
+            return np.full(len(scores), 0.5)
+        emp = np.searchsorted(ref, scores, side="right") / (len(ref) + 1)
+        mu, sd = float(ref.mean()), float(max(ref.std(), 1e-6))
+        top = ref[-1]
+        tail_at_top = max(_upper_tail((top - mu) / sd), 1e-300)
+        above = scores > top
+        tail = _upper_tail((scores[above] - mu) / sd) / tail_at_top
+        emp[above] = 1.0 - (1.0 - len(ref) / (len(ref) + 1)) * tail
+        return emp
 
 
-def fit(positives: Matrix, negatives: Matrix | None, randoms: Matrix | None, cfg: LearnerConfig) -> Model:
-    """A logistic regression separating positives from both kinds of negatives, with sample weights:
-    each positive 1, each explicit negative `negative_weight`, the random ones `random_weight`
-    times the positives' total, shared out equally."""
-    n_pos = positives.shape[0]
-    centroid = np.asarray(positives.mean(axis=0)).ravel()
-    near = sparse.csr_matrix(normalize(positives))
-    parts, labels, weights = [positives], [np.ones(n_pos)], [np.ones(n_pos)]
-    if negatives is not None and negatives.shape[0]:
-        parts.append(negatives)
-        labels.append(np.zeros(negatives.shape[0]))
-        weights.append(np.full(negatives.shape[0], cfg.negative_weight))
-    if randoms is not None and randoms.shape[0]:
-        parts.append(randoms)
-        labels.append(np.zeros(randoms.shape[0]))
-        weights.append(np.full(randoms.shape[0], cfg.random_weight * n_pos / randoms.shape[0]))
-    if len(parts) == 1 or n_pos == 0:
-        return Model(centroid, 0.0, near)  # nothing to contrast with: similarity to the centroid
-    x = sparse.vstack(parts, format="csr")
-    y = np.concatenate(labels)
-    w = np.concatenate(weights)
-    clf = LogisticRegression(C=cfg.C, max_iter=1000, solver="liblinear")
+def _upper_tail(z: np.ndarray | float) -> np.ndarray:
+    """P(Z > z) for a standard normal Z."""
+    from scipy.special import ndtr
+
+    return np.asarray(ndtr(-np.asarray(z, dtype=float)))
+
+
+def _dot(a: Rows, b: Rows) -> np.ndarray:
+    """a @ b.T as a dense array, for dense or sparse rows."""
+    out: Any = a @ b.T
+    return np.asarray(out.toarray() if sparse.issparse(out) else out)
+
+
+def _near(d: Rows, members: Rows, weights: np.ndarray, k: int) -> np.ndarray:
+    sims = _dot(d, members) * weights[None, :]
+    k = min(k, sims.shape[1])
+    if k == 1:
+        return sims.max(axis=1)
+    return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+
+
+def _z(values: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
+    return (values - scale[0]) / scale[1]
+
+
+def _scale(values: np.ndarray) -> tuple[float, float]:
+    return float(values.mean()), float(max(values.std(), 1e-6))
+
+
+def recency_weights(ages_days: Sequence[float], half_life: float) -> np.ndarray:
+    """1 for the newest paper, halving every `half_life` days older (unknown age: 1)."""
+    ages = np.asarray(ages_days, dtype=float)
+    if half_life <= 0 or not len(ages):
+        return np.ones(len(ages))
+    return np.power(0.5, np.clip(ages, 0, None) / half_life)
+
+
+@dataclass
+class TrainingSet:
+    """Rows for one profile, already taken from the library's features."""
+
+    pos_lex: sparse.csr_matrix
+    pos_weights: np.ndarray  # recency weights of the positives
+    neg_lex: sparse.csr_matrix  # sampled library negatives
+    rej_lex: sparse.csr_matrix  # explicit negatives
+    ref_lex: sparse.csr_matrix  # reference papers (for the scales)
+    pos_dense: Rows | None = None  # TF-IDF rows stand in when the library has no embeddings
+    pos_groups: np.ndarray | None = None  # each positive's interest (index)
+    rej_dense: Rows | None = None
+    ref_dense: Rows | None = None
+
+
+def fit(data: TrainingSet, cfg: LearnerConfig = LearnerConfig()) -> Model:
+    coef, intercept = _fit_svm(data, cfg)
+    interests, weights = _interests(data)
+    rejected = data.rej_dense if data.rej_dense is not None and data.rej_dense.shape[0] else None
+    model = Model(coef, intercept, interests, weights, rejected, cfg)
+    model.lex_scale = _scale(model.lexical(data.ref_lex)) if data.ref_lex.shape[0] else (0.0, 1.0)
+    if interests and data.ref_dense is not None and data.ref_dense.shape[0]:
+        model.dense_scale = _scale(model.dense(data.ref_dense, data.ref_dense.shape[0])[0])
+    if data.ref_lex.shape[0]:
+        model.reference = np.sort(model.evidence(data.ref_lex, data.ref_dense).score)
+    return model
+
+
+def _fit_svm(data: TrainingSet, cfg: LearnerConfig) -> tuple[np.ndarray, float]:
+    n_pos, n_neg, n_rej = data.pos_lex.shape[0], data.neg_lex.shape[0], data.rej_lex.shape[0]
+    width = data.pos_lex.shape[1]
+    if n_pos == 0 or width == 0 or n_neg + n_rej == 0:
+        centroid = np.asarray(data.pos_lex.mean(axis=0)).ravel() if n_pos else np.zeros(width)
+        return centroid.astype(np.float32), 0.0
+    x = sparse.vstack([data.pos_lex, data.neg_lex, data.rej_lex], format="csr")
+    y = np.r_[np.ones(n_pos), np.zeros(n_neg + n_rej)]
+    # balanced classes: the positives together weigh as much as the negatives together
+    pos_w = data.pos_weights / data.pos_weights.sum() * (n_neg + n_rej * cfg.reject_weight_svm)
+    w = np.r_[pos_w, np.ones(n_neg), np.full(n_rej, cfg.reject_weight_svm)]
+    clf = LinearSVC(C=cfg.C, tol=1e-4, max_iter=5000, random_state=0)
     clf.fit(x, y, sample_weight=w / w.mean())
-    return Model(
-        clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0]), near, cfg.knn_weight, cfg.knn
-    )
+    return clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0])
 
 
-def probability(decision: np.ndarray) -> np.ndarray:
-    """Decision values as scores in (0, 1), higher is better."""
-    return 1.0 / (1.0 + np.exp(-np.clip(decision, -30, 30)))
+def _interests(data: TrainingSet) -> tuple[list[Rows], list[np.ndarray]]:
+    if data.pos_dense is None or not data.pos_dense.shape[0]:
+        return [], []
+    n = data.pos_dense.shape[0]
+    groups = data.pos_groups if data.pos_groups is not None else np.zeros(n, dtype=int)
+    ok = _dot(data.pos_dense, data.pos_dense).diagonal() > 0
+    out, weights = [], []
+    for g in range(int(groups.max()) + 1 if len(groups) else 0):
+        take = (groups == g) & ok
+        if take.any():
+            out.append(data.pos_dense[take])
+            weights.append(data.pos_weights[take])
+    return out, weights
 
 
-def driving_terms(model: Model, row: Matrix, names: np.ndarray, k: int = 5) -> list[str]:
-    """The words of one paper that raised its score most (weight x value, lexical block only)."""
+def driving_terms(model: Model, row: sparse.csr_matrix, names: np.ndarray, k: int = 5) -> list[str]:
+    """The words of one paper that raised its lexical score most (weight x value)."""
     row = row.tocsr()
-    idx = row.indices[row.indices < len(names)]
+    idx = row.indices
     if not len(idx):
         return []
-    contrib = model.coef[idx] * row[0, idx].toarray().ravel()
-    order = np.argsort(-contrib)
+    contrib = model.coef[idx] * row.data
+    order = np.argsort(-contrib, kind="stable")
     return [str(names[idx[i]]) for i in order[:k] if contrib[i] > 0]
 
 
-def nearest(rows: Matrix, refs: Matrix, k: int = 2) -> list[list[tuple[int, float]]]:
-    """For each row: the k most cosine-similar reference rows, as (reference index, cosine)."""
+def nearest(row: np.ndarray, refs: np.ndarray, k: int = 2) -> list[tuple[int, float]]:
+    """The k reference rows most cosine-similar to one row, as (reference index, cosine)."""
     if refs.shape[0] == 0:
-        return [[] for _ in range(rows.shape[0])]
-    sims = (normalize(rows) @ normalize(refs).T).toarray()
-    out = []
-    for s in sims:
-        order = np.argsort(-s)[:k]
-        out.append([(int(i), float(s[i])) for i in order])
-    return out
+        return []
+    sims = normalize(refs) @ row
+    order = np.argsort(-sims, kind="stable")[:k]
+    return [(int(i), float(sims[i])) for i in order]

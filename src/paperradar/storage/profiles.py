@@ -17,7 +17,7 @@ FEEDBACK_KINDS = ("like", "dislike", "not_interested")
 
 
 def profile_row(lib: SQLiteLibrary, name: str) -> dict[str, Any]:
-    q = "SELECT pk, name, author, created_at, recommended_at, interests FROM profiles WHERE name = ?"
+    q = "SELECT pk, name, author, created_at, recommended_at, interests, threshold FROM profiles WHERE name = ?"
     r = lib.conn.execute(q, (name,)).fetchone()
     if r is None:
         raise NotFound(f"no profile named {name!r} (see `paperradar profile list`)")
@@ -115,6 +115,82 @@ def papers_added_since(lib: SQLiteLibrary, since: str) -> list[int]:
     """Papers first added to the library at or after `since` (an ISO timestamp)."""
     q = "SELECT pk FROM papers WHERE created_at >= ? ORDER BY pk DESC"
     return [r[0] for r in lib.conn.execute(q, (since,))]
+
+
+def unsee(lib: SQLiteLibrary, profile_pk: int, pks: list[int]) -> None:
+    """Forget that the profile was shown these papers (after an undo): they can come back."""
+    lib.conn.executemany(
+        "DELETE FROM seen WHERE profile_pk = ? AND paper_pk = ?", [(profile_pk, pk) for pk in pks]
+    )
+
+
+def clear_feedback(lib: SQLiteLibrary, profile_pk: int) -> list[int]:
+    """Delete every feedback mark of the profile; returns the papers they were on."""
+    pks = [
+        r[0] for r in lib.conn.execute("SELECT paper_pk FROM feedback WHERE profile_pk = ?", (profile_pk,))
+    ]
+    lib.conn.execute("DELETE FROM feedback WHERE profile_pk = ?", (profile_pk,))
+    return pks
+
+
+def clear_seen(lib: SQLiteLibrary, profile_pk: int) -> None:
+    lib.conn.execute("DELETE FROM seen WHERE profile_pk = ?", (profile_pk,))
+
+
+def follows(lib: SQLiteLibrary, profile_pk: int) -> list[str]:
+    q = "SELECT author FROM profile_follows WHERE profile_pk = ? ORDER BY added_at, author"
+    return [r[0] for r in lib.conn.execute(q, (profile_pk,))]
+
+
+def add_follow(lib: SQLiteLibrary, profile_pk: int, author: str, now: str) -> None:
+    lib.conn.execute(
+        "INSERT OR IGNORE INTO profile_follows (profile_pk, author, added_at) VALUES (?, ?, ?)",
+        (profile_pk, author, now),
+    )
+
+
+def remove_follow(lib: SQLiteLibrary, profile_pk: int, author: str) -> int:
+    q = "DELETE FROM profile_follows WHERE profile_pk = ? AND author = ?"
+    return lib.conn.execute(q, (profile_pk, author)).rowcount
+
+
+def rules(lib: SQLiteLibrary, profile_pk: int) -> dict[str, list[str]]:
+    """{"must": [...], "exclude": [...]}, each in the order added."""
+    out: dict[str, list[str]] = {"must": [], "exclude": []}
+    q = "SELECT kind, word FROM profile_rules WHERE profile_pk = ? ORDER BY added_at, word"
+    for kind, word in lib.conn.execute(q, (profile_pk,)):
+        out[kind].append(word)
+    return out
+
+
+def add_rule(lib: SQLiteLibrary, profile_pk: int, kind: str, word: str, now: str) -> None:
+    lib.conn.execute(
+        "INSERT OR IGNORE INTO profile_rules (profile_pk, kind, word, added_at) VALUES (?, ?, ?, ?)",
+        (profile_pk, kind, word, now),
+    )
+
+
+def remove_rule(lib: SQLiteLibrary, profile_pk: int, kind: str, word: str) -> int:
+    q = "DELETE FROM profile_rules WHERE profile_pk = ? AND kind = ? AND word = ?"
+    return lib.conn.execute(q, (profile_pk, kind, word)).rowcount
+
+
+def set_threshold(lib: SQLiteLibrary, profile_pk: int, value: float | None) -> None:
+    lib.conn.execute("UPDATE profiles SET threshold = ? WHERE pk = ?", (value, profile_pk))
+
+
+def state_stamp(lib: SQLiteLibrary, profile_pk: int) -> tuple[object, ...]:
+    """What a profile's fitted model depends on: its papers and its feedback (cheap to read)."""
+    a = lib.conn.execute(
+        "SELECT count(*), coalesce(sum(paper_pk), 0), coalesce(max(added_at), '') FROM profile_papers"
+        " WHERE profile_pk = ?",
+        (profile_pk,),
+    ).fetchone()
+    b = lib.conn.execute(
+        "SELECT count(*), coalesce(max(pk), 0), coalesce(sum(pk), 0) FROM feedback WHERE profile_pk = ?",
+        (profile_pk,),
+    ).fetchone()
+    return (*tuple(a), *tuple(b))
 
 
 def random_pks(lib: SQLiteLibrary, n: int, avoid: set[int], seed: int) -> list[int]:

@@ -1,0 +1,378 @@
+"""Library-wide ranking features, computed once per library generation.
+
+Every paper gets a lexical row (TF-IDF over words and word pairs with one library-wide
+vocabulary, as arxiv-sanity-lite does) and, where the library has embeddings, a dense row (the
+best vector each paper has). Ranking a profile is then matrix work on ready rows.
+
+The vocabulary is refitted only when the library changed a lot since it was fitted
+(`Policy.refit_share`); otherwise a changed or new paper is transformed with the vocabulary in
+force and only its row is replaced, and a deleted paper's row is dropped. Rows and vocabulary are
+kept in memory per process and on disk beside the library (`<library>.features/`), so a new
+process reads them instead of refitting. Pure functions plus `load_features`, which does I/O
+(the library and the cache folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from ..embed import text_for
+from ..storage.sqlite import SQLiteLibrary
+
+if TYPE_CHECKING:
+    from ..index import Embedder
+
+log = logging.getLogger(__name__)
+FORMAT = 1  # bump when the files' meaning changes: older caches are rebuilt
+TOKENS = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"  # arxiv-sanity-lite's token pattern
+FIT_SAMPLE = 60_000  # papers the vocabulary is fitted on at most (a fixed sample by id hash)
+EMBED_ON_THE_FLY = 2000  # papers without a vector embedded at once at most (else zero rows)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When the vocabulary is refitted rather than reused."""
+
+    refit_share: float = 0.25  # papers changed since the fit, as a share of those it was fitted on
+    small: int = 2000  # below this many papers every change refits (it is cheap, and words matter)
+    max_features: int = 20_000
+
+
+@dataclass
+class Vocabulary:
+    """Terms and their inverse document frequencies: sublinear tf x idf, rows L2-normalised."""
+
+    terms: list[str]
+    idf: np.ndarray
+    fitted_on: int  # papers in the library when it was fitted
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        counts = _counter({t: i for i, t in enumerate(self.terms)}).transform(texts).astype(np.float32)
+        counts.data = 1.0 + np.log(counts.data)
+        return normalize(counts @ sparse.diags(self.idf.astype(np.float32)), copy=False).tocsr()
+
+
+def _counter(vocabulary: dict[str, int] | None = None, max_features: int | None = None) -> CountVectorizer:
+    return CountVectorizer(
+        strip_accents="unicode",
+        stop_words="english",
+        token_pattern=TOKENS,
+        ngram_range=(1, 2),
+        vocabulary=vocabulary,
+        max_features=max_features,
+        dtype=np.float32,
+    )
+
+
+def fit_vocabulary(texts: Sequence[str], policy: Policy = Policy()) -> Vocabulary:
+    """arxiv-sanity-lite's settings (1-2 grams, sublinear tf, max_df 0.1, min_df 5), loosened for
+    small libraries where those cut-offs would leave nothing."""
+    n = len(texts)
+    vec = TfidfVectorizer(
+        strip_accents="unicode",
+        stop_words="english",
+        token_pattern=TOKENS,
+        ngram_range=(1, 2),
+        max_features=policy.max_features,
+        sublinear_tf=True,
+        max_df=0.1 if n >= 5000 else (0.5 if n >= 50 else 1.0),
+        min_df=5 if n >= 5000 else (2 if n >= 50 else 1),
+        dtype=np.float32,
+    )
+    try:
+        vec.fit(texts)
+    except ValueError:  # no usable words at all
+        return Vocabulary([], np.zeros(0, dtype=np.float32), n)
+    return Vocabulary([str(t) for t in vec.get_feature_names_out()], vec.idf_.astype(np.float32), n)
+
+
+@dataclass
+class Features:
+    """The rows of every paper of one library generation."""
+
+    key: list[object]  # what the library looked like: count, newest pk, newest update
+    pks: np.ndarray  # int64, ascending
+    lexical: sparse.csr_matrix  # one L2-normalised row per paper
+    vocabulary: Vocabulary
+    stamp: str  # the newest updated_at the rows reflect
+    changed: int = 0  # papers transformed since the vocabulary was fitted
+    dense: np.ndarray | None = None  # unit rows (zero where a paper has no vector)
+    dense_key: list[object] = field(default_factory=list)
+    hash_order: np.ndarray | None = None  # row indices ordered by a hash of the paper id
+
+    def rows(self, pks: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Row indices of these papers (-1 for a paper not in the features)."""
+        at = np.searchsorted(self.pks, np.asarray(pks, dtype=np.int64))
+        at = np.minimum(at, max(len(self.pks) - 1, 0))
+        ok = len(self.pks) > 0 and self.pks[at] == np.asarray(pks, dtype=np.int64)
+        return np.where(ok, at, -1)
+
+    @property
+    def names(self) -> np.ndarray:
+        return np.asarray(self.vocabulary.terms, dtype=object)
+
+
+_MEMORY: dict[str, Features] = {}
+_LOCK = threading.Lock()
+
+
+def library_key(lib: SQLiteLibrary) -> list[object]:
+    """A cheap fingerprint of the papers table: it changes whenever a paper is added, changed
+    (its updated_at moves) or deleted."""
+    return list(_key_row(lib))
+
+
+def _key_row(lib: SQLiteLibrary) -> tuple[int, int, str]:
+    r = lib.conn.execute(
+        "SELECT count(*), coalesce(max(pk), 0), coalesce(max(updated_at), '') FROM papers"
+    ).fetchone()
+    return int(r[0]), int(r[1]), str(r[2])
+
+
+def load_features(lib: SQLiteLibrary, policy: Policy = Policy(), dense: bool = True) -> Features:
+    """The library's features, brought up to date: from memory, else from the cache folder,
+    else built; a changed library updates only the rows that changed (or refits, see Policy)."""
+    key = list(_key_row(lib))
+    with _LOCK:
+        feats = _MEMORY.get(lib.path) or _read_cache(lib)
+        if feats is None:
+            feats = _build(lib, key, policy)
+        elif feats.key != key:
+            feats = _update(lib, feats, key, policy)
+        if dense:
+            _attach_dense(lib, feats)
+        if lib.path != ":memory:":
+            _MEMORY[lib.path] = feats
+    return feats
+
+
+def forget(lib: SQLiteLibrary | None = None) -> None:
+    """Drop the in-memory features (of one library, or all): the next load reads the disk cache."""
+    with _LOCK:
+        if lib is None:
+            _MEMORY.clear()
+        else:
+            _MEMORY.pop(lib.path, None)
+
+
+def _all_pks(lib: SQLiteLibrary) -> np.ndarray:
+    return np.fromiter((r[0] for r in lib.conn.execute("SELECT pk FROM papers ORDER BY pk")), dtype=np.int64)
+
+
+def _texts(lib: SQLiteLibrary, pks: Sequence[int] | np.ndarray) -> list[str]:
+    got: dict[int, str] = {}
+    for i in range(0, len(pks), 5000):
+        for pk, title, abstract in lib.paper_texts_of([int(p) for p in pks[i : i + 5000]]):
+            got[pk] = text_for(title, abstract)
+    return [got.get(int(pk), "") for pk in pks]
+
+
+def _ids(lib: SQLiteLibrary, pks: np.ndarray) -> list[str]:
+    got = dict(lib.conn.execute("SELECT pk, id FROM papers").fetchall())
+    return [got.get(int(pk), "") for pk in pks]
+
+
+def id_hash_order(ids: Sequence[str], seed: str = "negatives") -> np.ndarray:
+    """Row indices ordered by a hash of each paper's id: a random order that depends only on the
+    ids, never on row numbers or insertion order (the same on every machine and rebuild)."""
+    keys = [hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=8).digest() for i in ids]
+    return np.asarray(sorted(range(len(ids)), key=keys.__getitem__), dtype=np.int64)
+
+
+def _build(lib: SQLiteLibrary, key: list[object], policy: Policy) -> Features:
+    pks = _all_pks(lib)
+    texts = _texts(lib, pks)
+    order = id_hash_order(_ids(lib, pks))
+    sample = [texts[i] for i in sorted(order[:FIT_SAMPLE])]
+    vocab = fit_vocabulary(sample, policy)
+    vocab.fitted_on = len(pks)
+    lexical = _transform(vocab, texts)
+    log.info("features: fitted %d terms on %d papers", len(vocab.terms), len(sample))
+    feats = Features(key, pks, lexical, vocab, str(key[2]), hash_order=order)
+    _write_cache(lib, feats)
+    return feats
+
+
+def _transform(vocab: Vocabulary, texts: Sequence[str]) -> sparse.csr_matrix:
+    if not vocab.terms:
+        return sparse.csr_matrix((len(texts), 0), dtype=np.float32)
+    parts = [vocab.transform(texts[i : i + 20_000]) for i in range(0, len(texts), 20_000)]
+    return sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, len(vocab.terms)))
+
+
+def _update(lib: SQLiteLibrary, old: Features, key: list[object], policy: Policy) -> Features:
+    """Replace the rows of changed papers, add new ones, drop deleted ones; refit when the
+    library changed a lot since the vocabulary was fitted."""
+    pks = _all_pks(lib)
+    q = "SELECT pk FROM papers WHERE updated_at > ?"
+    touched = {r[0] for r in lib.conn.execute(q, (old.stamp,))}
+    fresh = set(pks.tolist()) - set(old.pks.tolist())
+    todo = sorted(touched | fresh)
+    changed = old.changed + len(todo) + (len(old.pks) - (len(pks) - len(fresh)))
+    if len(pks) < policy.small or changed > policy.refit_share * max(old.vocabulary.fitted_on, 1):
+        log.info("features: %d papers changed since the fit; refitting", changed)
+        return _build(lib, key, policy)
+    keep = old.rows(pks)
+    keep[np.isin(pks, np.asarray(todo, dtype=np.int64))] = -1
+    lexical = _merge_rows(old.lexical, keep, _transform(old.vocabulary, _texts(lib, pks[keep < 0])))
+    order = id_hash_order(_ids(lib, pks)) if len(pks) != len(old.pks) or fresh else old.hash_order
+    feats = Features(key, pks, lexical, old.vocabulary, str(key[2]), changed, hash_order=order)
+    _write_cache(lib, feats)
+    return feats
+
+
+def _merge_rows(old: sparse.csr_matrix, keep: np.ndarray, new_rows: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Rows in the new order: old row keep[i] where keep[i] >= 0, else the next of `new_rows`."""
+    stacked = sparse.vstack([old, new_rows], format="csr")
+    pick = keep.copy()
+    pick[keep < 0] = old.shape[0] + np.arange(int((keep < 0).sum()))
+    return stacked[pick]
+
+
+# ---------------------------------------------------------------- dense rows
+
+
+def _attach_dense(lib: SQLiteLibrary, feats: Features) -> None:
+    """The best vector each paper has (index.best_index's tier), one unit row per paper."""
+    from ..index import best_index
+
+    found = best_index(lib)
+    if found is None:
+        feats.dense, feats.dense_key = None, []
+        return
+    _, embedder = found
+    key: list[object] = [embedder.model_id, lib.embedding_generation(), feats.key]
+    if feats.dense is not None and feats.dense_key == key:
+        return
+    cached = _read_dense(lib, key, len(feats.pks))
+    if cached is None:
+        cached = _dense_matrix(lib, feats, embedder)
+        _write_dense(lib, key, cached)
+    feats.dense, feats.dense_key = cached, key
+
+
+def _dense_matrix(lib: SQLiteLibrary, feats: Features, embedder: Embedder) -> np.ndarray:
+    dim = int(embedder.dim)
+    out = np.zeros((len(feats.pks), dim), dtype=np.float32)
+    have = np.zeros(len(feats.pks), dtype=bool)
+    model_id = str(embedder.model_id)
+    pks, blobs = [], []
+    for pk, blob in lib.vectors(model_id):
+        pks.append(pk)
+        blobs.append(blob)
+    if pks:
+        rows = feats.rows(pks)
+        m = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(pks), -1)
+        ok = rows >= 0
+        out[rows[ok]] = m[ok]
+        have[rows[ok]] = True
+    missing = np.flatnonzero(~have)
+    if 0 < len(missing) <= EMBED_ON_THE_FLY:
+        texts = _texts(lib, feats.pks[missing])
+        out[missing] = np.asarray(embedder.embed_batch(texts), dtype=np.float32)
+    return normalize(out).astype(np.float32)
+
+
+# ---------------------------------------------------------------- the cache folder
+
+
+def cache_dir(lib: SQLiteLibrary) -> Path | None:
+    """Where a library's features are kept: `<library>.features/` (None for an in-memory one)."""
+    return None if lib.path == ":memory:" else Path(f"{lib.path}.features")
+
+
+def _write_cache(lib: SQLiteLibrary, feats: Features) -> None:
+    folder = cache_dir(lib)
+    if folder is None:
+        return
+    try:
+        folder.mkdir(exist_ok=True)
+        meta = {
+            "format": FORMAT,
+            "key": feats.key,
+            "stamp": feats.stamp,
+            "changed": feats.changed,
+            "fitted_on": feats.vocabulary.fitted_on,
+            "terms": feats.vocabulary.terms,
+        }
+        _atomic(folder / "idf.npy", lambda f: np.save(f, feats.vocabulary.idf))
+        _atomic(folder / "pks.npy", lambda f: np.save(f, feats.pks))
+        _atomic(folder / "order.npy", lambda f: np.save(f, _order(feats)))
+        _atomic(folder / "lexical.npz", lambda f: sparse.save_npz(f, feats.lexical, compressed=False))
+        _atomic(folder / "meta.json", lambda f: f.write(json.dumps(meta).encode()))
+    except OSError as e:  # a read-only folder: features still work, only from memory
+        log.warning("features: cannot write %s: %s", folder, e)
+
+
+def _order(feats: Features) -> np.ndarray:
+    return feats.hash_order if feats.hash_order is not None else np.arange(len(feats.pks))
+
+
+def _atomic(path: Path, write: object) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)  # type: ignore[operator]
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _read_cache(lib: SQLiteLibrary) -> Features | None:
+    folder = cache_dir(lib)
+    if folder is None or not (folder / "meta.json").is_file():
+        return None
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        if meta.get("format") != FORMAT:
+            return None
+        vocab = Vocabulary(meta["terms"], np.load(folder / "idf.npy"), int(meta["fitted_on"]))
+        lexical = sparse.load_npz(folder / "lexical.npz").tocsr()
+        pks = np.load(folder / "pks.npy")
+        order = np.load(folder / "order.npy")
+    except (OSError, ValueError, KeyError) as e:
+        log.warning("features: unreadable cache in %s (%s); rebuilding", folder, e)
+        return None
+    if lexical.shape[0] != len(pks) or len(order) != len(pks):
+        return None
+    return Features(meta["key"], pks, lexical, vocab, meta["stamp"], int(meta["changed"]), hash_order=order)
+
+
+def _read_dense(lib: SQLiteLibrary, key: list[object], n: int) -> np.ndarray | None:
+    folder = cache_dir(lib)
+    if folder is None or not (folder / "dense.json").is_file():
+        return None
+    try:
+        if json.loads((folder / "dense.json").read_text()) != json.loads(json.dumps(key)):
+            return None
+        m = np.load(folder / "dense.npy")
+    except (OSError, ValueError):
+        return None
+    return m if m.shape[0] == n else None
+
+
+def _write_dense(lib: SQLiteLibrary, key: list[object], m: np.ndarray) -> None:
+    folder = cache_dir(lib)
+    if folder is None:
+        return
+    try:
+        folder.mkdir(exist_ok=True)
+        _atomic(folder / "dense.npy", lambda f: np.save(f, m))
+        _atomic(folder / "dense.json", lambda f: f.write(json.dumps(key).encode()))
+    except OSError as e:
+        log.warning("features: cannot write %s: %s", folder, e)
