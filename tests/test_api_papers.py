@@ -72,3 +72,54 @@ def test_export_post_needs_csrf_and_works_with_it(client):
     assert is_error(client.post("/api/export", data=data), 403)
     r = client.post_csrf("/api/export", data=data)
     assert r.status_code == 200 and r.text.count("@") == 2
+
+
+UNTITLED = {
+    "id": "arxiv:2403.03507",
+    "abstract": "Training **large** language modelsrequires memory. We propose GaLore.",
+}
+
+
+@pytest.fixture
+def untitled(tmp_path, monkeypatch):
+    from conftest import http_server
+    from delivery_fakes import FakeAPI, _handler
+    from paperradar.importers.base import Source
+    from paperradar.ingest import import_source
+    from paperradar.storage import open_library
+
+    path = tmp_path / "lib.db"
+    lib = open_library(path)
+    other = {"id": "doi:10.1000/no-arxiv", "abstract": "A paper known only by its DOI. It has two sentences."}
+    text = json.dumps(UNTITLED) + "\n" + json.dumps(other) + "\n"
+    import_source(lib, Source.from_text(text, "pasted.jsonl"))
+    lib.close()
+    fake = FakeAPI()
+    with http_server(_handler(fake)) as base:
+        fake.base = base
+        monkeypatch.setenv("PAPERRADAR_ARXIV_API", fake.arxiv)
+        monkeypatch.setenv("PAPERRADAR_ARXIV_DELAY", "0")
+        yield client_for(str(path)), fake
+
+
+def test_untitled_paper_with_an_arxiv_id_is_named_by_it_and_fetched_on_request(untitled):
+    client, arxiv = untitled
+    html = client.get("/paper/arxiv:2403.03507").text
+    assert "arXiv 2403.03507 (title not fetched yet)" in html
+    assert "Training large language models requires memory." in html  # no ** marks, no glued words
+    assert "Fetch title and authors from arXiv" in html
+    r = client.post_csrf("/api/papers/arxiv:2403.03507/fetch")
+    assert r.status_code == 200, r.text
+    assert r.json()["found"] is True and r.json()["paper"]["title"].startswith("GaLore")
+    assert [q.get("id_list") for q in arxiv.requests] == ["2403.03507"]
+    html = client.get("/paper/arxiv:2403.03507").text
+    assert "GaLore: Memory-Efficient LLM Training" in html and "Fetch title and authors" not in html
+
+
+def test_fetching_a_paper_without_an_arxiv_id_says_why(untitled):
+    client, arxiv = untitled
+    r = client.post_csrf("/api/papers/doi:10.1000/no-arxiv/fetch")
+    assert is_error(r, 400) and "no arXiv id" in r.json()["error"]
+    assert "Fetch title and authors" not in client.get("/paper/doi:10.1000/no-arxiv").text
+    assert is_error(client.post_csrf("/api/papers/arxiv:9999.99999/fetch"), 404)
+    assert arxiv.requests == []

@@ -51,6 +51,8 @@ SETTINGS = {
         Setting("public_url", "http://127.0.0.1:8000", "address of the web app, for links in digests"),
         Setting("link_secret", None, "secret that signs feedback links (default: one kept in the library)"),
         Setting("link_days", "30", "days a feedback link in a digest stays valid"),
+        Setting("webhooks", None, "digest webhooks, space-separated: KIND=URL or a URL (issue 15)"),
+        Setting("matrix_token", None, "access token for Matrix webhooks (never printed)"),
     )
 }
 

@@ -95,6 +95,31 @@ def enrich(
     return report
 
 
+def enrich_paper(
+    lib: SQLiteLibrary,
+    ref: str,
+    *,
+    base_url: str = fetch.ARXIV_API,
+    retries: int = 2,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> EnrichReport:
+    """Look up one paper by its arXiv id now (the web's "fetch title and authors" button)."""
+    from .papers import load_paper
+
+    paper = load_paper(lib, lib.resolve(ref), with_sources=False)
+    aid = arxiv_id_of(paper.ids, paper.id)
+    report = EnrichReport(incomplete=1)
+    if aid is None:
+        report.no_id.append({"id": paper.id, "missing": []})
+        return report
+    report.asked = 1
+    got = _lookup(lib, [aid], base_url, 0.0, retries, sleep, clock, report)
+    report.not_on_arxiv = [] if got else [f"arxiv:{aid}"]
+    report.enriched = int(bool(got))
+    return report
+
+
 def _lookup(
     lib: SQLiteLibrary,
     chunk: list[str],

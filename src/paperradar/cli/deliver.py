@@ -161,29 +161,34 @@ def send_cmd(
     smtp_host: Annotated[str | None, typer.Option("--smtp-host", help="SMTP server.")] = None,
     smtp_port: Annotated[int | None, typer.Option("--smtp-port", help="SMTP port.")] = None,
     security: Annotated[str | None, typer.Option("--smtp-security", help="ssl, starttls or none.")] = None,
+    webhook: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--webhook",
+            help="Also post to a webhook: KIND=URL (slack, discord, mattermost, matrix, json) or a URL "
+            "whose kind is recognised; repeatable (default: the webhooks setting).",
+        ),
+    ] = None,
+    no_email: Annotated[bool, typer.Option("--no-email", help="Only the webhooks, no email.")] = False,
     since: Annotated[str | None, typer.Option(help="Papers added since this date (YYYY-MM-DD).")] = None,
     all_time: Annotated[bool, typer.Option("--all-time", help="Every paper not sent before.")] = False,
     limit: Annotated[int | None, typer.Option(help="Papers in the digest (default: digest_size).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Email the new papers of a profile; exit code 0 only when the server accepted every digest.
-    The SMTP password comes from PAPERRADAR_SMTP_PASSWORD or paperradar.toml, never a flag."""
-    from ..digest.service import SendResult, send_digest
-    from ..mail import send_message, smtp_settings
+    """Send the new papers of a profile by email and to webhooks (Slack, Discord, Mattermost,
+    Matrix, JSON), each exactly once; exit code 0 only when every channel accepted every digest.
+    The SMTP password and Matrix token come from PAPERRADAR_SMTP_PASSWORD / PAPERRADAR_MATRIX_TOKEN
+    or paperradar.toml, never a flag."""
+    from ..digest.service import SendResult, deliver_digest
 
-    recipient = config.get("mail_to", to)
-    if not recipient:
-        raise InvalidInput("no recipient: give --to or set mail_to (PAPERRADAR_MAIL_TO)")
-    settings = smtp_settings(smtp_host, smtp_port, security)
+    channels = _channels(to, sender, smtp_host, smtp_port, security, webhook, no_email)
     names = _profiles(profile, every)
     results = []
     with library() as lib:
         for name in names:
             try:
-                results.append(send_digest(
-                    lib, name, to=recipient, sender=config.get("mail_from", sender) or "paperradar@localhost",
-                    deliver=lambda msg: send_message(msg, settings), limit=_int_setting("digest_size", limit),
-                    since=since, all_time=all_time,
+                results.append(deliver_digest(
+                    lib, name, channels, limit=_int_setting("digest_size", limit), since=since, all_time=all_time,
                 ))  # fmt: skip
             except (
                 RadarError
@@ -200,6 +205,33 @@ def send_cmd(
             if r.error
         ]
     )
+
+
+def _channels(
+    to: str | None,
+    sender: str | None,
+    smtp_host: str | None,
+    smtp_port: int | None,
+    security: str | None,
+    webhook: list[str] | None,
+    no_email: bool,
+) -> list[Any]:
+    """The email channel (unless --no-email) and one channel per webhook."""
+    from ..digest.service import email_channel, webhook_channel
+    from ..digest.webhook import parse_webhook
+    from ..mail import send_message, smtp_settings
+
+    specs = webhook if webhook else (config.get("webhooks") or "").split()
+    token = config.get("matrix_token")
+    channels = [webhook_channel(parse_webhook(s, token)) for s in specs]
+    recipient = None if no_email else config.get("mail_to", to)
+    if recipient:
+        settings = smtp_settings(smtp_host, smtp_port, security)
+        send_from = config.get("mail_from", sender) or "paperradar@localhost"
+        channels.insert(0, email_channel(recipient, send_from, lambda msg: send_message(msg, settings)))
+    if not channels:
+        raise InvalidInput("no recipient: give --to or set mail_to (PAPERRADAR_MAIL_TO), or give --webhook")
+    return channels
 
 
 def _render_sent(results: list[Any], as_json: bool) -> None:
@@ -297,7 +329,7 @@ def watch_once(send: bool) -> dict[str, Any]:
         reports = run_sync(None, None)
         entry["sync"] = {r.source: {"new": r.new, "error": r.error} for r in reports}
         entry["errors"] += [f"{r.source}: {r.error}" for r in reports if r.error]
-    if send and config.get("mail_to"):
+    if send and (config.get("mail_to") or config.get("webhooks")):
         try:
             send_cmd(None, every=True)
         except (RadarError, typer.Exit) as e:

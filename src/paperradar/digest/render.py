@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from ..display import display_text, key_sentences, paper_label
 from ..models import Paper
 from .build import Digest, DigestItem
 
@@ -29,11 +30,16 @@ _ACCENT = "#2f5fd0"
 
 
 def display_title(paper: Paper) -> str:
-    """The title, or for an untitled paper how its abstract begins, or its id."""
-    if paper.title:
-        return paper.title
-    words = (paper.abstract or "").split()
-    return " ".join(words[:12]) + (" …" if len(words) > 12 else "") if words else paper.id
+    """The title (cleaned for reading), or for an untitled paper its arXiv id, how its abstract
+    begins, or its id."""
+    return paper_label(paper.title, paper.abstract, paper.id, paper.arxiv_id)
+
+
+def highlights(paper: Paper) -> list[tuple[str, str]]:
+    """The paper's key sentences, labelled: [("Idea", ...), ("Result", ...)] (empty when the
+    abstract is too short to pick from)."""
+    h = key_sentences(paper.abstract)
+    return [(label, h[k] or "") for k, label in (("idea", "Idea"), ("result", "Result")) if h[k]]
 
 
 def authors_line(paper: Paper, limit: int = MAX_AUTHORS) -> str:
@@ -52,7 +58,7 @@ def meta_line(paper: Paper) -> str:
 
 
 def short_abstract(paper: Paper, limit: int = ABSTRACT_CHARS) -> str:
-    text = " ".join((paper.abstract or "").split())
+    text = " ".join(display_text(paper.abstract).split())
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0].rstrip(",.;:") + " …"
@@ -89,6 +95,7 @@ def _text_item(n: int, item: DigestItem) -> list[str]:
     out = [f"{n}. {display_title(p)}", f"   {authors_line(p)}"]
     if meta := meta_line(p):
         out.append(f"   {meta}")
+    out += [f"   {label}: {sentence}" for label, sentence in highlights(p)]
     out += [f"   Why: {r}" for r in shown_reasons(item)]
     out += [f"   {LINK_LABELS[k]}: {u}" for k, u in item.links.items() if k in LINK_LABELS]
     out += [f"   {FEEDBACK_LABELS[k]}: {u}" for k, u in item.links.items() if k in FEEDBACK_LABELS]
@@ -118,7 +125,9 @@ def _md_item(item: DigestItem) -> list[str]:
     title = _md(display_title(p))
     head = f"### [{title}]({item.links['abs']})" if "abs" in item.links else f"### {title}"
     out = [head, "", f"{_md(authors_line(p))}  ", f"{_md(meta_line(p))}", ""]
-    if p.abstract:
+    if key := highlights(p):
+        out += [f"**{label}:** {_md(sentence)}  " for label, sentence in key] + [""]
+    elif p.abstract:
         out += [f"> {_md(short_abstract(p))}", ""]
     reasons = shown_reasons(item)
     out += [f"- {_md(r)}" for r in reasons]
@@ -205,7 +214,7 @@ def _html_item(item: DigestItem) -> str:
         f'<div style="font-size:13px;color:#4a5568;margin-top:4px;">{escape(authors_line(p))}</div>'
         f'<div style="font-size:12px;color:#7a869a;margin-top:2px;">{escape(meta_line(p))}'
         "</div>"
-        f'<div style="font-size:14px;color:#2d3748;line-height:1.5;margin-top:8px;">{escape(short_abstract(p))}</div>'
+        + _html_summary(p)
         + (
             f'<ul style="font-size:13px;color:#4a5568;margin:8px 0 0;padding-left:18px;">{reasons}</ul>'
             if reasons
@@ -215,6 +224,19 @@ def _html_item(item: DigestItem) -> str:
         + (f'<div style="font-size:12px;color:#5a6a85;margin-top:2px;">{feedback}</div>' if feedback else "")
         + '<div style="border-bottom:1px solid #eef1f6;margin-top:14px;"></div>',
         "14px 28px 2px",
+    )
+
+
+def _html_summary(p: Paper) -> str:
+    """The idea and result sentences, or the start of the abstract when there are none."""
+    style = "font-size:14px;color:#2d3748;line-height:1.5;margin-top:8px;"
+    key = highlights(p)
+    if not key:
+        return f'<div style="{style}">{escape(short_abstract(p))}</div>'
+    label = f"font-size:11px;font-weight:700;letter-spacing:.04em;text-transform:uppercase;color:{_ACCENT};"
+    return "".join(
+        f'<div style="{style}"><span style="{label}">{escape(name)}</span> {escape(sentence)}</div>'
+        for name, sentence in key
     )
 
 

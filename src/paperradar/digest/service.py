@@ -1,8 +1,9 @@
 """Digests over the library: what is new for a profile, sending it once, feeds. Does I/O.
 
 The rule that makes delivery safe: a digest is stored as *pending* (its papers fixed) before it is
-sent, and marked *sent* only after the SMTP server accepted it. A failed send leaves it pending;
-the next run sends that same digest (same papers, same Message-ID) before building a new one.
+sent, and marked *sent* only after every channel (the SMTP server, each webhook) accepted it; each
+channel that did is recorded. A failed send leaves it pending; the next run sends that same digest
+(same papers, same Message-ID) to the channels that missed it, before building a new one.
 Papers in a sent digest never appear in a later digest of the same profile.
 Recommendations come from `recommend.recommend`, the same ranking as `paperradar recommend`.
 """
@@ -170,6 +171,37 @@ class SendResult:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class Channel:
+    """Where a digest goes: `key` names it in the delivery ledger (no secrets), `label` in reports;
+    `send(digest, message_id)` delivers it and raises NetworkError on failure."""
+
+    key: str
+    label: str
+    send: Callable[[Digest, str], None]
+
+
+def email_channel(to: str, sender: str, deliver: Callable[[Any], None]) -> Channel:
+    """Email through `deliver(message)` (mail.send_message with SMTP settings)."""
+    from ..mail import build_message
+
+    def send(digest: Digest, message_id: str) -> None:
+        deliver(build_message(
+            subject=f"paperradar: {digest.title}", sender=sender, to=to, text=render_text(digest),
+            html=render_html(digest), message_id=message_id, date=digest.generated_at,
+            headers={"X-Paperradar-Profile": digest.profile},
+        ))  # fmt: skip
+
+    return Channel(f"email:{to}", to, send)
+
+
+def webhook_channel(hook: Any, transport: Any = None) -> Channel:
+    """A Slack, Discord, Mattermost, Matrix or JSON webhook (digest/webhook.py)."""
+    from .webhook import post_webhook
+
+    return Channel(hook.channel, hook.label, lambda d, mid: post_webhook(hook, d, mid, transport=transport))
+
+
 def send_digest(
     lib: SQLiteLibrary,
     profile: str,
@@ -183,9 +215,29 @@ def send_digest(
     all_time: bool = False,
     rank: Recommender = recommender,
 ) -> SendResult:
-    """Send the profile's digest through `deliver(message)`, which raises NetworkError on failure."""
-    from ..mail import build_message
+    """Email the profile's digest through `deliver(message)`, which raises NetworkError on failure."""
+    channel = email_channel(to, sender, deliver)
+    return deliver_digest(
+        lib, profile, [channel], now=now, limit=limit, since=since, all_time=all_time, rank=rank
+    )
 
+
+def deliver_digest(
+    lib: SQLiteLibrary,
+    profile: str,
+    channels: Sequence[Channel],
+    *,
+    now: datetime | None = None,
+    limit: int = 10,
+    since: str | None = None,
+    all_time: bool = False,
+    rank: Recommender = recommender,
+) -> SendResult:
+    """Send the profile's digest to every channel exactly once. The digest is stored pending
+    first; each channel that accepts it is recorded; it is marked sent (its papers seen) once all
+    have. A run after a failure resends the same digest only to the channels that missed it."""
+    if not channels:
+        raise InvalidInput("no channel to send the digest to: give an email recipient or a webhook")
     row = delivery.pending_digest(lib, profile)
     if row is not None:
         digest, message_id, pk = stored_digest(lib, row), row["message_id"], row["pk"]
@@ -195,27 +247,43 @@ def send_digest(
             lib, profile, now=now or datetime.now(UTC), limit=limit, since=since, all_time=all_time, rank=rank
         )
         if not digest.items:
-            return SendResult(profile, "nothing_new", recipient=to)
+            return SendResult(profile, "nothing_new", recipient=_labels(channels))
         message_id, pk = _store_pending(lib, digest, newest)
-    result = SendResult(
-        profile, "sent", [it.paper.id for it in digest.items], to, message_id, row is not None
-    )
-    msg = build_message(
-        subject=f"paperradar: {digest.title}", sender=sender, to=to, text=render_text(digest),
-        html=render_html(digest), message_id=message_id, date=digest.generated_at,
-        headers={"X-Paperradar-Profile": profile},
-    )  # fmt: skip
-    try:
-        deliver(msg)
-    except NetworkError as e:
+    papers = [it.paper.id for it in digest.items]
+    result = SendResult(profile, "sent", papers, _labels(channels), message_id, row is not None)
+    errors = _send_each(lib, pk, digest, message_id, channels)
+    if errors:
         with lib.transaction():
-            delivery.record_failure(lib, pk, str(e))
-        result.status, result.error = "failed", str(e)
+            delivery.record_failure(lib, pk, "; ".join(errors))
+        result.status, result.error = "failed", "; ".join(errors)
         return result
     with lib.transaction():
-        delivery.mark_sent(lib, pk, to, datetime.now(UTC).isoformat(timespec="seconds"))
+        delivery.mark_sent(lib, pk, _labels(channels), datetime.now(UTC).isoformat(timespec="seconds"))
     _mark_seen(lib, profile, digest)
     return result
+
+
+def _labels(channels: Sequence[Channel]) -> str:
+    return ", ".join(c.label for c in channels)
+
+
+def _send_each(
+    lib: SQLiteLibrary, pk: int, digest: Digest, message_id: str, channels: Sequence[Channel]
+) -> list[str]:
+    """Deliver to the channels that have not had this digest; returns their errors."""
+    done = delivery.delivered_channels(lib, pk)
+    errors = []
+    for ch in channels:
+        if ch.key in done:
+            continue
+        try:
+            ch.send(digest, message_id)
+        except NetworkError as e:
+            errors.append(str(e) if ch.label in str(e) else f"{ch.label}: {e}")
+            continue
+        with lib.transaction():
+            delivery.record_delivery(lib, pk, ch.key, datetime.now(UTC).isoformat(timespec="seconds"))
+    return errors
 
 
 def _store_pending(lib: SQLiteLibrary, digest: Digest, newest: int) -> tuple[str, int]:

@@ -176,3 +176,16 @@ def put_setting_once(lib: SQLiteLibrary, key: str, value: str) -> str:
     with lib.transaction():
         lib.conn.execute("INSERT OR IGNORE INTO delivery_settings (key, value) VALUES (?, ?)", (key, value))
     return get_setting(lib, key) or value
+
+
+def delivered_channels(lib: SQLiteLibrary, digest_pk: int) -> set[str]:
+    """The channels this digest already reached."""
+    q = "SELECT channel FROM digest_deliveries WHERE digest_pk = ?"
+    return {r[0] for r in lib.conn.execute(q, (digest_pk,))}
+
+
+def record_delivery(lib: SQLiteLibrary, digest_pk: int, channel: str, sent_at: str) -> None:
+    lib.conn.execute(
+        "INSERT OR IGNORE INTO digest_deliveries (digest_pk, channel, sent_at) VALUES (?, ?, ?)",
+        (digest_pk, channel, sent_at),
+    )

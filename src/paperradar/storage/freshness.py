@@ -10,20 +10,22 @@ from collections.abc import Sequence
 from .sqlite import SQLiteLibrary
 
 # one row: the library's newest paper and embedding change, and the profile's feedback, papers,
-# seen papers and whole profile row (interests and anything else stored on it)
+# seen papers, followed authors, keyword rules and whole profile row (interests and anything else stored on it)
 _STATE = """
 SELECT (SELECT max(pk) FROM papers),
        (SELECT seq FROM sqlite_sequence WHERE name = 'embedding_log'),
        (SELECT count(*) || ':' || ifnull(max(pk), 0) FROM feedback WHERE profile_pk = ?),
        (SELECT count(*) FROM profile_papers WHERE profile_pk = ?),
-       (SELECT count(*) FROM seen WHERE profile_pk = ?)
+       (SELECT count(*) FROM seen WHERE profile_pk = ?),
+       (SELECT group_concat(author, '|') FROM profile_follows WHERE profile_pk = ?),
+       (SELECT group_concat(kind || ':' || word, '|') FROM profile_rules WHERE profile_pk = ?)
 """
 
 
 def profile_state(lib: SQLiteLibrary, profile_pk: int) -> str:
     """A string that changes when the library gains papers or embeddings, or the profile changes
     (feedback given or undone, papers added or removed, interests edited, papers marked seen)."""
-    row = lib.conn.execute(_STATE, (profile_pk, profile_pk, profile_pk)).fetchone()
+    row = lib.conn.execute(_STATE, (profile_pk,) * 5).fetchone()
     prof = lib.conn.execute("SELECT * FROM profiles WHERE pk = ?", (profile_pk,)).fetchone()
     text = repr((tuple(row), tuple(prof) if prof else None))
     return hashlib.sha1(text.encode()).hexdigest()[:16]

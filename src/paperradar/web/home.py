@@ -177,10 +177,9 @@ def home_page(
 
 
 def _key_sentences(rec: Any) -> dict[str, Any]:
-    from ..highlights import highlight
+    from ..display import key_sentences
 
-    h = highlight(rec.paper.abstract)
-    return {"highlights": {"idea": h.idea, "result": h.result}}
+    return {"highlights": key_sentences(rec.paper.abstract)}
 
 
 def _rec_view(rec: Any) -> dict[str, Any]:

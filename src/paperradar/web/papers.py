@@ -3,19 +3,20 @@ source with what it gave, links, and similar papers with reasons. Does I/O throu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from .. import papers as svc
+from ..display import display_text, key_sentences, paper_label
 from ..index import best_index
 from ..models import Paper
-from ..urls import safe_url
 from ..search import paper_date
 from ..similar import similar_to
 from ..storage.sqlite import SQLiteLibrary
+from ..urls import safe_url
 from .deps import Lib, hide_paths, render
 
 router = APIRouter()
@@ -43,12 +44,10 @@ def paper_links(p: Paper) -> dict[str, str]:
     return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
 
-def label(p: Paper, words: int = 12) -> str:
-    """A paper's title, or for an untitled one (some pasted pages have none) how its abstract begins."""
-    if p.title:
-        return p.title
-    head = (p.abstract or "").split()
-    return " ".join(head[:words]) + ("…" if len(head) > words else "") if head else p.id
+def label(p: Paper) -> str:
+    """A paper's title cleaned for reading; an untitled one by its arXiv id (its metadata can be
+    fetched), else by how its abstract begins (some pasted pages have no title)."""
+    return paper_label(p.title, p.abstract, p.id, p.arxiv_id)
 
 
 def paper_brief(p: Paper) -> dict[str, Any]:
@@ -57,7 +56,8 @@ def paper_brief(p: Paper) -> dict[str, Any]:
         "id": p.id,
         "title": p.title,
         "label": label(p),
-        "abstract_start": (p.abstract or "")[:300],
+        "fetchable": not p.title and bool(p.arxiv_id),  # untitled, but arXiv has its metadata
+        "abstract_start": "" if not p.title and not p.arxiv_id else display_text(p.abstract)[:300],
         "authors": authors_short(p),
         "date": paper_date(p),
         "categories": p.categories[:4],
@@ -85,6 +85,7 @@ def paper_data(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:
         "paper": hide_paths(svc.paper_json(paper)),
         "date": paper_date(paper),
         "links": paper_links(paper),
+        "highlights": key_sentences(paper.abstract),
         "similar": similar_papers(lib, pk),
     }
 
@@ -109,10 +110,20 @@ def paper_page(request: Request, lib: Lib, ref: str):
         "similar": data["similar"],
         "chosen": {k: sorted(set(v)) for k, v in chosen.items()},
         "date": data["date"],
+        "shown_title": paper_label(pj["title"], pj["abstract"], pj["id"], _arxiv(pj)),
+        "fetchable": not pj["title"] and _arxiv(pj) is not None,
+        "abstract": display_text(pj["abstract"]),
+        "highlights": data["highlights"],
         "profiles": _profile_names(lib),
         "twin": "/api/papers/" + quote(pj["id"], safe=":/"),
     }
     return render(request, "paper.html", ctx)
+
+
+def _arxiv(pj: dict[str, Any]) -> str | None:
+    from ..enrich import arxiv_id_of
+
+    return arxiv_id_of(pj.get("ids") or [], pj["id"])
 
 
 def _profile_names(lib: SQLiteLibrary) -> list[str]:
@@ -121,3 +132,34 @@ def _profile_names(lib: SQLiteLibrary) -> list[str]:
     except ImportError:
         return []
     return [p.name for p in list_profiles(lib)]
+
+
+def fetch_metadata(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:
+    """Fill what an untitled paper lacks from arXiv, now, through the enrich service."""
+    from .. import config
+    from ..enrich import enrich_paper
+    from ..errors import InvalidInput
+
+    report = enrich_paper(lib, ref, base_url=config.get("arxiv_api") or "")
+    if report.no_id:
+        raise InvalidInput("this paper has no arXiv id to look its title and authors up by")
+    if report.error:
+        raise InvalidInput(f"arXiv could not be reached: {report.error}")
+    paper = svc.load_paper(lib, lib.resolve(ref), with_sources=False)
+    return {"ok": True, "found": not report.not_on_arxiv, "paper": paper_brief(paper)}
+
+
+@router.post("/api/papers/{ref:path}/fetch", tags=["papers"])
+def api_fetch(lib: Lib, ref: str):
+    """Look the paper up on arXiv by its id and merge what arXiv has (title, authors, abstract,
+    dates, categories), like `paperradar enrich` for one paper. `found`: arXiv knew the id."""
+    return fetch_metadata(lib, ref)
+
+
+@router.post("/paper/{ref:path}/fetch", include_in_schema=False)
+def fetch_form(lib: Lib, ref: str, next: Annotated[str, Form()] = ""):
+    data = fetch_metadata(lib, ref)
+    target = (
+        next if next.startswith("/") and not next.startswith("//") else "/paper/" + quote(data["paper"]["id"])
+    )
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,79 @@
+"""Text as a reader should see it on a page or in a digest: raw Markdown marks removed
+(`**bold**`, `*italic*`, `` `code` ``, `[text](url)`, leading `#`) and words glued by a lost space split
+("attentionreduces" -> "attention reduces") when both halves are common words. The stored record is
+never changed: this is for display only. Pure functions; reads wordninja's word list once.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from .normalize import split_glued_text
+
+_MD = [
+    (re.compile(r"\[([^\]\n]{1,300})\]\((?:https?://|/)[^)\s]{0,500}\)"), r"\1"),  # [text](url)
+    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1"),  # **bold**
+    (re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),  # *italic*
+    (re.compile(r"`([^`\n]+)`"), r"\1"),  # `code`
+    (re.compile(r"(^|\n)\s{0,3}#{1,6}\s+"), r"\1"),  # headings
+]
+_TOKEN = re.compile(r"\b[a-z]{10,}\b")
+COMMON = 20_000  # both halves of a split must be among this many most frequent English words
+MIN_PART = 5
+# first halves that make real compounds, not glued words (multimodal, hyperparameter...)
+_PREFIXES = {"multi", "hyper", "super", "inter", "intra", "cross", "under", "counter", "semi", "trans"}
+
+
+def display_text(text: str | None) -> str:
+    """`text` without raw Markdown marks and with glued words split, for showing to a reader."""
+    if not text:
+        return ""
+    for pattern, repl in _MD:
+        text = pattern.sub(repl, text)
+    text = split_glued_text(text)
+    return _TOKEN.sub(lambda m: split_common(m.group(0)), text)
+
+
+@lru_cache(maxsize=1)
+def _ranks() -> dict[str, int]:
+    from .normalize import _word_costs
+
+    costs = _word_costs()
+    return {w: i for i, w in enumerate(sorted(costs, key=costs.__getitem__)) if i < COMMON}
+
+
+def split_common(token: str) -> str:
+    """Split a lower-case token that is no known word into two common words, if it is exactly
+    that ("languagemodels" -> "language models"); otherwise return it unchanged."""
+    from .normalize import is_known_word
+
+    if is_known_word(token):
+        return token
+    ranks = _ranks()
+    best: tuple[int, int] | None = None
+    for i in range(MIN_PART, len(token) - MIN_PART + 1):
+        head, tail = token[:i], token[i:]
+        if head in ranks and tail in ranks and head not in _PREFIXES:
+            cost = ranks[head] + ranks[tail]
+            best = min(best or (cost, i), (cost, i))
+    return token if best is None else f"{token[: best[1]]} {token[best[1] :]}"
+
+
+def paper_label(title: str | None, abstract: str | None, paper_id: str, arxiv_id: str | None) -> str:
+    """What to call a paper in a list: its title; an untitled one with an arXiv id by that id (its
+    metadata can be fetched); any other untitled one by how its abstract begins, or its id."""
+    if title:
+        return display_text(title)
+    if arxiv_id:
+        return f"arXiv {arxiv_id} (title not fetched yet)"
+    head = display_text(abstract).split()
+    return " ".join(head[:12]) + ("…" if len(head) > 12 else "") if head else paper_id
+
+
+def key_sentences(abstract: str | None) -> dict[str, str | None]:
+    """The idea and result sentences of an abstract, cleaned for display (see highlights.py)."""
+    from .highlights import highlight
+
+    h = highlight(display_text(abstract))
+    return {"idea": h.idea, "result": h.result}
