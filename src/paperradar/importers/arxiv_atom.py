@@ -150,7 +150,10 @@ def api_error(xml_bytes: bytes) -> str | None:
 
 
 def _feed_or_error(xml_bytes: bytes) -> Element:
-    feed = _parse_feed(xml_bytes)
+    try:
+        feed = _parse_feed(xml_bytes)
+    except LookupError as e:
+        raise ParseError("<arXiv API response>", None, f"the XML declares an unknown encoding ({e})") from None
     if feed.root is None:
         raise ParseError("<arXiv API response>", None, f"not well-formed XML: {feed.error}")
     if feed.root.tag != ATOM + "feed":
@@ -160,7 +163,11 @@ def _feed_or_error(xml_bytes: bytes) -> Element:
 
 def parse(source: Source) -> Iterator[Record | ParseError]:
     data = _source_bytes(source)
-    feed = _parse_feed(data)
+    try:
+        feed = _parse_feed(data)
+    except LookupError as e:  # <?xml encoding="U-8"?>: found by bench/fuzz.py (issue 13)
+        yield ParseError(source.path, 1, f"the XML declares an unknown encoding ({e}); file skipped")
+        return
     if feed.root_tag is not None and feed.root_tag != ATOM + "feed":
         yield ParseError(source.path, 1, f"not an Atom feed (root element is {feed.root_tag})")
         return

@@ -58,6 +58,8 @@ def _root(data: bytes) -> Element:
         root = fromstring(data)
     except XMLSyntaxError as e:
         raise ParseError("<OAI-PMH response>", None, f"not well-formed XML: {e}") from None
+    except LookupError as e:  # <?xml encoding="U-8"?>: found by bench/fuzz.py (issue 13)
+        raise ParseError("<OAI-PMH response>", None, f"the XML declares an unknown encoding ({e})") from None
     if root.tag != OAI + "OAI-PMH":
         raise ParseError("<OAI-PMH response>", None, f"not an OAI-PMH response (root is {root.tag})")
     return root

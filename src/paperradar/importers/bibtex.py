@@ -99,6 +99,9 @@ _LITERALS = (
     ("\\}", "\ue004", "}"),
 )
 _ARXIV_VENUE = re.compile(r"(?i)^\s*(?:arxiv|corr)\b")
+_TIE = re.compile(r"(?<!\\)~(?!\{)")  # in BibTeX every unescaped ~ is a tie (a space), not a tilde
+# "Miller, D., Firby, J.": a list written with commas instead of "and"
+_COMMA_LIST = re.compile(r"^\s*[^,]+,\s*(?:[A-Z]\.\s*-?)+(?:,\s*[^,]+,\s*(?:[A-Z]\.\s*-?)+)+\s*$")
 
 
 def detect(head: str, name: str) -> int:
@@ -228,7 +231,7 @@ def _clean(text: str | None) -> str | None:
         return None
     for escaped, placeholder, _ in _LITERALS:
         text = text.replace(escaped, placeholder)
-    cleaned = clean_text(text)
+    cleaned = clean_text(_TIE.sub(" ", text) if "~" in text else text)
     for _, placeholder, literal in _LITERALS:
         cleaned = cleaned.replace(placeholder, literal) if cleaned else cleaned
     return cleaned
@@ -337,7 +340,7 @@ def _arxiv_id(fields: dict[str, str]) -> tuple[str, str | None] | None:
 def _authors(text: str) -> tuple[list[Author], bool]:
     complete = True
     authors: list[Author] = []
-    for person in split_multiple_persons_names(text) if text.strip() else []:
+    for person in _persons(text):
         person = person.strip()
         if person.lower() == "others":
             complete = False
@@ -347,6 +350,21 @@ def _authors(text: str) -> tuple[list[Author], bool]:
         if name:
             authors.append(Author(name))
     return authors, complete
+
+
+def _persons(text: str) -> list[str]:
+    """The names of an author field: split at " and " (outside braces) by bibtexparser; a name that
+    is really a comma-separated list of "Last, I." pairs is split into its pairs."""
+    out: list[str] = []
+    for person in split_multiple_persons_names(text) if text.strip() else []:
+        parts = [p.strip() for p in person.split(",")]
+        if _COMMA_LIST.match(person):
+            out.extend(f"{parts[i]}, {parts[i + 1]}" for i in range(0, len(parts) - 1, 2))
+        elif len(parts) == 3 and all(parts) and "{" not in person:  # BibTeX's "von Last, Jr, First"
+            out.append(f"{parts[2]} {parts[0]} {parts[1]}")
+        else:
+            out.append(person)
+    return out
 
 
 def _one_group(text: str) -> bool:

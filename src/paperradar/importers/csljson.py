@@ -36,6 +36,11 @@ from .base import Source
 
 NAME = "csljson"
 
+_CSL_TYPES = {
+    "article", "article-journal", "article-magazine", "article-newspaper", "book", "chapter", "dataset",
+    "paper-conference", "report", "thesis", "webpage", "manuscript", "software", "speech", "entry",
+    "entry-encyclopedia", "post", "post-weblog", "review", "standard", "patent",
+}  # fmt: skip
 _CSL_KEYS = {"issued", "container-title", "citation-key", "DOI", "URL", "author", "accessed", "page"}
 _CONSUMED = {
     "id", "type", "title", "author", "issued", "container-title", "DOI", "PMID", "URL", "abstract",
@@ -57,6 +62,8 @@ def detect(head: str, name: str) -> int:
     first = authors[0] if isinstance(authors, list) and authors else None
     if isinstance(first, dict) and {"family", "given", "literal"} & first.keys():
         return 85
+    if "id" in item and item["type"] in _CSL_TYPES:
+        return 70  # a sparse item: id, type and a title
     return 60 if len(_CSL_KEYS & item.keys()) >= 2 else 0
 
 

@@ -115,8 +115,9 @@ def _record(source: Source, chunk: list[tuple[int, str]]) -> Record | ParseError
     rec = Record(source=SourceRef(importer=NAME, path=source.path, line=line), raw=raw)
     rec.title = clean_text(_first(entry, "title", "primary_title"))
     rec.abstract = clean_text(_first(entry, "abstract", "notes_abstract"))
-    names = [*_as_list(entry.get("authors")), *_as_list(entry.get("first_authors"))]
-    rec.authors = [Author(n) for n in dict.fromkeys(normalize_author(a) for a in names) if n]
+    names = [normalize_author(a) for a in _as_list(entry.get("authors"))]
+    names += [n for a in _as_list(entry.get("first_authors")) if (n := normalize_author(a)) not in names]
+    rec.authors = [Author(n) for n in names if n]  # AU and A1 may repeat each other, not themselves
     rec.ids = _ids(entry)
     date = _ris_date(entry.get("date")) or _ris_date(_first(entry, "year", "publication_year"))
     if date:

@@ -33,7 +33,7 @@ def detect(head: str, name: str) -> int:
         return 15 if len(lines) == 1 and len(first) > 1000 else 0
     if not isinstance(obj, dict):
         return 0
-    if {"ids", "dates", "provenance"} <= obj.keys():
+    if obj.keys() >= _OWN_EXPORT:
         return 96  # paperradar's own JSONL export
     return 30 if has_paper_columns(obj) else 15
 
@@ -59,7 +59,21 @@ def parse(source: Source, column_map: Mapping[str, str] | None = None) -> Iterat
             present = {f: col for f, col in overrides.items() if col.lower() in folded}
             plans[keys] = guess_columns(keys, present)
         ref = SourceRef(importer=NAME, path=source.path, line=lineno)
-        yield row_to_record(obj, plans[keys], ref, text)
+        rec = row_to_record(obj, plans[keys], ref, text)
+        if obj.keys() >= _OWN_EXPORT and not isinstance(rec, ParseError):
+            _verbatim(rec, obj)
+        yield rec
+
+
+_OWN_EXPORT = {"ids", "dates", "provenance"}
+
+
+def _verbatim(rec: Record, obj: dict) -> None:
+    """paperradar's own export holds text already cleaned: taken as it is, not read as LaTeX again
+    (a literal "{AI}" stays), so export and import round-trip exactly."""
+    for name in ("title", "abstract", "comment", "venue"):
+        if isinstance(obj.get(name), str) and obj[name].strip():
+            setattr(rec, name, obj[name])
 
 
 def _json_reason(error: ValueError, text: str) -> str:
