@@ -182,7 +182,8 @@ def test_killing_the_server_during_an_import_frees_its_port(tmp_path):
     deadline = time.monotonic() + 5
     while True:  # nothing else holds the port: it can be bound again at once (within the watchdog's 0.5 s)
         try:
-            with socket.socket() as s:
+            with socket.socket() as s:  # as a restarted server binds: only a listening socket blocks it
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind(("127.0.0.1", port))
             break
         except OSError:
@@ -194,3 +195,18 @@ def test_killing_the_server_during_an_import_frees_its_port(tmp_path):
         assert get_job(lib, job)["state"] in ("running", "queued", "done")  # as the killed server left it
     finally:
         lib.close()
+
+
+@pytest.mark.parametrize("name", ["arxiv_atom", "arxiv_oai"])
+def test_an_unknown_xml_encoding_is_a_rejection_not_a_crash(name):
+    """Found by bench/fuzz.py: `<?xml encoding="U-8"?>` escaped as a LookupError."""
+    from paperradar import importers
+    from paperradar.ingest import _parse
+
+    data = b'<?xml version="1.0" encoding="U-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"></feed>\n'
+    (error,) = list(_parse(importers.load(name), Source.from_bytes(data, "upload:x.xml"), None))
+    assert (
+        isinstance(error, ParseError)
+        and error.source == "upload:x.xml"
+        and "unknown encoding" in error.reason
+    )

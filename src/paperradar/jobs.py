@@ -61,7 +61,7 @@ class JobRunner:
             target=run_job,
             args=(self.lib_path, job_id, work, args),
             name=f"paperradar-job-{job_id}",
-            daemon=True,
+            daemon=False,  # it may start a parsing worker of its own; it exits with the server anyway
         )
         proc.start()
         self._running = proc

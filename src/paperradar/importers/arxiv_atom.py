@@ -153,7 +153,9 @@ def _feed_or_error(xml_bytes: bytes) -> Element:
     try:
         feed = _parse_feed(xml_bytes)
     except LookupError as e:
-        raise ParseError("<arXiv API response>", None, f"the XML declares an unknown encoding ({e})") from None
+        raise ParseError(
+            "<arXiv API response>", None, f"the XML declares an unknown encoding ({e})"
+        ) from None
     if feed.root is None:
         raise ParseError("<arXiv API response>", None, f"not well-formed XML: {feed.error}")
     if feed.root.tag != ATOM + "feed":
