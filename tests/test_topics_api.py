@@ -69,3 +69,13 @@ def test_pages_before_any_build_say_how_to_build(planted, tmp_path):  # noqa: F8
     assert "paperradar topics build" in client.get("/trends").text
     assert "paperradar topics build" in client.get("/map").text
     assert client.get("/api/topics").json()["items"] == []
+
+
+def test_trends_default_to_the_first_profile_and_the_twin_lists_movers(app_path):
+    client = client_for(app_path)
+    page = client.get("/trends").text
+    assert "New in speechy" in page and "88 papers in" in page  # what is new, with counts
+    assert "New in" not in client.get("/trends", params={"profile": ""}).text  # "all topics"
+    movers = client.get("/api/trends").json()["movers"]
+    assert movers and all(m["low"] <= m["growth"] <= m["high"] for m in movers)
+    assert abs(movers[0]["z"]) >= abs(movers[-1]["z"])

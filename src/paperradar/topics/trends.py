@@ -95,3 +95,51 @@ def rising(
     out.sort(key=lambda x: (-x.growth, -x.z))
     months = series.months
     return out, {"window_from": months[n - window], "window_to": months[n - 1], "before_from": months[0]}
+
+
+@dataclass
+class Move:
+    """A topic's change of share, with its uncertainty: `growth` is the ratio of its share in the
+    window to its share before, `low`-`high` a 90% interval on that ratio."""
+
+    topic: int
+    recent: int
+    before: int
+    growth: float
+    low: float
+    high: float
+    z: float
+
+
+def movers(series: Series, window: int = WINDOW, limit: int = 8, min_papers: int = 10) -> list[Move]:
+    """The topics whose share moved most (up or down), by |z|, each with a 90% interval on its
+    growth: what to look at when no topic passes the significance guard of `rising`.
+
+    The interval is the usual one for a ratio of two Poisson rates, on the log scale with half a
+    paper added to each count: log(growth) +- 1.645 * sqrt(1/(recent+.5) + 1/(before+.5))."""
+    n = complete_months(series)
+    if n <= window:
+        return []
+    counts = series.counts[:, :n]
+    recent, before = counts[:, n - window :].sum(axis=1), counts[:, : n - window].sum(axis=1)
+    w_total, h_total = max(float(recent.sum()), 1.0), max(float(before.sum()), 1.0)
+    p = w_total / (w_total + h_total)
+    out = []
+    for i, t in enumerate(series.topics):
+        r, b = int(recent[i]), int(before[i])
+        if r + b < min_papers:
+            continue
+        ratio = ((r + 0.5) / w_total) / ((b + 0.5) / h_total)
+        half = 1.645 * math.sqrt(1 / (r + 0.5) + 1 / (b + 0.5))
+        z = (r - (r + b) * p) / math.sqrt(max((r + b) * p * (1 - p), 1e-9))
+        out.append(
+            Move(
+                t,
+                r,
+                b,
+                *(round(x, 2) for x in (ratio, ratio / math.exp(half), ratio * math.exp(half))),
+                round(z, 1),
+            )
+        )
+    out.sort(key=lambda m: -abs(m.z))
+    return out[:limit]

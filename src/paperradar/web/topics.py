@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from ..errors import NotFound, RadarError
+from ..errors import RadarError
 from ..storage import topics as db
 from ..topics import views
 from .deps import Lib, render
@@ -38,10 +38,30 @@ def api_topic(lib: Lib, ref: str, limit: Annotated[int, Query(ge=1, le=100)] = 1
 
 @router.get("/api/trends", tags=["topics"])
 def api_trends(lib: Lib, profile: Profile = None, window: Window = 3, level: Level = None):
-    """Rising topics and papers per topic per month; with `profile`, what is new in its topics."""
+    """Rising topics and papers per topic per month, and the largest movers (up or down, each with
+    a 90% interval on its growth) for when nothing rises significantly; with `profile`, what is new
+    in its topics."""
     if profile:
         return {"ok": True, **views.profile_trends(lib, profile, window)}
-    return {"ok": True, **views.trends_report(lib, window=window, level=level or "fine")}
+    data = views.trends_report(lib, window=window, level=level or "fine")
+    return {"ok": True, **data, "movers": movers_json(data, window)}
+
+
+def movers_json(data: dict[str, Any], window: int, limit: int = 8) -> list[dict[str, Any]]:
+    """The topics of a trends report whose share moved most, with their uncertainty."""
+    import numpy as np
+
+    from ..topics import trends as tr
+
+    if not data["topics"]:
+        return []
+    counts = np.array([t["counts"] for t in data["topics"]], dtype=np.int64)
+    series = tr.Series(data["months"], [t["id"] for t in data["topics"]], counts)
+    labels = {t["id"]: t["label"] for t in data["topics"]}
+    return [
+        {"id": m.topic, "label": labels[m.topic], **{k: v for k, v in m.__dict__.items() if k != "topic"}}
+        for m in tr.movers(series, window, limit)
+    ]
 
 
 @router.get("/api/map", tags=["topics"])
@@ -97,26 +117,29 @@ def map_page(request: Request, lib: Lib, q: str = "", profile: str = ""):
 
 
 @router.get("/trends", response_class=HTMLResponse, include_in_schema=False)
-def trends_page(request: Request, lib: Lib, profile: str = "", window: Window = 3):
+def trends_page(request: Request, lib: Lib, profile: str | None = None, window: Window = 3):
+    """Rising topics (or, when none rises significantly, the largest movers with their intervals)
+    and what is new in a profile's topics (the first profile's unless "all topics" is chosen)."""
     from ..profiles import list_profiles
 
+    names = [p.name for p in list_profiles(lib)]
+    chosen = (names[0] if names else "") if profile is None else profile
     data, mine, error = None, None, None
     try:
         data = views.trends_report(lib, window=window, limit=12)
-        mine = views.profile_trends(lib, profile, window) if profile else None
-    except NotFound as e:
-        error = str(e)
+        mine = views.profile_trends(lib, chosen, window) if chosen else None
     except RadarError as e:
         error = str(e)
     done = data["complete_months"] if data else 0  # a month still filling would look like a fall
     series = {t["id"]: t["counts"][:done] for t in data["topics"]} if data else {}
     ctx = {
         "data": data,
+        "movers": movers_json(data, window) if data and not data["rising"] else [],
         "mine": mine,
         "error": error,
         "series": series,
-        "profile": profile,
-        "profiles": [p.name for p in list_profiles(lib)],
+        "profile": chosen,
+        "profiles": names,
         "twin": "/api/trends" + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "trends.html", ctx)
