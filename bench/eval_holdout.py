@@ -57,7 +57,7 @@ from sklearn.svm import LinearSVC
 from paperradar.embed import load_embedder, text_for
 from paperradar.rank import features as F
 from paperradar.rank import learner
-from paperradar.rank.interests import build_clusters
+from paperradar.rank.interests import cluster_rows
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent / "shared" / "corpora" / "arxiv-118k" / "arxiv_metadata.jsonl.xz"
@@ -219,35 +219,38 @@ def _bm25_matrix(
 
 
 def ours(c: Corpus, cut: Cut, before: list[int], cfg: learner.LearnerConfig) -> np.ndarray:
+    model = ours_model(c, before, [], cfg)
+    return model.evidence(c.ours.lexical[cut.cand], c.dense[cut.cand]).score
+
+
+def ours_model(
+    c: Corpus, before: list[int], rejected: list[int], cfg: learner.LearnerConfig
+) -> learner.Model:
+    """The profile model `recommend` fits (model_cache.fit_profile), on the corpus's features."""
     from paperradar.rank import model_cache
 
     feats = c.ours
-    groups = _interest_groups(c, before)
-    pos_rows = np.asarray(before)
-    ref_rows, neg_rows = model_cache.sample_rows(feats, set(before), cfg)
-    ages = _ages(c, before)
+    ref_rows, neg_rows = model_cache.sample_rows(feats, set(before) | set(rejected), cfg)
+    pos_rows, rej_rows = np.asarray(before), np.asarray(rejected, dtype=np.int64)
     d = c.dense
     data = learner.TrainingSet(
         pos_lex=feats.lexical[pos_rows],
-        pos_weights=learner.recency_weights(ages, cfg.half_life_days),
+        pos_weights=learner.recency_weights(_ages(c, before), cfg.half_life_days),
         neg_lex=feats.lexical[neg_rows],
-        rej_lex=feats.lexical[[]],
+        rej_lex=feats.lexical[rej_rows],
         ref_lex=feats.lexical[ref_rows],
         pos_dense=d[pos_rows],
-        pos_groups=groups,
-        rej_dense=d[[]],
+        pos_groups=_interest_groups(c, before),
+        rej_dense=d[rej_rows],
         ref_dense=d[ref_rows],
     )
-    model = learner.fit(data, cfg)
-    return model.evidence(feats.lexical[cut.cand], d[cut.cand]).score
+    return learner.fit(data, cfg)
 
 
 def _interest_groups(c: Corpus, before: list[int]) -> np.ndarray:
-    clusters = build_clusters(c.dense[before], c.ours.lexical[before], np.array([], dtype=object))
-    groups = np.zeros(len(before), dtype=int)
-    for g, cl in enumerate(clusters):
-        groups[cl.members] = g
-    return groups
+    """The profile's interests as profiles.refresh_interests finds them (k-means on the dense rows,
+    k by silhouette); naming them is not needed here."""
+    return cluster_rows(normalize(c.dense[before]))
 
 
 def _ages(c: Corpus, rows: list[int]) -> list[float]:
@@ -352,6 +355,77 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# ---------------------------------------------------------------- feedback
+
+
+def feedback_eval(c: Corpus, cut: str, authors: int, log_path: Path) -> dict[str, Any]:
+    """After 5 dislikes of papers from one interest (the 5 best-ranked candidates it holds), that
+    interest's share of the next top 20, and recall@50 of the author's later papers that belong
+    to other interests; then undo (refit without them) and compare with the first ranking."""
+    prepared = prepare_cut(c, cut)
+    cfg = learner.LearnerConfig()
+    done = {r["author"]: r for r in _rows(log_path)}
+    for a, before, after in [x for x in eligible(c, cut) if len(x[1]) >= 10][: authors * 4]:
+        if len(done) >= authors:
+            break
+        if a in done:
+            continue
+        row = _feedback_one(c, prepared, before, after, cfg)
+        if row is None:
+            continue
+        row["author"] = a
+        with log_path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        done[a] = row
+        print("feedback", len(done), a, row, file=sys.stderr, flush=True)
+    rows = list(done.values())
+    return {
+        "cut": cut,
+        "authors": len(rows),
+        "share_before": round(float(np.mean([r["share_before"] for r in rows])), 3),
+        "share_after": round(float(np.mean([r["share_after"] for r in rows])), 3),
+        "halved": round(float(np.mean([r["share_after"] <= r["share_before"] / 2 for r in rows])), 3),
+        "other_recall_before": round(float(np.mean([r["other_before"] for r in rows])), 4),
+        "other_recall_after": round(float(np.mean([r["other_after"] for r in rows])), 4),
+        "undo_identical": all(r["undo_identical"] for r in rows),
+    }
+
+
+def _feedback_one(
+    c: Corpus, cut: Cut, before: list[int], after: list[int], cfg: learner.LearnerConfig
+) -> dict[str, Any] | None:
+    model = ours_model(c, before, [], cfg)
+    ev = model.evidence(c.ours.lexical[cut.cand], c.dense[cut.cand])
+    if len(model.interests) < 2:
+        return None
+    order = np.argsort(-ev.score, kind="stable")
+    top = order[:20]
+    target = int(np.bincount(ev.interest[top]).argmax())
+    disliked = [int(cut.cand[j]) for j in order if ev.interest[j] == target][:5]
+    at = {int(p): j for j, p in enumerate(cut.cand)}
+    others = {t for t in after if t in at and ev.interest[at[t]] != target}
+    if not others:
+        return None
+    model2 = ours_model(c, before, disliked, cfg)
+    ev2 = model2.evidence(c.ours.lexical[cut.cand], c.dense[cut.cand])
+    keep = ~np.isin(cut.cand, disliked)
+    order2 = np.flatnonzero(keep)[np.argsort(-ev2.score[keep], kind="stable")]
+    undo = ours_model(c, before, [], cfg).evidence(c.ours.lexical[cut.cand], c.dense[cut.cand]).score
+    return {
+        "share_before": float(np.mean(ev.interest[top] == target)),
+        "share_after": float(np.mean(ev.interest[order2[:20]] == target)),
+        "other_before": len(others & set(cut.cand[order[:K]].tolist())) / len(others),
+        "other_after": len(others & set(cut.cand[order2[:K]].tolist())) / len(others),
+        "undo_identical": bool(np.array_equal(undo, ev.score)),
+    }
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 # ---------------------------------------------------------------- runs
 
 
@@ -404,13 +478,21 @@ def main() -> None:
     ap.add_argument("--cuts", default=",".join(CUTS))
     ap.add_argument("--log", default=str(OUT / "holdout-log.jsonl"))
     ap.add_argument("--only", default="", help="comma-separated systems to run (default: all)")
-    ap.add_argument("--summary", action="store_true", help="summarise the log without running")
+    ap.add_argument(
+        "--summary", action="store_true", help="summarise the logs (comma-separated) without running"
+    )
+    ap.add_argument("--feedback", action="store_true", help="the feedback evaluation (cut 2026-04-01)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
-    log_path = Path(args.log)
     if args.summary:
-        print(json.dumps(summarise(list(_read_log(log_path).values())), indent=2))
+        rows = {k: v for p in args.log.split(",") for k, v in _read_log(Path(p)).items()}
+        print(json.dumps(summarise(list(rows.values())), indent=2))
         return
+    if args.feedback:
+        res = feedback_eval(load(), CUTS[1], args.authors, OUT / "holdout-feedback.jsonl")
+        print(json.dumps(res, indent=2))
+        return
+    log_path = Path(args.log)
     res = run(args.authors, args.cuts.split(","), log_path, set(filter(None, args.only.split(","))) or None)
     print(json.dumps(res, indent=2))
 
