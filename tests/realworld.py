@@ -4,7 +4,7 @@ measure what a user would see wrong. Used by tests/test_real_world.py and by
 
 Measures, over the papers of the library:
 - residue: LaTeX/BibTeX markup left in a title, an author name or a venue (`{`, `}`, `\\macro`, `$`,
-  `~`, `--`, ` # `);
+  `~`, `--`, ` # `, HTML entities);
 - unsplit: an author "name" that is really a list (" and ", ";", two commas);
 - bad_ids: an id whose value does not have its namespace's shape (a DOI ending in `}` or `.`);
 - doi_conflicts: papers made of records whose titles clearly disagree (a false merge);
@@ -23,7 +23,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-RESIDUE = re.compile(r"\\[A-Za-z]+|\\.|[{}$]|~| # |(?<![-\w])--(?!-)|---")
+RESIDUE = re.compile(r"\\[A-Za-z]+|\\.|[{}$]|~| # |(?<![-\w])--(?!-)|---|&(?:[A-Za-z]{2,8}|#\d+);")
 UNSPLIT = re.compile(r"(?i)\s and \s|;|,.*,")
 ID_SHAPES = {
     "arxiv": re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$"),

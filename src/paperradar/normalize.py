@@ -1,6 +1,6 @@
 """Cleaning of text, ids, dates and names as sources give them. Pure functions, no I/O.
 
-- `clean_text`: LaTeX to Unicode (H$_2$O -> H₂O), whitespace and line-break hyphenation.
+- `clean_text`: LaTeX to Unicode (H$_2$O -> H₂O), HTML entities, whitespace and line-break hyphenation.
 - `split_glued`: words glued by copy-paste ("Recipefor") split only when confident.
 - `parse_arxiv_id` / `arxiv_ids_in`: every arXiv id form (old and new style, versions, URLs,
   `arXiv:` prefix, arXiv DOIs).
@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import unicodedata
@@ -26,6 +27,7 @@ logging.getLogger("pylatexenc").propagate = False
 # ---------------------------------------------------------------- whitespace and LaTeX
 
 _HYPHEN_BREAK = re.compile(r"(\w)-\n\s*(\w)")
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,7}|#\d{2,6}|#x[0-9A-Fa-f]{2,5});")
 _SUB = str.maketrans("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ")
 _SUP = str.maketrans("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ")
 _SUBSUP = re.compile(r"([_^])(?:\{([^{}$]*)\}|([^\s{}$\\]))")
@@ -170,7 +172,7 @@ _LOGO = re.compile(r"\\(" + "|".join(sorted(_LOGOS, key=len, reverse=True)) + r"
 _TIE = re.compile(r"(?<=\S)(?<!\\)~(?=\S)")
 # TeX dashes between words or numbers: "1--2" -> "1–2", "A---B" -> "A—B" ("--flag" is left alone)
 _EM_DASH = re.compile(r"(?<=[\w\s).,])---(?=[\w\s(])")
-_EN_DASH = re.compile(r"(?<=[\w)])--(?=[\w\s(])|(?<=\s)--(?=\s)")
+_EN_DASH = re.compile(r"(?<=[\w).,:;])--(?=[\w\s(])|(?<=\s)--(?=\s)")
 _TEXT_MACRO = re.compile(
     r"^\\(?:emph|text(?:bf|it|tt|sc|sf|rm|up|normal)?|underline|mbox|url)\s*\{([^{}$]*)\}$"
 )
@@ -216,6 +218,7 @@ def latex_to_unicode(text: str) -> str:
     text = text.replace("\\{", "\ue003").replace("\\}", "\ue004")
     text = _MATH.sub(_math_to_text, text)
     if "\\" in text:
+        text = text.replace("\\-", "")  # a discretionary hyphen: Lan\-guage is Language
         text = _LOGO.sub(lambda m: _LOGOS[m.group(1)], text)
         text = _NESTED_ACCENT.sub(_nested_accent, text)
         text = _MACRO.sub(_macro_to_text, text)
@@ -242,7 +245,10 @@ def clean_text(text: str | None) -> str | None:
     if "-\n" in text:
         # "large-\nscale": without a dictionary the hyphen is kept; a stray hyphen harms less than a glued word
         text = _HYPHEN_BREAK.sub(r"\1-\2", text)
-    text = " ".join(latex_to_unicode(text).split())
+    text = latex_to_unicode(text)
+    if "&" in text and _ENTITY.search(text):  # HTML entities exporters leave in: G&ouml;ttingen, \&\#039;
+        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    text = " ".join(text.split())
     return text or None
 
 
@@ -502,7 +508,8 @@ _DATE_FORMS = [
 
 
 def parse_date(text: str | None) -> PartialDate | None:
-    """Parse the date forms sources use. A year-less "Apr 7" keeps month and day only.
+    """Parse the date forms sources use. A year-less "Apr 7" keeps month and day only; a year
+    before 1000 is refused.
 
     Returns None for anything that is not a date (never raises on bad input).
     """
@@ -525,6 +532,8 @@ def parse_date(text: str | None) -> PartialDate | None:
         else:
             try:
                 date = PartialDate(got["y"], got["m"], got["d"])
+                if date.year is not None and date.year < 1000:
+                    return None  # "0004-03": a typo or a test value, not the date of a paper
                 if date.complete:
                     datetime(date.year, date.month, date.day)  # type: ignore[arg-type]
                 return date

@@ -223,7 +223,10 @@ def _entry(paper: Paper, key: str) -> str:
     if paper.categories:
         fields.append(("keywords", escape(", ".join(paper.categories))))
     fields += [(k, _verbatim(v)) for k, v in (("doi", main_doi(paper)), ("url", main_url(paper))) if v]
-    fields += [(_ID_FIELDS[i.split(":", 1)[0]], i.split(":", 1)[1]) for i in other_ids(paper)]
+    for ns, name in _ID_FIELDS.items():  # several ids of one kind: one field, separated by spaces
+        values = [i.split(":", 1)[1] for i in other_ids(paper) if i.startswith(ns + ":")]
+        if values:
+            fields.append((name, " ".join(values)))
     if paper.abstract:
         fields.append(("abstract", escape(paper.abstract)))
     if paper.comment:

@@ -78,7 +78,7 @@ def _item(paper: Paper, key: str) -> dict[str, Any]:
         if ns == "pmid":
             item["PMID"] = value
         else:  # CSL has no variable for these: kept in `custom`, which CSL processors pass through
-            item.setdefault("custom", {})[ns] = value
+            item.setdefault("custom", {}).setdefault(ns, []).append(value)
     if url:
         item["URL"] = url
     if paper.abstract:

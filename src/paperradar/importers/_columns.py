@@ -71,6 +71,7 @@ FIELD_ALIASES = {
 ID_FIELDS = ("id", "arxiv", "doi", "corpus", "pmid", "s2", "url", "pdf")
 _DATE_FIELDS = ("published", "created", "updated", "listed")
 _TEXT_FIELDS = ("comment", "venue", "organisation")
+_ARXIV_VENUE = re.compile(r"(?i)^\s*(?:arxiv|corr)\b")
 _ET_AL = re.compile(r"(?i)^(?:et\.?\s*al\.?|others|and others)$")
 
 
@@ -217,6 +218,8 @@ def _apply(rec: Record, field: str, value: Any) -> bool:
         rec.authors, rec.authors_complete = split_authors(value)
     elif field == "categories":
         rec.categories = _categories(value)
+    elif field == "venue" and _ARXIV_VENUE.match(str(value)):
+        return False  # "arXiv", "arXiv.org", "CoRR": a preprint server, not a venue (kept in extra)
     elif field in _TEXT_FIELDS:
         setattr(rec, field, clean_text(str(value)))
     elif field == "code":

@@ -100,6 +100,11 @@ _LITERALS = (
 )
 _ARXIV_VENUE = re.compile(r"(?i)^\s*(?:arxiv|corr)\b")
 _TIE = re.compile(r"(?<!\\)~(?!\{)")  # in BibTeX every unescaped ~ is a tie (a space), not a tilde
+_LAST_FIRST = re.compile(
+    r"^(?!.*\band\b)[^\W\d_][\w'’-]*(?: [^\W\d_][\w'’-]*)?, "
+    r"(?!(?:Inc|Ltd|LLC|Corp|GmbH|Co|Plc|SA|AG)\b)(?:[^\W\d_][\w.'’-]*\s?){1,3}$"
+)
+_EXTENDED_NAME = re.compile(r"^\s*(?:family|given|prefix|suffix|useprefix)\s*=", re.I)
 # "Miller, D., Firby, J.": a list written with commas instead of "and"
 _COMMA_LIST = re.compile(r"^\s*[^,]+,\s*(?:[A-Z]\.\s*-?)+(?:,\s*[^,]+,\s*(?:[A-Z]\.\s*-?)+)+\s*$")
 
@@ -311,10 +316,10 @@ def _ids(fields: dict[str, str]) -> list[str]:
     pmid = fields.get("pmid") or (fields.get("eprint") if prefix == "pubmed" else "")
     if pmid:
         ids.extend(ids_from_text(f"pmid:{pmid.strip()}"))
-    if fields.get("s2id"):
-        ids.extend(ids_from_text(fields["s2id"]))
-    if fields.get("corpusid"):
-        ids.extend(ids_from_text(f"corpus:{fields['corpusid'].strip()}"))
+    for value in fields.get("s2id", "").split():
+        ids.extend(ids_from_text(value))
+    for value in fields.get("corpusid", "").split():
+        ids.extend(ids_from_text(f"corpus:{value}"))
     return list(dict.fromkeys(ids))
 
 
@@ -345,8 +350,10 @@ def _authors(text: str) -> tuple[list[Author], bool]:
         if person.lower() == "others":
             complete = False
             continue
-        # {World Health Organization}: one brace group is a name taken literally, never reordered
-        name = _clean(person[1:-1]) if _one_group(person) else normalize_author(_clean(person) or "")
+        # {World Health Organization}: one brace group is a name taken literally, never reordered,
+        # unless it holds one "Last, First" name (some exporters brace every name: {Austin, Claire C})
+        literal = _one_group(person) and not _LAST_FIRST.match(person[1:-1])
+        name = _clean(person[1:-1]) if literal else normalize_author(_clean(person) or "")
         if name:
             authors.append(Author(name))
     return authors, complete
@@ -358,13 +365,24 @@ def _persons(text: str) -> list[str]:
     out: list[str] = []
     for person in split_multiple_persons_names(text) if text.strip() else []:
         parts = [p.strip() for p in person.split(",")]
-        if _COMMA_LIST.match(person):
+        if _EXTENDED_NAME.match(person):
+            out.append(_extended_name(parts))
+        elif ";" in person and "{" not in person:  # "Joffe, Hadine; Hall, Janet E" (Medline style)
+            out.extend(p.strip() for p in person.split(";") if p.strip())
+        elif _COMMA_LIST.match(person):
             out.extend(f"{parts[i]}, {parts[i + 1]}" for i in range(0, len(parts) - 1, 2))
         elif len(parts) == 3 and all(parts) and "{" not in person:  # BibTeX's "von Last, Jr, First"
             out.append(f"{parts[2]} {parts[0]} {parts[1]}")
         else:
             out.append(person)
     return out
+
+
+def _extended_name(parts: list[str]) -> str:
+    """Biber's extended name format: "family=Heuvel, given=Charles, prefix=van den, useprefix=false"."""
+    keys = dict(p.split("=", 1) for p in parts if "=" in p)
+    names = [keys.get("given", ""), keys.get("prefix", ""), keys.get("family", ""), keys.get("suffix", "")]
+    return " ".join(n.strip().strip("{}") for n in names if n.strip())
 
 
 def _one_group(text: str) -> bool:

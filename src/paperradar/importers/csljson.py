@@ -167,8 +167,8 @@ def _ids(item: dict[str, Any]) -> list[str]:
         ids.extend(ids_from_text(f"pmid:{_text(item['PMID'])}"))
     custom = item["custom"] if isinstance(item.get("custom"), dict) else {}
     for ns in ("s2", "corpus"):
-        if custom.get(ns):
-            ids.extend(ids_from_text(f"{ns}:{custom[ns]}" if ns == "corpus" else str(custom[ns])))
+        values = custom.get(ns) if isinstance(custom.get(ns), list) else [custom.get(ns)]
+        ids.extend(i for v in values if v for i in ids_from_text(f"{ns}:{v}" if ns == "corpus" else str(v)))
     return list(dict.fromkeys(ids))
 
 

@@ -7,7 +7,8 @@ two-character tag, a space and a value; a line starting with three spaces contin
 the rest, joined with spaces). A record not closed by `ER` before the next `PT` or the end of the
 file is a ParseError at its first line; the records around it are kept.
 
-Mapping: TI title; AF (full names, else AU) authors through `normalize_author`; AB abstract;
+Mapping: TI title; AF (full names, else AU; one per line, or separated by `;` as some exports
+write them) authors through `normalize_author`; AB abstract;
 SO (else SE) venue; PY + PD ("JUN 14", "MAR 2019", "2019 JUN 14") published date; DI DOI; PM
 PubMed id; a UT like `ARXIV:2101.00001` an arXiv id; DE and ID keywords, UT, DT and every other tag
 -> extra (lists for the multi-line tags). `raw` is the record's lines.
@@ -89,7 +90,7 @@ def _record(source: Source, chunk: list[tuple[int, str]]) -> Record | ParseError
     rec.raw = "\n".join(text for _, text in chunk)
     rec.title = clean_text(one.get("TI"))
     rec.abstract = clean_text(one.get("AB"))
-    names = fields.get("AF") or fields.get("AU") or []
+    names = [n.strip() for a in fields.get("AF") or fields.get("AU") or [] for n in a.split(";") if n.strip()]
     rec.authors = [Author(n) for n in dict.fromkeys(normalize_author(a) for a in names) if n]
     rec.venue = clean_text(one.get("SO") or one.get("SE"))
     date = _date(one.get("PY", ""), one.get("PD", ""))
