@@ -167,7 +167,8 @@ def _ids(item: dict[str, Any]) -> list[str]:
         ids.extend(ids_from_text(f"pmid:{_text(item['PMID'])}"))
     custom = item["custom"] if isinstance(item.get("custom"), dict) else {}
     for ns in ("s2", "corpus"):
-        values = custom.get(ns) if isinstance(custom.get(ns), list) else [custom.get(ns)]
+        given = custom.get(ns)
+        values: list[Any] = given if isinstance(given, list) else [given]
         ids.extend(i for v in values if v for i in ids_from_text(f"{ns}:{v}" if ns == "corpus" else str(v)))
     return list(dict.fromkeys(ids))
 
