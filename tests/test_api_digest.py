@@ -94,3 +94,50 @@ def test_feedback_api_and_bad_links(setup):
     assert "expired" in client.post_csrf("/api/digest/feedback", json={"token": expired}).json()["error"]
     assert is_error(client.get("/digest/feedback", params={"t": forged}), 400)
     assert is_error(client.get("/api/digest/nobody"), 404)
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    """A library of its own (sending changes it) and a loopback JSON webhook as the channel."""
+    from conftest import http_server
+    from test_webhook import Chat, _handler
+
+    path = tmp_path / "lib.db"
+    lib = open_library(path)
+    for f in sorted(SYNC.glob("*.xml")):
+        import_source(lib, Source.from_bytes(f.read_bytes(), f.name), "arxiv_atom")
+    profiles.create_profile(lib, "rag", papers=OWN)
+    lib.close()
+    monkeypatch.delenv("PAPERRADAR_MAIL_TO", raising=False)
+    chat = Chat()
+    with http_server(_handler(chat)) as base:
+        chat.base = base
+        yield client_for(str(path)), chat, monkeypatch
+
+
+def test_send_digest_now_from_the_page_goes_once_to_the_configured_channels(fresh):
+    client, chat, env = fresh
+    page = client.get("/digest/rag", headers={"accept": "text/html"}).text
+    assert "Send digest now" not in page and "set <code>mail_to</code>" in page  # no channel yet
+    env.setenv("PAPERRADAR_WEBHOOKS", f"json={chat.base}/json/in")
+    page = client.get("/digest/rag", headers={"accept": "text/html"}).text
+    assert "Send digest now" in page and "json webhook at 127.0.0.1" in page
+    preview = [p["id"] for p in client.get("/api/digest/rag").json()["digest"]["papers"]]
+    sent = client.post_csrf("/digest/rag/send", follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"] == "/digest/rag?sent=sent"
+    assert "Sent." in client.get(sent.headers["location"], headers={"accept": "text/html"}).text
+    [got] = chat.got
+    assert [p["id"] for p in got["body"]["papers"]] == preview  # what the preview showed
+    again = client.post_csrf("/api/digest/rag/send").json()
+    assert again["ok"] and again["result"]["status"] == "nothing_new" and len(chat.got) == 1
+
+
+def test_a_refused_send_is_a_502_in_the_error_shape(fresh):
+    client, chat, env = fresh
+    env.setenv("PAPERRADAR_WEBHOOKS", f"json={chat.base}/json/in")
+    chat.fail = True
+    r = client.post_csrf("/api/digest/rag/send")
+    assert is_error(r, 502) and "answered HTTP 500" in r.json()["error"]
+    assert r.json()["result"]["message_id"]
+    chat.fail = False
+    assert client.post_csrf("/api/digest/rag/send").json()["result"]["retried"] is True

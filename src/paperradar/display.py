@@ -71,9 +71,16 @@ def paper_label(title: str | None, abstract: str | None, paper_id: str, arxiv_id
     return " ".join(head[:12]) + ("…" if len(head) > 12 else "") if head else paper_id
 
 
-def key_sentences(abstract: str | None) -> dict[str, str | None]:
-    """The idea and result sentences of an abstract, cleaned for display (see highlights.py)."""
+@lru_cache(maxsize=4096)
+def _key_sentences(abstract: str | None) -> tuple[str | None, str | None]:
     from .highlights import highlight
 
     h = highlight(display_text(abstract))
-    return {"idea": h.idea, "result": h.result}
+    return h.idea, h.result
+
+
+def key_sentences(abstract: str | None) -> dict[str, str | None]:
+    """The idea and result sentences of an abstract, cleaned for display (see highlights.py);
+    remembered for the last 4,096 abstracts, so a page seen again costs nothing here."""
+    idea, result = _key_sentences(abstract)
+    return {"idea": idea, "result": result}

@@ -117,17 +117,24 @@ def _model() -> dict[str, dict[str, float]]:
 
 def scores(sents: list[str], weights: dict[str, float]) -> list[float]:
     """Each sentence's score under one kind's linear weights."""
-    return [sum(weights.get(k, 0.0) * v for k, v in f.items()) for f in features(sents)]
+    return _scored(features(sents), weights)
 
 
-def highlight(abstract: str | None, model: dict[str, dict[str, float]] | None = None) -> Highlights:
-    """The idea and result sentences of `abstract`. With one sentence there is no pick to make;
-    the two picks are different sentences whenever there are two or more."""
+def _scored(feats: list[dict[str, float]], weights: dict[str, float]) -> list[float]:
+    return [sum(weights.get(k, 0.0) * v for k, v in f.items()) for f in feats]
+
+
+@lru_cache(maxsize=4096)
+def highlight(abstract: str | None) -> Highlights:
+    """The idea and result sentences of `abstract` (remembered for the last 4,096 abstracts). With
+    one sentence there is no pick to make; the two picks are different sentences whenever there
+    are two or more."""
     sents = sentences(abstract or "")
     if len(sents) < 2:
         return Highlights(None, None)
-    m = model or _model()
-    i, r = pick(scores(sents, m["idea"]), scores(sents, m["result"]))
+    m = _model()
+    feats = features(sents)
+    i, r = pick(_scored(feats, m["idea"]), _scored(feats, m["result"]))
     return Highlights(sents[i], sents[r])
 
 

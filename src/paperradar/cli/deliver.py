@@ -216,22 +216,12 @@ def _channels(
     webhook: list[str] | None,
     no_email: bool,
 ) -> list[Any]:
-    """The email channel (unless --no-email) and one channel per webhook."""
-    from ..digest.service import email_channel, webhook_channel
-    from ..digest.webhook import parse_webhook
-    from ..mail import send_message, smtp_settings
+    from ..digest.service import configured_channels
 
-    specs = webhook if webhook else (config.get("webhooks") or "").split()
-    token = config.get("matrix_token")
-    channels = [webhook_channel(parse_webhook(s, token)) for s in specs]
-    recipient = None if no_email else config.get("mail_to", to)
-    if recipient:
-        settings = smtp_settings(smtp_host, smtp_port, security)
-        send_from = config.get("mail_from", sender) or "paperradar@localhost"
-        channels.insert(0, email_channel(recipient, send_from, lambda msg: send_message(msg, settings)))
-    if not channels:
-        raise InvalidInput("no recipient: give --to or set mail_to (PAPERRADAR_MAIL_TO), or give --webhook")
-    return channels
+    return configured_channels(
+        to=to, sender=sender, smtp_host=smtp_host, smtp_port=smtp_port, security=security,
+        webhooks=webhook, email=not no_email,
+    )  # fmt: skip
 
 
 def _render_sent(results: list[Any], as_json: bool) -> None:

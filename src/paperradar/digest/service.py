@@ -202,6 +202,34 @@ def webhook_channel(hook: Any, transport: Any = None) -> Channel:
     return Channel(hook.channel, hook.label, lambda d, mid: post_webhook(hook, d, mid, transport=transport))
 
 
+def configured_channels(
+    *,
+    to: str | None = None,
+    sender: str | None = None,
+    smtp_host: str | None = None,
+    smtp_port: int | None = None,
+    security: str | None = None,
+    webhooks: Sequence[str] | None = None,
+    email: bool = True,
+) -> list[Channel]:
+    """The channels a digest goes to: email (the mail_to setting or `to`, unless `email` is
+    false) and each webhook (`webhooks`, else the webhooks setting). InvalidInput when none."""
+    from ..mail import send_message, smtp_settings
+    from .webhook import parse_webhook
+
+    specs = list(webhooks) if webhooks else (config.get("webhooks") or "").split()
+    token = config.get("matrix_token")
+    channels = [webhook_channel(parse_webhook(s, token)) for s in specs]
+    recipient = config.get("mail_to", to) if email else None
+    if recipient:
+        settings = smtp_settings(smtp_host, smtp_port, security)
+        send_from = config.get("mail_from", sender) or "paperradar@localhost"
+        channels.insert(0, email_channel(recipient, send_from, lambda msg: send_message(msg, settings)))
+    if not channels:
+        raise InvalidInput("no recipient: give --to or set mail_to (PAPERRADAR_MAIL_TO), or give --webhook")
+    return channels
+
+
 def send_digest(
     lib: SQLiteLibrary,
     profile: str,

@@ -39,3 +39,10 @@ def seen_among(lib: SQLiteLibrary, profile_pk: int, pks: Sequence[int]) -> set[i
     q = f"SELECT paper_pk FROM seen WHERE profile_pk = ? AND paper_pk IN ({marks})"
     q += f" UNION SELECT paper_pk FROM feedback WHERE profile_pk = ? AND paper_pk IN ({marks})"
     return {r[0] for r in lib.conn.execute(q, (profile_pk, *pks, profile_pk, *pks))}
+
+
+def digest_state(lib: SQLiteLibrary, profile: str) -> str:
+    """A string that changes when a digest of the profile is stored, sent or retried."""
+    q = "SELECT count(*), max(pk), group_concat(status), sum(attempts) FROM digests WHERE profile = ?"
+    return repr(tuple(lib.conn.execute(q, (profile,)).fetchone()))
+

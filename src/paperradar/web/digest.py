@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import profiles as prof
@@ -77,9 +78,49 @@ def profile_atom(request: Request, lib: Lib, profile: str, days: Annotated[int, 
 
 @router.get("/api/digest/{profile}", tags=["digest"])
 def api_preview(request: Request, lib: Lib, profile: str, limit: Limit = 10):
-    """The digest `paperradar digest send` would send now (nothing is marked sent or seen)."""
-    digest = preview_digest(lib, profile, limit=limit, base_url=_base(request))
-    return {"ok": True, "digest": digest_json(digest)}
+    """The digest `paperradar digest send` would send now (nothing is marked sent or seen).
+    `stale`: served from before the latest feedback or import while a fresh one is computed."""
+    digest, stale = cached_preview(request, lib, profile, limit)
+    return {"ok": True, "stale": stale, "digest": digest_json(digest)}
+
+
+def send_now(lib: SQLiteLibrary, profile: str, limit: int) -> Any:
+    """Send the profile's digest now to the configured channels (the same as `digest send`)."""
+    from ..digest.service import configured_channels, deliver_digest
+
+    prof.get_profile(lib, profile)
+    return deliver_digest(lib, profile, configured_channels(), limit=limit)
+
+
+@router.post("/api/digest/{profile}/send", tags=["digest"])
+def api_send(lib: Lib, profile: str, limit: Limit = 10):
+    """Send the digest now by email and to the webhooks configured (mail_to, webhooks settings),
+    each exactly once; `result.status` is sent or nothing_new; a refused send is a 502 (the same
+    digest goes to the channels that missed it on the next send)."""
+    from .errors import error_body
+
+    result = send_now(lib, profile, limit)
+    if result.status == "failed":  # the one error shape, with what was attempted
+        body = {**error_body(502, f"digest not sent: {result.error}"), "result": result.as_json()}
+        return JSONResponse(body, status_code=502)
+    return {"ok": True, "result": result.as_json()}
+
+
+@router.post("/digest/{profile}/send", include_in_schema=False)
+def send_form(lib: Lib, profile: str):
+    result = send_now(lib, profile, 10)
+    return RedirectResponse(f"/digest/{quote(profile)}?sent={result.status}", status_code=303)
+
+
+def _channel_names() -> list[str]:
+    from ..errors import InvalidInput
+
+    try:
+        from ..digest.service import configured_channels
+
+        return [c.label for c in configured_channels()]
+    except InvalidInput:
+        return []
 
 
 @router.get("/api/digest/{profile}/history", tags=["digest"])
@@ -138,11 +179,50 @@ def email_page(request: Request, lib: Lib, profile: str, limit: Limit = 10):
     return HTMLResponse(render_html(preview_digest(lib, profile, limit=limit, base_url=_base(request))))
 
 
+def _preview(lib: SQLiteLibrary, key: tuple[str, int, str]) -> Any:
+    profile, limit, base = key
+    return preview_digest(lib, profile, limit=limit, base_url=base)
+
+
+def _preview_state(lib: SQLiteLibrary, key: tuple[str, int, str]) -> str:
+    from ..storage import freshness
+    from ..storage.profiles import profile_row
+
+    pk = int(profile_row(lib, key[0])["pk"])
+    return freshness.profile_state(lib, pk) + freshness.digest_state(lib, key[0])
+
+
+def _preview_pruned(lib: SQLiteLibrary, key: tuple[str, int, str], digest: Any) -> Any:
+    """A cached preview less the papers given feedback or sent since (shown while it refreshes)."""
+    from dataclasses import replace
+
+    from ..storage import freshness
+    from ..storage.profiles import profile_row
+
+    pks = [lib.resolve(it.paper.id) for it in digest.items]
+    gone = freshness.seen_among(lib, int(profile_row(lib, key[0])["pk"]), pks)
+    return replace(digest, items=[it for it, pk in zip(digest.items, pks, strict=True) if pk not in gone])
+
+
+def cached_preview(request: Request, lib: SQLiteLibrary, profile: str, limit: int) -> tuple[Any, bool]:
+    """The digest preview, from the page cache (web/cache.py) keyed by profile, size and address."""
+    from .cache import RefreshingCache, cache_on
+
+    prof.get_profile(lib, profile)  # NotFound before anything is cached
+    cache = cache_on(
+        request.app.state,
+        "digest",
+        lambda: RefreshingCache(_preview, _preview_state, _preview_pruned, "digest"),
+    )
+    return cache.get(lib, request.app.state.pool, (profile, limit, _base(request)))
+
+
 @router.get("/digest/{profile}", response_class=HTMLResponse, include_in_schema=False)
 def preview_page(request: Request, lib: Lib, profile: str, limit: Limit = 10):
-    digest = preview_digest(lib, profile, limit=limit, base_url=_base(request))
+    digest, stale = cached_preview(request, lib, profile, limit)
     groups = [(name, [_item(it) for it in items]) for name, items in digest.groups]
     ctx = {"digest": digest, "groups": groups, "profile": profile, "twin": f"/api/digest/{profile}"}
+    ctx |= {"stale": stale, "channels": _channel_names(), "sent": request.query_params.get("sent")}
     return render(request, "digest.html", ctx)
 
 
@@ -155,7 +235,10 @@ def _card(lib: SQLiteLibrary, paper_id: str) -> dict[str, Any]:
 
 
 def _item(it: Any) -> dict[str, Any]:
-    return _card_of(it) | {"links": it.links, "reasons": it.reasons, "abstract": short_abstract(it.paper)}
+    from ..display import key_sentences
+
+    extra = {"highlights": key_sentences(it.paper.abstract), "abstract": short_abstract(it.paper)}
+    return _card_of(it) | {"links": it.links, "reasons": it.reasons} | extra
 
 
 def _card_of(it: Any) -> dict[str, Any]:

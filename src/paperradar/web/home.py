@@ -2,19 +2,15 @@
 sentences (idea, result), reasons, PDF link and like / dislike / not-interested buttons. Page `/`,
 JSON twin `/api/home`, both over `paperradar.recommend.recommend`.
 
-Recommendations are cached per (profile, window) and stamped with a fingerprint of what they
-depend on (storage/freshness.py: new papers or embeddings, feedback, profile edits). A view whose
-stamp still matches is served from the cache; after a change the cached list is served at once
-without the papers acted on since, while one background thread recomputes it (never blocking a
-page on a refit). Views do not mark papers seen; feedback does. Does I/O.
+Recommendations are cached per (profile, window) by web/cache.py, stamped with a fingerprint of
+what they depend on (storage/freshness.py: new papers or embeddings, feedback, profile edits). A
+view whose stamp still matches is served from the cache; after a change the cached list is served
+at once without the papers acted on since, while one background thread recomputes it (never
+blocking a page on a refit). Views do not mark papers seen; feedback does. Does I/O.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -23,73 +19,15 @@ from fastapi.responses import HTMLResponse
 from ..errors import RadarError
 from ..storage import freshness
 from ..storage.sqlite import SQLiteLibrary
-from .deps import Lib, LibraryPool, render
+from .cache import RefreshingCache, cache_on
+from .deps import Lib, render
 from .papers import paper_brief
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 HOME_LIMIT = 12
-MAX_AGE_S = 3600.0  # the default window moves with the clock: recompute at least hourly
 
 
-@dataclass
-class Entry:
-    state: str
-    recs: list[Any]  # recommend.Recommendation, best first
-    made_at: float
-
-
-class HomeCache:
-    """Recommendations per (profile, days, limit), refreshed in the background when stale."""
-
-    def __init__(self) -> None:
-        self.entries: dict[tuple[str, int | None, int], Entry] = {}
-        self.running: set[tuple[str, int | None, int]] = set()
-        self.lock = threading.Lock()
-
-    def get(
-        self, lib: SQLiteLibrary, pool: LibraryPool | None, key: tuple[str, int | None, int]
-    ) -> tuple[list[Any], bool]:
-        """The recommendations for `key` and whether they are stale (a refresh is on its way)."""
-        ppk = _profile_pk(lib, key[0])
-        state = freshness.profile_state(lib, ppk)
-        entry = self.entries.get(key)
-        if entry is None or pool is None:
-            entry = self.compute(lib, key, state)
-            return entry.recs, False
-        if entry.state == state and time.time() - entry.made_at < MAX_AGE_S:
-            return entry.recs, False
-        self.refresh_later(pool, key)
-        gone = freshness.seen_among(lib, ppk, [lib.resolve(r.paper.id) for r in entry.recs])
-        return [r for r in entry.recs if lib.resolve(r.paper.id) not in gone], True
-
-    def compute(self, lib: SQLiteLibrary, key: tuple[str, int | None, int], state: str) -> Entry:
-        from ..recommend import recommend
-
-        name, days, limit = key
-        entry = Entry(state, recommend(lib, name, days=days, limit=limit, mark_seen=False), time.time())
-        with self.lock:
-            self.entries[key] = entry
-        return entry
-
-    def refresh_later(self, pool: LibraryPool, key: tuple[str, int | None, int]) -> None:
-        with self.lock:
-            if key in self.running:
-                return
-            self.running.add(key)
-        threading.Thread(target=self._refresh, args=(pool, key), daemon=True, name="home-refresh").start()
-
-    def _refresh(self, pool: LibraryPool, key: tuple[str, int | None, int]) -> None:
-        try:
-            with pool.use() as lib:
-                self.compute(lib, key, freshness.profile_state(lib, _profile_pk(lib, key[0])))
-        except RadarError as e:  # e.g. the profile was deleted meanwhile: drop the entry
-            log.info("home refresh of %s: %s", key, e)
-            with self.lock:
-                self.entries.pop(key, None)
-        finally:
-            with self.lock:
-                self.running.discard(key)
+Key = tuple[str, int | None, int]  # profile, days, limit
 
 
 def _profile_pk(lib: SQLiteLibrary, name: str) -> int:
@@ -98,13 +36,33 @@ def _profile_pk(lib: SQLiteLibrary, name: str) -> int:
     return int(store.profile_row(lib, name)["pk"])
 
 
-def cache_of(request: Request) -> HomeCache:
-    """The app's Home cache (made on first use)."""
-    state = request.app.state
-    if not hasattr(state, "home_cache"):
-        state.home_cache = HomeCache()
-    cache: HomeCache = state.home_cache
-    return cache
+def _profile_name(lib: SQLiteLibrary, name: str) -> str:
+    """The profile's name as stored (names match without regard to case); NotFound if none."""
+    from ..storage import profiles as store
+
+    return str(store.profile_row(lib, name)["name"])
+
+
+def _compute(lib: SQLiteLibrary, key: Key) -> list[Any]:
+    from ..recommend import recommend
+
+    name, days, limit = key
+    return recommend(lib, name, days=days, limit=limit, mark_seen=False)
+
+
+def _state(lib: SQLiteLibrary, key: Key) -> str:
+    return freshness.profile_state(lib, _profile_pk(lib, key[0]))
+
+
+def _unseen(lib: SQLiteLibrary, key: Key, recs: list[Any]) -> list[Any]:
+    """The cached recommendations less those seen or given feedback since."""
+    pks = [lib.resolve(r.paper.id) for r in recs]
+    gone = freshness.seen_among(lib, _profile_pk(lib, key[0]), pks)
+    return [r for r, pk in zip(recs, pks, strict=True) if pk not in gone]
+
+
+def home_cache(request: Request) -> RefreshingCache:
+    return cache_on(request.app.state, "home", lambda: RefreshingCache(_compute, _state, _unseen, "home"))
 
 
 def home_data(
@@ -112,17 +70,18 @@ def home_data(
 ) -> dict[str, Any]:
     """The recommendations of one profile (the first by name when none is chosen), by interest;
     `stale` when they predate the latest change and a fresh list is being computed."""
-    from .. import profiles as prof
+    from ..storage.profiles import profile_names
 
-    names = [p.name for p in prof.list_profiles(lib)]
+    names = profile_names(lib)
     chosen = profile or (names[0] if names else None)
     if chosen is None:
         return {"profile": None, "profiles": names, "groups": [], "stale": False}
-    chosen = prof.get_profile(lib, chosen).name  # NotFound for an unknown name
+    chosen = _profile_name(lib, chosen)  # NotFound for an unknown name
+    key = (chosen, days, limit)
     if request is None:
-        recs, stale = HomeCache().get(lib, None, (chosen, days, limit))
+        recs, stale = _compute(lib, key), False
     else:
-        recs, stale = cache_of(request).get(lib, request.app.state.pool, (chosen, days, limit))
+        recs, stale = home_cache(request).get(lib, request.app.state.pool, key)
     groups: dict[str, list[Any]] = {}
     for rec in recs:
         groups.setdefault(rec.interest or "Recommended", []).append(rec)
@@ -171,7 +130,9 @@ def home_page(
     except RadarError as e:
         error = str(e)
     groups = [(name, [_rec_view(r) for r in recs]) for name, recs in data["groups"]]
-    ctx = {**data, "groups": groups, "error": error, "days": days, "counts": lib.counts()}
+    ctx = {**data, "groups": groups, "error": error, "days": days}
+    if not data["profiles"]:  # the welcome needs the library's size; counting costs ~0.1 s at 118k
+        ctx["counts"] = lib.counts()
     ctx["twin"] = "/api/home" + (f"?{request.url.query}" if request.url.query else "")
     return render(request, "home.html", ctx)
 

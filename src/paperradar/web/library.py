@@ -14,7 +14,7 @@ from ..importers import IMPORTERS
 from ..storage.sqlite import SQLiteLibrary
 from .deps import Lib, Limit, Offset, PageNumber, page_base, page_json, render, shown_path
 from .papers import paper_brief
-from .search import Search, SearchQuery
+from .search import Search, SearchQuery, first_profile
 
 router = APIRouter()
 NAV = [("Library", "/library")]
@@ -34,6 +34,8 @@ Format = Annotated[str, Query(pattern="^(bibtex|ris|csljson|jsonl)$")]
 def browse(lib: SQLiteLibrary, query: SearchQuery, sort: str, limit: int, offset: int) -> dict[str, Any]:
     """A page of the library: all papers in `sort` order, or those matching words and filters."""
     query.mode = "keyword"
+    if sort == "recent":
+        query.sort = "newest"  # words and "Newest": the best matches by date
     if query.q.strip() or query.active:
         result = query.run(lib, limit, offset)
         papers, total = [h.paper for h in result.hits], result.total
@@ -82,6 +84,7 @@ def library_page(
         "offset": (page - 1) * PAGE,
         "stats": svc.stats(lib),
         "sources": IMPORTERS,
+        "like_profile": first_profile(lib),
         "error": error,
         "twin": "/api/library" + (f"?{request.url.query}" if request.url.query else ""),
     }

@@ -18,6 +18,7 @@ from .papers import paper_brief
 router = APIRouter()
 NAV = [("Search", "/search")]
 PAGE = 20
+SORT_DEPTH = 500  # "newest first" sorts this many best matches by date
 DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"  # empty means no date (what an empty form field sends)
 
 
@@ -34,8 +35,10 @@ class SearchQuery:
         author: str | None = None,
         has_code: bool = False,
         source: str | None = None,
+        sort: str = "relevance",
     ):
         self.q, self.mode, self.author, self.has_code = q, mode, author or None, has_code
+        self.sort = sort
         self.since, self.until, self.source = since or None, until or None, source or None
         self.categories = tuple(x for c in category or [] for x in re.split(r"[,\s]+", c) if x)
 
@@ -57,7 +60,25 @@ class SearchQuery:
         )
 
     def run(self, lib: Any, limit: int, offset: int) -> svc.SearchResult:
-        return svc.search(lib, self.q, mode=self.mode, limit=limit, offset=offset, filters=self.filters())
+        if self.sort != "newest" or not self.q.strip():  # without words the newest come first anyway
+            return svc.search(lib, self.q, mode=self.mode, limit=limit, offset=offset, filters=self.filters())
+        return newest_first(
+            svc.search(lib, self.q, mode=self.mode, limit=SORT_DEPTH, filters=self.filters()), limit, offset
+        )
+
+
+def newest_first(result: svc.SearchResult, limit: int, offset: int) -> svc.SearchResult:
+    """One page of the best `SORT_DEPTH` matches, newest first (the paper's preferred date)."""
+    from dataclasses import replace
+
+    hits = sorted(result.hits, key=lambda h: svc.paper_date(h.paper) or "", reverse=True)
+    note = f"newest first among the {len(hits):,} best matches" if result.total > len(hits) else None
+    return replace(
+        result,
+        hits=hits[offset : offset + limit],
+        total=len(hits),
+        notes=[*result.notes, *([note] if note else [])],
+    )
 
 
 async def search_query(
@@ -77,9 +98,12 @@ async def search_query(
     source: Annotated[
         str | None, Query(max_length=50, description="An importer, e.g. arxiv_snapshot.")
     ] = None,
+    order: Annotated[
+        str, Query(pattern="^(relevance|newest)$", description="relevance, or newest first (by date).")
+    ] = "relevance",
 ) -> SearchQuery:
     """The search parameters (async: parsed on the event loop, no thread hop)."""
-    return SearchQuery(q, mode, since, until, category, author, has_code, source)
+    return SearchQuery(q, mode, since, until, category, author, has_code, source, order)
 
 
 Search = Annotated[SearchQuery, Depends(search_query)]
@@ -125,6 +149,7 @@ def search_page(request: Request, lib: Lib, query: Search, page: PageNumber = 1)
         "pages": -(-result.total // PAGE) if result else 0,
         "offset": offset,
         "sources": IMPORTERS,
+        "like_profile": first_profile(lib),
         "twin": request.url.path.replace("/search", "/api/search", 1) + _qs(request),
     }
     return render(request, "search.html", ctx)
@@ -143,3 +168,11 @@ def _hit_view(hit: svc.Hit) -> dict[str, Any]:
 
 def _qs(request: Request) -> str:
     return f"?{request.url.query}" if request.url.query else ""
+
+
+def first_profile(lib: Any) -> str | None:
+    """The profile a Like on a search or library card goes to: the first by name."""
+    from ..storage.profiles import profile_names
+
+    names = profile_names(lib)
+    return names[0] if names else None

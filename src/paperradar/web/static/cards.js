@@ -26,14 +26,17 @@
 
   var DONE = { like: "Liked", dislike: "Disliked: it will not come back", not_interested: "Marked not interested" };
 
-  function showDone(form, kind) {
-    var card = form.closest(".card");
-    var status = form.querySelector(".fb-status");
+  function cardOf(form, button) {
+    return (button && button.closest(".card, .row")) || form.closest(".card, .row");
+  }
+
+  function showDone(form, kind, card) {
+    var status = (card && card.querySelector(".fb-status")) || form.querySelector(".fb-status");
     if (card) {
       card.classList.remove("pending", "done-like", "done-dislike", "done-not_interested");
       card.classList.add("done-" + kind);
     }
-    form.querySelectorAll("button.fb").forEach(function (b) {
+    (card || form).querySelectorAll("button.fb").forEach(function (b) {
       b.setAttribute("aria-pressed", b.value === kind ? "true" : "false");
     });
     if (!status) return;
@@ -46,7 +49,7 @@
       var url = "/api/profiles/" + encodeURIComponent(form.dataset.profile) + "/undo";
       post(url, {}, csrf(form)).then(function () {
         if (card) card.classList.remove("done-" + kind);
-        form.querySelectorAll("button.fb").forEach(function (b) { b.removeAttribute("aria-pressed"); });
+        (card || form).querySelectorAll("button.fb").forEach(function (b) { b.removeAttribute("aria-pressed"); });
         status.textContent = "Undone";
       }).catch(function (e) { status.textContent = "Undo failed: " + e.message; });
     });
@@ -58,12 +61,12 @@
       var kind = ev.submitter && ev.submitter.value;
       if (!kind || !window.fetch) return; // the plain form post
       ev.preventDefault();
-      var card = form.closest(".card");
+      var card = cardOf(form, ev.submitter);
       if (card) card.classList.add("pending");
       var paper = form.querySelector('input[name="paper"]').value;
       var url = "/api/profiles/" + encodeURIComponent(form.dataset.profile) + "/feedback";
       post(url, { paper: paper, kind: kind }, csrf(form))
-        .then(function () { showDone(form, kind); })
+        .then(function () { showDone(form, kind, card); })
         .catch(function () { form.submit(); }); // let the server say what went wrong
     });
   });
@@ -71,20 +74,20 @@
   // ---------------------------------------------------------------- keyboard shortcuts
   var current = -1;
   function cards() {
-    return Array.prototype.slice.call(document.querySelectorAll("main .card"));
+    return Array.prototype.slice.call(document.querySelectorAll("main .card, main .row"));
   }
   function select(i) {
     var all = cards();
     if (!all.length) return;
     current = Math.max(0, Math.min(all.length - 1, i));
     all.forEach(function (c, j) { c.classList.toggle("current", j === current); });
-    var link = all[current].querySelector(".title a");
+    var link = all[current].querySelector(".title a, a.title");
     all[current].scrollIntoView({ block: "nearest" });
     if (link) link.focus({ preventScroll: true });
   }
   function press(kind) {
     var card = cards()[current];
-    var btn = card && card.querySelector('form.feedback button[value="' + kind + '"]');
+    var btn = card && card.querySelector('button.fb[value="' + kind + '"]');
     if (btn) btn.click();
   }
   document.addEventListener("keydown", function (ev) {
@@ -99,7 +102,7 @@
     else if (ev.key === "l" && current >= 0) { press("like"); }
     else if (ev.key === "d" && current >= 0) { press("dislike"); }
     else if (ev.key === "o" && current >= 0) {
-      var link = cards()[current].querySelector(".title a");
+      var link = cards()[current].querySelector(".title a, a.title");
       if (link) link.click();
     }
   });

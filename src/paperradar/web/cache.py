@@ -1,0 +1,94 @@
+"""A cache for slow per-profile pages (Home, the digest preview): each value is stamped with a
+fingerprint of what it depends on (storage/freshness.py). A stamp that still matches serves the
+value; a changed one serves the old value at once, pruned of what the user acted on since, while
+one background thread per key recomputes it. Nothing blocks on a recompute except the first view.
+Does I/O through the library pool it is given.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import RadarError
+from ..storage.sqlite import SQLiteLibrary
+from .deps import LibraryPool
+
+log = logging.getLogger(__name__)
+MAX_AGE_S = 3600.0  # windows move with the clock: recompute at least hourly
+
+Compute = Callable[[SQLiteLibrary, Any], Any]  # (lib, key) -> value
+State = Callable[[SQLiteLibrary, Any], str]  # (lib, key) -> fingerprint
+Prune = Callable[[SQLiteLibrary, Any, Any], Any]  # (lib, key, stale value) -> what can still be shown
+
+
+@dataclass
+class Entry:
+    state: str
+    value: Any
+    made_at: float
+
+
+class RefreshingCache:
+    def __init__(self, compute: Compute, state: State, prune: Prune, name: str) -> None:
+        self.compute_fn, self.state_fn, self.prune_fn, self.name = compute, state, prune, name
+        self.entries: dict[Hashable, Entry] = {}
+        self.running: set[Hashable] = set()
+        self.lock = threading.Lock()
+
+    def get(self, lib: SQLiteLibrary, pool: LibraryPool | None, key: Hashable) -> tuple[Any, bool]:
+        """The value for `key` and whether it is stale (a fresh one is being computed)."""
+        state = self.state_fn(lib, key)
+        entry = self.entries.get(key)
+        if entry is None or pool is None:
+            return self.compute(lib, key, state).value, False
+        if entry.state == state and time.time() - entry.made_at < MAX_AGE_S:
+            return entry.value, False
+        self.refresh_later(pool, key)
+        return self.prune_fn(lib, key, entry.value), True
+
+    def compute(self, lib: SQLiteLibrary, key: Hashable, state: str) -> Entry:
+        entry = Entry(state, self.compute_fn(lib, key), time.time())
+        with self.lock:
+            self.entries[key] = entry
+        return entry
+
+    def refresh_later(self, pool: LibraryPool, key: Hashable) -> None:
+        with self.lock:
+            if key in self.running:
+                return
+            self.running.add(key)
+        thread = threading.Thread(
+            target=self._refresh, args=(pool, key), daemon=True, name=f"{self.name}-refresh"
+        )
+        thread.start()
+
+    def _refresh(self, pool: LibraryPool, key: Hashable) -> None:
+        try:
+            with pool.use() as lib:
+                self.compute(lib, key, self.state_fn(lib, key))
+        except RadarError as e:  # e.g. the profile was deleted meanwhile: forget the entry
+            log.info("%s refresh of %s: %s", self.name, key, e)
+            with self.lock:
+                self.entries.pop(key, None)
+        finally:
+            with self.lock:
+                self.running.discard(key)
+
+
+_MADE = threading.Lock()
+
+
+def cache_on(app_state: Any, name: str, make: Callable[[], RefreshingCache]) -> RefreshingCache:
+    """The app's cache called `name` (made on first use)."""
+    with _MADE:
+        caches: dict[str, RefreshingCache] | None = getattr(app_state, "page_caches", None)
+        if caches is None:
+            caches = app_state.page_caches = {}
+        if name not in caches:
+            caches[name] = make()
+        return caches[name]
