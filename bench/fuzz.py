@@ -11,6 +11,11 @@ rejections have no line; they are counted). Writes a JSON summary to stdout.
 
     nice -n 10 .venv/bin/python bench/fuzz.py --examples 10000            # per importer
     nice -n 10 .venv/bin/python bench/fuzz.py --examples 500 --only bibtex
+    nice -n 10 .venv/bin/python bench/fuzz.py --api 200     # the HTTP API, per operation
+
+`--api N` runs schemathesis against the app's own OpenAPI schema instead (as
+tests/test_api_schema.py does with 10): N generated requests per operation, with the access token,
+over the demo library (examples/ plus a hostile paper); every failed check is counted.
 """
 
 from __future__ import annotations
@@ -165,11 +170,57 @@ def campaign(name: str, examples: int) -> dict[str, Any]:
     return tally
 
 
+def api_campaign(examples: int) -> dict[str, Any]:
+    """schemathesis over every operation of the API: failures per operation (none expected)."""
+    import tempfile
+
+    import schemathesis
+    from schemathesis.checks import positive_data_acceptance
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from paperradar.web import create_app
+    from paperradar.web.security import hash_token
+    from web_helpers import demo_library
+
+    app = create_app(demo_library(Path(tempfile.mkdtemp()) / "lib.db"), token_hash=hash_token("fuzz"))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    out: dict[str, Any] = {"operations": 0, "requests": 0, "failures": 0, "failed": []}
+    started = time.perf_counter()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        out["operations"] += 1
+
+        @settings(
+            max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        @given(case=operation.as_strategy())
+        def check(case: Any) -> None:
+            out["requests"] += 1
+            case.call_and_validate(
+                headers={"Authorization": "Bearer fuzz"}, excluded_checks=[positive_data_acceptance]
+            )
+
+        try:
+            check()
+        except Exception as e:  # a failed check: recorded, the campaign goes on
+            out["failures"] += 1
+            out["failed"].append(f"{operation.label}: {str(e)[:300]}")
+    out["seconds"] = round(time.perf_counter() - started, 1)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", type=int, default=10_000, help="generated inputs per importer")
     ap.add_argument("--only", nargs="*", help="importer names (default: all)")
+    ap.add_argument(
+        "--api", type=int, help="fuzz the HTTP API instead, with this many requests per operation"
+    )
     args = ap.parse_args(argv)
+    if args.api:
+        api = api_campaign(args.api)
+        print(json.dumps(api, indent=1))
+        return 1 if api["failures"] else 0
     names = args.only or sorted(importers.IMPORTERS)
     results = {}
     for name in names:

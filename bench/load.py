@@ -1,0 +1,143 @@
+"""Load run: concurrent users against `paperradar serve` on 127.0.0.1, bounded in time.
+
+Each of --users simulated users (asyncio tasks, one keep-alive HTTP client and CSRF cookie each)
+loops until --seconds have passed, picking each step at random: the search page (35%, a
+title-made query from bench/search.py), a paper page (35%, a random paper), Home with the
+recommendations of the profile `load` (20%), and a like through the API (10%). Every response is
+checked (2xx, and a page, not an error page); latency is client-side, HTTP on loopback included.
+The server runs in its own process; the client shares the machine with it (2 cores here), so the
+figures are an upper bound of what the server alone would show.
+
+Library: a private copy of bench/out/lib-118k.db (the shared file is never written), made once at
+bench/out/sec13-118k.db; the profile `load` is made from 20 papers of the copy.
+
+    nice -n 10 .venv/bin/python bench/load.py --users 32 --seconds 60 [--db COPY] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search import DEFAULT_DB, make_queries, percentiles  # noqa: E402
+from web import free_port, library_copy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+COPY = ROOT / "bench" / "out" / "sec13-118k.db"
+EXE = str(Path(sys.executable).parent / "paperradar")
+WEIGHTS = {"search": 35, "paper": 35, "home": 20, "like": 10}
+
+
+def setup(db: Path, rng: random.Random) -> tuple[list[str], list[str]]:
+    """Queries and paper ids from the library; the profile `load` made if missing."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    queries = make_queries(conn, 200, seed=0)
+    ids = [r[0] for r in conn.execute("SELECT id FROM papers ORDER BY random() LIMIT 3000")]
+    has = conn.execute("SELECT 1 FROM profiles WHERE name = 'load'").fetchone()
+    conn.close()
+    if not has:
+        own = db.with_suffix(".own.txt")
+        own.write_text("\n".join(rng.sample(ids, 20)) + "\n")
+        subprocess.run([EXE, "--db", str(db), "profile", "create", "load", "--papers", str(own)], check=True)
+    return queries, ids
+
+
+def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([EXE, "--db", str(db), "serve", "--port", str(port)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+async def user(base: str, end: float, queries: list[str], ids: list[str], seed: int, out: list) -> None:
+    rng = random.Random(seed)
+    kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
+    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+        token = (await c.get("/login")).cookies["paperradar_csrf"]
+        c.headers["x-csrf-token"] = token
+        while time.monotonic() < end:
+            kind = rng.choices(kinds, weights)[0]
+            started = time.perf_counter()
+            ok = await step(c, kind, rng, queries, ids)
+            out.append((kind, (time.perf_counter() - started) * 1000, ok))
+
+
+async def step(
+    c: httpx.AsyncClient, kind: str, rng: random.Random, queries: list[str], ids: list[str]
+) -> bool:
+    html = {"accept": "text/html"}
+    try:
+        if kind == "search":
+            r = await c.get("/search", params={"q": rng.choice(queries)}, headers=html)
+        elif kind == "paper":
+            r = await c.get(f"/paper/{rng.choice(ids)}", headers=html)
+        elif kind == "home":
+            r = await c.get("/", params={"profile": "load"}, headers=html)
+        else:
+            r = await c.post("/api/profiles/load/feedback", json={"paper": rng.choice(ids), "kind": "like"})
+    except httpx.HTTPError:
+        return False
+    return r.status_code == 200 and "error-page" not in r.text[:20000]
+
+
+def report(samples: list[tuple[str, float, bool]], seconds: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"requests": len(samples), "errors": sum(not ok for _, _, ok in samples)}
+    out["per_second"] = round(len(samples) / seconds, 1)
+    for kind in WEIGHTS:
+        ms = [t for k, t, _ in samples if k == kind]
+        if len(ms) >= 2:
+            pct = percentiles(ms)
+            out[kind] = {"n": len(ms), "errors": sum(not ok for k, _, ok in samples if k == kind), **pct}
+            out[kind]["max"] = round(max(ms), 1)
+    return out
+
+
+async def load(base: str, users: int, seconds: float, queries: list[str], ids: list[str]) -> list:
+    samples: list[tuple[str, float, bool]] = []
+    end = time.monotonic() + seconds
+    await asyncio.gather(*(user(base, end, queries, ids, seed, samples) for seed in range(users)))
+    return samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--db", type=Path, help="a library to serve as it is (default: a copy of the 118k one)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    db = args.db or library_copy(DEFAULT_DB, COPY)
+    queries, ids = setup(db, random.Random(0))
+    port = free_port()
+    server = start_server(db, port)
+    try:
+        started = time.monotonic()
+        samples = asyncio.run(load(f"http://127.0.0.1:{port}", args.users, args.seconds, queries, ids))
+        result = report(samples, time.monotonic() - started)
+    finally:
+        server.terminate()
+        server.wait(30)
+    result.update(users=args.users, seconds=args.seconds, library=db.name)
+    print(json.dumps(result, indent=1 if args.json else None))
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
