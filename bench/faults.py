@@ -14,10 +14,10 @@ for the server, its port free at once and the job reported as interrupted after 
 re-run finishes the work; digests: no two digests with the same papers, and how often a digest
 was delivered again under the same Message-ID (a kill between SMTP's acceptance and the commit).
 
-Library: the first 4,000 papers of ../shared/corpora/arxiv-118k (embedded, with a profile), the
-next 4,000 as the file to import. Everything on 127.0.0.1, in a temporary folder.
+Library: the first --papers (4,000) papers of ../shared/corpora/arxiv-118k (embedded, with a
+profile), the next as many as the file to import. Everything on 127.0.0.1, in a temporary folder.
 
-    nice -n 10 .venv/bin/python bench/faults.py --rounds 20 [--only likes digest] [--json]
+    nice -n 10 .venv/bin/python bench/faults.py --rounds 20 [--papers 2000] [--only likes digest] [--json]
 """
 
 from __future__ import annotations
@@ -268,9 +268,7 @@ def server_import(base: Path, work: Path, rounds: int, rng: random.Random) -> li
 
 
 def likes(base: Path, work: Path, rounds: int, rng: random.Random) -> list[dict[str, Any]]:
-    ids = [
-        f"arxiv:{json.loads(line)['id']}" for line in (work / "base.jsonl").read_text().splitlines()[100:2000]
-    ]
+    ids = [f"arxiv:{json.loads(line)['id']}" for line in (work / "base.jsonl").read_text().splitlines()[100:]]
     out = []
     for i in range(rounds):
         db = fresh(base, work, "likes")
@@ -405,12 +403,15 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global N
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--papers", type=int, default=N, help="papers in the library, and in the file imported")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    N = args.papers
     work = Path(tempfile.mkdtemp(prefix="paperradar-faults-"))
     rng = random.Random(args.seed)
     try:
