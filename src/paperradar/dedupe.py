@@ -289,9 +289,9 @@ def _same_day(a: str, b: str) -> bool:
 
 
 def preferred_id(ids: Iterable[str], fallback: str) -> str:
-    """arXiv id without version, else a DOI, else any other id, else the fallback."""
+    """arXiv id without version, else a DOI, a PubMed id, any other id, else the fallback."""
     ids = sorted(set(ids))
-    for prefix in ("arxiv:", "doi:", "s2:", "corpus:"):
+    for prefix in ("arxiv:", "doi:", "pmid:", "s2:", "corpus:"):
         for i in ids:
             if i.startswith(prefix) and not (prefix == "arxiv:" and re.search(r"v\d+$", i)):
                 return i
