@@ -123,3 +123,15 @@ def test_fetching_a_paper_without_an_arxiv_id_says_why(untitled):
     assert "Fetch title and authors" not in client.get("/paper/doi:10.1000/no-arxiv").text
     assert is_error(client.post_csrf("/api/papers/arxiv:9999.99999/fetch"), 404)
     assert arxiv.requests == []
+
+
+def test_paper_page_does_not_wait_for_similar_papers(tmp_path):
+    client = client_for(demo_library(tmp_path / "lib.db"))
+    first = client.get("/paper/arxiv:2410.09918").text
+    assert 'data-similar-src="/api/papers/arxiv%3A2410.09918/similar"' in first  # fetched after
+    assert "?similar=1" in first  # the no-script way
+    similar = client.get("/api/papers/arxiv:2410.09918/similar").json()
+    assert similar["ok"] and similar["id"] == "arxiv:2410.09918" and similar["items"]
+    again = client.get("/paper/arxiv:2410.09918").text  # now known: shown inline
+    assert "data-similar-src" not in again and similar["items"][0]["label"] in again
+    assert is_error(client.get("/api/papers/arxiv:9999.99999/similar"), 404)

@@ -112,6 +112,8 @@ def test_search_then_open_a_paper(server, page):
     assert page.inner_text("h1.paper-title") == title
     assert page.locator(".sources li").count() >= 1  # every source with its provenance
     assert page.locator(".panel h2", has_text="Similar papers").count() == 1
+    page.wait_for_selector("#similar li")  # fetched after the page showed
+    assert page.locator(".key-sentences dt", has_text="Idea").count() == 1
     shoot(page, "paper")
 
 

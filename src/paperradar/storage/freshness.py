@@ -46,3 +46,16 @@ def digest_state(lib: SQLiteLibrary, profile: str) -> str:
     q = "SELECT count(*), max(pk), group_concat(status), sum(attempts) FROM digests WHERE profile = ?"
     return repr(tuple(lib.conn.execute(q, (profile,)).fetchone()))
 
+
+
+_LIBRARY = """
+SELECT (SELECT max(pk) FROM papers), (SELECT max(updated_at) FROM papers),
+       (SELECT max(rowid) FROM records), (SELECT max(rowid) FROM corrections),
+       (SELECT seq FROM sqlite_sequence WHERE name = 'embedding_log')
+"""
+
+
+def library_state(lib: SQLiteLibrary) -> str:
+    """A string that changes when papers are added, merged or changed, or embeddings change
+    (each part one index lookup: papers.updated_at is indexed)."""
+    return repr(tuple(lib.conn.execute(_LIBRARY).fetchone()))

@@ -92,3 +92,43 @@ def cache_on(app_state: Any, name: str, make: Callable[[], RefreshingCache]) -> 
         if name not in caches:
             caches[name] = make()
         return caches[name]
+
+
+class Memo:
+    """Values remembered while the library's state (storage/freshness.library_state) stays the
+    same: for what is slow to compute and changes only with the library (its statistics, a
+    paper's similar papers). Bounded: the oldest half is dropped when full."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self.values: dict[Hashable, tuple[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def has(self, lib: SQLiteLibrary, key: Hashable) -> bool:
+        from ..storage.freshness import library_state
+
+        hit = self.values.get(key)
+        return hit is not None and hit[0] == library_state(lib)
+
+    def get(self, lib: SQLiteLibrary, key: Hashable, compute: Callable[[], Any]) -> Any:
+        from ..storage.freshness import library_state
+
+        state = library_state(lib)
+        hit = self.values.get(key)
+        if hit is not None and hit[0] == state:
+            return hit[1]
+        value = compute()
+        with self.lock:
+            if len(self.values) >= self.size:
+                for old in list(self.values)[: self.size // 2]:
+                    del self.values[old]
+            self.values[key] = (state, value)
+        return value
+
+
+def memo_on(app_state: Any, name: str) -> Memo:
+    with _MADE:
+        memos: dict[str, Memo] | None = getattr(app_state, "page_memos", None)
+        if memos is None:
+            memos = app_state.page_memos = {}
+        return memos.setdefault(name, Memo())

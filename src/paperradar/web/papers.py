@@ -17,6 +17,7 @@ from ..search import paper_date
 from ..similar import similar_to
 from ..storage.sqlite import SQLiteLibrary
 from ..urls import safe_url
+from .cache import Memo
 from .deps import Lib, hide_paths, render
 
 router = APIRouter()
@@ -77,7 +78,18 @@ def similar_papers(lib: SQLiteLibrary, pk: int, limit: int = SIMILAR) -> list[di
     return out
 
 
-def paper_data(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:
+_SIMILAR = Memo(size=4096)  # (library file, paper) -> similar papers, per library state
+
+
+def remembered_similar(lib: SQLiteLibrary, pk: int, wait: bool = True) -> list[dict[str, Any]] | None:
+    """The paper's similar papers, computed once per library state (a lexical pass over 118k
+    papers takes seconds); with `wait=False`, None unless they are already known."""
+    if not wait and not _SIMILAR.has(lib, (lib.path, pk)):
+        return None
+    return list(_SIMILAR.get(lib, (lib.path, pk), lambda: similar_papers(lib, pk)))
+
+
+def paper_data(lib: SQLiteLibrary, ref: str, wait_for_similar: bool = True) -> dict[str, Any]:
     pk = lib.resolve(ref)
     paper = svc.load_paper(lib, pk)
     return {
@@ -86,8 +98,15 @@ def paper_data(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:
         "date": paper_date(paper),
         "links": paper_links(paper),
         "highlights": key_sentences(paper.abstract),
-        "similar": similar_papers(lib, pk),
+        "similar": remembered_similar(lib, pk, wait_for_similar),
     }
+
+
+@router.get("/api/papers/{ref:path}/similar", tags=["papers"])
+def api_similar(lib: Lib, ref: str):
+    """The papers most like this one, with reasons (what the paper page loads after it shows)."""
+    pk = lib.resolve(ref)
+    return {"ok": True, "id": lib.paper_row(pk)["id"], "items": remembered_similar(lib, pk)}
 
 
 @router.get("/api/papers/{ref:path}", tags=["papers"])
@@ -98,8 +117,10 @@ def api_paper(lib: Lib, ref: str):
 
 
 @router.get("/paper/{ref:path}", response_class=HTMLResponse, include_in_schema=False)
-def paper_page(request: Request, lib: Lib, ref: str):
-    data = paper_data(lib, ref)
+def paper_page(request: Request, lib: Lib, ref: str, similar: bool = False):
+    """The paper at once; its similar papers inline when known (or asked for with ?similar=1, the
+    no-script way), else fetched by the page from /api/papers/{id}/similar."""
+    data = paper_data(lib, ref, wait_for_similar=similar)
     pj = data["paper"]
     chosen: dict[str, list[str]] = {}
     for name, key in pj["provenance"].items():

@@ -71,6 +71,45 @@
     });
   });
 
+  // ---------------------------------------------------------------- similar papers, after the page
+  document.querySelectorAll("[data-similar-src]").forEach(function (box) {
+    fetch(box.dataset.similarSrc, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        box.textContent = "";
+        if (!data.ok || !data.items.length) {
+          var none = document.createElement("p");
+          none.className = "muted";
+          none.textContent = data.ok ? "No similar papers in the library yet." : data.error;
+          box.appendChild(none);
+          return;
+        }
+        var list = document.createElement("ol");
+        list.className = "compact";
+        data.items.forEach(function (s) {
+          var li = document.createElement("li");
+          var a = document.createElement("a");
+          a.href = "/paper/" + encodeURIComponent(s.id);
+          a.textContent = s.label;
+          if (!s.title) a.className = "untitled" + (s.fetchable ? " fetchable" : "");
+          var meta = document.createElement("div");
+          meta.className = "meta";
+          meta.textContent = [s.date, s.authors].filter(Boolean).join(" · ");
+          li.appendChild(a);
+          li.appendChild(meta);
+          if (s.reasons && s.reasons.length) {
+            var why = document.createElement("div");
+            why.className = "reasons";
+            why.textContent = s.reasons.join(" · ");
+            li.appendChild(why);
+          }
+          list.appendChild(li);
+        });
+        box.appendChild(list);
+      })
+      .catch(function () { box.innerHTML = '<p class="muted">Similar papers could not be loaded.</p>'; });
+  });
+
   // ---------------------------------------------------------------- keyboard shortcuts
   var current = -1;
   function cards() {
