@@ -92,14 +92,25 @@ def abstract_signature(text: str | None) -> frozenset[int]:
     Each 8-gram of a-z letters is packed into one 64-bit integer (exact, no collisions) and mixed
     by one multiplication, so sampling by `h % k` is fair. Deterministic across runs.
     """
+    return frozenset(_hashes(text).tolist())
+
+
+def abstract_sample(text: str | None, k: int) -> list[int]:
+    """The hashes of `abstract_signature` divisible by `k`, without building the whole set (what a
+    ShingleIndex keeps: loading a library's weak papers is 1/k of the work)."""
+    h = _hashes(text)
+    return np.unique(h[h % np.uint64(k) == 0]).tolist()
+
+
+def _hashes(text: str | None) -> np.ndarray:
     if not text:
-        return frozenset()
+        return np.empty(0, dtype=np.uint64)
     letters = _LETTERS.sub("", text.lower())
     if len(letters) < MIN_ABSTRACT_LETTERS:
-        return frozenset()
+        return np.empty(0, dtype=np.uint64)
     grams = sliding_window_view(np.frombuffer(letters.encode("ascii"), dtype=np.uint8), _SHINGLE)
     packed = np.ascontiguousarray(grams).view(np.uint64).ravel()
-    return frozenset((packed * _MIX).tolist())
+    return packed * _MIX
 
 
 def abstract_similarity(a: frozenset[int], b: frozenset[int]) -> float:
@@ -132,9 +143,12 @@ class ShingleIndex:
         return [h for h in signature if h % self.SAMPLE == 0]
 
     def add(self, pk: int, signature: frozenset[int]) -> None:
+        self.add_sample(pk, self._sample(signature))
+
+    def add_sample(self, pk: int, sample: list[int]) -> None:
+        """Index `pk` by its sample (`abstract_sample(text, SAMPLE)`)."""
         if pk in self._sizes:
             return
-        sample = self._sample(signature)
         self._sizes[pk] = len(sample)
         for h in sample:
             self._postings.setdefault(h, []).append(pk)

@@ -86,13 +86,15 @@ def import_source(
     column_map: dict[str, str] | None = None,
     progress: Progress | None = None,
     matching: MatchState | None = None,
+    chunker: Chunker | None = None,
 ) -> ImportReport:
     """Import one source into the library and report what happened. Bad records are reported,
     never fatal; an unreadable or unrecognised source raises InvalidInput. A command importing
     many files passes one `MatchState` to every call, so matching is set up once, not per file.
 
     Large files are parsed in a second process while this one matches and writes, so both
-    cores work; the result is the same either way.
+    cores work; the result is the same either way. `chunker` parses elsewhere instead (a Ray
+    cluster: `cluster.ray_chunks`); matching and writing stay here, in file order.
     """
     module = importers.detect(source) if fmt == "auto" else importers.load(fmt)
     if column_map and not module.NAME.startswith("tabular_"):
@@ -103,7 +105,10 @@ def import_source(
     started = now_iso()
 
     work = (module.NAME, source, column_map)
-    chunks = in_worker(*work) if _worth_a_worker(source) else parsed_chunks(*work)
+    if chunker is not None:
+        chunks = chunker(*work)
+    else:
+        chunks = in_worker(*work) if _worth_a_worker(source) else parsed_chunks(*work)
     store_chunks(lib, chunks, report, progress, matching)
     if fmt != "auto" and not report.read and not report.rejected:
         _check_not_other_format(source, module)
@@ -172,6 +177,7 @@ def _check_not_other_format(source: Source, module: ModuleType) -> None:
 
 
 Chunk = tuple[list[dict[str, Any]], list[ParseError]]
+Chunker = Callable[[str, Source, dict[str, str] | None], Iterator[Chunk]]  # (importer, source, map) -> chunks
 
 
 def prepared_chunks(items: Iterable[Record | ParseError], source: Source | None = None) -> Iterator[Chunk]:
@@ -456,7 +462,7 @@ class MatchState:
 
     def __init__(self, lib: SQLiteLibrary):
         self.lib = lib
-        self.weak = WeakPapers(lib)
+        self._weak: WeakPapers | None = None
         self.splits = {frozenset((a, b)) for kind, a, b in lib.corrections() if kind == "split"}
         self.alias: dict[str, int] = {}
         self.titles: dict[str, list[int]] = {}
@@ -464,6 +470,13 @@ class MatchState:
         self.keys_of: dict[int, set[str]] = {}
         self._asked_aliases: set[str] = set()
         self._asked_titles: set[str] = set()
+
+    @property
+    def weak(self) -> WeakPapers:
+        """The weak-paper index, loaded when a record first needs it (many imports never do)."""
+        if self._weak is None:
+            self._weak = WeakPapers(self.lib)
+        return self._weak
 
     def prefetch(self, probes: list[Probe]) -> None:
         """Look up the aliases and title keys of `probes` not looked up before (one query each)."""
@@ -493,7 +506,6 @@ class Matcher:
         self.state = state
         self.lib = state.lib
         self.before_text_search = before_text_search
-        self.weak = state.weak
         state.prefetch(probes)
         self.alias, self.titles, self.cands = state.alias, state.titles, state.cands
         self.splits = state.splits
@@ -524,7 +536,8 @@ class Matcher:
         record without id or title (only those pay for it) the best full-text hits."""
         if not probe.abstract:
             return []
-        pool = self.weak.candidates(probe.signature) if len(self.weak) else []
+        weak = self.state.weak
+        pool = weak.candidates(probe.signature) if len(weak) else []
         self._load(pool)
         if not probe.ids or not probe.title_key:
             words = sorted(set(_WORD.findall(probe.abstract)), key=len, reverse=True)[:16]
@@ -562,7 +575,7 @@ class Matcher:
         )
         self._keys_cache[pk] = {r["key"] for r in records}
         if row["weak"]:
-            self.weak.add(pk, self.cands[pk].signature)
+            self.state.weak.add(pk, self.cands[pk].signature)
 
 
 class WeakPapers:
@@ -574,7 +587,7 @@ class WeakPapers:
     def __init__(self, lib: SQLiteLibrary):
         self.index = dedupe.ShingleIndex()
         for row in lib.match_view(lib.weak_papers()):
-            self.index.add(row["pk"], dedupe.abstract_signature(row["abstract"]))
+            self.index.add_sample(row["pk"], dedupe.abstract_sample(row["abstract"], self.index.SAMPLE))
 
     def __len__(self) -> int:
         return len(self.index)
