@@ -210,3 +210,28 @@ def test_an_unknown_xml_encoding_is_a_rejection_not_a_crash(name):
         and error.source == "upload:x.xml"
         and "unknown encoding" in error.reason
     )
+
+
+def test_web_imports_are_embedded_like_cli_imports(lib_path):
+    """An 11k upload through /import used to stay invisible to semantic search."""
+    from paperradar.embed import load_embedder
+
+    try:
+        load_embedder("fast")
+    except Exception:  # noqa: BLE001
+        pytest.skip("the embedding models are not built (make models)")
+    c = client_for(lib_path)
+    c.get("/api/search", params={"q": "x", "mode": "semantic"})  # the server's index, before the import
+    paper = {
+        "id": "arxiv:2502.07777",
+        "title": "Photosynthetic efficiency of marine diatoms under iron limitation",
+    }
+    paper["abstract"] = "Diatoms in the Southern Ocean adapt their chloroplasts when iron is scarce."
+    body = c.post_csrf(
+        "/api/import", files={"files": ("new.jsonl", json.dumps(paper) + "\n", "application/json")}
+    )
+    assert body.json()["index"] is not None  # the job embedded the new paper
+    hits = c.get(
+        "/api/search", params={"q": "algae photosynthesis in iron-poor seas", "mode": "semantic"}
+    ).json()
+    assert hits["items"][0]["id"] == "arxiv:2502.07777"
