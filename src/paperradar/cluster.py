@@ -1,0 +1,233 @@
+"""Heavy, parallel work on a Ray cluster: embedding papers and parsing shards of a bulk snapshot.
+
+Ray is an optional extra (`pip install 'paperradar[ray]'`), imported only in this module and only
+when a command is given `--ray`. Two jobs run there; this process stays the library's one writer:
+
+- Embedding. `RayEmbedder` is an `Embedder` whose `embed_batch` spreads texts over actors. Each
+  actor loads the model once, from the model files sent through Ray's object store (no shared
+  disk), so its vectors and model id are those of the local tier: the library cannot tell them
+  apart. `index.update_index` drives it unchanged, so unchanged text is never embedded twice.
+- Parsing. `ray_chunks` cuts a record-per-line source (the arXiv bulk snapshot) into shards of
+  whole lines, parses and prepares each shard on the cluster and yields the prepared chunks in file
+  order, so matching and writing happen here, in order, exactly as in a local import.
+
+A worker killed mid-job is restarted by Ray and its task run again (actors: `max_restarts`,
+`max_task_retries`; tasks: `max_retries`). Results are written only here, after they arrive, so a
+retry neither loses nor doubles anything. Does I/O: the network to the cluster, the model files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .embed import Tier, tier_files
+from .errors import BackendUnavailable, InvalidInput
+from .importers.base import ParseError, Source
+
+LINE_FORMATS = ("arxiv_snapshot",)  # one record a line, and each line read on its own
+SHARD_LINES = 20_000  # lines per parsing task
+TEXTS_PER_TASK = 512  # texts per embedding task: small enough to balance, big enough to batch
+RETRIES = 3
+INSTALL_HINT = "Ray is not installed: pip install 'paperradar[ray]'"
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError as e:
+        raise BackendUnavailable(INSTALL_HINT) from e
+    return ray
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where the work runs: a cluster address (`auto`, `HOST:PORT`, `ray://HOST:PORT`) or `local`
+    (a Ray started inside this process, for one machine), and how work is cut."""
+
+    address: str = "auto"
+    workers: int = 2  # actors (embedding) or tasks in flight (parsing)
+    threads: int = 1  # CPU threads per worker
+    gpus: float = 0.0  # GPUs per embedding actor (the quality tier then runs on CUDA)
+    shard_lines: int = SHARD_LINES  # lines per parsing task
+
+
+def connect(cluster: Cluster) -> Any:
+    """Join the cluster (or start a local one); our package travels to the workers with the job."""
+    ray = _ray()
+    if ray.is_initialized():
+        return ray
+    env = {"py_modules": [str(Path(__file__).resolve().parent)]}
+    kwargs: dict[str, Any] = {"runtime_env": env, "log_to_driver": False, "logging_level": "WARNING"}
+    try:
+        if cluster.address == "local":
+            ray.init(num_cpus=cluster.workers * cluster.threads, include_dashboard=False, **kwargs)
+        else:
+            ray.init(address=cluster.address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise BackendUnavailable(f"cannot reach the Ray cluster at {cluster.address}: {e}") from e
+    return ray
+
+
+def disconnect() -> None:
+    ray = _ray()
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+# ---------------------------------------------------------------- embedding
+
+
+def model_files(tier: Tier) -> tuple[dict[str, bytes], str]:
+    """The files of a tier's model (name relative to its folder -> bytes) and their digest."""
+    folder, digest = tier_files(tier)
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return files, digest
+
+
+class EmbedWorker:
+    """One actor: writes the model files it was sent to a private folder and loads them once."""
+
+    def __init__(self, tier: Tier, files: dict[str, bytes], digest: str, threads: int, gpu: bool):
+        folder = Path(tempfile.mkdtemp(prefix="paperradar-model-"))
+        for name, data in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        self.embedder: Any
+        if tier == "fast":
+            from .embed.static import StaticEmbedder
+
+            self.embedder = StaticEmbedder(folder, digest)
+        else:
+            from .embed.onnx import OnnxEmbedder
+
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else None
+            self.embedder = OnnxEmbedder(folder, digest, providers=providers, threads=threads)
+
+    def model_id(self) -> str:
+        return str(self.embedder.model_id)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.embedder.embed_batch(texts), dtype=np.float32)
+
+
+class RayEmbedder:
+    """An Embedder backed by actors on a Ray cluster; same model id and vectors as the local tier."""
+
+    def __init__(self, tier: Tier, cluster: Cluster):
+        ray = connect(cluster)
+        files, digest = model_files(tier)
+        threads = str(cluster.threads)
+        actor = ray.remote(EmbedWorker).options(
+            num_cpus=cluster.threads,
+            num_gpus=cluster.gpus,
+            max_restarts=RETRIES,
+            max_task_retries=RETRIES,
+            runtime_env={"env_vars": {"OMP_NUM_THREADS": threads, "RAYON_RS_NUM_CPUS": threads}},
+        )
+        self._files = ray.put(files)  # held for the job: a restarted actor is built from it again
+        self._ray = ray
+        self._turn = 0
+        self.workers = [
+            actor.remote(tier, self._files, digest, cluster.threads, cluster.gpus > 0)
+            for _ in range(cluster.workers)
+        ]
+        ids = set(ray.get([w.model_id.remote() for w in self.workers]))
+        if len(ids) != 1:
+            raise BackendUnavailable(f"the cluster's workers loaded different models: {sorted(ids)}")
+        self.model_id = ids.pop()
+        self.dim = int(ray.get(self.workers[0].embed.remote(["dimension probe"])).shape[1])
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Texts cut into tasks handed round-robin to the actors; rows come back in input order."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        pieces = [texts[i : i + TEXTS_PER_TASK] for i in range(0, len(texts), TEXTS_PER_TASK)]
+        refs = []
+        for piece in pieces:  # the turn carries over calls, so small batches reach every actor too
+            refs.append(self.workers[self._turn % len(self.workers)].embed.remote(piece))
+            self._turn += 1
+        return np.concatenate(self._ray.get(refs), axis=0)
+
+    def batch_hint(self) -> int:
+        """How many texts `update_index` should hand over at once to keep every actor busy."""
+        return TEXTS_PER_TASK * len(self.workers) * 4
+
+
+def index_on_ray(lib: Any, tier: Tier, cluster: Cluster, progress: Any = None) -> dict[str, object]:
+    """`paperradar index --ray` for one tier: `index.refresh_index` with the cluster's embedder
+    (handed `batch_hint()` texts at a time, so every actor has work)."""
+    from .index import refresh_index
+
+    embedder = RayEmbedder(tier, cluster)
+    try:
+        return {**refresh_index(lib, embedder, progress, batch=embedder.batch_hint()), "ray": cluster.address}
+    finally:
+        disconnect()
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def line_shards(source: Source, lines: int = SHARD_LINES) -> Iterator[tuple[int, bytes]]:
+    """(number of the shard's first line, its bytes): whole lines, read streaming (compressed
+    sources are decompressed here, within the source's limits)."""
+    with source.open_binary() as f:
+        first, buf, count = 1, bytearray(), 0
+        for line in f:
+            buf += line
+            count += 1
+            if count == lines:
+                yield first, bytes(buf)
+                first, buf, count = first + count, bytearray(), 0
+        if buf:
+            yield first, bytes(buf)
+
+
+def parse_shard(
+    name: str, path: str, first: int, data: bytes
+) -> list[tuple[list[dict[str, Any]], list[ParseError]]]:
+    """One shard parsed and prepared (run on a worker); lines renumbered to the whole file's."""
+    from .ingest import parsed_chunks
+
+    shift = first - 1
+    out = []
+    for prepared, errors in parsed_chunks(name, Source.from_bytes(data, path), None):
+        for row in prepared:
+            row["line"] = row["line"] + shift if row.get("line") else row.get("line")
+        out.append((prepared, [_shifted(e, shift) for e in errors]))
+    return out
+
+
+def _shifted(error: ParseError, shift: int) -> ParseError:
+    return ParseError(error.source, error.line + shift if error.line else error.line, error.reason)
+
+
+def ray_chunks(
+    name: str, source: Source, column_map: dict[str, str] | None, cluster: Cluster
+) -> Iterator[tuple[list[dict[str, Any]], list[ParseError]]]:
+    """The prepared chunks of `source`, parsed shard by shard on the cluster, in file order (the
+    same chunks `ingest.parsed_chunks` gives). At most `workers` shards are in flight, so memory
+    here stays bounded."""
+    if column_map:
+        raise InvalidInput("--map applies to tabular files, which --ray does not parse")
+    if name not in LINE_FORMATS:
+        raise InvalidInput(f"--ray parses record-per-line formats ({', '.join(LINE_FORMATS)}), not {name}")
+    ray = connect(cluster)
+    task = ray.remote(parse_shard).options(num_cpus=cluster.threads, max_retries=RETRIES)
+    pending: list[Any] = []
+    for first, data in line_shards(replace(source, issues=[]), cluster.shard_lines):
+        pending.append(task.remote(name, source.path, first, data))
+        if len(pending) > cluster.workers:
+            yield from ray.get(pending.pop(0))
+    for ref in pending:
+        yield from ray.get(ref)
