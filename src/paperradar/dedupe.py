@@ -48,6 +48,7 @@ IMPORTER_RANK = {
     "ris": 70,
     "csljson": 70,
     "wos": 70,
+    "zotero_json": 70,
     "json_papers": 60,
     "tabular_csv": 60,
     "tabular_jsonl": 60,

@@ -96,9 +96,13 @@ def _sources(paths: list[str]) -> list[Source]:
     """Files and folders, and `zotero:` (the Zotero web library, a collection, or a zotero.sqlite)."""
     from .. import zotero
 
-    files = expand_paths([p for p in paths if not p.startswith("zotero:")])
-    return [zotero.source_for(p) if p.startswith("zotero:") else Source.from_file(p) for p in paths
-            if p.startswith("zotero:")] + [Source.from_file(f) for f in files]  # fmt: skip
+    out: list[Source] = []
+    for p in paths:
+        if p.startswith("zotero:"):
+            out.append(zotero.source_for(p))
+        else:
+            out.extend(Source.from_file(f) for f in expand_paths([p]))
+    return out
 
 
 def _index_new(lib) -> dict | None:  # type: ignore[no-untyped-def]

@@ -30,6 +30,7 @@ IMPORTERS: tuple[str, ...] = (
     "csljson",
     "json_papers",
     "wos",
+    "zotero_json",
 )
 
 
