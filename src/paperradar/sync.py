@@ -2,7 +2,8 @@
 
 Sources are named `arxiv:CATEGORY` (the arXiv API, papers submitted in a date window),
 `arxiv-oai:SET` (an OAI-PMH incremental harvest of an arXiv set such as `cs`, optionally kept to
-one category: `arxiv-oai:cs.CL`) and `hf` (Hugging Face Daily Papers, one request per day).
+one category: `arxiv-oai:cs.CL`), `hf` (Hugging Face Daily Papers, one request per day) and `zotero`
+or `zotero:COLLECTION` (the Zotero web library, from the library version of the last sync).
 Each source keeps a cursor in the library (`sync_state`): the arXiv date window and paging
 offset in progress, the OAI-PMH resumption token or the date to harvest from, or the last day.
 The cursor moves only after a page has been imported, so an interrupted or failed sync resumes
@@ -13,6 +14,7 @@ Does network I/O (through `fetch`) and database I/O.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -91,13 +93,15 @@ def parse_sources(text: str | list[str] | None) -> list[str]:
             continue
         if item in ("hf", "hf-daily"):
             item = "hf"
+        elif item == "zotero" or item.startswith("zotero:"):
+            pass  # the Zotero library, or one collection: zotero:"My collection"
         elif not (
             (item.startswith("arxiv:") and _CATEGORY.match(item.removeprefix("arxiv:")))
             or (item.startswith("arxiv-oai:") and _OAI_SPEC.match(item.removeprefix("arxiv-oai:")))
         ):
             raise InvalidInput(
                 f"unknown sync source {item!r}: use arxiv:CATEGORY (e.g. arxiv:cs.CL),"
-                " arxiv-oai:SET_OR_CATEGORY (e.g. arxiv-oai:cs or arxiv-oai:cs.CL) or hf"
+                " arxiv-oai:SET_OR_CATEGORY (e.g. arxiv-oai:cs or arxiv-oai:cs.CL), hf, or zotero[:COLLECTION]"
             )
         if item not in out:
             out.append(item)
@@ -117,7 +121,9 @@ def sync(
     for i, source in enumerate(sources):
         if i and source.startswith("arxiv"):
             options.sleep(options.delay)  # arXiv's pace holds across sources too
-        runner = {"hf": sync_hf, "arxiv-oai": sync_oai}.get(source.split(":")[0], sync_arxiv)
+        runner = {"hf": sync_hf, "arxiv-oai": sync_oai, "zotero": sync_zotero}.get(
+            source.split(":")[0], sync_arxiv
+        )
         report = runner(lib, source, options, progress or (lambda _m: None))
         reports.append(report)
     return reports
@@ -186,6 +192,30 @@ def _failed(
     report.cursor = cursor
     delivery.save_cursor(lib, source, cursor, now_iso(), report.error)
     log.info("sync %s failed: %s", source, e)  # the caller reports it
+    return report
+
+
+# ---------------------------------------------------------------- Zotero
+
+
+def sync_zotero(lib: SQLiteLibrary, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
+    """Items added or changed in the Zotero library (or one collection) since the last sync. The
+    cursor is the library version Zotero reported, so each sync asks only for what changed."""
+    from . import zotero
+
+    cursor = delivery.get_cursor(lib, source)
+    report = SourceReport(source)
+    try:
+        account = zotero.account_from_settings()
+        items, version = zotero.fetch_items(account, source.partition(":")[2] or None, cursor.get("version"))
+    except RadarError as e:
+        return _failed(lib, source, report, cursor, e)
+    report.add(import_source(lib, Source.from_bytes(json.dumps(items).encode(), source), "zotero_json"))
+    cursor = {"version": version} if version is not None else cursor
+    progress(f"{source}: {len(items)} items new or changed ({report.new} new papers)")
+    report.done = True
+    report.cursor = cursor
+    delivery.save_cursor(lib, source, cursor, now_iso(), None)
     return report
 
 

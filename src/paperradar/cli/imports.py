@@ -69,15 +69,16 @@ def import_cmd(
     mapping = _parse_map(column_map)
     cluster = make_cluster(ray, ray_workers, ray_threads, shard_lines=ray_shard_lines)
     chunker = _ray_chunker(cluster) if cluster else None
-    sources = [Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")] if paths == ["-"] else None
-    if sources is None:
-        sources = _sources(paths)
+    stdin = paths == ["-"]
+    sources = [Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")] if stdin else _sources(paths)
     reports: list[ImportReport] = []
     failures: list[str] = []
     with library() as lib:
         matching = MatchState(lib)  # once per command: 21 small files do not rebuild it 21 times
         for source in sources:
             try:
+                if isinstance(source, str):  # zotero:...: fetched or read now, so a failure is this one's
+                    source = _zotero_source(source)
                 reports.append(_import_one(lib, source, fmt, mapping, matching, chunker))
             except RadarError as e:
                 failures.append(str(e))
@@ -92,17 +93,22 @@ def import_cmd(
         raise typer.Exit(1)
 
 
-def _sources(paths: list[str]) -> list[Source]:
-    """Files and folders, and `zotero:` (the Zotero web library, a collection, or a zotero.sqlite)."""
-    from .. import zotero
-
-    out: list[Source] = []
+def _sources(paths: list[str]) -> list[Source | str]:
+    """Files and folders as Sources; `zotero:` specs (the Zotero web library, a collection, or a
+    zotero.sqlite) kept as text until their turn comes."""
+    out: list[Source | str] = []
     for p in paths:
         if p.startswith("zotero:"):
-            out.append(zotero.source_for(p))
+            out.append(p)
         else:
             out.extend(Source.from_file(f) for f in expand_paths([p]))
     return out
+
+
+def _zotero_source(spec: str) -> Source:
+    from .. import zotero
+
+    return zotero.source_for(spec)
 
 
 def _index_new(lib) -> dict | None:  # type: ignore[no-untyped-def]

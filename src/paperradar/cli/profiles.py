@@ -41,12 +41,21 @@ def create_cmd(
     pick: Annotated[
         int | None, typer.Option(help="Which person, when the author name covers several.")
     ] = None,
+    zotero_collection: Annotated[
+        str | None,
+        typer.Option("--zotero", help="A Zotero collection (by name; or a zotero.sqlite[#collection] path)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a profile from an author name and/or a file of papers (new papers are imported);
     with neither, an empty profile that learns from `profile rate`."""
     with library() as lib:
         pks = svc.papers_in_file(lib, papers)[0] if papers else None
+        if zotero_collection:  # issue 14: a Zotero collection's papers are the profile's sources
+            from .. import zotero
+
+            papers = f"zotero:{zotero_collection}"
+            pks = svc.papers_in_source(lib, zotero.source_for(papers), "zotero_json")[0]
         if papers and not pks:
             raise InvalidInput(f"{papers}: no papers found in it")
         try:
