@@ -94,10 +94,7 @@ def model_files(tier: Tier) -> tuple[dict[str, bytes], str]:
 class EmbedWorker:
     """One actor: writes the model files it was sent to a private folder and loads them once."""
 
-    def __init__(self, tier: Tier, boxed: list[Any], digest: str, threads: int, gpu: bool):
-        import ray
-
-        files: dict[str, bytes] = ray.get(boxed[0])  # boxed: a restart fetches the files again
+    def __init__(self, tier: Tier, files: dict[str, bytes], digest: str, threads: int, gpu: bool):
         folder = Path(tempfile.mkdtemp(prefix="paperradar-model-"))
         for name, data in files.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +138,7 @@ class RayEmbedder:
         self._ray = ray
         self._turn = 0
         self.workers = [
-            actor.remote(tier, [self._files], digest, cluster.threads, cluster.gpus > 0)
+            actor.remote(tier, self._files, digest, cluster.threads, cluster.gpus > 0)
             for _ in range(cluster.workers)
         ]
         ids = set(ray.get([w.model_id.remote() for w in self.workers]))
