@@ -81,7 +81,7 @@ def small_files(rows: list[dict], folder: Path) -> None:
                 for r in picked
             )
         else:
-            lines = ["arxiv_id,title,year"] + [f"{r['id']},\"{r['title']}\",2025.0" for r in picked]
+            lines = ["arxiv_id,title,year"] + [f'{r["id"]},"{r["title"]}",2025.0' for r in picked]
             text = "\n".join(lines) + "\n"
         (folder / f"small{i:02d}.{kind}").write_text(text)
 

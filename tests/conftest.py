@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PAGES = SHARED / "samples" / "pages"
 EXAMPLES = REPO / "examples"
+# imports in tests embed with the fast tier (ms); the quality tier's turn is tested on its own (issue 12)
+os.environ.setdefault("PAPERRADAR_QUALITY_IMPORT_MAX", "0")
 
 
 def need_shared(path: Path) -> Path:

@@ -29,3 +29,35 @@ def test_similar_human_output_and_bad_mode(cli):
 
     with pytest.raises(InvalidInput, match="--mode"):
         cli("similar", "arxiv:2407.08296", "--mode", "psychic")
+
+
+def test_similar_by_facet_matches_sentences_and_says_which(cli):
+    from paperradar.embed import models_dir
+
+    if not (models_dir() / "manifest.json").is_file():
+        import os
+
+        import pytest
+
+        if os.environ.get("CI"):
+            pytest.fail("no embedding models: `make test` builds them")
+        pytest.skip("no embedding models: run `make models`")
+    assert cli("import", str(EXAMPLES)).exit_code == 0  # embeds the new papers
+    result = cli("similar", "arxiv:2407.08296", "--facet", "method", "--limit", "5", "--json")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert len(hits) == 5 and "arxiv:2407.08296" not in [h["id"] for h in hits]
+    assert all(any(r.startswith("close in its method (sentence match") for r in h["reasons"]) for h in hits)
+    assert any("GaLore" in (h["title"] or "") for h in hits)
+    shown = cli("similar", "arxiv:2407.08296", "--facet", "result", "--limit", "3")
+    assert shown.exit_code == 0 and "close in its results" in shown.output
+
+
+def test_similar_rejects_an_unknown_facet(cli):
+    import pytest
+
+    from paperradar.errors import InvalidInput
+
+    cli("import", str(EXAMPLES), "--no-index")
+    with pytest.raises(InvalidInput, match="--facet"):
+        cli("similar", "arxiv:2407.08296", "--facet", "vibes")

@@ -138,7 +138,10 @@ def test_bibtex_round_trip(papers):
         "Ludwig van Beethoven",
         "Martin Luther King Jr.",
     ]
-    assert tricky.dates == {"published": PartialDate(None, 4, 7)} and tricky.categories == ["math.CO", "cs.DM"]
+    assert tricky.dates == {"published": PartialDate(None, 4, 7)} and tricky.categories == [
+        "math.CO",
+        "cs.DM",
+    ]
     assert tricky.comment == "12 pages"  # the note comes back as the comment
     assert back[0].dates == {"published": PartialDate(2024, 3)}
 

@@ -72,33 +72,77 @@ def test_cli_hybrid_json(indexed, cli, db_path):
     assert any("GaLore" in (h["title"] or "") for h in hits)
 
 
-def test_the_quality_tier_takes_over_only_once_it_covers_the_library(tmp_path):
-    """Papers a fresh import embedded with the fast tier stay findable: search keeps to the fast
-    tier until `paperradar index` has given the quality tier (nearly) every paper too."""
-    from paperradar.ingest import ImportReport, ingest_records
+def _octopus_records(n: int, start: int = 1):
     from paperradar.models import Record, SourceRef
-    from paperradar.storage import open_library
 
-    lib = open_library(tmp_path / "lib.db")
-    import_source(lib, Source.from_file(EXAMPLES / "hf-daily-papers-search.txt"))
-    fast, quality = load_embedder("fast"), load_embedder("quality")
-    update_index(lib, fast)
-    update_index(lib, quality)
-    assert best_index(lib)[1].model_id == quality.model_id
-    new = [
+    return [
         Record(
             source=SourceRef("bibtex", "new.bib", i),
             ids=[f"arxiv:2611.{i:05d}"],
             title=f"Octopus arm control with soft actuators, part {i}",
             abstract="Soft robotic tentacles learn to grasp with distributed control.",
         )
-        for i in range(1, 11)
+        for i in range(start, start + n)
     ]
-    ingest_records(lib, new, ImportReport("new.bib", "bibtex"))
-    update_index(lib, fast)  # what `paperradar import` does
-    assert best_index(lib)[1].model_id == fast.model_id
+
+
+def test_a_mixed_tier_library_searches_each_paper_by_its_best_vector(tmp_path):
+    """Papers a big import embedded with the fast tier are found at once beside those the quality
+    tier embedded: one index of the best vector each paper has, queries by the quality tier."""
+    from paperradar.index import MixedIndex
+    from paperradar.ingest import ImportReport, ingest_records
+    from paperradar.storage import open_library
+
+    lib = open_library(tmp_path / "lib.db")
+    import_source(lib, Source.from_file(EXAMPLES / "hf-daily-papers-search.txt"))
+    fast, quality = load_embedder("fast"), load_embedder("quality")
+    update_index(lib, quality)
+    ingest_records(lib, _octopus_records(10), ImportReport("new.bib", "bibtex"))
+    update_index(lib, fast)  # a big import: the fast tier only
+    index, embedder = best_index(lib)
+    assert isinstance(index, MixedIndex) and embedder.model_id == quality.model_id
+    assert index.fast_papers == 10 and len(index) == lib.counts()["papers"]
     top = search(lib, "soft robot tentacle grasping", mode="semantic", limit=3)
     assert all("Octopus" in (h.paper.title or "") for h in top.hits)
-    update_index(lib, quality)  # `paperradar index`
-    assert best_index(lib)[1].model_id == quality.model_id
+    update_index(lib, quality)  # `paperradar index` upgrades them
+    index, _ = best_index(lib)
+    assert index.fast_papers == 0
+    lib.close()
+
+
+def test_mixed_tiers_favour_neither_tier(tmp_path):
+    """The same text embedded by the quality tier in one paper and by the fast tier in another
+    scores alike for a query: the fast tier's cosines are rescaled by its measured agreement."""
+    from paperradar.ingest import ImportReport, ingest_records
+    from paperradar.models import Record, SourceRef
+    from paperradar.storage import open_library
+
+    lib = open_library(tmp_path / "lib.db")
+    import_source(lib, Source.from_file(EXAMPLES / "hf-daily-papers-search.txt"))
+    abstract = "Soft robotic tentacles learn to grasp with distributed control."
+    twin = lambda i, t: Record(  # noqa: E731
+        source=SourceRef("bibtex", "t.bib", i), ids=[f"arxiv:2612.0000{i}"], title=t, abstract=abstract
+    )
+    ingest_records(lib, [twin(1, "Octopus arms that grasp")], ImportReport("t.bib", "bibtex"))
+    update_index(lib, load_embedder("quality"))
+    ingest_records(lib, [twin(2, "Octopus arms which grasp")], ImportReport("t.bib", "bibtex"))
+    update_index(lib, load_embedder("fast"))
+    hits = search(lib, "octopus arms grasping with soft tentacles", mode="semantic", limit=5).hits
+    assert {h.paper.title for h in hits[:2]} == {"Octopus arms that grasp", "Octopus arms which grasp"}
+    assert abs(hits[0].score - hits[1].score) < 0.1
+    lib.close()
+
+
+def test_a_small_import_gets_the_quality_tier_a_big_one_the_fast(tmp_path, monkeypatch):
+    from paperradar.index import import_tier, index_new_papers
+    from paperradar.ingest import ImportReport, ingest_records
+    from paperradar.storage import open_library
+
+    monkeypatch.setenv("PAPERRADAR_QUALITY_IMPORT_MAX", "20")
+    lib = open_library(tmp_path / "lib.db")
+    ingest_records(lib, _octopus_records(12), ImportReport("new.bib", "bibtex"))
+    report = index_new_papers(lib)
+    assert report is not None and report["tier"] == "quality" and report["embedded"] == 12
+    ingest_records(lib, _octopus_records(30, start=100), ImportReport("more.bib", "bibtex"))
+    assert import_tier(lib)[0] == "fast"  # 30 new papers > 20
     lib.close()

@@ -53,6 +53,7 @@ SETTINGS = {
         Setting("link_days", "30", "days a feedback link in a digest stays valid"),
         Setting("webhooks", None, "digest webhooks, space-separated: KIND=URL or a URL (issue 15)"),
         Setting("matrix_token", None, "access token for Matrix webhooks (never printed)"),
+        Setting("quality_import_max", "2000", "most new papers an import embeds by the quality tier"),
         Setting("zotero_user", None, "Zotero user id, for `import zotero:` and `sync zotero` (issue 14)"),
         Setting("zotero_key", None, "Zotero API key (never printed)"),
         Setting("zotero_api", "https://api.zotero.org", "Zotero web API endpoint"),

@@ -95,36 +95,72 @@ def refresh_index(
     embedder: Embedder,
     progress: Callable[[int, int], None] | None = None,
     defer_share: float = 0.0,
+    batch: int = BATCH,
 ) -> dict[str, object]:
     """`paperradar index` for one tier: embed what changed, then bring the ANN index (if the
     library is big enough to have one) up to date (see `ann.sync_ann` for `defer_share`). Idempotent."""
     from .ann import sync_ann
 
-    report = update_index(lib, embedder, progress)
+    report = update_index(lib, embedder, progress, batch)
     started = time.perf_counter()
     ann = sync_ann(lib, embedder.model_id, defer_share=defer_share)
     return {**report.as_json(), **ann, "ann_seconds": round(time.perf_counter() - started, 2)}
 
 
+def quality_import_max() -> int:
+    """New papers up to which an import is embedded by the quality tier (setting quality_import_max,
+    default 2,000: a day's arXiv listing, about a minute on 2 cores)."""
+    from . import config
+
+    return int(config.get("quality_import_max") or 0)
+
+
+def pending(lib: SQLiteLibrary, model_id: str) -> int:
+    """How many papers have text that `model_id` has not embedded (new or changed)."""
+    done = lib.embedding_hashes(model_id)
+    count = 0
+    for pk, title, abstract in lib.paper_texts():
+        text = text_of(title, abstract)
+        if text and done.get(pk) != text_hash(text):
+            count += 1
+    return count
+
+
+def import_tier(lib: SQLiteLibrary) -> tuple[str, Embedder] | None:
+    """The tier that embeds an import's new papers: the quality tier when they are few (a day's
+    listing, up to `quality_import_max()`), the fast tier (~2,000/s) when many; None without models."""
+    from .embed import load_embedder
+
+    limit = quality_import_max()
+    try:
+        quality = load_embedder("quality") if limit > 0 else None
+        if quality is not None and pending(lib, quality.model_id) <= limit:
+            return "quality", quality
+    except BackendUnavailable:
+        pass
+    try:
+        return "fast", load_embedder("fast")
+    except BackendUnavailable:
+        return None
+
+
 def index_new_papers(
     lib: SQLiteLibrary, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, object] | None:
-    """After an import: embed the new papers with the fast tier (~2,000/s), so semantic and hybrid
-    search find them at once; `paperradar index` later adds the quality tier. A small import leaves
-    a big library's ANN file behind (searched exactly beside it) rather than rewriting it. None when
-    the models are not built (search then stays keyword-only until they are)."""
+    """After an import or sync: embed the new papers with `import_tier`'s tier, so semantic and
+    hybrid search find them at once; `paperradar index` later upgrades the rest to the quality
+    tier. A small import leaves a big library's ANN file behind (searched exactly beside it) rather
+    than rewriting it. None when the models are not built (search stays keyword-only until then)."""
     from .ann import DEFER_SHARE
-    from .embed import load_embedder
 
-    try:
-        embedder = load_embedder("fast")
-    except BackendUnavailable:
+    chosen = import_tier(lib)
+    if chosen is None:
         return None
-    return refresh_index(lib, embedder, progress, defer_share=DEFER_SHARE)
+    tier, embedder = chosen
+    return {"tier": tier, **refresh_index(lib, embedder, progress, defer_share=DEFER_SHARE)}
 
 
 _CACHE: dict[str, tuple[int, SearchIndex, Embedder]] = {}
-QUALITY_COVERAGE = 0.98  # the quality tier is used once it covers this share of what the fast tier does
 
 
 class SearchIndex(Protocol):
@@ -138,11 +174,14 @@ class SearchIndex(Protocol):
 
 
 def best_index(lib: SQLiteLibrary, tier: str | None = None) -> tuple[SearchIndex, Embedder] | None:
-    """The vector index of the best embedding tier this library has vectors for, with its embedder
-    (for embedding queries); None when there are none. The quality tier wins once it covers the
-    library (98% of what the fast tier covers), so a fresh import embedded by the fast tier is found
-    at once. `tier` asks for one tier only. Big libraries use the persisted ANN index (ann.py),
-    small ones exact search.
+    """The index of the best vector each paper has, with the embedder for queries; None when the
+    library has no vectors. The trained fast tier lives in the quality tier's space (embed/train.py),
+    so a paper the quality tier has embedded is searched by that vector and every other paper by its
+    fast one (scores of fast vectors divided by the tier's measured agreement, so neither tier is
+    favoured), and queries are embedded by the quality tier. `tier` asks for one tier only. A
+    library with vectors of a fast tier from another space (built before the trained tier) uses one
+    tier for all: the quality tier once it covers 98% of what the fast tier covers.
+    Big libraries use the persisted ANN index (ann.py) of their main tier, small ones exact search.
     Cached per process until an embedding changes (`embedding_generation`, one cheap read)."""
     generation = lib.embedding_generation()
     key = f"{lib.path}#{tier or 'best'}"
@@ -150,33 +189,76 @@ def best_index(lib: SQLiteLibrary, tier: str | None = None) -> tuple[SearchIndex
     if cached is not None and cached[0] == generation:
         return cached[1], cached[2]
     have = lib.embedding_models()
-    embedder = _best_tier(have, tier)
-    if embedder is None:
+    tiers = _tiers_with_vectors(have, tier)
+    found = _mixed(lib, tiers, have) or _single(lib, tiers, have)
+    if found is None:
         return None
-    from .ann import AnnIndex
-
-    index: SearchIndex | None = AnnIndex.open(lib, embedder.model_id, have[embedder.model_id])
-    if index is None:
-        index = VectorIndex.load(lib, embedder.model_id)
-    _CACHE[key] = (generation, index, embedder)
-    return index, embedder
+    _CACHE[key] = (generation, *found)
+    return found
 
 
-def _best_tier(have: dict[str, int], only: str | None = None) -> Embedder | None:
+def best_vectors(lib: SQLiteLibrary, pks: list[int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The best vector each of these papers has (one unit row each, zero where it has none) and a
+    mask of those that have one; None when the library has no vectors at all. For ranking code."""
+    found = best_index(lib)
+    if found is None:
+        return None
+    index, embedder = found
+    out = np.zeros((len(pks), embedder.dim), dtype=np.float32)
+    have = np.zeros(len(pks), dtype=bool)
+    for i, pk in enumerate(pks):
+        v = index.vector_of(pk)
+        if v is not None and len(v) == embedder.dim:
+            out[i], have[i] = v, True
+    return out, have
+
+
+def _tiers_with_vectors(have: dict[str, int], only: str | None) -> dict[str, tuple[int, Embedder]]:
     from .embed import load_embedder
 
-    counts: dict[str, tuple[int, Embedder]] = {}
+    found: dict[str, tuple[int, Embedder]] = {}
     for tier in (only,) if only else ("quality", "fast"):
         try:
             embedder = load_embedder(tier)  # type: ignore[arg-type]
         except (ImportError, BackendUnavailable):
             continue
         if have.get(embedder.model_id):
-            counts[tier] = (have[embedder.model_id], embedder)
-    if "quality" in counts and counts["quality"][0] >= QUALITY_COVERAGE * counts.get("fast", (0,))[0]:
-        return counts["quality"][1]
-    best = max(counts.values(), key=lambda c: c[0], default=None)
-    return None if best is None else best[1]
+            found[tier] = (have[embedder.model_id], embedder)
+    return found
+
+
+def _mixed(
+    lib: SQLiteLibrary, tiers: dict[str, tuple[int, Embedder]], have: dict[str, int]
+) -> tuple[SearchIndex, Embedder] | None:
+    """Both tiers in one space and few enough vectors for exact search: one index, best per paper."""
+    from .ann import ANN_MIN
+    from .embed import fast_agreement
+
+    if len(tiers) < 2 or max(n for n, _ in tiers.values()) >= ANN_MIN:
+        return None
+    (_, quality), (_, fast) = tiers["quality"], tiers["fast"]
+    if quality.dim != fast.dim:
+        return None
+    return MixedIndex.load_mixed(lib, quality.model_id, fast.model_id, fast_agreement()), quality
+
+
+def _single(
+    lib: SQLiteLibrary, tiers: dict[str, tuple[int, Embedder]], have: dict[str, int]
+) -> tuple[SearchIndex, Embedder] | None:
+    if not tiers:
+        return None
+    count = {t: n for t, (n, _) in tiers.items()}
+    if "quality" in count and count["quality"] >= QUALITY_COVERAGE * count.get("fast", 0):
+        embedder = tiers["quality"][1]
+    else:
+        embedder = tiers[max(count, key=lambda t: count[t])][1]
+    from .ann import AnnIndex
+
+    index: SearchIndex | None = AnnIndex.open(lib, embedder.model_id, have[embedder.model_id])
+    return (index or VectorIndex.load(lib, embedder.model_id)), embedder
+
+
+QUALITY_COVERAGE = 0.98
 
 
 class VectorIndex:
@@ -207,9 +289,12 @@ class VectorIndex:
         i = self._row.get(pk)
         return None if i is None else self.matrix[i]
 
+    def _scores(self, query: np.ndarray) -> np.ndarray:
+        return self.matrix @ query.astype(np.float32)
+
     def search(self, query: np.ndarray, k: int, exclude: set[int] | None = None) -> list[tuple[int, float]]:
         """The k nearest papers to a query vector: [(pk, cosine)], best first."""
-        scores = self.matrix @ query.astype(np.float32)
+        scores = self._scores(query)
         want = min(len(scores), k + len(exclude or ()))
         if want <= 0:
             return []
@@ -221,3 +306,35 @@ class VectorIndex:
             if not exclude or int(self.pks[i]) not in exclude
         ]
         return out[:k]
+
+
+class MixedIndex(VectorIndex):
+    """Exact search over the best vector of each paper: the quality tier's where it has one, else
+    the fast tier's, whose scores are divided by `agreement` (the mean cosine between the two tiers'
+    vectors of the same text: a fast vector's cosines to anything come out that much smaller)."""
+
+    def __init__(
+        self, pks: np.ndarray, matrix: np.ndarray, model_id: str, scale: np.ndarray, fast_papers: int
+    ):
+        super().__init__(pks, matrix, model_id)
+        self.scale = scale
+        self.fast_papers = fast_papers  # papers searched by their fast vector (no quality one yet)
+
+    @classmethod
+    def load_mixed(cls, lib: SQLiteLibrary, quality_id: str, fast_id: str, agreement: float) -> MixedIndex:
+        rows: dict[int, bytes] = dict(lib.vectors(fast_id))
+        fast_only = set(rows)
+        for pk, blob in lib.vectors(quality_id):
+            rows[pk] = blob
+            fast_only.discard(pk)
+        pks = np.asarray(sorted(rows), dtype=np.int64)
+        matrix = np.frombuffer(b"".join(rows[int(pk)] for pk in pks), dtype=np.float32).reshape(len(pks), -1)
+        scale = np.asarray([1 / agreement if int(pk) in fast_only else 1.0 for pk in pks], dtype=np.float32)
+        return cls(pks, matrix, f"best:{quality_id}+{fast_id}", scale, len(fast_only))
+
+    def _scores(self, query: np.ndarray) -> np.ndarray:
+        return (self.matrix @ query.astype(np.float32)) * self.scale
+
+    def weight_of(self, pk: int) -> float:
+        i = self._row.get(pk)
+        return 1.0 if i is None else float(self.scale[i])

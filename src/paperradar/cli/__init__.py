@@ -93,6 +93,7 @@ COMMAND_MODULES = [
     "fetching",
     "imports",
     "index_cmd",
+    "models",
     "papers",
     "profiles",
     "search",

@@ -1,4 +1,5 @@
-"""`paperradar index` (build or update embeddings) and `paperradar similar ID`."""
+"""`paperradar index` (build or update embeddings, upgrading papers to the quality tier; resumable)
+and `paperradar similar ID [--facet background|method|result]`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from .. import index as idx
 from .. import papers as svc
 from ..errors import BackendUnavailable, InvalidInput
+from ..facets import FACETS
 from ..similar import similar_to
 from . import JsonFlag, app, display_title, err, library, out, print_json
 
@@ -62,18 +64,24 @@ def similar_cmd(
     paper_id: Annotated[str, typer.Argument(help="Any id of the paper.")],
     limit: Annotated[int, typer.Option(help="How many papers.")] = 10,
     mode: Annotated[str, typer.Option(help="hybrid, lexical or dense.")] = "hybrid",
+    facet: Annotated[
+        str | None,
+        typer.Option(help="background, method or result: similar in that respect (sentence by sentence)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Papers similar to one paper, each with why it was found."""
     if mode not in ("hybrid", "lexical", "dense"):
         raise InvalidInput(f"--mode must be hybrid, lexical or dense, not {mode!r}")
+    if facet is not None and facet not in FACETS:
+        raise InvalidInput(f"--facet must be one of {', '.join(FACETS)}, not {facet!r}")
     with library() as lib:
         pk = lib.resolve(paper_id)
         found_index = idx.best_index(lib) if mode != "lexical" else None
         index = found_index[0] if found_index else None
         if mode == "dense" and index is None:
             raise BackendUnavailable("no embeddings yet: run `paperradar index`")
-        hits = similar_to(lib, pk, limit=limit, index=index, mode=mode)
+        hits = similar_to(lib, pk, limit=limit, index=index, mode=mode, facet=facet)
         found = [(h, svc.load_paper(lib, h.pk, with_sources=False)) for h in hits]
     if as_json:
         print_json([{**_brief(p), "score": round(h.score, 6), "reasons": h.reasons} for h, p in found])

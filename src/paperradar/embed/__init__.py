@@ -1,10 +1,12 @@
 """Embedders: text in, unit vectors out. Two tiers of the same model (all-MiniLM-L6-v2):
 
 - "quality": the transformer as int8 ONNX, run by onnxruntime (`onnx.py`, ~40 abstracts/s on 2 cores);
-- "fast": a static table distilled from it, one vector per token (`static.py`, thousands/s, weaker).
+- "fast": a static table trained to imitate it, one vector per token, in the same 384-d space
+  (`static.py`, thousands/s; `train.py`, `tune.py`).
 
-Both are built once by `python -m paperradar.embed.build` (`make models`), which needs torch; run time
-needs only numpy, tokenizers, onnxruntime and safetensors. Loading reads model files (I/O).
+Both are built once by `python -m paperradar.embed.build` (`make models`), which needs torch;
+`paperradar models tune` re-trains the fast tier on a library without torch. Run time needs only
+numpy, scipy, tokenizers, onnxruntime and safetensors. Loading reads model files (I/O).
 """
 
 from __future__ import annotations
@@ -73,6 +75,16 @@ def tier_files(tier: Tier, root: Path | None = None) -> tuple[Path, str]:
     prefix = TIER_DIRS[tier] + "/"
     lines = "".join(f"{name} {sha}\n" for name, sha in sorted(files.items()) if name.startswith(prefix))
     return folder, hashlib.sha256(lines.encode()).hexdigest()[:12]
+
+
+def fast_agreement(root: Path | None = None) -> float:
+    """The mean cosine between the fast and the quality tier's vectors of the same texts, measured
+    on held-out training texts when the fast tier was trained (manifest.json); 1.0 when unknown."""
+    manifest = (root if root is not None else models_dir()) / MANIFEST
+    if not manifest.is_file():
+        return 1.0
+    value = json.loads(manifest.read_text(encoding="utf-8")).get("fast_tier", {}).get("agreement")
+    return float(value) if value else 1.0
 
 
 def load_embedder(tier: Tier, providers: list[str] | None = None) -> Embedder:

