@@ -24,7 +24,10 @@ MAX_HEIGHT = 2000  # long pages are cut here: the top is what a reader sees firs
 
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
-        pytest.fail("/usr/bin/chromium is missing (`make test` installs it: apt-get install chromium, as root)", pytrace=False)
+        pytest.fail(
+            "/usr/bin/chromium is missing (`make test` installs it: apt-get install chromium, as root)",
+            pytrace=False,
+        )
     pytest.skip("no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
 playwright = pytest.importorskip("playwright.sync_api")
 
