@@ -1,6 +1,6 @@
-"""Make the 1M-paper benchmark library's input from the 118k corpus, deterministically.
+"""Make a benchmark library's input of any size (1M, 3M, ...) from the 118k corpus, deterministically.
 
-The 118,024 real papers come first, unchanged. The other 881,976 are synthetic: copy c (1..8) of
+The 118,024 real papers come first, unchanged. The rest are synthetic: copy c (1, 2, ...) of
 paper i takes the first 40% of i's abstract sentences, the middle of paper j's and the end of paper k's
 (j and k are fixed offsets away from i, different for each copy), the first half of i's title with the
 second half of k's, i's authors, categories and date, and the DOI `10.99999/synth.c.<arXiv id>`.
@@ -8,8 +8,9 @@ So each synthetic paper is a plausible mixture of three real ones: its words, it
 FTS5 postings are realistic, and no two papers share an abstract (so none is merged as a duplicate;
 the check after import says so). Same input, same output, byte for byte.
 
-    .venv/bin/python bench/make_1m.py [--out bench/out/synth-1m.jsonl] [--total 1000000]
-    .venv/bin/paperradar --db bench/out/lib-1m.db import bench/out/synth-1m.jsonl
+    .venv/bin/python bench/make_library.py --size 1M      # bench/out/synth-1m.jsonl
+    .venv/bin/python bench/make_library.py --size 3M      # bench/out/synth-3m.jsonl (~5 GB)
+    .venv/bin/paperradar --db bench/out/lib-1m.db import --no-index bench/out/synth-1m.jsonl
 """
 
 from __future__ import annotations
@@ -52,11 +53,24 @@ def mix(i: int, c: int, papers: list[dict], split: list[list[str]]) -> dict:
     }
 
 
+def size(text: str) -> int:
+    """'3M', '500k' or '250000' as a number of papers."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1M, 500k, 250000)")
+    return round(float(m.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "synth-1m.jsonl")
-    ap.add_argument("--total", type=int, default=1_000_000)
+    ap.add_argument("--size", type=size, default=1_000_000, help="papers in all, e.g. 1M or 3M")
+    ap.add_argument("--out", type=Path, help="default: bench/out/synth-<size>.jsonl")
     args = ap.parse_args()
+    args.total = args.size
+    if args.out is None:
+        label = f"{args.size // 1_000_000}m" if args.size % 1_000_000 == 0 else str(args.size)
+        args.out = ROOT / "bench" / "out" / f"synth-{label}.jsonl"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     with lzma.open(CORPUS, "rb") as f:
         papers = [orjson.loads(line) for line in f]
     split = [sentences(p["abstract"] or "") or [""] for p in papers]
