@@ -1,5 +1,16 @@
-"""Web search latency: `/search` (the HTML page) and `/api/search` served by `paperradar serve` on
+"""Web latency, two modes.
+
+Search (default): `/search` (the HTML page) and `/api/search` served by `paperradar serve` on
 loopback, against the bare `search()` call on the same queries in the same run (the baseline).
+
+Pages (`--pages`, issue 15): every page a reader opens in the morning, warm, one request at a
+time: Home and /api/home for a profile (made from an author with --author if the copy has none),
+search, library, paper pages, digest preview, profiles, topics, map and trends; then Home right
+after a dislike (the stale list served while the refit runs in the background) and how long the
+background refit takes until /api/home is fresh again. The first (cold) Home view is reported
+apart. `paperradar serve` in its own process; client time includes HTTP on loopback.
+
+    .venv/bin/python bench/web.py --pages [--db COPY] [--rounds N] [--json]
 
 Library: a copy of bench/out/lib-118k.db (the server writes its settings, so the shared file is
 never served itself), made once at bench/out/web-118k.db. Queries: bench/search.py's 200 title-made
@@ -138,14 +149,155 @@ def run(db: Path, n: int, seconds: float, mode: str) -> dict[str, Any]:
     }
 
 
+PROFILE = "bench"
+
+
+def ensure_profile(db: Path, author: str) -> None:
+    """A profile named `bench` made from `author`'s papers, unless the library has it."""
+    lib = open_library(db)
+    try:
+        if not lib.conn.execute("SELECT 1 FROM profiles WHERE name = ?", (PROFILE,)).fetchone():
+            from paperradar.profiles import create_profile
+
+            create_profile(lib, PROFILE, author=author, pick=1)
+    finally:
+        lib.close()
+
+
+def page_urls(db: Path, n: int) -> dict[str, list[str]]:
+    """The pages to time, each with `n` variants where the page takes a parameter."""
+    lib = open_library(db)
+    queries = make_queries(lib.conn, n)
+    ids = [r[0] for r in lib.conn.execute("SELECT id FROM papers ORDER BY pk % 7919, pk LIMIT ?", (n,))]
+    lib.close()
+    q = [f"/search?q={x}" for x in queries]
+    return {
+        "Home /": [f"/?profile={PROFILE}"],
+        "/api/home": [f"/api/home?profile={PROFILE}"],
+        "/search?q=": q,
+        "/api/search?q=": ["/api" + u for u in q],
+        "/library (page k)": [f"/library?page={k + 1}" for k in range(n)],
+        "/library?q= (words, newest)": [f"/library?q={x}" for x in queries],
+        "/search?q=&order=newest": [f"/search?q={x}&order=newest" for x in queries],
+        "/paper/{id}": [f"/paper/{i}" for i in ids],
+        "/api/papers/{id}": [f"/api/papers/{i}" for i in ids],
+        "/api/papers/{id}/similar": [f"/api/papers/{i}/similar" for i in ids],
+        "/digest/{profile} (preview)": [f"/digest/{PROFILE}"],
+        "/api/digest/{profile}": [f"/api/digest/{PROFILE}"],
+        "/profiles/{name}": [f"/profiles/{PROFILE}"],
+        "/topics": ["/topics"],
+        "/map": ["/map"],
+        "/trends": ["/trends"],
+    }
+
+
+def time_get(client: httpx.Client, url: str) -> tuple[float, float, int]:
+    start = time.perf_counter()
+    r = client.get(url)
+    return (
+        server_ms(r) if "server-timing" in r.headers else -1.0,
+        (time.perf_counter() - start) * 1000,
+        r.status_code,
+    )
+
+
+def time_pages(client: httpx.Client, urls: dict[str, list[str]], rounds: int) -> dict[str, Any]:
+    """Each page warmed once, then timed `rounds` times (cycling through its variants)."""
+    out: dict[str, Any] = {}
+    for name, variants in urls.items():
+        for u in variants:
+            time_get(client, u)
+        server, whole, codes = [], [], set()
+        for k in range(rounds):
+            s, c, code = time_get(client, variants[k % len(variants)])
+            server.append(s)
+            whole.append(c)
+            codes.add(code)
+        out[name] = {"server": percentiles(server), "client": percentiles(whole), "status": sorted(codes)}
+        print(f"  {name}: server p50 {out[name]['server']['p50']:.1f} ms", file=sys.stderr, flush=True)
+    return out
+
+
+def feedback_rounds(client: httpx.Client, n: int) -> dict[str, Any]:
+    """Dislike the top Home card, time Home at once (stale list), then time until it is fresh."""
+    client.get("/")
+    token = client.cookies.get("paperradar_csrf") or ""
+    after, refit = [], []
+    for _ in range(n):
+        body = client.get(f"/api/home?profile={PROFILE}").json()
+        ids = [i["id"] for g in body["groups"] for i in g["items"]]
+        if not ids:
+            break
+        url = f"/api/profiles/{PROFILE}/feedback"
+        r = client.post(url, json={"paper": ids[0], "kind": "dislike"}, headers={"x-csrf-token": token})
+        r.raise_for_status()
+        started = time.perf_counter()
+        s, _, _ = time_get(client, f"/?profile={PROFILE}")
+        after.append(s)
+        while client.get(f"/api/home?profile={PROFILE}").json().get("stale"):
+            time.sleep(0.05)
+        refit.append((time.perf_counter() - started) * 1000)
+    return {
+        "home right after feedback, server": percentiles(after),
+        "until fresh (background refit)": percentiles(refit),
+    }
+
+
+def run_pages(db: Path, author: str, rounds: int) -> dict[str, Any]:
+    ensure_profile(db, author)
+    urls = page_urls(db, max(rounds, 1))
+    lib = open_library(db)
+    papers = lib.counts()["papers"]
+    lib.close()
+    port = free_port()
+    proc = start_server(db, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
+            cold_s, cold_c, _ = time_get(client, f"/?profile={PROFILE}")
+            print(f"  cold Home: {cold_s:.0f} ms", file=sys.stderr, flush=True)
+            pages = time_pages(client, urls, rounds)
+            fb = feedback_rounds(client, 5)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return {
+        "library": str(db),
+        "papers": papers,
+        "rounds": rounds,
+        "cold_home_ms": {"server": cold_s, "client": cold_c},
+        "pages": pages,
+        "feedback": fb,
+    }
+
+
+def print_pages(report: dict[str, Any]) -> None:
+    print(f"{report['papers']:,} papers, {report['rounds']} timed requests per page (warm)")
+    print(f"  first Home view (cold): server {report['cold_home_ms']['server']:.0f} ms")
+    for name, r in report["pages"].items():
+        s, c = r["server"], r["client"]
+        print(
+            f"  {name:<30} server p50 {s['p50']:>7.1f} p90 {s['p90']:>7.1f}  client p50 {c['p50']:>7.1f} ms  {r['status']}"
+        )
+    for name, p in report["feedback"].items():
+        print(f"  {name:<42} p50 {p['p50']:>8.1f} p90 {p['p90']:>8.1f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pages", action="store_true", help="time every page (issue 15) instead of search")
+    ap.add_argument("--rounds", type=int, default=20, help="--pages: timed requests per page")
+    ap.add_argument("--author", default="Dacheng Tao", help="--pages: the bench profile's author")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=240, help="time budget of the timed load loop")
     ap.add_argument("--mode", default="keyword", choices=["keyword", "hybrid", "semantic"])
     ap.add_argument("--db", type=Path, default=DEFAULT_DB)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.pages:
+        db = library_copy(args.db, COPY) if args.db == DEFAULT_DB else args.db
+        pages = run_pages(db, args.author, args.rounds)
+        print(json.dumps(pages, indent=2)) if args.json else print_pages(pages)
+        return
     report = run(args.db, args.queries, args.seconds, args.mode)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -66,3 +66,32 @@ def test_cards_carry_the_key_sentences_and_a_pdf_link(client):
     assert all(i["highlights"]["idea"] != i["highlights"]["result"] for i in with_idea)
     page = client.get("/", params={"profile": "me"}).text
     assert 'class="key-sentences"' in page and ">PDF</a>" in page
+
+
+def test_the_first_view_never_waits_and_shows_the_list_when_ready(tmp_path, monkeypatch):
+    import paperradar.web.cache
+
+    monkeypatch.setattr(paperradar.web.cache, "FIRST_WAIT_S", 0.0)  # as on a big library
+    c = client_for(demo_library(tmp_path / "lib.db"))
+    assert (
+        c.post_csrf("/api/profiles", json={"name": "me", "author": "Yuandong Tian", "pick": 1}).status_code
+        == 200
+    )
+    page = c.get("/", params={"profile": "me"}).text
+    assert "Preparing your recommendations" in page and 'data-poll="/api/home?profile=me&wait=false"' in page
+    deadline = time.monotonic() + 60
+    while c.get("/api/home", params={"profile": "me", "wait": "false"}).json().get("preparing"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert 'class="card result rec"' in c.get("/", params={"profile": "me"}).text
+
+
+def test_a_profile_that_cannot_be_ranked_says_why_instead_of_preparing_forever(tmp_path):
+    c = client_for(demo_library(tmp_path / "lib.db"))
+    c.post_csrf("/api/profiles", json={"name": "ids", "papers": ["arxiv:2410.09918"]})
+    c.post_csrf("/api/profiles/ids/papers/remove", json={"papers": ["arxiv:2410.09918"]})
+    deadline = time.monotonic() + 60
+    while "Preparing" in (page := c.get("/", params={"profile": "ids"}).text):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert 'role="alert"' in page or "Nothing new" in page

@@ -1,7 +1,8 @@
 """A cache for slow per-profile pages (Home, the digest preview): each value is stamped with a
 fingerprint of what it depends on (storage/freshness.py). A stamp that still matches serves the
 value; a changed one serves the old value at once, pruned of what the user acted on since, while
-one background thread per key recomputes it. Nothing blocks on a recompute except the first view.
+one background thread per key recomputes it. Nothing blocks on a recompute; a first view waits at
+most FIRST_WAIT_S, then the page says the value is being prepared (and polls for it).
 Does I/O through the library pool it is given.
 """
 
@@ -20,6 +21,7 @@ from .deps import LibraryPool
 
 log = logging.getLogger(__name__)
 MAX_AGE_S = 3600.0  # windows move with the clock: recompute at least hourly
+FIRST_WAIT_S = 3.0  # a first view waits this long for its value, then shows that it is coming
 
 Compute = Callable[[SQLiteLibrary, Any], Any]  # (lib, key) -> value
 State = Callable[[SQLiteLibrary, Any], str]  # (lib, key) -> fingerprint
@@ -38,12 +40,24 @@ class RefreshingCache:
         self.compute_fn, self.state_fn, self.prune_fn, self.name = compute, state, prune, name
         self.entries: dict[Hashable, Entry] = {}
         self.running: set[Hashable] = set()
+        self.failed: set[Hashable] = set()  # keys whose background computation raised
         self.lock = threading.Lock()
 
-    def get(self, lib: SQLiteLibrary, pool: LibraryPool | None, key: Hashable) -> tuple[Any, bool]:
-        """The value for `key` and whether it is stale (a fresh one is being computed)."""
+    def get(
+        self, lib: SQLiteLibrary, pool: LibraryPool | None, key: Hashable, wait: bool = True
+    ) -> tuple[Any, bool]:
+        """The value for `key` and whether it is stale (a fresh one is being computed). With
+        nothing cached yet, `wait=False` starts the computation and returns (None, True)."""
         state = self.state_fn(lib, key)
         entry = self.entries.get(key)
+        if entry is None and not wait and pool is not None and key not in self.failed:
+            thread = self.refresh_later(pool, key)
+            if thread is not None:
+                thread.join(FIRST_WAIT_S)  # a small library is ready by then
+            if key not in self.entries:
+                return None, True
+            entry = self.entries[key]
+        self.failed.discard(key)  # a background failure is raised here, by computing in front
         if entry is None or pool is None:
             return self.compute(lib, key, state).value, False
         if entry.state == state and time.time() - entry.made_at < MAX_AGE_S:
@@ -57,15 +71,17 @@ class RefreshingCache:
             self.entries[key] = entry
         return entry
 
-    def refresh_later(self, pool: LibraryPool, key: Hashable) -> None:
+    def refresh_later(self, pool: LibraryPool, key: Hashable) -> threading.Thread | None:
+        """Recompute `key` in a background thread (None when one is already at it)."""
         with self.lock:
             if key in self.running:
-                return
+                return None
             self.running.add(key)
         thread = threading.Thread(
             target=self._refresh, args=(pool, key), daemon=True, name=f"{self.name}-refresh"
         )
         thread.start()
+        return thread
 
     def _refresh(self, pool: LibraryPool, key: Hashable) -> None:
         try:
@@ -75,6 +91,7 @@ class RefreshingCache:
             log.info("%s refresh of %s: %s", self.name, key, e)
             with self.lock:
                 self.entries.pop(key, None)
+                self.failed.add(key)
         finally:
             with self.lock:
                 self.running.discard(key)

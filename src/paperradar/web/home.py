@@ -66,26 +66,34 @@ def home_cache(request: Request) -> RefreshingCache:
 
 
 def home_data(
-    lib: SQLiteLibrary, profile: str | None, days: int | None, limit: int, request: Request | None = None
+    lib: SQLiteLibrary,
+    profile: str | None,
+    days: int | None,
+    limit: int,
+    request: Request | None = None,
+    wait: bool = True,
 ) -> dict[str, Any]:
     """The recommendations of one profile (the first by name when none is chosen), by interest;
-    `stale` when they predate the latest change and a fresh list is being computed."""
+    `stale` when they predate the latest change and a fresh list is being computed; `preparing`
+    when there are none yet and `wait` is false (the first list is being computed)."""
     from ..storage.profiles import profile_names
 
     names = profile_names(lib)
     chosen = profile or (names[0] if names else None)
     if chosen is None:
-        return {"profile": None, "profiles": names, "groups": [], "stale": False}
+        return {"profile": None, "profiles": names, "groups": [], "stale": False, "preparing": False}
     chosen = _profile_name(lib, chosen)  # NotFound for an unknown name
     key = (chosen, days, limit)
     if request is None:
         recs, stale = _compute(lib, key), False
     else:
-        recs, stale = home_cache(request).get(lib, request.app.state.pool, key)
+        recs, stale = home_cache(request).get(lib, request.app.state.pool, key, wait)
+    preparing = recs is None
     groups: dict[str, list[Any]] = {}
-    for rec in recs:
+    for rec in recs or []:
         groups.setdefault(rec.interest or "Recommended", []).append(rec)
-    return {"profile": chosen, "profiles": names, "groups": list(groups.items()), "stale": stale}
+    out = {"profile": chosen, "profiles": names, "groups": list(groups.items()), "stale": stale}
+    return out | {"preparing": preparing}
 
 
 Days = Annotated[int | None, Query(ge=1, le=36500, description="Papers dated in the last N days.")]
@@ -99,13 +107,16 @@ def api_home(
     profile: Annotated[str | None, Query(max_length=100)] = None,
     days: Days = None,
     limit: HomeLimit = HOME_LIMIT,
+    wait: Annotated[
+        bool, Query(description="false: answer at once, `preparing` while the first list is computed")
+    ] = True,
 ):
     """Recommendations for `profile` (default: the first), grouped by interest, best first, each
     with its key sentences. `stale`: true when served from before the latest feedback or import
     while a fresh list is computed in the background (papers acted on since are left out)."""
     from ..recommend import recommendation_json
 
-    data = home_data(lib, profile, days, limit, request)
+    data = home_data(lib, profile, days, limit, request, wait)
     groups = [
         {"interest": name, "items": [{**recommendation_json(r), **_key_sentences(r)} for r in recs]}
         for name, recs in data["groups"]
@@ -113,6 +124,8 @@ def api_home(
     out = {"ok": True, "profile": data["profile"], "profiles": data["profiles"], "groups": groups}
     if data["profile"] is not None:  # with no profile there is nothing to be stale
         out["stale"] = data["stale"]
+        if data["preparing"]:
+            out["preparing"] = True
     return out
 
 
@@ -125,10 +138,13 @@ def home_page(
 ):
     error: str | None = None
     data: dict[str, Any] = {"profile": profile, "profiles": [], "groups": [], "stale": False}
-    try:
-        data = home_data(lib, profile, days, HOME_LIMIT, request)
-    except RadarError as e:
-        error = str(e)
+    try:  # the page never waits: the first list after a start is computed in the background
+        data = home_data(lib, profile, days, HOME_LIMIT, request, wait=False)
+    except RadarError as e:  # e.g. a profile with nothing to learn from: say so above its controls
+        from ..storage.profiles import profile_names
+
+        error, names = str(e), profile_names(lib)
+        data |= {"profiles": names, "profile": profile or (names[0] if names else None)}
     groups = [(name, [_rec_view(r) for r in recs]) for name, recs in data["groups"]]
     ctx = {**data, "groups": groups, "error": error, "days": days}
     if not data["profiles"]:  # the welcome needs the library's size; counting costs ~0.1 s at 118k

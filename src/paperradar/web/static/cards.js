@@ -71,6 +71,21 @@
     });
   });
 
+  // ---------------------------------------------------------------- Home while its first list is computed
+  var preparing = document.querySelector("[data-poll]");
+  if (preparing) {
+    var poll = function () {
+      fetch(preparing.dataset.poll, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.ok && !data.preparing) window.location.reload();
+          else window.setTimeout(poll, 2000);
+        })
+        .catch(function () { window.setTimeout(poll, 5000); });
+    };
+    window.setTimeout(poll, 1500);
+  }
+
   // ---------------------------------------------------------------- similar papers, after the page
   document.querySelectorAll("[data-similar-src]").forEach(function (box) {
     fetch(box.dataset.similarSrc, { headers: { Accept: "application/json" }, credentials: "same-origin" })
