@@ -3,7 +3,7 @@ and `paperradar similar ID [--facet background|method|result]`."""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -15,6 +15,10 @@ from ..errors import BackendUnavailable, InvalidInput
 from ..facets import FACETS
 from ..similar import similar_to
 from . import JsonFlag, app, display_title, err, library, out, print_json
+from .cluster_opts import RayAddress, RayGpus, RayThreads, RayWorkers, make_cluster
+
+if TYPE_CHECKING:
+    from ..embed import Tier
 
 TIERS = ("fast", "quality")
 
@@ -34,11 +38,17 @@ def index_cmd(
     tier: Annotated[
         list[str] | None, typer.Option("--tier", help="fast (static, ~2,000/s) and/or quality (MiniLM int8).")
     ] = None,
+    ray: RayAddress = None,
+    ray_workers: RayWorkers = 2,
+    ray_threads: RayThreads = 1,
+    ray_gpus: RayGpus = 0.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Build or update the embeddings behind semantic search and similar papers (only new or changed text)."""
+    """Build or update the embeddings behind semantic search and similar papers (only new or changed text).
+    With --ray the embedding runs on a Ray cluster; the vectors are the same as local ones."""
+    cluster = make_cluster(ray, ray_workers, ray_threads, ray_gpus)
     with library() as lib:
-        reports = [_index_tier(lib, name) for name in tier or ["fast", "quality"]]
+        reports = [_index_tier(lib, name, cluster) for name in tier or ["fast", "quality"]]
     if as_json:
         print_json(reports)
         return
@@ -49,14 +59,19 @@ def index_cmd(
         )
 
 
-def _index_tier(lib, name: str) -> dict:  # type: ignore[no-untyped-def]
-    embedder = _embedder(name)
+def _index_tier(lib, name: str, cluster=None) -> dict:  # type: ignore[no-untyped-def]
+    embedder = _embedder(name) if cluster is None else None  # the cluster's workers load their own
+    if name not in TIERS:
+        raise InvalidInput(f"--tier must be one of {', '.join(TIERS)}, not {name!r}")
     columns = (f"embedding ({name})", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task(name, total=None)
-        return idx.refresh_index(
-            lib, embedder, lambda done, total: bar.update(task, completed=done, total=total)
-        )
+        progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
+        if cluster is not None:
+            from ..cluster import index_on_ray
+
+            return index_on_ray(lib, cast("Tier", name), cluster, progress)
+        return idx.refresh_index(lib, embedder, progress)
 
 
 @app.command("similar")

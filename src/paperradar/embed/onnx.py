@@ -35,12 +35,14 @@ class OnnxEmbedder:
 
     dim = 384
 
-    def __init__(self, folder: Path, digest: str, providers: list[str] | None = None):
+    def __init__(
+        self, folder: Path, digest: str, providers: list[str] | None = None, threads: int | None = None
+    ):
         providers = providers or [CPU]
         on_cpu = providers[0] == CPU
         variant = "int8" if on_cpu else "fp32"
         options = ort.SessionOptions()
-        options.intra_op_num_threads = _cores()
+        options.intra_op_num_threads = threads or _cores()  # a Ray worker asks for its share
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         model = folder / ("model_int8.onnx" if on_cpu else "model.onnx")
         self._session = ort.InferenceSession(str(model), options, providers=providers)
