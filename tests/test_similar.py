@@ -64,3 +64,45 @@ def test_hybrid_uses_dense_evidence_and_says_so(pages_lib):
     assert any("cosine" in r for h in hits for r in h.reasons)
     dense_only = similar_to(lib, galore, limit=5, index=index, mode="dense")
     assert [h.cosine for h in dense_only] == sorted((h.cosine for h in dense_only), reverse=True)
+
+
+def _need_models() -> None:
+    import os
+
+    from paperradar.embed import models_dir
+
+    if not (models_dir() / "manifest.json").is_file():
+        if os.environ.get("CI"):
+            pytest.fail("no embedding models: `make test` builds them")
+        pytest.skip("no embedding models: run `make models`")
+
+
+def test_facet_weights_follow_the_abstract():
+    from paperradar.facets import facet_weights
+
+    sents = [
+        "Large language models are costly to train.",
+        "We propose a low-rank projection of the gradients that cuts optimizer memory.",
+        "Experiments show it outperforms LoRA by 3 points and reduces memory by 65%.",
+    ]
+    w = facet_weights(sents)
+    assert int(w["background"].argmax()) == 0
+    assert int(w["method"].argmax()) == 1
+    assert int(w["result"].argmax()) == 2
+    assert all(abs(v.sum() - 1.0) < 1e-9 for v in w.values())
+
+
+def test_facet_through_the_api_and_the_paper_page(tmp_path):
+    from web_helpers import client_for, demo_library, is_error
+
+    _need_models()
+    client = client_for(demo_library(tmp_path / "lib.db"))
+    body = client.get("/api/papers/arxiv:2407.08296/similar?facet=method").json()
+    assert body["ok"] and body["items"]
+    assert all(any(r.startswith("close in its method") for r in i["reasons"]) for i in body["items"])
+    assert is_error(client.get("/api/papers/arxiv:2407.08296/similar?facet=vibes"), 400)
+    html = {"accept": "text/html"}
+    page = client.get("/paper/arxiv:2407.08296?facet=result&similar=1", headers=html).text
+    assert "Similar papers by result" in page and "close in its results" in page
+    plain = client.get("/paper/arxiv:2407.08296", headers=html).text
+    assert "?facet=method" in plain  # the "similar by method" link

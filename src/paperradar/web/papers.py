@@ -67,10 +67,12 @@ def paper_brief(p: Paper) -> dict[str, Any]:
     }
 
 
-def similar_papers(lib: SQLiteLibrary, pk: int, limit: int = SIMILAR) -> list[dict[str, Any]]:
+def similar_papers(
+    lib: SQLiteLibrary, pk: int, limit: int = SIMILAR, facet: str | None = None
+) -> list[dict[str, Any]]:
     found = best_index(lib)
     index: Any = found[0] if found else None  # a VectorIndex, or what best_index serves instead
-    hits = similar_to(lib, pk, limit=limit, index=index)
+    hits = similar_to(lib, pk, limit=limit, index=index, facet=facet)
     out = []
     for s in hits:
         p = svc.load_paper(lib, s.pk, with_sources=False)
@@ -81,15 +83,20 @@ def similar_papers(lib: SQLiteLibrary, pk: int, limit: int = SIMILAR) -> list[di
 _SIMILAR = Memo(size=4096)  # (library file, paper) -> similar papers, per library state
 
 
-def remembered_similar(lib: SQLiteLibrary, pk: int, wait: bool = True) -> list[dict[str, Any]] | None:
-    """The paper's similar papers, computed once per library state (a lexical pass over 118k
-    papers takes seconds); with `wait=False`, None unless they are already known."""
-    if not wait and not _SIMILAR.has(lib, (lib.path, pk)):
+def remembered_similar(
+    lib: SQLiteLibrary, pk: int, wait: bool = True, facet: str | None = None
+) -> list[dict[str, Any]] | None:
+    """The paper's similar papers (in one facet: background, method or result), computed once per
+    library state (a lexical pass over 118k papers takes seconds); with `wait=False`, None unless
+    they are already known."""
+    if not wait and not _SIMILAR.has(lib, (lib.path, pk, facet)):
         return None
-    return list(_SIMILAR.get(lib, (lib.path, pk), lambda: similar_papers(lib, pk)))
+    return list(_SIMILAR.get(lib, (lib.path, pk, facet), lambda: similar_papers(lib, pk, facet=facet)))
 
 
-def paper_data(lib: SQLiteLibrary, ref: str, wait_for_similar: bool = True) -> dict[str, Any]:
+def paper_data(
+    lib: SQLiteLibrary, ref: str, wait_for_similar: bool = True, facet: str | None = None
+) -> dict[str, Any]:
     pk = lib.resolve(ref)
     paper = svc.load_paper(lib, pk)
     return {
@@ -98,15 +105,25 @@ def paper_data(lib: SQLiteLibrary, ref: str, wait_for_similar: bool = True) -> d
         "date": paper_date(paper),
         "links": paper_links(paper),
         "highlights": key_sentences(paper.abstract),
-        "similar": remembered_similar(lib, pk, wait_for_similar),
+        "similar": remembered_similar(lib, pk, wait_for_similar, facet),
     }
 
 
 @router.get("/api/papers/{ref:path}/similar", tags=["papers"])
-def api_similar(lib: Lib, ref: str):
-    """The papers most like this one, with reasons (what the paper page loads after it shows)."""
+def api_similar(lib: Lib, ref: str, facet: str | None = None):
+    """The papers most like this one, with reasons (what the paper page loads after it shows);
+    `facet` (background, method or result) asks for papers similar in that respect."""
     pk = lib.resolve(ref)
-    return {"ok": True, "id": lib.paper_row(pk)["id"], "items": remembered_similar(lib, pk)}
+    _check_facet(facet)
+    return {"ok": True, "id": lib.paper_row(pk)["id"], "items": remembered_similar(lib, pk, facet=facet)}
+
+
+def _check_facet(facet: str | None) -> None:
+    from ..errors import InvalidInput
+    from ..facets import FACETS
+
+    if facet is not None and facet not in FACETS:
+        raise InvalidInput(f"facet must be one of {', '.join(FACETS)}, not {facet!r}")
 
 
 @router.get("/api/papers/{ref:path}", tags=["papers"])
@@ -117,10 +134,11 @@ def api_paper(lib: Lib, ref: str):
 
 
 @router.get("/paper/{ref:path}", response_class=HTMLResponse, include_in_schema=False)
-def paper_page(request: Request, lib: Lib, ref: str, similar: bool = False):
-    """The paper at once; its similar papers inline when known (or asked for with ?similar=1, the
-    no-script way), else fetched by the page from /api/papers/{id}/similar."""
-    data = paper_data(lib, ref, wait_for_similar=similar)
+def paper_page(request: Request, lib: Lib, ref: str, similar: bool = False, facet: str | None = None):
+    """The paper at once; its similar papers (by `facet` when given) inline when known (or asked
+    for with ?similar=1, the no-script way), else fetched by the page from /api/papers/{id}/similar."""
+    _check_facet(facet)
+    data = paper_data(lib, ref, wait_for_similar=similar, facet=facet)
     pj = data["paper"]
     chosen: dict[str, list[str]] = {}
     for name, key in pj["provenance"].items():
@@ -129,6 +147,7 @@ def paper_page(request: Request, lib: Lib, ref: str, similar: bool = False):
         "p": pj,
         "links": data["links"],
         "similar": data["similar"],
+        "facet": facet,
         "chosen": {k: sorted(set(v)) for k, v in chosen.items()},
         "date": data["date"],
         "shown_title": paper_label(pj["title"], pj["abstract"], pj["id"], _arxiv(pj)),
