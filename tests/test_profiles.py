@@ -196,3 +196,16 @@ def test_merging_and_rebuilding_keep_the_researchers_profile_and_feedback(tmp_pa
     ]
     assert me.seen == seen_before
     lib.close()
+
+
+def test_a_common_name_chained_by_a_shared_coauthor_still_gives_several_people(lib):
+    """Issue 15: "Wei Wang" gave one candidate with 71 papers from image restoration to network
+    alignment. A group bigger than any one researcher's output is split by topic."""
+    bio = [("proteins", i, ["Wei Wang", "Li Chen"], ["cs.LG"]) for i in range(25)]
+    sys_ = [("compilers", i, ["Wei Wang", "Li Chen"], ["cs.LG"]) for i in range(20)]
+    pks = make_papers(lib, bio + sys_)
+    cands = P.author_candidates(lib, "Wei Wang")
+    assert len(cands) >= 2
+    assert {frozenset(c.paper_pks) for c in cands[:2]} == {frozenset(pks[:25]), frozenset(pks[25:])}
+    with pytest.raises(P.AmbiguousAuthor):
+        P.create_profile(lib, "ww", author="Wei Wang")

@@ -1,9 +1,12 @@
 """Telling apart the people behind one author name.
 
 Common names cover several researchers. Papers by a name are first grouped by shared co-authors
-(two papers with a co-author in common are very likely by the same person), then groups that
-share an arXiv category or whose topics (TF-IDF or embedding centroids) are close are joined. Each remaining group is one candidate person.
-Pure; no I/O.
+(two papers with a co-author in common are very likely by the same person), then groups whose
+topics are close (TF-IDF centroids, or embedding centroids after the name's mean vector is taken
+away, since raw embeddings of any two papers are alike) or that share an arXiv category are
+joined. A shared category lumps namesakes of a big field together, so a group still bigger than SPLIT_AT papers
+(co-authors with common names chain different people together) is split by topic, k-means with
+k by silhouette. Each remaining group is one candidate person. Pure; no I/O.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from sklearn.preprocessing import normalize
 from ..normalize import author_key
 
 TOPIC_JOIN = 0.1  # cosine of two groups' TF-IDF centroids from which they are one person
-MEANING_JOIN = 0.5  # the same for embedding centroids
+MEANING_JOIN = 0.5  # the same for centred embedding centroids
+SPLIT_AT = 40  # papers in 16 months that few single researchers reach (the hold-out's unique-name rule)
 
 
 def _fold(text: str) -> str:
@@ -51,10 +55,29 @@ def group_papers(
     dense: np.ndarray | None = None,
 ) -> list[list[int]]:
     """Indices of the papers, grouped by person, biggest group first."""
+    if dense is not None and len(dense) > 1:
+        dense = normalize(dense - dense.mean(axis=0))
     groups = _by_coauthors(query, authors)
     if len(groups) > 1:
         groups = _join_by_topic(groups, texts, categories, dense)
+    groups = [part for g in groups for part in _split_if_big(g, texts, dense)]
     return sorted(groups, key=lambda g: (-len(g), g[0]))
+
+
+def _split_if_big(group: list[int], texts: Sequence[str], dense: np.ndarray | None) -> list[list[int]]:
+    if len(group) <= SPLIT_AT:
+        return [group]
+    from .interests import cluster_rows
+
+    if dense is not None:
+        space = dense[group]
+    else:
+        lex = _tfidf([texts[i] for i in group])
+        if lex is None:
+            return [group]
+        space = lex.toarray()
+    labels = cluster_rows(space, max_k=8)
+    return [[group[i] for i in np.flatnonzero(labels == c)] for c in range(int(labels.max()) + 1)]
 
 
 def _by_coauthors(query: str, authors: Sequence[Sequence[str]]) -> list[list[int]]:
@@ -89,7 +112,7 @@ def _join_by_topic(
     dense: np.ndarray | None,
 ) -> list[list[int]]:
     """Join groups, repeatedly, while two of them look like one person's work: a shared arXiv
-    category, similar words (TF-IDF centroids) or similar meaning (embedding centroids)."""
+    category, similar words (TF-IDF centroids) or similar meaning (centred embedding centroids)."""
     lex = _tfidf(texts)
     cats = [{c.lower() for i in g for c in (categories[i] if i < len(categories) else ())} for g in groups]
     merged = True
