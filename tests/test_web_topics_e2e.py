@@ -87,3 +87,28 @@ def test_topics_page_links_to_a_topic(server, page):  # noqa: F811
     page.wait_for_selector(".bars")
     assert "96 papers" in page.inner_text(".lede")
     shoot(page, "topic")
+
+
+def test_map_labels_never_overlap_on_desktop_or_phone(server, page):  # noqa: F811
+    overlap = """() => { const b = window.__mapLabels; let n = 0;
+      for (let i = 0; i < b.length; i++) for (let j = i + 1; j < b.length; j++)
+        if (b[i].l < b[j].r && b[j].l < b[i].r && b[i].t < b[j].b && b[j].t < b[i].b) n++;
+      return [b.length, n]; }"""
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto(f"{server}/map")
+        page.wait_for_selector("canvas#map[data-drawn=yes]")
+        shown, overlapping = page.evaluate(overlap)
+        assert shown >= 2 and overlapping == 0, width
+
+
+def test_trends_without_a_rise_shows_movers_with_intervals(server, page):  # noqa: F811
+    page.goto(f"{server}/trends?min_z=50")  # a guard nothing passes: what does the page offer?
+    assert page.locator("#no-rise").count() == 1
+    movers = page.locator(".mover-row")
+    assert movers.count() >= 2 and "90% interval" in movers.first.inner_text()
+    assert "speaker diarization" in movers.first.inner_text()  # the biggest move comes first
+    shoot(page, "trends-movers")
+    page.goto(f"{server}/trends")
+    assert "88 papers in 1 topic" in page.inner_text("#profile-trends")  # the first profile, counted
+    shoot(page, "trends-default")

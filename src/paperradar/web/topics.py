@@ -21,6 +21,7 @@ HIGHLIGHT = 500
 Level = Annotated[str | None, Query(pattern="^(broad|fine)$", description="broad or fine (default both).")]
 Window = Annotated[int, Query(ge=1, le=24, description="Recent months compared with the months before.")]
 Profile = Annotated[str | None, Query(max_length=200, description="A profile's name.")]
+MinZ = Annotated[float, Query(ge=0, le=100, description="How many standard deviations a rise must be.")]
 
 
 @router.get("/api/topics", tags=["topics"])
@@ -37,13 +38,13 @@ def api_topic(lib: Lib, ref: str, limit: Annotated[int, Query(ge=1, le=100)] = 1
 
 
 @router.get("/api/trends", tags=["topics"])
-def api_trends(lib: Lib, profile: Profile = None, window: Window = 3, level: Level = None):
+def api_trends(lib: Lib, profile: Profile = None, window: Window = 3, level: Level = None, min_z: MinZ = 3.0):
     """Rising topics and papers per topic per month, and the largest movers (up or down, each with
     a 90% interval on its growth) for when nothing rises significantly; with `profile`, what is new
     in its topics."""
     if profile:
         return {"ok": True, **views.profile_trends(lib, profile, window)}
-    data = views.trends_report(lib, window=window, level=level or "fine")
+    data = views.trends_report(lib, window=window, level=level or "fine", min_z=min_z)
     return {"ok": True, **data, "movers": movers_json(data, window)}
 
 
@@ -117,7 +118,9 @@ def map_page(request: Request, lib: Lib, q: str = "", profile: str = ""):
 
 
 @router.get("/trends", response_class=HTMLResponse, include_in_schema=False)
-def trends_page(request: Request, lib: Lib, profile: str | None = None, window: Window = 3):
+def trends_page(
+    request: Request, lib: Lib, profile: str | None = None, window: Window = 3, min_z: MinZ = 3.0
+):
     """Rising topics (or, when none rises significantly, the largest movers with their intervals)
     and what is new in a profile's topics (the first profile's unless "all topics" is chosen)."""
     from ..profiles import list_profiles
@@ -126,7 +129,7 @@ def trends_page(request: Request, lib: Lib, profile: str | None = None, window: 
     chosen = (names[0] if names else "") if profile is None else profile
     data, mine, error = None, None, None
     try:
-        data = views.trends_report(lib, window=window, limit=12)
+        data = views.trends_report(lib, window=window, limit=12, min_z=min_z)
         mine = views.profile_trends(lib, chosen, window) if chosen else None
     except RadarError as e:
         error = str(e)
@@ -139,6 +142,7 @@ def trends_page(request: Request, lib: Lib, profile: str | None = None, window: 
         "error": error,
         "series": series,
         "profile": chosen,
+        "min_z": min_z,
         "profiles": names,
         "twin": "/api/trends" + (f"?{request.url.query}" if request.url.query else ""),
     }

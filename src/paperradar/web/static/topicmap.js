@@ -74,26 +74,49 @@
     if (hover) ring(ctx, hover);
   }
 
+  // Labels never overlap: each is measured as a box; broad topics are placed first (moved down a
+  // line or two when they would cover another), then the biggest fine topics where there is room.
   function labels(ctx) {
-    const placed = data.broad.map((t) => [view.sx(t.x), view.sy(t.y)]);
+    const boxes = [];
+    window.__mapLabels = [];
     ctx.textAlign = "center";
+    ctx.font = "bold 13px system-ui, sans-serif";
+    const broad = [];
+    for (const t of data.broad) {
+      const s = short(t.label, 2);
+      for (let k = 0; k < 4; k++) {
+        const b = box(ctx, s, view.sx(t.x), view.sy(t.y) + k * 17, 17);
+        if (!boxes.some((o) => overlaps(o, b))) { boxes.push(b); broad.push([s, b]); break; }
+      }
+    }
     ctx.font = "11px system-ui, sans-serif";
     let shown = 0;
     for (const t of data.fine.slice().sort((a, b) => b.size - a.size)) {
-      const x = view.sx(t.x), y = view.sy(t.y);
-      if (shown >= 30 || placed.some(([px, py]) => Math.abs(px - x) < 110 && Math.abs(py - y) < 16)) continue;
-      placed.push([x, y]); shown++;
-      text(ctx, short(t.label, 1), x, y, "#333", "rgba(255,255,255,.7)");
+      if (shown >= 30) break;
+      const s = short(t.label, 1);
+      const b = box(ctx, s, view.sx(t.x), view.sy(t.y), 14);
+      if (boxes.some((o) => overlaps(o, b))) continue;
+      boxes.push(b); shown++;
+      text(ctx, s, b, "#333", "rgba(255,255,255,.7)");
     }
     ctx.font = "bold 13px system-ui, sans-serif";
-    for (const t of data.broad) text(ctx, short(t.label, 2), view.sx(t.x), view.sy(t.y), "#111", "rgba(255,255,255,.85)");
+    for (const [s, b] of broad) text(ctx, s, b, "#111", "rgba(255,255,255,.85)");
   }
 
-  function text(ctx, s, x, y, ink, halo) {
-    const half = ctx.measureText(s).width / 2 + 4;  // keep labels inside the canvas (phones)
+  // the box a label centred at (x, y) takes, kept inside the canvas (phones)
+  function box(ctx, s, x, y, h) {
+    const half = ctx.measureText(s).width / 2 + 4;
     x = Math.min(Math.max(x, half), canvas.clientWidth - half);
-    ctx.lineWidth = 4; ctx.strokeStyle = halo; ctx.strokeText(s, x, y);
-    ctx.fillStyle = ink; ctx.fillText(s, x, y);
+    y = Math.min(Math.max(y, h), canvas.clientHeight - 4);
+    return { x: x, y: y, l: x - half, r: x + half, t: y - h + 3, b: y + 4 };
+  }
+
+  function overlaps(a, b) { return a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b; }
+
+  function text(ctx, s, b, ink, halo) {
+    ctx.lineWidth = 4; ctx.strokeStyle = halo; ctx.strokeText(s, b.x, b.y);
+    ctx.fillStyle = ink; ctx.fillText(s, b.x, b.y);
+    window.__mapLabels.push(b);  // for the browser test
   }
 
   function short(label, n) { return label.split(", ").slice(0, n).join(", "); }
