@@ -37,7 +37,7 @@ def test_profile_errors(client):
         client.post_csrf("/api/profiles", json={"name": "x", "papers": ["arxiv:0000.00000"]}), 404
     )
     assert is_error(client.post_csrf("/api/profiles", json={"name": ""}), 422)
-    assert is_error(client.post_csrf("/api/profiles", json={"name": "x"}), 400)  # no papers given
+    assert is_error(client.post_csrf("/api/profiles", json={"name": "x", "author": "Nobody Atall"}), 404)
     assert is_error(client.post_csrf("/api/profiles", json="not an object"), 422)
     assert is_error(client.post("/api/profiles", json={"name": "x", "papers": ["2410.09918"]}), 403)
 
@@ -144,3 +144,36 @@ def test_paper_page_adds_the_paper_to_a_profile(client):
     r = client.post("/profiles/add", data={**data, "csrf_token": client.csrf()}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/paper/arxiv%3A2409.20370"
     assert "arxiv:2409.20370" in client.get("/api/profiles/adder").json()["profile"]["papers"]
+
+
+def test_an_empty_profile_learns_from_rate_these_ten(client):
+    assert client.post_csrf("/api/profiles", json={"name": "cold"}).json()["profile"]["papers"] == []
+    offered = client.get("/api/profiles/cold/rate").json()
+    assert offered["total"] == 10 and len({p["id"] for p in offered["items"]}) == 10
+    page = client.get("/profiles/cold")  # an empty profile's page offers them at once
+    assert "Rate these 10" in page.text and offered["items"][0]["id"] in page.text
+    ratings = {offered["items"][0]["id"]: "like", offered["items"][1]["id"]: "dislike"}
+    assert client.post_csrf("/api/profiles/cold/rate", json={"ratings": ratings}).json()["rated"] == 2
+    home = client.get("/api/home", params={"profile": "cold", "days": 36500}).json()
+    assert home["ok"] and any(g["items"] for g in home["groups"])  # it recommends now
+    again = {p["id"] for p in client.get("/api/profiles/cold/rate").json()["items"]}
+    assert not again & set(ratings)
+
+
+def test_steering_through_the_api_and_the_profile_page(client):
+    _make(client, "steer")
+    p = client.post_csrf("/api/profiles/steer/follow", json={"author": "Ada Lovelace"}).json()["profile"]
+    assert p["follows"] == ["Ada Lovelace"]
+    p = client.post_csrf("/api/profiles/steer/rules", json={"kind": "exclude", "word": "diffusion"}).json()
+    assert p["profile"]["rules"]["exclude"] == ["diffusion"]
+    assert (
+        client.post_csrf("/api/profiles/steer/threshold", json={"value": 0.9}).json()["profile"]["threshold"]
+        == 0.9
+    )
+    assert is_error(client.post_csrf("/api/profiles/steer/threshold", json={"value": 2}), 422)
+    page = client.get("/profiles/steer").text
+    assert "Ada Lovelace" in page and "diffusion" in page and 'value="0.9"' in page
+    r = client.post_csrf("/profiles/steer/steer", data={"action": "reset", "value": "follows"})
+    assert r.status_code in (200, 303)
+    p = client.post_csrf("/api/profiles/steer/reset", json={"what": ["rules", "threshold"]}).json()["profile"]
+    assert p["follows"] == [] and p["rules"] == {"must": [], "exclude": []} and p["threshold"] is None

@@ -118,6 +118,83 @@ def api_delete(lib: Lib, name: str):
     return {"ok": True, "deleted": name}
 
 
+class Follow(BaseModel):
+    author: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Rule(BaseModel):
+    kind: Annotated[str, Field(pattern="^(must|exclude)$")]
+    word: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Threshold(BaseModel):
+    value: Annotated[float | None, Field(ge=0.0, lt=1.0)] = None
+
+
+class Reset(BaseModel):
+    what: Annotated[
+        list[Annotated[str, Field(pattern="^(feedback|seen|follows|rules|threshold)$")]],
+        Field(min_length=1, max_length=5),
+    ]
+
+
+class Ratings(BaseModel):
+    ratings: Annotated[dict[Annotated[str, Field(max_length=300)], Kind], Field(min_length=1, max_length=50)]
+
+
+@router.post("/api/profiles/{name}/follow", tags=["profiles"])
+def api_follow(lib: Lib, name: str, body: Follow):
+    """Follow an author: their new papers always come first, marked as such."""
+    return {"ok": True, "profile": svc.profile_json(svc.follow(lib, name, body.author))}
+
+
+@router.post("/api/profiles/{name}/unfollow", tags=["profiles"])
+def api_unfollow(lib: Lib, name: str, body: Follow):
+    """Stop following an author."""
+    return {"ok": True, "profile": svc.profile_json(svc.unfollow(lib, name, body.author))}
+
+
+@router.post("/api/profiles/{name}/rules", tags=["profiles"])
+def api_add_rule(lib: Lib, name: str, body: Rule):
+    """Add a keyword rule: `must` keeps only papers mentioning one must-word, `exclude` drops papers."""
+    return {"ok": True, "profile": svc.profile_json(svc.add_rule(lib, name, body.kind, body.word))}
+
+
+@router.post("/api/profiles/{name}/rules/remove", tags=["profiles"])
+def api_remove_rule(lib: Lib, name: str, body: Rule):
+    """Remove a keyword rule."""
+    return {"ok": True, "profile": svc.profile_json(svc.remove_rule(lib, name, body.kind, body.word))}
+
+
+@router.post("/api/profiles/{name}/threshold", tags=["profiles"])
+def api_threshold(lib: Lib, name: str, body: Threshold):
+    """Set (or with null, remove) the minimum score: a percentile of the library, 0-1."""
+    return {"ok": True, "profile": svc.profile_json(svc.set_threshold(lib, name, body.value))}
+
+
+@router.post("/api/profiles/{name}/reset", tags=["profiles"])
+def api_reset(lib: Lib, name: str, body: Reset):
+    """Forget what the profile learned: feedback, seen papers, follows, rules, threshold."""
+    return {"ok": True, "profile": svc.profile_json(svc.reset_profile(lib, name, body.what))}
+
+
+@router.get("/api/profiles/{name}/rate", tags=["profiles"])
+def api_to_rate(lib: Lib, name: str, count: Annotated[int, Query(ge=1, le=50)] = 10):
+    """Papers to rate, chosen to teach the profile the most (uncertain for it, unlike each other)."""
+    from ..recommend import papers_to_rate
+
+    items = [{"id": p.id, "title": p.title, "abstract": p.abstract} for p in papers_to_rate(lib, name, count)]
+    return {"ok": True, "total": len(items), "items": items}
+
+
+@router.post("/api/profiles/{name}/rate", tags=["profiles"])
+def api_rate(lib: Lib, name: str, body: Ratings):
+    """Record ratings ({paper id: like | dislike | not_interested}); the next ranking learns from them."""
+    from ..recommend import rate
+
+    return {"ok": True, "rated": rate(lib, name, {k: v.replace("-", "_") for k, v in body.ratings.items()})}
+
+
 # ---------------------------------------------------------------- pages and their form actions
 
 
@@ -168,11 +245,62 @@ def _create_from_form(
 
 
 @router.get("/profiles/{name}", response_class=HTMLResponse, include_in_schema=False)
-def profile_page(request: Request, lib: Lib, name: str):
+def profile_page(request: Request, lib: Lib, name: str, rate: Annotated[bool, Query()] = False):
+    from ..recommend import papers_to_rate
+
     profile = svc.get_profile(lib, name)
     titles = _titles(lib, profile.papers + [f.paper for f in profile.feedback])
-    ctx = {"profile": profile, "titles": titles, "twin": f"/api/profiles/{quote(name)}"}
+    to_rate = papers_to_rate(lib, name) if rate or not profile.papers else []
+    ctx = {"profile": profile, "titles": titles, "twin": f"/api/profiles/{quote(name)}", "to_rate": to_rate}
     return render(request, "profile.html", ctx)
+
+
+@router.post("/profiles/{name}/steer", include_in_schema=False)
+def steer_form(
+    lib: Lib,
+    name: str,
+    action: Annotated[str, Form(pattern="^(follow|unfollow|must|exclude|unrule|threshold|reset)$")],
+    value: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[str, Form(pattern="^(|must|exclude)$")] = "",
+):
+    """The profile page's steering forms: follow/unfollow an author, add/remove a keyword rule,
+    set the threshold (empty removes it), reset one kind of learned state."""
+    if action in ("follow", "unfollow"):
+        (svc.follow if action == "follow" else svc.unfollow)(lib, name, value)
+    elif action in ("must", "exclude"):
+        svc.add_rule(lib, name, action, value)
+    elif action == "unrule":
+        svc.remove_rule(lib, name, kind, value)
+    elif action == "threshold":
+        svc.set_threshold(lib, name, _percentile(value))
+    else:
+        svc.reset_profile(lib, name, [value])
+    return RedirectResponse(f"/profiles/{quote(name)}", status_code=303)
+
+
+def _percentile(value: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError as e:
+        raise InvalidInput(f"the threshold is a number between 0 and 1, not {value!r}") from e
+
+
+@router.post("/profiles/{name}/rate", include_in_schema=False)
+async def rate_form(request: Request, lib: Lib, name: str):
+    """The "rate these 10" form: one radio group per paper (rate-<paper id> = like | dislike)."""
+    from ..recommend import rate
+
+    form = await request.form()
+    ratings = {
+        str(k)[5:]: str(v)
+        for k, v in form.items()
+        if str(k).startswith("rate-") and str(v) in ("like", "dislike", "not_interested")
+    }
+    if ratings:
+        await run_in_threadpool(rate, lib, name, ratings)  # type: ignore[arg-type]
+    return RedirectResponse(f"/profiles/{quote(name)}", status_code=303)
 
 
 def _titles(lib: SQLiteLibrary, ids: list[str]) -> dict[str, str]:
