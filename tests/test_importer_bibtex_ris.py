@@ -212,3 +212,58 @@ def test_ris_detect():
     assert ris.detect(head, "clip") == 95
     assert ris.detect("@article{x, title={y}}\n", "a.bib") == 0
     assert bibtex.detect(head, "export.ris") == 0
+
+
+# ---------------------------------------------------------------- what real files do (issue 14)
+
+REAL_WORLD_BIB = r"""
+@string{jc = "jean"}
+@string{full = jc # " x"}
+@article{dup, title = {{{Language} {Models} Are {Few-Shot Learners}}}, author = {Brown, Tom and Mann, Benjamin},
+  journal = {{Advances} in {Neural} {Information} {Processing} {Systems}}, year = {2020}, doi = {10.5555/aaa}}
+@article{dup, title = {SciPy 1.0}, author = {Virtanen, Pauli and Gommers, Ralf}, year = {2020},
+  doi = {10.1038/s41592-019-0686-2}}
+@article{strings, title = {Concatenated}, author = jc # " " # "cesar" # " and " # full, year = 1999}
+@inproceedings{child, title = {A Child Paper}, author = {Doe, Jane}, crossref = {parent}}
+@proceedings{parent, title = {Proceedings of the Parent Conference}, year = {2011}, month = jun}
+@article{twice, title = {First Title}, title = {Second Title}, author = {Smith, Ann}, year = {2001}}
+@article{author = {Eloubeidi M.A. and Tamhane A.}, title = {No Key Here}, year = {2003}}
+@book{latex, title = {The \TeX book: A~Guide to 0.2\,mm$^2$ and $\overline{1}$ -- pages 1--2 --- and \c{\u{e}}},
+  author = {Knuth, Donald E.}, year = {1984}}
+"""
+
+
+def test_what_real_bibtex_files_do_is_read_not_dropped():
+    recs, errors = split(bibtex.parse(Source.from_text(REAL_WORLD_BIB, "real.bib")))
+    assert errors == []
+    by_title = {r.title: r for r in recs}
+    assert "Language Models Are Few-Shot Learners" in by_title  # Better BibTeX's double braces
+    assert (
+        by_title["Language Models Are Few-Shot Learners"].venue
+        == "Advances in Neural Information Processing Systems"
+    )
+    scipy = by_title["SciPy 1.0"]  # the repeated key: parsed like any entry
+    assert names(scipy) == ["Pauli Virtanen", "Ralf Gommers"] and scipy.ids == [
+        "doi:10.1038/s41592-019-0686-2"
+    ]
+    assert scipy.dates["published"] == PartialDate(2020)
+    assert names(by_title["Concatenated"]) == ["jean cesar", "jean x"]  # @string with #
+    child = by_title["A Child Paper"]  # crossref: year, month and venue from the parent
+    assert (
+        child.dates["published"] == PartialDate(2011, 6)
+        and child.venue == "Proceedings of the Parent Conference"
+    )
+    assert "First Title" in by_title and "Second Title" not in by_title  # a repeated field: the first counts
+    nokey = by_title["No Key Here"]  # EndNote's entry without a citation key, Medline's names
+    assert names(nokey) == ["M. A. Eloubeidi", "A. Tamhane"] and "citekey" not in nokey.extra
+    assert (
+        by_title["The TeX book: A Guide to 0.2 mm² and 1̅ – pages 1–2 — and ḝ"].authors[0].name
+        == "Donald E. Knuth"
+    )
+
+
+def test_a_ris_year_less_date_and_categories_come_back():
+    text = "TY  - GEN\nTI  - A paper\nAU  - Smith JA\nDA  - /04/07/\nKW  - cs.CL\nKW  - parsing\nER  - \n"
+    [rec] = split(ris.parse(Source.from_text(text, "x.ris")))[0]
+    assert rec.dates == {"published": PartialDate(None, 4, 7)} and rec.categories == ["cs.CL"]
+    assert rec.extra["keywords"] == ["parsing"] and names(rec) == ["J. A. Smith"]
