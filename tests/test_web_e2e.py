@@ -228,3 +228,32 @@ def test_screens_of_the_other_pages(server, page):
     shoot(page, "not-found")
     page.goto(f"{server}/search?q=attention&mode=keyword&since=2024&category=cs")
     shoot(page, "search-filtered")
+    page.goto(f"{server}/digest/me")
+    assert page.locator(".key-sentences").count() >= 1  # each entry's idea and result
+    shoot(page, "digest")
+
+
+def test_search_cards_have_pdf_and_like_and_search_sorts_newest_first(server, page):
+    page.goto(f"{server}/search?q=attention&order=newest")
+    dates = [d for d in page.locator(".result .meta span:nth-child(2)").all_inner_texts() if d[:1].isdigit()]
+    assert dates == sorted(dates, reverse=True) and len(dates) >= 2
+    card = page.locator(".result").first
+    assert card.locator("a.pdf").count() + card.locator("button.like").count() >= 1
+    page.evaluate("() => { window.__stayed = true; }")
+    card.locator("button.like").click()
+    page.wait_for_selector(".result.done-like")
+    assert page.evaluate("() => window.__stayed") is True
+    page.goto(f"{server}/profiles/me")
+    page.click("text=Undo last feedback")
+    page.goto(f"{server}/library")
+    assert page.locator(".row a.pdf").count() >= 1 and page.locator(".row button.like").count() >= 1
+
+
+def test_untitled_paper_is_named_by_its_arxiv_id_once(server, page):
+    page.goto(f"{server}/library?q=2405.08944")
+    titles = page.locator(".row a.title.fetchable").all_inner_texts()
+    assert titles and all(t.startswith("arXiv ") and t.endswith("(title not fetched yet)") for t in titles)
+    page.goto(f"{server}/paper/arxiv:2405.08944")
+    assert page.inner_text("h1.paper-title") == "arXiv 2405.08944 (title not fetched yet)"
+    assert page.locator("button", has_text="Fetch title and authors from arXiv").count() == 1
+    shoot(page, "paper-untitled")
