@@ -48,7 +48,12 @@ def run_sync(sources: list[str] | None, days: int | None) -> list[Any]:
         delay=float(config.get("arxiv_delay") or 3.0), retries=_int_setting("fetch_retries"),
     )  # fmt: skip
     with library() as lib:
-        return sync(lib, chosen, options, _progress())
+        reports = sync(lib, chosen, options, _progress())
+        if any(r.new for r in reports):  # embed what arrived: the quality tier when few (issue 12)
+            from ..index import index_new_papers
+
+            index_new_papers(lib)
+        return reports
 
 
 @app.command("sync")
