@@ -130,3 +130,43 @@ def test_rebuild_keeps_the_embeddings_of_unchanged_papers(tmp_path):
     report = update_index(lib, emb)
     assert (report.embedded, report.unchanged) == (0, 3) and emb.seen == []  # nothing to embed again
     lib.close()
+
+
+class _Failing:
+    """The real quality tier, cut off after `after` texts (a stopped `paperradar index`)."""
+
+    def __init__(self, inner, after: int):
+        self.inner, self.after, self.done = inner, after, 0
+        self.model_id, self.dim = inner.model_id, inner.dim
+
+    def embed_batch(self, texts):
+        if self.done >= self.after:
+            raise KeyboardInterrupt
+        self.done += len(texts)
+        return self.inner.embed_batch(texts)
+
+
+def test_an_interrupted_quality_upgrade_resumes_and_search_sees_every_paper(lib):
+    import os
+
+    from paperradar.embed import load_embedder, models_dir
+    from paperradar.index import MixedIndex, best_index
+
+    if not (models_dir() / "manifest.json").is_file():
+        if os.environ.get("CI"):
+            pytest.fail("no embedding models: `make test` builds them")
+        pytest.skip("no embedding models: run `make models`")
+    add(
+        lib,
+        *[(str(i), f"Paper {i} on graph neural networks for molecules", f"Abstract {i}.") for i in range(12)],
+    )
+    fast, quality = load_embedder("fast"), load_embedder("quality")
+    update_index(lib, fast)
+    with pytest.raises(KeyboardInterrupt):
+        update_index(lib, _Failing(quality, after=4), batch=4)
+    index, embedder = best_index(lib)
+    assert isinstance(index, MixedIndex) and len(index) == 12 and index.fast_papers == 8
+    assert embedder.model_id == quality.model_id  # queries by the quality tier
+    report = update_index(lib, quality, batch=4)
+    assert (report.embedded, report.unchanged) == (8, 4)  # only the rest
+    assert best_index(lib)[0].fast_papers == 0
