@@ -162,4 +162,7 @@ def _key_sentences(rec: Any) -> dict[str, Any]:
 def _rec_view(rec: Any) -> dict[str, Any]:
     shown = f"serves your interest: {rec.interest}"  # the group heading says it already
     reasons = [r for r in rec.reasons if r != shown]
-    return {**paper_brief(rec.paper), **_key_sentences(rec), "score": rec.score, "reasons": reasons}
+    from ..recommend import score_text  # issue 11: score is a percentile of the library
+
+    brief = {**paper_brief(rec.paper), **_key_sentences(rec)}
+    return {**brief, "score": rec.score, "score_text": score_text(rec.score), "reasons": reasons}
