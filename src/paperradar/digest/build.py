@@ -23,7 +23,9 @@ class Ranked(Protocol):
     paper: Paper
     score: float
     interest: str | None
-    reasons: list[str]
+
+    @property
+    def reasons(self) -> list[str]: ...  # an attribute or a property (recommend.Recommendation)
 
 
 @dataclass

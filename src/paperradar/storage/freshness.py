@@ -47,7 +47,6 @@ def digest_state(lib: SQLiteLibrary, profile: str) -> str:
     return repr(tuple(lib.conn.execute(q, (profile,)).fetchone()))
 
 
-
 _LIBRARY = """
 SELECT (SELECT max(pk) FROM papers), (SELECT max(updated_at) FROM papers),
        (SELECT max(rowid) FROM records), (SELECT max(rowid) FROM corrections),

@@ -132,14 +132,7 @@ def movers(series: Series, window: int = WINDOW, limit: int = 8, min_papers: int
         ratio = ((r + 0.5) / w_total) / ((b + 0.5) / h_total)
         half = 1.645 * math.sqrt(1 / (r + 0.5) + 1 / (b + 0.5))
         z = (r - (r + b) * p) / math.sqrt(max((r + b) * p * (1 - p), 1e-9))
-        out.append(
-            Move(
-                t,
-                r,
-                b,
-                *(round(x, 2) for x in (ratio, ratio / math.exp(half), ratio * math.exp(half))),
-                round(z, 1),
-            )
-        )
+        low, high = ratio / math.exp(half), ratio * math.exp(half)
+        out.append(Move(t, r, b, round(ratio, 2), round(low, 2), round(high, 2), round(z, 1)))
     out.sort(key=lambda m: -abs(m.z))
     return out[:limit]
