@@ -190,7 +190,7 @@ def best_index(lib: SQLiteLibrary, tier: str | None = None) -> tuple[SearchIndex
         return cached[1], cached[2]
     have = lib.embedding_models()
     tiers = _tiers_with_vectors(have, tier)
-    found = _mixed(lib, tiers, have) or _single(lib, tiers, have)
+    found = _mixed(lib, tiers) or _single(lib, tiers, have)
     if found is None:
         return None
     _CACHE[key] = (generation, *found)
@@ -227,9 +227,7 @@ def _tiers_with_vectors(have: dict[str, int], only: str | None) -> dict[str, tup
     return found
 
 
-def _mixed(
-    lib: SQLiteLibrary, tiers: dict[str, tuple[int, Embedder]], have: dict[str, int]
-) -> tuple[SearchIndex, Embedder] | None:
+def _mixed(lib: SQLiteLibrary, tiers: dict[str, tuple[int, Embedder]]) -> tuple[SearchIndex, Embedder] | None:
     """Both tiers in one space and few enough vectors for exact search: one index, best per paper."""
     from .ann import ANN_MIN
     from .embed import fast_agreement

@@ -32,7 +32,9 @@ MAX_TOKENS = 512  # as the fast tier reads a text (static.py)
 def token_shares(token_ids: Sequence[Sequence[int]], vocab_size: int) -> sparse.csr_matrix:
     """A: one row per text, the share of each token in it (rows of texts without tokens are zero)."""
     rows = np.repeat(np.arange(len(token_ids)), [min(len(t), MAX_TOKENS) for t in token_ids])
-    cols = np.concatenate([np.asarray(t[:MAX_TOKENS], dtype=np.int64) for t in token_ids] or [np.zeros(0)])
+    cols = np.concatenate(
+        [np.asarray(t[:MAX_TOKENS], dtype=np.int64) for t in token_ids] or [np.zeros(0, dtype=np.int64)]
+    )
     counts = sparse.csr_matrix(
         (np.ones(len(cols), dtype=np.float64), (rows, cols.astype(np.int64))),
         shape=(len(token_ids), vocab_size),
