@@ -26,6 +26,7 @@ from ..papers import get_paper
 from ..storage import delivery
 from ..storage.sqlite import SQLiteLibrary
 from .deps import Lib, render
+from .errors import ErrorBody
 
 router = APIRouter()
 NAV = [("Digests", "/digest")]
@@ -92,7 +93,12 @@ def send_now(lib: SQLiteLibrary, profile: str, limit: int) -> Any:
     return deliver_digest(lib, profile, configured_channels(), limit=limit)
 
 
-@router.post("/api/digest/{profile}/send", tags=["digest"])
+SEND_REFUSED: dict[int | str, dict[str, Any]] = {
+    502: {"model": ErrorBody, "description": "A channel refused the digest (it is retried on the next send)"}
+}
+
+
+@router.post("/api/digest/{profile}/send", tags=["digest"], responses=SEND_REFUSED)
 def api_send(lib: Lib, profile: str, limit: Limit = 10):
     """Send the digest now by email and to the webhooks configured (mail_to, webhooks settings),
     each exactly once; `result.status` is sent or nothing_new; a refused send is a 502 (the same

@@ -19,6 +19,7 @@ from ..storage.sqlite import SQLiteLibrary
 from ..urls import safe_url
 from .cache import Memo
 from .deps import Lib, hide_paths, render
+from .errors import ErrorBody
 
 router = APIRouter()
 SIMILAR = 8
@@ -175,7 +176,8 @@ def _profile_names(lib: SQLiteLibrary) -> list[str]:
 
 
 def fetch_metadata(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:
-    """Fill what an untitled paper lacks from arXiv, now, through the enrich service."""
+    """Fill what an untitled paper lacks from arXiv, now, through the enrich service (NetworkError,
+    a 502, when arXiv cannot be reached)."""
     from .. import config
     from ..enrich import enrich_paper
     from ..errors import InvalidInput
@@ -183,13 +185,15 @@ def fetch_metadata(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:
     report = enrich_paper(lib, ref, base_url=config.get("arxiv_api") or "")
     if report.no_id:
         raise InvalidInput("this paper has no arXiv id to look its title and authors up by")
-    if report.error:
-        raise InvalidInput(f"arXiv could not be reached: {report.error}")
     paper = svc.load_paper(lib, lib.resolve(ref), with_sources=False)
     return {"ok": True, "found": not report.not_on_arxiv, "paper": paper_brief(paper)}
 
 
-@router.post("/api/papers/{ref:path}/fetch", tags=["papers"])
+@router.post(
+    "/api/papers/{ref:path}/fetch",
+    tags=["papers"],
+    responses={502: {"model": ErrorBody, "description": "arXiv could not be reached"}},
+)
 def api_fetch(lib: Lib, ref: str):
     """Look the paper up on arXiv by its id and merge what arXiv has (title, authors, abstract,
     dates, categories), like `paperradar enrich` for one paper. `found`: arXiv knew the id."""
