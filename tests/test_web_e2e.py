@@ -257,3 +257,56 @@ def test_untitled_paper_is_named_by_its_arxiv_id_once(server, page):
     assert page.inner_text("h1.paper-title") == "arXiv 2405.08944 (title not fetched yet)"
     assert page.locator("button", has_text="Fetch title and authors from arXiv").count() == 1
     shoot(page, "paper-untitled")
+
+
+def test_send_digest_now_from_the_digest_page(server, browser, monkeypatch):
+    from conftest import http_server
+    from test_webhook import Chat, _handler
+
+    chat = Chat()
+    with http_server(_handler(chat)) as base:
+        chat.base = base
+        monkeypatch.setenv("PAPERRADAR_WEBHOOKS", f"json={base}/json/in")
+        monkeypatch.delenv("PAPERRADAR_MAIL_TO", raising=False)
+        context = browser.new_context()
+        pg = context.new_page()
+        pg.on("dialog", lambda d: d.accept())  # "Send this digest now to ...?"
+        pg.goto(f"{server}/digest/me")
+        assert "json webhook at 127.0.0.1" in pg.inner_text("main")
+        pg.click("button:has-text('Send digest now')")
+        pg.wait_for_selector("#sent-note")
+        assert pg.inner_text("#sent-note") == "Sent."
+        shoot(pg, "digest-sent")
+        context.close()
+    [got] = chat.got
+    assert got["body"]["papers"] and all(p["highlights"].get("idea") for p in got["body"]["papers"][:1])
+
+
+def test_fetch_title_and_authors_of_an_untitled_paper(server, page, monkeypatch):
+    import re
+    from http.server import BaseHTTPRequestHandler
+
+    from conftest import http_server
+    from delivery_fakes import id_list_feed
+
+    class ArxivAPI(BaseHTTPRequestHandler):  # answers any id with a real saved entry, renamed
+        def do_GET(self) -> None:  # noqa: N802
+            wanted = re.search(r"id_list=([^&]+)", self.path).group(1)  # type: ignore[union-attr]
+            body = id_list_feed(["2403.03507"], 0, 10).decode().replace("2403.03507", wanted)
+            body = re.sub(r"<title>GaLore[^<]*</title>", "<title>A Title Fetched From arXiv</title>", body)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body.encode())))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http_server(ArxivAPI) as base:
+        monkeypatch.setenv("PAPERRADAR_ARXIV_API", f"{base}/api/query")
+        monkeypatch.setenv("PAPERRADAR_ARXIV_DELAY", "0")
+        page.goto(f"{server}/paper/arxiv:2406.07394")
+        assert page.inner_text("h1.paper-title") == "arXiv 2406.07394 (title not fetched yet)"
+        page.click("button:has-text('Fetch title and authors from arXiv')")
+        page.wait_for_selector("h1.paper-title:has-text('A Title Fetched From arXiv')")
+        assert page.locator("button:has-text('Fetch title and authors')").count() == 0
