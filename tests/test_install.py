@@ -83,3 +83,27 @@ def test_the_installed_package_carries_its_web_pages(installed):
     )
     got = run(bin_dir / "python", "-c", check, cwd=tmp, env=env)
     assert got.returncode == 0, got.stderr
+
+
+# ---------------------------------------------------------------- the set-up contract of `make test`
+
+
+def test_make_test_says_what_to_install_when_it_cannot(tmp_path):
+    """Not root and no Chromium: `make test` stops before anything else, naming the command to run."""
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "id").write_text("#!/bin/sh\necho 1000\n")  # an ordinary user
+    (fake / "id").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
+    got = run("make", "-s", "system-test", f"CHROMIUM={tmp_path}/no/chromium", cwd=REPO, env=env, timeout=60)
+    assert got.returncode != 0
+    assert "is missing. Install it as root: apt-get install chromium" in got.stderr
+
+
+def test_make_test_finds_chromium_where_it_is():
+    if not shutil.which("make") or not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs make and /usr/bin/chromium")
+    got = run("make", "-s", "system-test", cwd=REPO, env=dict(os.environ), timeout=60)
+    assert got.returncode == 0 and got.stderr == ""
