@@ -310,3 +310,14 @@ def test_fetch_title_and_authors_of_an_untitled_paper(server, page, monkeypatch)
         page.click("button:has-text('Fetch title and authors from arXiv')")
         page.wait_for_selector("h1.paper-title:has-text('A Title Fetched From arXiv')")
         assert page.locator("button:has-text('Fetch title and authors')").count() == 0
+
+
+def test_at_390_px_every_navigation_link_is_in_sight(server, page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server}/")
+    links = page.locator("nav.nav a")
+    names = links.all_inner_texts()
+    assert {"Digests", "Topics", "Map", "Trends"} <= set(names)
+    for i in range(links.count()):
+        box = links.nth(i).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, names[i]  # not scrolled away
