@@ -11,7 +11,7 @@ figures are an upper bound of what the server alone would show.
 Library: a private copy of bench/out/lib-118k.db (the shared file is never written), made once at
 bench/out/sec13-118k.db; the profile `load` is made from 20 papers of the copy.
 
-    nice -n 10 .venv/bin/python bench/load.py --users 32 --seconds 60 [--db COPY] [--json]
+    nice -n 10 .venv/bin/python bench/load.py --users 32 --seconds 60 [--db COPY] [--mix ...] [--json]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COPY = ROOT / "bench" / "out" / "sec13-118k.db"
 EXE = str(Path(sys.executable).parent / "paperradar")
 WEIGHTS = {"search": 35, "paper": 35, "home": 20, "like": 10}
+ERRORS: list[str] = []
 
 
 def setup(db: Path, rng: random.Random) -> tuple[list[str], list[str]]:
@@ -76,7 +77,9 @@ async def user(base: str, end: float, queries: list[str], ids: list[str], seed: 
             kind = rng.choices(kinds, weights)[0]
             started = time.perf_counter()
             ok = await step(c, kind, rng, queries, ids)
-            out.append((kind, (time.perf_counter() - started) * 1000, ok))
+            out.append((kind, (time.perf_counter() - started) * 1000, ok is True))
+            if ok is not True:
+                ERRORS.append(f"{kind}: {ok}")
 
 
 async def step(
@@ -92,9 +95,13 @@ async def step(
             r = await c.get("/", params={"profile": "load"}, headers=html)
         else:
             r = await c.post("/api/profiles/load/feedback", json={"paper": rng.choice(ids), "kind": "like"})
-    except httpx.HTTPError:
-        return False
-    return r.status_code == 200 and "error-page" not in r.text[:20000]
+    except httpx.HTTPError as e:
+        return f"{type(e).__name__}"
+    return (
+        True
+        if r.status_code == 200 and "error-page" not in r.text[:20000]
+        else f"{r.status_code} {r.url.path}"
+    )
 
 
 def report(samples: list[tuple[str, float, bool]], seconds: float) -> dict[str, Any]:
@@ -122,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--db", type=Path, help="a library to serve as it is (default: a copy of the 118k one)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--mix", help="steps and weights, e.g. search=40,paper=40,home=20 (default: with likes)")
     args = ap.parse_args(argv)
+    if args.mix:
+        WEIGHTS.clear()
+        WEIGHTS.update({k: int(v) for k, v in (part.split("=") for part in args.mix.split(","))})
     db = args.db or library_copy(DEFAULT_DB, COPY)
     queries, ids = setup(db, random.Random(0))
     port = free_port()
@@ -132,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         samples = asyncio.run(load(f"http://127.0.0.1:{port}", args.users, args.seconds, queries, ids))
         result = report(samples, time.monotonic() - started)
     finally:
-        server.terminate()
+        server.kill()  # not a graceful stop: a slow request must not hold the run
         server.wait(30)
-    result.update(users=args.users, seconds=args.seconds, library=db.name)
+    result.update(users=args.users, seconds=args.seconds, library=db.name, first_errors=ERRORS[:10])
     print(json.dumps(result, indent=1 if args.json else None))
     return 1 if result["errors"] else 0
 
