@@ -8,7 +8,8 @@ fixed reference sample, then added.
   their ids plus the explicit negatives (dislike, not interested), which weigh more.
 - Dense: for each interest, the mean cosine to its `knn` nearest papers (newer ones weigh
   more); the best interest wins (a max, never a profile-wide mean). A paper close to an
-  explicitly rejected one loses `reject_weight` x that cosine.
+  explicitly rejected one loses `reject_weight` x that cosine, and an interest whose papers
+  were rejected n times loses `interest_penalty` x n / (n + 2) z ("less of this topic").
 - Scale: each evidence is z-scored against the same reference papers of the library, so the
   final score reads "standard deviations above a random paper", and `percentile` says how
   much of the library ranks below. Pure: numpy/scipy/scikit-learn, no I/O.
@@ -38,6 +39,7 @@ class LearnerConfig:
     dense_weight: float = 1.0  # weight of the dense z-score beside the lexical one
     knn: int = 1  # an interest's nearness is the mean cosine to its knn nearest papers
     reject_weight: float = 1.0  # dense penalty per unit of cosine to the nearest rejected paper
+    interest_penalty: float = 2.0  # z taken off an interest's papers as its rejections mount (n / (n + 2))
     half_life_days: float = 365.0  # a profile paper this much older than the newest weighs half
     reference: int = 2000  # library papers the scores are scaled against
 
@@ -63,6 +65,7 @@ class Model:
     interest_weights: list[np.ndarray]  # per interest: each paper's recency weight
     rejected: Rows | None  # dense rows of explicit negatives
     cfg: LearnerConfig
+    penalty: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per interest, from its rejections
     lex_scale: tuple[float, float] = (0.0, 1.0)  # mean, std on the reference papers
     dense_scale: tuple[float, float] = (0.0, 1.0)
     reference: np.ndarray = field(default_factory=lambda: np.zeros(0))  # sorted reference scores
@@ -87,7 +90,10 @@ class Model:
         lex = _z(self.lexical(x), self.lex_scale)
         dense_raw, best, near = self.dense(d, x.shape[0])
         dense = _z(dense_raw, self.dense_scale) if self.interests else np.zeros_like(lex)
-        return Evidence(lex + self.cfg.dense_weight * dense, lex, dense, best, near)
+        score = lex + self.cfg.dense_weight * dense
+        if len(self.penalty) and len(best):
+            score = score - self.penalty[np.maximum(best, 0)] * (best >= 0)
+        return Evidence(score, lex, dense, best, near)
 
     def percentile(self, scores: np.ndarray) -> np.ndarray:
         """The share of the library (its reference papers) scoring below each score, in [0, 1).
@@ -163,6 +169,9 @@ def fit(data: TrainingSet, cfg: LearnerConfig = LearnerConfig()) -> Model:
     interests, weights = _interests(data)
     rejected = data.rej_dense if data.rej_dense is not None and data.rej_dense.shape[0] else None
     model = Model(coef, intercept, interests, weights, rejected, cfg)
+    if rejected is not None and interests and cfg.interest_penalty:
+        hits = np.bincount(model.dense(rejected, rejected.shape[0])[1], minlength=len(interests))
+        model.penalty = cfg.interest_penalty * hits / (hits + 2.0)
     model.lex_scale = _scale(model.lexical(data.ref_lex)) if data.ref_lex.shape[0] else (0.0, 1.0)
     if interests and data.ref_dense is not None and data.ref_dense.shape[0]:
         model.dense_scale = _scale(model.dense(data.ref_dense, data.ref_dense.shape[0])[0])
