@@ -174,7 +174,8 @@ def build(out: Path, corpus: Path | None = None, n: int = SAMPLE) -> dict[str, A
         from .tune import tune
 
         name, texts = corpus_texts(corpus, n)
-        tune(work, OnnxEmbedder(work / TIER_DIRS["quality"], "build"), name, texts)
+        onnx = work / TIER_DIRS["quality"]
+        tune(work, OnnxEmbedder(onnx, sha256(onnx / "model_int8.onnx")[:12]), name, texts)
         manifest: dict[str, Any] = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
         if out.exists():
             shutil.rmtree(out)

@@ -43,8 +43,19 @@ def sample(items: Iterable[tuple[str, str]], n: int) -> list[str]:
     return [t for _, t in keyed[:n]]
 
 
+_ALONE: dict[tuple[str, int], np.ndarray] = {}  # per teacher model: the same rows every time
+
+
 def alone_states(teacher: Any, vocab_size: int, cls: int, sep: int, batch: int = 512) -> np.ndarray:
-    """Each token's state when it is the whole text (`[CLS] t [SEP]`): the start for every token."""
+    """Each token's state when it is the whole text (`[CLS] t [SEP]`): the start for every token.
+    Remembered per teacher model id for the process."""
+    key = (str(teacher.model_id), vocab_size)
+    if key not in _ALONE:
+        _ALONE[key] = _alone_states(teacher, vocab_size, cls, sep, batch)
+    return _ALONE[key].copy()
+
+
+def _alone_states(teacher: Any, vocab_size: int, cls: int, sep: int, batch: int) -> np.ndarray:
     rows = np.zeros((vocab_size, teacher.dim), dtype=np.float32)
     for start in range(0, vocab_size, batch):
         ids = range(start, min(vocab_size, start + batch))
@@ -114,7 +125,9 @@ def tune(
     started = time.perf_counter()
     folder = root / TIER_DIRS["fast"]
     held = texts[-HELD_OUT:] if len(texts) >= 4 * HELD_OUT else []
-    table, contexts = train_table(teacher, folder / "tokenizer.json", texts[: len(texts) - len(held)], progress)
+    table, contexts = train_table(
+        teacher, folder / "tokenizer.json", texts[: len(texts) - len(held)], progress
+    )
     report = TuneReport(
         corpus=corpus,
         sample=len(texts),
