@@ -58,7 +58,7 @@ def test_internal_errors_have_the_shape_and_hide_details(client, monkeypatch):
     def boom(lib):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internals /etc/passwd")
 
-    monkeypatch.setattr(library.svc, "stats", boom)
+    monkeypatch.setattr(library, "stats_of", boom)
     r = client.get("/api/stats")
     assert is_error(r, 500) and "secret" not in r.text
 

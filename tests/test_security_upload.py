@@ -161,7 +161,7 @@ def test_killing_the_server_during_an_import_frees_its_port(tmp_path):
     try:
         _wait_up(port, proc)
         base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base) as h:
+        with httpx.Client(base_url=base, timeout=60) as h:
             h.get("/login")
             rows = [
                 {"id": f"arxiv:2501.{i:05d}", "title": f"Paper {i}", "abstract": "w " * 400}

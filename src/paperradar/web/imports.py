@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from ..errors import InvalidInput, NotFound, RadarError
@@ -32,7 +32,8 @@ router = APIRouter()
 NAV = [("Import", "/import")]
 FORMATS = ("auto", *IMPORTERS)
 FormatField = Annotated[str, Form(pattern="^(" + "|".join(FORMATS) + ")$")]
-PAGE_WAIT = 5.0  # seconds the import form waits before showing the job's progress page
+PAGE_WAIT = 30.0  # seconds the import form waits before showing the job's progress page
+JobId = Annotated[int, Path(ge=1, le=2**62, description="A job's number.")]
 
 
 def display_name(filename: str | None) -> str:
@@ -129,7 +130,7 @@ async def api_import(
 
 
 @router.get("/api/jobs/{job_id}", tags=["import"])
-def api_job(lib: Lib, job_id: int):
+def api_job(lib: Lib, job_id: JobId):
     """A background job: its state (queued, running, done, failed, interrupted), how many records
     it has handled, its message and, when done, its result."""
     found = job_json(lib, job_id)
@@ -139,7 +140,7 @@ def api_job(lib: Lib, job_id: int):
 
 
 @router.get("/import", response_class=HTMLResponse, include_in_schema=False)
-def import_page(request: Request, lib: Lib, job: Annotated[int | None, Query(ge=1)] = None):
+def import_page(request: Request, lib: Lib, job: Annotated[int | None, Query(ge=1, le=2**62)] = None):
     return job_page(request, get_job(lib, job) if job else None, "auto", "")
 
 
