@@ -116,10 +116,11 @@ class Features:
 
     def rows(self, pks: Sequence[int] | np.ndarray) -> np.ndarray:
         """Row indices of these papers (-1 for a paper not in the features)."""
-        at = np.searchsorted(self.pks, np.asarray(pks, dtype=np.int64))
-        at = np.minimum(at, max(len(self.pks) - 1, 0))
-        ok = len(self.pks) > 0 and self.pks[at] == np.asarray(pks, dtype=np.int64)
-        return np.where(ok, at, -1)
+        want = np.asarray(pks, dtype=np.int64)
+        if not len(self.pks):
+            return np.full(len(want), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.pks, want), len(self.pks) - 1)
+        return np.where(self.pks[at] == want, at, -1)
 
     @property
     def names(self) -> np.ndarray:
