@@ -110,7 +110,7 @@ def sklearn_rankers(corpus: dict[str, dict]):  # type: ignore[no-untyped-def]
     return {"bm25": bm25, "tfidf": cosine}
 
 
-def build_library(tmp: Path):  # type: ignore[no-untyped-def]
+def build_library(tmp: Path, tiers: tuple[str, ...] = ("fast", "quality")):  # type: ignore[no-untyped-def]
     """The CSFCube corpus imported through paperradar's own importer, indexed by every built tier."""
     from paperradar.importers.base import Source
     from paperradar.index import VectorIndex, update_index
@@ -127,7 +127,7 @@ def build_library(tmp: Path):  # type: ignore[no-untyped-def]
         from paperradar.embed import load_embedder
     except ImportError:
         load_embedder = None  # noqa: N806
-    for tier in ("fast", "quality"):
+    for tier in tiers:
         if load_embedder is None:
             break
         try:
@@ -148,6 +148,7 @@ def build_library(tmp: Path):  # type: ignore[no-untyped-def]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--tiers", nargs="+", default=["fast", "quality"], help="embedding tiers to evaluate")
     args = ap.parse_args()
     if not SHARED.exists():
         sys.exit(f"{SHARED} not found: this evaluation needs ../shared/eval/csfcube")
@@ -158,7 +159,7 @@ def main() -> None:
     corpus, qrels, facet_of, splits = load()
     baselines = sklearn_rankers(corpus)
     with tempfile.TemporaryDirectory() as tmp:
-        lib, indexes = build_library(Path(tmp))
+        lib, indexes = build_library(Path(tmp), tuple(args.tiers))
         pk_of = {pid: lib.resolve(f"corpus:{int(pid)}") for pid in corpus}
         pid_of = {pk: pid for pid, pk in pk_of.items()}
 
@@ -198,7 +199,7 @@ def main() -> None:
     results["models"] = {tier: ix.model_id for tier, ix in indexes.items()}
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
-    (out / "csfcube.json").write_text(json.dumps(results, indent=2))
+    (out / f"csfcube-{'-'.join(args.tiers)}.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2) if args.json else render(results))
 
 
