@@ -108,7 +108,10 @@ def finished_report(job: dict[str, Any]) -> dict[str, Any]:
     return {**report, "job": job["id"]}
 
 
-@router.post("/api/import", tags=["import"])
+RUNNING = {202: {"description": "Still running after `wait` seconds: the job, to poll at /api/jobs/{id}."}}
+
+
+@router.post("/api/import", tags=["import"], responses=RUNNING)
 async def api_import(
     request: Request,
     lib: Lib,
