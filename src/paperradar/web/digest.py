@@ -85,12 +85,15 @@ def api_preview(request: Request, lib: Lib, profile: str, limit: Limit = 10):
     return {"ok": True, "stale": stale, "digest": digest_json(digest)}
 
 
-def send_now(lib: SQLiteLibrary, profile: str, limit: int) -> Any:
-    """Send the profile's digest now to the configured channels (the same as `digest send`)."""
+def send_now(lib: SQLiteLibrary, profile: str, limit: int | None) -> Any:
+    """Send the profile's digest now to the configured channels (the same as `digest send`; its
+    size defaults to the digest_size setting)."""
+    from .. import config
     from ..digest.service import configured_channels, deliver_digest
 
     prof.get_profile(lib, profile)
-    return deliver_digest(lib, profile, configured_channels(), limit=limit)
+    size = limit or int(config.get("digest_size") or 10)
+    return deliver_digest(lib, profile, configured_channels(), limit=size)
 
 
 SEND_REFUSED: dict[int | str, dict[str, Any]] = {
@@ -99,7 +102,7 @@ SEND_REFUSED: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/api/digest/{profile}/send", tags=["digest"], responses=SEND_REFUSED)
-def api_send(lib: Lib, profile: str, limit: Limit = 10):
+def api_send(lib: Lib, profile: str, limit: Annotated[int | None, Query(ge=1, le=100)] = None):
     """Send the digest now by email and to the webhooks configured (mail_to, webhooks settings),
     each exactly once; `result.status` is sent or nothing_new; a refused send is a 502 (the same
     digest goes to the channels that missed it on the next send)."""
@@ -114,7 +117,7 @@ def api_send(lib: Lib, profile: str, limit: Limit = 10):
 
 @router.post("/digest/{profile}/send", include_in_schema=False)
 def send_form(lib: Lib, profile: str):
-    result = send_now(lib, profile, 10)
+    result = send_now(lib, profile, None)
     return RedirectResponse(f"/digest/{quote(profile)}?sent={result.status}", status_code=303)
 
 
