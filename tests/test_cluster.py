@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -39,29 +40,62 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _ray(*args: str, env: dict[str, str]) -> None:
-    subprocess.run(
-        [str(RAY), *args], check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=180
-    )
+def _node(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """One Ray node, `ray start --block`: stopping this process stops the node and nothing else."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(RAY), "start", "--block", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def _wait_for_cpus(address: str, cpus: int, env: dict[str, str], logs: list[Path]) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        status = subprocess.run(
+            [str(RAY), "status", f"--address={address}"], env=env, capture_output=True, text=True
+        )
+        if sum(float(n) for n in re.findall(r"/(\d+(?:\.\d+)?) CPU", status.stdout)) >= cpus:
+            return
+        time.sleep(2)
+    pytest.fail(f"the Ray cluster never had {cpus} CPUs:\n" + "\n".join(p.read_text()[-2000:] for p in logs))
 
 
 @pytest.fixture(scope="module")
 def cluster_address():
-    """A head and a second node on 127.0.0.1, one CPU each; stopped afterwards."""
-    temp = tempfile.mkdtemp(prefix="prray-")  # short: Ray's socket paths must fit in 107 bytes
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    port = _free_port()
-    head = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
-    _ray(
-        "start", "--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp}", *head, env=env
-    )
-    address = f"127.0.0.1:{port}"
+    """A head and a second node on 127.0.0.1, one CPU each; stopped afterwards, leaving any other
+    Ray on the machine alone. Token authentication (Ray's default for a head started on this
+    machine) is off: this process reads its own auth mode when `ray` is imported, before the
+    fixture could hand it a token, and the cluster listens on loopback only."""
+    temp = Path(tempfile.mkdtemp(prefix="prray-"))  # short: Ray's socket paths must fit in 107 bytes
+    auth = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, **auth}
+    address = f"127.0.0.1:{_free_port()}"
+    node = ["--node-ip-address=127.0.0.1", "--num-cpus=1"]
+    logs = [temp / "head.log", temp / "node.log"]
+    head = [
+        f"--port={address.split(':')[1]}",
+        "--include-dashboard=false",
+        f"--temp-dir={temp}",
+        "--disable-usage-stats",
+    ]
+    nodes = [_node(["--head", *head, *node], env, logs[0])]
     try:
-        _ray("start", f"--address={address}", "--node-ip-address=127.0.0.1", "--num-cpus=1", env=env)
-        yield address
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in auth.items():
+                mp.setenv(name, value)  # this process (the CLI runs in it) talks to the cluster too
+            _wait_for_cpus(address, 1, env, logs)
+            nodes.append(_node([f"--address={address}", *node], env, logs[1]))
+            _wait_for_cpus(address, 2, env, logs)
+            yield address
+            rc.disconnect()
     finally:
-        rc.disconnect()
-        subprocess.run([str(RAY), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        for proc in reversed(nodes):
+            proc.terminate()
+        for proc in nodes:
+            try:
+                proc.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         shutil.rmtree(temp, ignore_errors=True)
 
 
