@@ -107,14 +107,15 @@ def write_fast_tier(root: Path, table: np.ndarray, report: TuneReport) -> None:
     from .build import sha256
 
     folder = root / TIER_DIRS["fast"]
-    meta = {k: str(v) for k, v in asdict(report).items()} | {"recipe": "contextual averaging (train.py)"}
+    record = asdict(report) | {"seconds": None}  # no timings in the files: the build stays deterministic
+    meta = {k: str(v) for k, v in record.items()} | {"recipe": "contextual averaging (train.py)"}
     save_file({"embeddings": table.astype(np.float16)}, str(folder / "embeddings.safetensors"), metadata=meta)
     path = root / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
     manifest["files"] = {p.relative_to(root).as_posix(): sha256(p) for p in files}
     manifest["bytes"] = {p.relative_to(root).as_posix(): p.stat().st_size for p in files}
-    manifest["fast_tier"] = asdict(report) | {"seconds": None}  # no timings: the build stays deterministic
+    manifest["fast_tier"] = record
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
