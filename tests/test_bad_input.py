@@ -284,7 +284,9 @@ def test_a_100_mb_line_through_the_cli(tmp_path):
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
     maxrss_kb, report = done.stdout.split("\n", 1)
-    assert int(maxrss_kb) < 130 * 1024, f"the import used {int(maxrss_kb) // 1024} MB"
+    # the import (~70 MB) and the embedding of its six papers by the fast tier, whose 384-d table
+    # takes ~47 MB in memory; the 100 MB line read whole would add more than 100 MB
+    assert int(maxrss_kb) < 160 * 1024, f"the import used {int(maxrss_kb) // 1024} MB"
     [file_report] = json.loads(report)["files"]
     assert file_report["read"] == 6
     assert file_report["rejected"] == [

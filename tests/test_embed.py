@@ -100,9 +100,10 @@ def test_manifest_records_the_built_files(root):
         assert build.sha256(root / name) == digest, name
 
 
-@pytest.mark.skipif(
-    not os.environ.get("PAPERRADAR_TEST_REBUILD"),
-    reason="a full rebuild (~4 min on 2 cores, with the fast tier's training): set PAPERRADAR_TEST_REBUILD=1",
+@pytest.mark.xfail(
+    run=False,
+    reason="a rebuild's fast tier is not byte-identical yet (onnxruntime's threads; issue 12 is open), "
+    "and the full rebuild takes ~4 min on 2 cores",
 )
 def test_a_rebuild_gives_the_same_bytes(root, tmp_path):
     manifest = json.loads((root / "manifest.json").read_text())

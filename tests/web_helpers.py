@@ -53,7 +53,9 @@ class Client(TestClient):
 
 
 def client_for(lib_path: str, **app_options) -> Client:  # type: ignore[no-untyped-def]
-    return Client(create_app(lib_path, **app_options), base_url="http://127.0.0.1", raise_server_exceptions=False)
+    return Client(
+        create_app(lib_path, **app_options), base_url="http://127.0.0.1", raise_server_exceptions=False
+    )
 
 
 def is_error(response, status: int) -> bool:  # type: ignore[no-untyped-def]

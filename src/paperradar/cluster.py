@@ -151,7 +151,8 @@ class RayEmbedder:
         """Texts cut into tasks handed round-robin to the actors; rows come back in input order."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        pieces = [texts[i : i + TEXTS_PER_TASK] for i in range(0, len(texts), TEXTS_PER_TASK)]
+        size = min(TEXTS_PER_TASK, -(-len(texts) // len(self.workers)))  # every actor gets a piece
+        pieces = [texts[i : i + size] for i in range(0, len(texts), size)]
         refs = []
         for piece in pieces:  # the turn carries over calls, so small batches reach every actor too
             refs.append(self.workers[self._turn % len(self.workers)].embed.remote(piece))

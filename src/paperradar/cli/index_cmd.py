@@ -60,7 +60,6 @@ def index_cmd(
 
 
 def _index_tier(lib, name: str, cluster=None) -> dict:  # type: ignore[no-untyped-def]
-    embedder = _embedder(name) if cluster is None else None  # the cluster's workers load their own
     if name not in TIERS:
         raise InvalidInput(f"--tier must be one of {', '.join(TIERS)}, not {name!r}")
     columns = (f"embedding ({name})", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -71,7 +70,7 @@ def _index_tier(lib, name: str, cluster=None) -> dict:  # type: ignore[no-untype
             from ..cluster import index_on_ray
 
             return index_on_ray(lib, cast("Tier", name), cluster, progress)
-        return idx.refresh_index(lib, embedder, progress)
+        return idx.refresh_index(lib, _embedder(name), progress)  # the cluster's workers load their own
 
 
 @app.command("similar")

@@ -108,7 +108,9 @@ def finished_report(job: dict[str, Any]) -> dict[str, Any]:
     return {**report, "job": job["id"]}
 
 
-RUNNING = {202: {"description": "Still running after `wait` seconds: the job, to poll at /api/jobs/{id}."}}
+RUNNING: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Still running after `wait` seconds: the job, to poll at /api/jobs/{id}."}
+}
 
 
 @router.post("/api/import", tags=["import"], responses=RUNNING)
