@@ -1,9 +1,8 @@
-"""paperradar installs as a tool: a wheel built from the sources, installed into a fresh virtualenv
-(dependencies from PyPI through pip's cache), gives a working `paperradar` with no checkout around it.
-
-This is what `pipx install .` does (a fresh venv, the package built by its PEP 517 backend, installed
-with pip). The test takes a minute or two the first time on a machine, seconds once pip's cache holds
-the dependencies. Without access to PyPI it skips (never under CI, where it must run).
+"""paperradar installs as a tool: `pipx install .` in a copy of the sources (only what a release
+holds) gives a working `paperradar` with no checkout around it. pipx itself is installed from PyPI
+into a fresh virtualenv first; it builds the wheel with the PEP 517 backend and installs it, with the
+dependencies from PyPI, into a venv of its own. A minute or two on a machine whose pip cache is cold.
+Without access to PyPI it skips (never under CI, where it must run).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest
 from conftest import REPO
 
 SAMPLE = REPO / "tests" / "data" / "bibtex" / "zotero_export.bib"
+PIPX = "pipx==1.18.4"
 
 
 def run(*cmd: str | Path, cwd: Path, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
@@ -30,8 +29,9 @@ def run(*cmd: str | Path, cwd: Path, env: dict[str, str], timeout: int = 600) ->
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> tuple[Path, dict[str, str], Path]:
-    """(the fresh venv's bin folder, an environment without the checkout, a working folder)."""
+def installed(tmp_path_factory) -> tuple[Path, Path, dict[str, str], Path]:
+    """(pipx's bin folder, the python of paperradar's venv, an environment without the checkout, a
+    working folder)."""
     tmp = tmp_path_factory.mktemp("install")
     source = tmp / "source"  # only what a release holds: no .venv, no models, no tests
     source.mkdir()
@@ -40,25 +40,29 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str], Path]:
         shutil.copy(REPO / name, source / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERRADAR_", "PYTHON", "VIRTUAL_ENV"))}
     env["PAPERRADAR_HOME"] = str(tmp / "home")  # a new user's data folder: no library, no models
-    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "dist",
-                source, cwd=tmp, env=env)  # fmt: skip
-    assert built.returncode == 0, built.stderr[-2000:]
-    [wheel] = (tmp / "dist").glob("paperradar-*.whl")
-    venv.create(tmp / "venv", with_pip=True)
-    bin_dir = tmp / "venv" / "bin"
-    got = run(bin_dir / "pip", "install", "--disable-pip-version-check", wheel, cwd=tmp, env=env)
+    venv.create(tmp / "tools", with_pip=True)
+    got = run(tmp / "tools" / "bin" / "pip", "install", "--disable-pip-version-check", PIPX, cwd=tmp, env=env)
     if (
         got.returncode != 0
         and "No matching distribution" in got.stderr + got.stdout
         and not os.environ.get("CI")
     ):
-        pytest.skip("PyPI is not reachable: the dependencies cannot be installed here")
+        pytest.skip("PyPI is not reachable: pipx and the dependencies cannot be installed here")
     assert got.returncode == 0, (got.stdout + got.stderr)[-3000:]
-    return bin_dir, env, tmp
+    env |= {
+        "PIPX_HOME": str(tmp / "pipx"),
+        "PIPX_BIN_DIR": str(tmp / "bin"),
+        "PIPX_MAN_DIR": str(tmp / "man"),
+    }
+    got = run(tmp / "tools" / "bin" / "pipx", "install", ".", cwd=source, env=env)
+    assert got.returncode == 0, (got.stdout + got.stderr)[-3000:]
+    bin_dir = tmp / "bin"  # where pipx puts the `paperradar` command
+    python = tmp / "pipx" / "venvs" / "paperradar" / "bin" / "python"
+    return bin_dir, python, env, tmp
 
 
 def test_the_installed_command_works_without_a_checkout(installed):
-    bin_dir, env, tmp = installed
+    bin_dir, _, env, tmp = installed
     helped = run(bin_dir / "paperradar", "--help", cwd=tmp, env=env)
     assert helped.returncode == 0 and "import" in helped.stdout and "search" in helped.stdout
     db = tmp / "lib.db"
@@ -74,14 +78,14 @@ def test_the_installed_command_works_without_a_checkout(installed):
 
 
 def test_the_installed_package_carries_its_web_pages(installed):
-    bin_dir, env, tmp = installed
+    _, python, env, tmp = installed
     check = (
         "from importlib.resources import files; import paperradar; "
         "assert 'site-packages' in paperradar.__file__, paperradar.__file__; "
         "web = files('paperradar') / 'web'; "
         "assert (web / 'templates' / 'base.html').is_file() and (web / 'static' / 'app.css').is_file()"
     )
-    got = run(bin_dir / "python", "-c", check, cwd=tmp, env=env)
+    got = run(python, "-c", check, cwd=tmp, env=env)
     assert got.returncode == 0, got.stderr
 
 
