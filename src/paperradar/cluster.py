@@ -120,6 +120,26 @@ class EmbedWorker:
         return np.asarray(self.embedder.embed_batch(texts), dtype=np.float32)
 
 
+class _Plan:
+    """How the local embedder groups one call's texts: the quality tier runs them shortest first,
+    a fixed number at a time (embed/onnx.py); the fast tier embeds each text on its own."""
+
+    def __init__(self, tier: Tier, gpu: bool):
+        self.unit, self._tokenizer = 1, None
+        if tier == "quality":
+            from .embed.onnx import BATCH, load_tokenizer
+
+            self.unit = BATCH["fp32" if gpu else "int8"]
+            self._tokenizer = load_tokenizer(tier_files(tier)[0])
+
+    def order(self, texts: list[str]) -> list[int]:
+        if self._tokenizer is None:
+            return list(range(len(texts)))
+        from .embed.onnx import length_order
+
+        return length_order([e.ids for e in self._tokenizer.encode_batch(texts)])
+
+
 class RayEmbedder:
     """An Embedder backed by actors on a Ray cluster; same model id and vectors as the local tier."""
 
@@ -146,18 +166,25 @@ class RayEmbedder:
             raise BackendUnavailable(f"the cluster's workers loaded different models: {sorted(ids)}")
         self.model_id = ids.pop()
         self.dim = int(ray.get(self.workers[0].embed.remote(["dimension probe"])).shape[1])
+        self._plan = _Plan(tier, cluster.gpus > 0)
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
-        """Texts cut into tasks handed round-robin to the actors; rows come back in input order."""
+        """Texts cut into tasks handed round-robin to the actors, along the order and at the batch
+        boundaries the local embedder would use, so every row is the one a local call gives."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return out
+        order, unit = self._plan.order(texts), self._plan.unit
         size = min(TEXTS_PER_TASK, -(-len(texts) // len(self.workers)))  # every actor gets a piece
-        pieces = [texts[i : i + size] for i in range(0, len(texts), size)]
+        size = -(-size // unit) * unit
+        pieces = [order[i : i + size] for i in range(0, len(order), size)]
         refs = []
         for piece in pieces:  # the turn carries over calls, so small batches reach every actor too
-            refs.append(self.workers[self._turn % len(self.workers)].embed.remote(piece))
+            refs.append(self.workers[self._turn % len(self.workers)].embed.remote([texts[i] for i in piece]))
             self._turn += 1
-        return np.concatenate(self._ray.get(refs), axis=0)
+        for piece, rows in zip(pieces, self._ray.get(refs), strict=True):
+            out[piece] = rows
+        return out
 
     def close(self) -> None:
         """Let the actors go (the cluster keeps running)."""
@@ -165,8 +192,11 @@ class RayEmbedder:
             self._ray.kill(worker)
 
     def batch_hint(self) -> int:
-        """How many texts `update_index` should hand over at once to keep every actor busy."""
-        return TEXTS_PER_TASK * len(self.workers) * 4
+        """How many texts `update_index` should hand over at once: as many as a local run takes, so
+        the rows are the local ones (see _Plan); more would regroup the quality tier's runs."""
+        from .index import BATCH
+
+        return BATCH
 
 
 def index_on_ray(lib: Any, tier: Tier, cluster: Cluster, progress: Any = None) -> dict[str, object]:
