@@ -297,7 +297,8 @@ def get_profile(lib: SQLiteLibrary, name: str) -> Profile:
     """A profile by name (NotFound when there is none)."""
     row = store.profile_row(lib, name)
     pks = store.paper_pks(lib, row["pk"])
-    ids = _ids_of(lib, pks + [f["paper_pk"] for f in store.feedback(lib, row["pk"])])
+    marks = store.feedback(lib, row["pk"])  # read once: a like landing meanwhile must not break this
+    ids = _ids_of(lib, pks + [f["paper_pk"] for f in marks])
     return Profile(
         pk=row["pk"],
         name=row["name"],
@@ -306,10 +307,7 @@ def get_profile(lib: SQLiteLibrary, name: str) -> Profile:
         recommended_at=row["recommended_at"],
         papers=[ids[pk] for pk in pks],
         paper_pks=pks,
-        feedback=[
-            FeedbackMark(ids[f["paper_pk"]], f["kind"], f["created_at"])
-            for f in store.feedback(lib, row["pk"])
-        ],
+        feedback=[FeedbackMark(ids[f["paper_pk"]], f["kind"], f["created_at"]) for f in marks],
         interests=[Interest(i["name"], i["terms"], i["papers"]) for i in row["interests"]],
         seen=len(store.seen_pks(lib, row["pk"])),
         follows=store.follows(lib, row["pk"]),
