@@ -31,7 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search import DEFAULT_DB, make_queries, percentiles  # noqa: E402
-from web import free_port, library_copy  # noqa: E402
+from web import free_port, library_copy, start_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY = ROOT / "bench" / "out" / "sec13-118k.db"
@@ -52,19 +52,6 @@ def setup(db: Path, rng: random.Random) -> tuple[list[str], list[str]]:
         own.write_text("\n".join(rng.sample(ids, 20)) + "\n")
         subprocess.run([EXE, "--db", str(db), "profile", "create", "load", "--papers", str(own)], check=True)
     return queries, ids
-
-
-def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([EXE, "--db", str(db), "serve", "--port", str(port)], stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the server did not start")
 
 
 async def user(base: str, end: float, queries: list[str], ids: list[str], seed: int, out: list) -> None:

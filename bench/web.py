@@ -77,7 +77,7 @@ def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [str(exe), "--db", str(db), "serve", "--port", str(port)], stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a big library under load can take a while to open
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=2)
