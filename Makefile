@@ -55,8 +55,10 @@ run: $(STAMP) $(MODELS_STAMP)
 	@echo "open http://127.0.0.1:8000/ (Ctrl-C stops the server)"
 	$(BIN)/paperradar --db $(DB) serve --host 127.0.0.1 --port 8000
 
+# the PostgreSQL of the storage contract tests: the machine's Debian PostgreSQL, installed (apt-get)
+# and started when needed by tests/start_postgres.sh, which prints its address
 test: system-test $(STAMP) $(MODELS_STAMP)
-	$(BIN)/pytest -q
+	PAPERRADAR_TEST_PG="$$(sh tests/start_postgres.sh)" && export PAPERRADAR_TEST_PG && $(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
