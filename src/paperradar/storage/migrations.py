@@ -285,6 +285,40 @@ MIGRATIONS: list[str] = [
       AND coalesce(json_extract(data, '$.dates.created'), '') NOT GLOB '[0-9]*'
       AND substr(date, 1, 7) > substr(date({_ID_MONTH} || '-01', '+1 month'), 1, 7);
     """,
+    # 13 (issue 16, accounts: storage/users.py): users (argon2 password hashes), their login sessions
+    # and API tokens (both kept only as the SHA-256 of a random secret); each profile's owner (NULL:
+    # made before accounts, or its owner was removed; admins see those); digests and their deliveries
+    # are owned through their profile, so deleting a profile deletes its digests (a new profile of
+    # the same name, maybe another user's, never inherits them)
+    """
+    CREATE TABLE users (
+        pk INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,  -- argon2id, with its parameters and salt
+        admin INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        last_login_at TEXT
+    );
+    CREATE TABLE user_sessions (
+        token_hash TEXT PRIMARY KEY,  -- 'sha256:...' of the session cookie's value
+        user_pk INTEGER NOT NULL REFERENCES users(pk) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX user_sessions_user ON user_sessions(user_pk);
+    CREATE TABLE user_tokens (
+        token_hash TEXT PRIMARY KEY,  -- 'sha256:...' of the API token
+        user_pk INTEGER NOT NULL REFERENCES users(pk) ON DELETE CASCADE,
+        label TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX user_tokens_user ON user_tokens(user_pk);
+    ALTER TABLE profiles ADD COLUMN user_pk INTEGER REFERENCES users(pk) ON DELETE SET NULL;
+    CREATE INDEX profiles_user ON profiles(user_pk);
+    CREATE TRIGGER profiles_ad_digests AFTER DELETE ON profiles BEGIN
+        DELETE FROM digests WHERE profile = old.name COLLATE NOCASE;
+    END;
+    """,
 ]
 
 
