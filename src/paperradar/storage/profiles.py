@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 from ..errors import NotFound
+from . import users
 from .sqlite import SQLiteLibrary, dumps
 
 FEEDBACK_KINDS = ("like", "dislike", "not_interested")
@@ -19,20 +20,23 @@ FEEDBACK_KINDS = ("like", "dislike", "not_interested")
 def profile_row(lib: SQLiteLibrary, name: str) -> dict[str, Any]:
     q = "SELECT pk, name, author, created_at, recommended_at, interests, threshold FROM profiles WHERE name = ?"
     r = lib.conn.execute(q, (name,)).fetchone()
-    if r is None:
+    if r is None or users.hidden(lib, int(r["pk"])):  # issue 16: another user's profile is not found
         raise NotFound(f"no profile named {name!r} (see `paperradar profile list`)")
     return {**dict(r), "interests": json.loads(r["interests"])}
 
 
 def profile_names(lib: SQLiteLibrary) -> list[str]:
-    return [r[0] for r in lib.conn.execute("SELECT name FROM profiles ORDER BY name COLLATE NOCASE")]
+    names = [r[0] for r in lib.conn.execute("SELECT name FROM profiles ORDER BY name COLLATE NOCASE")]
+    return users.visible_names(lib, names)  # issue 16: only the signed-in user's
 
 
 def insert_profile(lib: SQLiteLibrary, name: str, author: str | None, now: str) -> int:
     cur = lib.conn.execute(
         "INSERT INTO profiles (name, author, created_at) VALUES (?, ?, ?)", (name, author, now)
     )
-    return int(cur.lastrowid or 0)
+    pk = int(cur.lastrowid or 0)
+    users.claim(lib, pk)  # issue 16: the signed-in user owns what they create
+    return pk
 
 
 def delete_profile(lib: SQLiteLibrary, profile_pk: int) -> None:
