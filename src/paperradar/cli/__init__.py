@@ -99,6 +99,7 @@ COMMAND_MODULES = [
     "search",
     "serve",
     "topics",
+    "users",
 ]
 
 
