@@ -1,5 +1,5 @@
-"""Background work for the web server (imports and the embedding that follows them), run in a
-separate worker process with progress a page can poll.
+"""Background work for the web server (imports and the embedding that follows them, and the
+ranking features a request found stale: rank/ready.py), run in a separate worker process with progress a page can poll.
 
 The worker is started with `spawn`: a fresh interpreter that inherits neither the server's
 threads nor its listening socket (a forked child of a threaded server could hold the port after
@@ -44,6 +44,9 @@ class JobRunner:
         self._running: multiprocessing.process.BaseProcess | None = None
         self._closed = False
         self.futures: dict[int, Future[None]] = {}
+        from .rank import ready  # a request that finds the ranking features stale queues their build here
+
+        ready.set_builder(lib_path, ready.JobBuilder(self))
 
     def recover(self, lib: SQLiteLibrary) -> int:
         """At server start: report the jobs a killed server left behind."""
@@ -79,6 +82,9 @@ class JobRunner:
     def close(self) -> None:
         """Stop: queued jobs are dropped, a running one is stopped (reported at the next start)."""
         self._closed = True
+        from .rank import ready
+
+        ready.set_builder(self.lib_path, None)
         proc = self._running
         if proc is not None and proc.is_alive():
             proc.terminate()

@@ -487,13 +487,14 @@ def positives_and_negatives(lib: SQLiteLibrary, profile_pk: int) -> tuple[list[i
 
 def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
     """Cluster the profile's positive papers into interests (on their dense rows when the library
-    has embeddings, else their TF-IDF rows) and name them by their keyphrases."""
-    from .rank.features import load_features
+    has embeddings, else their TF-IDF rows) and name them by their keyphrases. Uses the features
+    that exist, never builds the library's (rank/ready.py): a like answers at once."""
+    from .rank.ready import features_for
 
     pks, _ = positives_and_negatives(lib, profile_pk)
     found: list[dict[str, Any]] = []
     if pks:
-        feats = load_features(lib)
+        feats = features_for(lib, pks)
         rows = feats.rows(pks)
         pks = [pk for pk, r in zip(pks, rows, strict=True) if r >= 0]
         rows = rows[rows >= 0]

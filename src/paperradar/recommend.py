@@ -214,7 +214,7 @@ def rank(
             f"profile {profile.name!r} has no papers to learn from: add some, like some, "
             f"or rate ten with `paperradar profile rate {profile.name}`"
         )
-    fitted = model_cache.profile_model(lib, profile, positives, negatives)
+    fitted = model_cache.profile_model(lib, profile, positives, negatives, pool)
     scored = fitted.score(pool)
     followed = _followed(lib, profile.follows, scored.pks)
     order = [i for i in np.argsort(-scored.score, kind="stable") if int(scored.pks[i]) in followed]
@@ -310,14 +310,14 @@ def papers_to_rate(lib: SQLiteLibrary, profile_name: str, n: int = 10) -> list[P
     its model and unlike each other; for an empty profile, papers spread over the library's
     newest. Papers it has seen or rated are never offered again."""
     from .rank.coldstart import spread_out, uncertain_and_diverse
-    from .rank.features import load_features
+    from .rank.ready import features_for
 
     profile = prof.get_profile(lib, profile_name)
     positives, negatives = prof.positives_and_negatives(lib, profile.pk)
     drop = store.seen_pks(lib, profile.pk) | set(positives) | set(negatives)
     pool = [pk for pk in store.papers_dated_since(lib, "0")[: RATE_POOL + len(drop)] if pk not in drop]
     pool = pool[:RATE_POOL]
-    feats = load_features(lib)
+    feats = features_for(lib, [*pool, *positives, *negatives])
     rows = feats.rows(pool)
     pool = [pk for pk, r in zip(pool, rows, strict=True) if r >= 0]
     rows = rows[rows >= 0]
@@ -325,9 +325,9 @@ def papers_to_rate(lib: SQLiteLibrary, profile_name: str, n: int = 10) -> list[P
     if not positives:
         picked = spread_out(space, n)
     else:
-        fitted = model_cache.profile_model(lib, profile, positives, negatives)
+        fitted = model_cache.profile_model(lib, profile, positives, negatives, pool)
         scored = fitted.score(pool)
-        margin = fitted.model.lexical(feats.lexical[rows])
+        margin = fitted.model.lexical(fitted.feats.lexical[fitted.feats.rows(pool)])
         picked = uncertain_and_diverse(space, scored.score, margin, n)
     return [load_paper(lib, pool[i], with_sources=False) for i in picked]
 

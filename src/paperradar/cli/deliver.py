@@ -51,8 +51,10 @@ def run_sync(sources: list[str] | None, days: int | None) -> list[Any]:
         reports = sync(lib, chosen, options, _progress())
         if any(r.new for r in reports):  # embed what arrived: the quality tier when few (issue 12)
             from ..index import index_new_papers
+            from .index_cmd import build_ranking_features
 
             index_new_papers(lib)
+            build_ranking_features(lib)
         return reports
 
 

@@ -118,6 +118,9 @@ def _index_new(lib) -> dict | None:  # type: ignore[no-untyped-def]
     with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("fast", total=None)
         report = index_new_papers(lib, lambda done, total: bar.update(task, completed=done, total=total))
+    from .index_cmd import build_ranking_features
+
+    build_ranking_features(lib)
     if report is None:
         err.print("semantic search is off until the embedding models are built (`make models`)")
     return report

@@ -49,6 +49,7 @@ def index_cmd(
     cluster = make_cluster(ray, ray_workers, ray_threads, ray_gpus)
     with library() as lib:
         reports = [_index_tier(lib, name, cluster) for name in tier or ["fast", "quality"]]
+        build_ranking_features(lib)
     if as_json:
         print_json(reports)
         return
@@ -57,6 +58,19 @@ def index_cmd(
             f"{r['model']}: embedded {r['embedded']:,}, unchanged {r['unchanged']:,} ({r['seconds']} s)"
             + (f"; ANN index {r['ann']} ({r['ann_seconds']} s)" if r["ann"] != "none" else "")
         )
+
+
+def build_ranking_features(lib) -> dict:  # type: ignore[no-untyped-def]
+    """Bring the ranking features up to date (after import, index, sync), so that `recommend`,
+    digests and the web app never build them while someone waits (rank/ready.py)."""
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ..rank.features import build_features
+
+    columns = (SpinnerColumn(), TextColumn("building the ranking features"), TimeElapsedColumn())
+    with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
+        bar.add_task("features", total=None)
+        return build_features(lib)
 
 
 def _index_tier(lib, name: str, cluster=None) -> dict:  # type: ignore[no-untyped-def]

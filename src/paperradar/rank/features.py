@@ -8,8 +8,10 @@ The vocabulary is refitted only when the library changed a lot since it was fitt
 (`Policy.refit_share`); otherwise a changed or new paper is transformed with the vocabulary in
 force and only its row is replaced, and a deleted paper's row is dropped. Rows and vocabulary are
 kept in memory per process and on disk beside the library (`<library>.features/`), so a new
-process reads them instead of refitting. Pure functions plus `load_features`, which does I/O
-(the library and the cache folder).
+process reads them instead of refitting. `load_features` brings them up to date (minutes at 100k
+papers: import, index, sync and background jobs call it, see `build_features`); a request takes
+`current_features`, the newest that exist, and never builds (rank/ready.py). Pure functions plus
+those, which do I/O (the library and the cache folder).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,6 +115,7 @@ class Features:
     dense: np.ndarray | None = None  # unit rows (zero where a paper has no vector)
     dense_key: list[object] = field(default_factory=list)
     hash_order: np.ndarray | None = None  # row indices ordered by a hash of the paper id
+    partial: bool = False  # built for one request over some papers only (rank/ready.py): never kept
 
     def rows(self, pks: Sequence[int] | np.ndarray) -> np.ndarray:
         """Row indices of these papers (-1 for a paper not in the features)."""
@@ -128,6 +131,7 @@ class Features:
 
 
 _MEMORY: dict[str, Features] = {}
+_SEEN: dict[str, tuple[int, ...]] = {}  # the cache folder's files as they were when _MEMORY was set
 _LOCK = threading.Lock()
 
 
@@ -157,8 +161,63 @@ def load_features(lib: SQLiteLibrary, policy: Policy = Policy(), dense: bool = T
         if dense:
             _attach_dense(lib, feats)
         if lib.path != ":memory:":
-            _MEMORY[lib.path] = feats
+            _remember(lib, feats)
     return feats
+
+
+def build_features(lib: SQLiteLibrary, progress: Callable[[str], None] | None = None) -> dict[str, object]:
+    """Bring the library's features up to date (after import, index, sync; in a background job):
+    what a request then ranks with. Returns what was built, for the CLI and the job's result."""
+    if progress is not None:
+        progress("building the ranking features")
+    feats = load_features(lib)
+    return {"papers": len(feats.pks), "terms": len(feats.vocabulary.terms), "dense": feats.dense is not None}
+
+
+def current_features(lib: SQLiteLibrary) -> Features | None:
+    """The newest features that exist (in memory, or newer ones another process left in the
+    cache folder), whatever the library looks like now: never builds. None when there are none.
+    Dense rows come along when they were made for these very rows."""
+    if lib.path == ":memory:":
+        return None
+    with _LOCK:
+        mem, stamp = _MEMORY.get(lib.path), _files_stamp(lib)
+        if mem is not None and _SEEN.get(lib.path) == stamp:
+            return mem
+        disk = _read_cache(lib)
+        if disk is None:
+            return mem
+        if mem is not None and mem.key == disk.key and mem.dense is not None:
+            _SEEN[lib.path] = stamp
+            return mem
+        disk.dense, disk.dense_key = _read_dense_for(lib, disk.key)
+        _remember(lib, disk)
+        return disk
+
+
+def _remember(lib: SQLiteLibrary, feats: Features) -> None:
+    _MEMORY[lib.path] = feats
+    _SEEN[lib.path] = _files_stamp(lib)
+
+
+def remember_extended(lib: SQLiteLibrary, old: Features, new: Features) -> None:
+    """Keep `new` (old's rows plus rows made for a request) in memory in place of `old`."""
+    with _LOCK:
+        if _MEMORY.get(lib.path) is old:
+            _MEMORY[lib.path] = new
+
+
+def _files_stamp(lib: SQLiteLibrary) -> tuple[int, ...]:
+    """Which versions of the cache folder's files are there (each write is a new file)."""
+    folder = cache_dir(lib)
+    out: list[int] = []
+    for name in ("meta.json", "dense.json"):
+        try:
+            st = os.stat(folder / name) if folder else None
+            out += [st.st_ino, st.st_mtime_ns] if st else [0, 0]
+        except OSError:
+            out += [0, 0]
+    return tuple(out)
 
 
 def forget(lib: SQLiteLibrary | None = None) -> None:
@@ -166,8 +225,10 @@ def forget(lib: SQLiteLibrary | None = None) -> None:
     with _LOCK:
         if lib is None:
             _MEMORY.clear()
+            _SEEN.clear()
         else:
             _MEMORY.pop(lib.path, None)
+            _SEEN.pop(lib.path, None)
 
 
 def _all_pks(lib: SQLiteLibrary) -> np.ndarray:
@@ -267,20 +328,16 @@ def _attach_dense(lib: SQLiteLibrary, feats: Features) -> None:
 
 
 def _dense_matrix(lib: SQLiteLibrary, feats: Features, embedder: Embedder) -> np.ndarray:
-    dim = int(embedder.dim)
-    out = np.zeros((len(feats.pks), dim), dtype=np.float32)
-    have = np.zeros(len(feats.pks), dtype=bool)
-    model_id = str(embedder.model_id)
-    pks, blobs = [], []
-    for pk, blob in lib.vectors(model_id):
-        pks.append(pk)
-        blobs.append(blob)
-    if pks:
-        rows = feats.rows(pks)
-        m = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(pks), -1)
-        ok = rows >= 0
-        out[rows[ok]] = m[ok]
-        have[rows[ok]] = True
+    """The best vector each paper has (index.best_vectors: the quality tier's where there is one,
+    else the fast tier's); papers with none are embedded now when few, else left as zero rows."""
+    from ..index import best_vectors
+
+    got = best_vectors(lib, feats.pks.tolist())
+    if got is None:
+        out = np.zeros((len(feats.pks), int(embedder.dim)), dtype=np.float32)
+        have = np.zeros(len(feats.pks), dtype=bool)
+    else:
+        out, have = got
     missing = np.flatnonzero(~have)
     if 0 < len(missing) <= EMBED_ON_THE_FLY:
         texts = _texts(lib, feats.pks[missing])
@@ -365,6 +422,18 @@ def _read_dense(lib: SQLiteLibrary, key: list[object], n: int) -> np.ndarray | N
     except (OSError, ValueError):
         return None
     return m if m.shape[0] == n else None
+
+
+def _read_dense_for(lib: SQLiteLibrary, rows_key: list[object]) -> tuple[np.ndarray | None, list[object]]:
+    """The cached dense rows if they were made for these rows (whatever vectors changed since)."""
+    folder = cache_dir(lib)
+    try:
+        key = json.loads((folder / "dense.json").read_text()) if folder else None
+        if not key or key[2] != json.loads(json.dumps(rows_key)):
+            return None, []
+        return np.load(folder / "dense.npy", mmap_mode="r"), key  # type: ignore[operator]
+    except (OSError, ValueError, IndexError, TypeError):
+        return None, []
 
 
 def _write_dense(lib: SQLiteLibrary, key: list[object], m: np.ndarray) -> None:

@@ -22,7 +22,8 @@ import numpy as np
 from ..storage import profiles as store
 from ..storage.sqlite import SQLiteLibrary
 from . import learner
-from .features import Features, load_features
+from .features import Features
+from .ready import features_for
 
 if TYPE_CHECKING:
     from ..profiles import Profile
@@ -83,19 +84,25 @@ _LOCK = threading.Lock()
 
 
 def profile_model(
-    lib: SQLiteLibrary, profile: Profile, positives: list[int], negatives: list[int]
+    lib: SQLiteLibrary,
+    profile: Profile,
+    positives: list[int],
+    negatives: list[int],
+    pool: Sequence[int] = (),
 ) -> FittedProfile:
-    """The profile's fitted model, from the cache when nothing it depends on changed."""
-    feats = load_features(lib)
+    """The profile's fitted model, from the cache when nothing it depends on changed. The
+    features are those that exist (rank/ready.py: never built here), with rows for `pool`."""
+    feats = features_for(lib, [*positives, *negatives, *pool])
     pk = int(profile.pk)
     interests = [(i.name, i.papers) for i in profile.interests]
     stamp = (store.state_stamp(lib, pk), json.dumps(interests), feats.key, feats.dense_key, CONFIG)
     with _LOCK:
         hit = _CACHE.get((lib.path, pk))
-        if hit is not None and hit[0] == stamp:
+        if hit is not None and hit[0] == stamp and not feats.partial:
+            hit[1].feats = feats  # the same vocabulary and vectors, perhaps with rows made since
             return hit[1]
     fitted = fit_profile(lib, feats, positives, negatives, interests)
-    if lib.path != ":memory:":
+    if lib.path != ":memory:" and not feats.partial:
         with _LOCK:
             _CACHE[(lib.path, pk)] = (stamp, fitted)
     return fitted

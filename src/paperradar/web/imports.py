@@ -69,12 +69,15 @@ def run_imports(
 def import_work(
     lib: SQLiteLibrary, progress: Callable[[int], None], sources: list[Source], fmt: str
 ) -> dict[str, Any]:
-    """The import job (run in the worker): the imports, then the new papers embedded."""
+    """The import job (run in the worker): the imports, then the new papers embedded and the
+    ranking features brought up to date (so no request has to build them)."""
     from ..index import index_new_papers
+    from ..rank.features import build_features
 
     report = run_imports(lib, sources, fmt, progress)
     changed = any(f["new"] or f["merged"] for f in report["files"])
     report["index"] = index_new_papers(lib) if changed else None
+    report["features"] = build_features(lib) if changed else None
     return report
 
 
