@@ -51,6 +51,48 @@ def lib(tmp_path):
     library.close()
 
 
+def postgres_url() -> str:
+    """The test PostgreSQL's address (PAPERRADAR_TEST_PG, set by `make test`), or a skip (a
+    failure under CI, where PostgreSQL must run)."""
+    url = os.environ.get("PAPERRADAR_TEST_PG")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("PAPERRADAR_TEST_PG is not set, and CI must test PostgreSQL (run `make test`)")
+        pytest.skip("PAPERRADAR_TEST_PG not set (run `make test`, or: export PAPERRADAR_TEST_PG=$(sh tests/start_postgres.sh))")
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database that each test's database is copied from (fast)."""
+    from pg_databases import drop_database, make_template
+
+    url = postgres_url()
+    name = make_template(url)
+    yield name
+    drop_database(url, name)
+
+
+@pytest.fixture
+def pg_url(pg_template) -> Iterator[str]:
+    """The address of a fresh, migrated PostgreSQL library of this test's own (dropped after)."""
+    from pg_databases import copy_database, drop_database
+
+    url = postgres_url()
+    name, address = copy_database(url, pg_template)
+    yield address
+    drop_database(url, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_lib(request, tmp_path):
+    """A fresh library on each backend in turn: the storage contract tests run on both."""
+    location = str(tmp_path / "lib.db") if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    library = open_library(location)
+    yield library
+    library.close()
+
+
 @pytest.fixture
 def db_path(tmp_path) -> str:
     return str(tmp_path / "cli.db")

@@ -42,7 +42,9 @@ RESCORE = 2  # candidates from the int8 graph per result wanted, re-ordered by t
 
 
 def ann_dir(lib_path: str) -> Path | None:
-    return None if lib_path == ":memory:" else Path(lib_path + ".ann")
+    from .storage import side_path  # beside a SQLite file; in the data folder for PostgreSQL
+
+    return side_path(lib_path, ".ann")
 
 
 def _files(lib_path: str, model_id: str) -> tuple[Path, Path] | None:

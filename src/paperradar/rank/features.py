@@ -350,7 +350,9 @@ def _dense_matrix(lib: SQLiteLibrary, feats: Features, embedder: Embedder) -> np
 
 def cache_dir(lib: SQLiteLibrary) -> Path | None:
     """Where a library's features are kept: `<library>.features/` (None for an in-memory one)."""
-    return None if lib.path == ":memory:" else Path(f"{lib.path}.features")
+    from ..storage import side_path  # beside a SQLite file; in the data folder for PostgreSQL
+
+    return side_path(lib.path, ".features")
 
 
 def _write_cache(lib: SQLiteLibrary, feats: Features) -> None:

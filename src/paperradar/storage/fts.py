@@ -297,6 +297,29 @@ def which_sql(term: Term, pks: Sequence[int]) -> tuple[str, list[Any]]:
 
 
 # ---------------------------------------------------------------- runners (I/O)
+#
+# Each runner takes a connection; a PostgreSQL library's connection (postgres.Connection) carries
+# its library, whose text_* methods answer instead (the expression parsed back by `parse_match`).
+
+_MATCH_TERM = re.compile(r'"((?:[^"]|"")*)"(\*?)')
+
+
+def parse_match(match: str) -> tuple[list[Term], list[Term], Joiner]:
+    """A `match_expression` back into (terms, excluded, joiner) (pure)."""
+    head, _, tail = match.partition(") NOT (")
+    joiner: Joiner = "OR" if '" OR "' in head or '* OR "' in head else "AND"
+
+    def terms(text: str) -> list[Term]:
+        return [
+            Term(m.group(1).replace('""', '"'), " " in m.group(1), bool(m.group(2)))
+            for m in _MATCH_TERM.finditer(text)
+        ]
+
+    return terms(head), terms(tail), joiner
+
+
+def _pg(conn: Any) -> Any:
+    return getattr(conn, "library", None)
 
 
 Marks = tuple[str, str, str]  # marked title, abstract fragment, authors
@@ -305,11 +328,15 @@ Marks = tuple[str, str, str]  # marked title, abstract fragment, authors
 def run_ranked(
     conn: sqlite3.Connection, match: str, f: Filters, limit: int, offset: int
 ) -> list[tuple[int, float]]:
+    if (lib := _pg(conn)) is not None:
+        return [(pk, -score) for pk, score in lib.text_ranked(*parse_match(match), f, limit, offset)]
     sql, params = ranked_sql(match, f, limit, offset)
     return [(int(r[0]), float(r[1])) for r in conn.execute(sql, params)]
 
 
 def run_allowed(conn: sqlite3.Connection, f: Filters, pks: Sequence[int]) -> set[int]:
+    if (lib := _pg(conn)) is not None:
+        return set(lib.text_allowed(f, pks))
     out: set[int] = set()
     for i in range(0, len(pks), 500):
         sql, params = allowed_sql(f, pks[i : i + 500])
@@ -318,6 +345,8 @@ def run_allowed(conn: sqlite3.Connection, f: Filters, pks: Sequence[int]) -> set
 
 
 def run_count(conn: sqlite3.Connection, match: str, f: Filters) -> int:
+    if (lib := _pg(conn)) is not None:
+        return int(lib.text_count(*parse_match(match), f))
     sql, params = count_sql(match, f)
     return int(conn.execute(sql, params).fetchone()[0])
 
@@ -325,6 +354,11 @@ def run_count(conn: sqlite3.Connection, match: str, f: Filters) -> int:
 def run_browse(
     conn: sqlite3.Connection, f: Filters, excluded: str | None, limit: int, offset: int
 ) -> tuple[list[int], int]:
+    if (lib := _pg(conn)) is not None:
+        found: tuple[list[int], int] = lib.text_browse(
+            f, parse_match(excluded)[0] if excluded else [], limit, offset
+        )
+        return found
     sql, params = browse_sql(f, excluded, limit, offset)
     pks = [int(r[0]) for r in conn.execute(sql, params)]
     sql, params = browse_count_sql(f, excluded)
@@ -334,12 +368,16 @@ def run_browse(
 def run_marks(conn: sqlite3.Connection, match: str, pks: Sequence[int]) -> dict[int, Marks]:
     if not pks:
         return {}
+    if (lib := _pg(conn)) is not None:
+        return dict(lib.text_marks(*parse_match(match), pks))
     sql, params = marks_sql(match, pks)
     return {int(r[0]): (r[1] or "", r[2] or "", r[3] or "") for r in conn.execute(sql, params)}
 
 
 def run_which(conn: sqlite3.Connection, terms: Sequence[Term], pks: Sequence[int]) -> dict[int, list[Term]]:
     """pk -> the terms it contains (one small indexed query per term)."""
+    if (lib := _pg(conn)) is not None:
+        return dict(lib.text_which(terms, pks))
     out: dict[int, list[Term]] = {pk: [] for pk in pks}
     for term in terms if pks else ():
         sql, params = which_sql(term, pks)

@@ -234,7 +234,6 @@ def author_rows(lib: SQLiteLibrary, last_name: str) -> list[dict[str, Any]]:
 
 
 def move_paper_refs(lib: SQLiteLibrary, from_pk: int, to_pk: int) -> None:
-    """When two papers are merged: the profiles' references to `from_pk` follow to `to_pk`."""
-    for table in ("profile_papers", "seen"):
-        lib.conn.execute(f"UPDATE OR IGNORE {table} SET paper_pk = ? WHERE paper_pk = ?", (to_pk, from_pk))
-    lib.conn.execute("UPDATE feedback SET paper_pk = ? WHERE paper_pk = ?", (to_pk, from_pk))
+    """When two papers are merged: every reference to `from_pk` follows to `to_pk` (profiles'
+    papers, feedback, seen marks and any other table that refers to a paper: `lib.paper_refs`)."""
+    lib.move_paper_refs(from_pk, to_pk)

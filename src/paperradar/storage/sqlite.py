@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,15 @@ from typing import Any
 import orjson
 
 from ..errors import InvalidInput, NotFound
+from . import fts
+from .base import PaperRef
 from .migrations import migrate
+
+# tables the library remakes itself when papers merge or are rebuilt: every other table that
+# refers to a paper is carried by `move_paper_refs` and `carry_user_data`, found by `paper_refs`
+REMADE = frozenset(
+    {"papers", "aliases", "records", "corrections", "embeddings", "paper_categories", "embedding_log"}
+)
 
 
 def dumps(value: Any) -> str:
@@ -278,7 +286,7 @@ class SQLiteLibrary:
             "records": one("SELECT count(*) FROM records"),
             "aliases": one("SELECT count(*) FROM aliases"),
             "merged_papers": one(
-                "SELECT count(*) FROM (SELECT paper_pk FROM records GROUP BY 1 HAVING count(*) > 1)"
+                "SELECT count(*) FROM (SELECT paper_pk FROM records GROUP BY 1 HAVING count(*) > 1) AS m"
             ),
             "corrections": one("SELECT count(*) FROM corrections"),
             "imports": one("SELECT count(*) FROM imports"),
@@ -381,20 +389,48 @@ class SQLiteLibrary:
         q = "SELECT model_id, count(*) FROM embeddings GROUP BY 1"
         return {r[0]: r[1] for r in self.conn.execute(q)}
 
+    # ------------------------------------------------------------ tables that refer to papers
+
+    def paper_refs(self) -> list[PaperRef]:
+        """Every (table, column) with a foreign key to papers(pk), and that table's primary key."""
+        tables = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).fetchall()
+        refs = []
+        for (table,) in tables:
+            info = self.conn.execute(f"PRAGMA table_info({table})").fetchall()
+            key = tuple(r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"])
+            for fk in self.conn.execute(f"PRAGMA foreign_key_list({table})"):
+                if fk["table"] == "papers":
+                    refs.append(PaperRef(table, fk["from"], key))
+        return refs
+
+    def move_paper_refs(self, from_pk: int, to_pk: int) -> None:
+        """When two papers merge: every row that refers to `from_pk` (profiles' papers, feedback,
+        seen marks, topics, and any table added later) follows to `to_pk`; where `to_pk` already
+        has the same row, `to_pk`'s is kept. Inside the caller's transaction."""
+        for ref in self.paper_refs():
+            if ref.table in REMADE:
+                continue
+            if ref.column in ref.key:
+                others = [k for k in ref.key if k != ref.column]
+                same = "".join(f" AND t2.{k} = {ref.table}.{k}" for k in others)
+                self.conn.execute(
+                    f"DELETE FROM {ref.table} WHERE {ref.column} = ? AND EXISTS"
+                    f" (SELECT 1 FROM {ref.table} t2 WHERE t2.{ref.column} = ?{same})",
+                    (from_pk, to_pk),
+                )
+            self.conn.execute(
+                f"UPDATE {ref.table} SET {ref.column} = ? WHERE {ref.column} = ?", (to_pk, from_pk)
+            )
+
     def carry_user_data(self, old_path: str) -> dict[str, int]:
         """After a rebuild into this (fresh) library: copy every table of the old library that the
         rebuild does not make itself (profiles, feedback, topics, digests, settings, ...), with each
-        `paper_pk` mapped to the new paper that holds the same source record. Rows whose paper is
-        gone, or that would collide after two papers became one, are dropped. Returns rows per table."""
-        derived = {
-            "papers",
-            "aliases",
-            "records",
-            "corrections",
-            "embeddings",
-            "paper_categories",
-            "embedding_log",
-        }
+        reference to a paper (`paper_refs`) mapped to the new paper that holds the same source record.
+        Rows whose paper is gone, or that would collide after two papers became one, are dropped.
+        Returns rows per table."""
+        refs = {r.table: r.column for r in self.paper_refs()}
         self.conn.execute("ATTACH DATABASE ? AS old", (old_path,))
         try:
             tables = [
@@ -403,7 +439,7 @@ class SQLiteLibrary:
                     "SELECT name FROM old.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                     "AND name NOT LIKE 'papers_fts%' ORDER BY rowid"
                 )
-                if r[0] not in derived
+                if r[0] not in REMADE
             ]
             copied: dict[str, int] = {}
             with self.transaction():
@@ -412,17 +448,51 @@ class SQLiteLibrary:
                     "FROM old.records o JOIN main.records n ON n.key = o.key GROUP BY o.paper_pk"
                 )
                 for table in tables:
-                    cols = [r[1] for r in self.conn.execute(f"PRAGMA old.table_info({table})")]
-                    select = ", ".join("m.new_pk" if c == "paper_pk" else f"t.{c}" for c in cols)
-                    join = " JOIN pk_map m ON m.old_pk = t.paper_pk" if "paper_pk" in cols else ""
-                    cur = self.conn.execute(
-                        f"INSERT OR IGNORE INTO main.{table} ({', '.join(cols)}) SELECT {select} FROM old.{table} t{join}"
-                    )
-                    copied[table] = cur.rowcount
+                    copied[table] = self._carry_table(table, refs.get(table))
                 self.conn.execute("DROP TABLE temp.pk_map")
         finally:
             self.conn.execute("DETACH DATABASE old")
         return copied
+
+    def _carry_table(self, table: str, ref: str | None) -> int:
+        cols = [r[1] for r in self.conn.execute(f"PRAGMA old.table_info({table})")]
+        select = ", ".join("m.new_pk" if c == ref else f"t.{c}" for c in cols)
+        join = f" JOIN pk_map m ON m.old_pk = t.{ref}" if ref else ""
+        cur = self.conn.execute(
+            f"INSERT OR IGNORE INTO main.{table} ({', '.join(cols)}) SELECT {select} FROM old.{table} t{join}"
+        )
+        return cur.rowcount
+
+    # ------------------------------------------------------------ text search (the contract's)
+
+    def text_ranked(
+        self, terms: Sequence[fts.Term], excluded: Sequence[fts.Term], joiner: fts.Joiner,
+        f: fts.Filters, limit: int, offset: int,
+    ) -> list[tuple[int, float]]:  # fmt: skip
+        """One page of matching papers, best first: (pk, score), higher is better (-bm25)."""
+        match = fts.match_expression(terms, excluded, joiner)
+        return [(pk, -score) for pk, score in fts.run_ranked(self.conn, match, f, limit, offset)]
+
+    def text_count(
+        self, terms: Sequence[fts.Term], excluded: Sequence[fts.Term], joiner: fts.Joiner, f: fts.Filters
+    ) -> int:
+        return fts.run_count(self.conn, fts.match_expression(terms, excluded, joiner), f)
+
+    def text_marks(
+        self, terms: Sequence[fts.Term], excluded: Sequence[fts.Term], joiner: fts.Joiner, pks: Sequence[int]
+    ) -> dict[int, fts.Marks]:
+        """Title and authors with every match marked, and the abstract's best fragment, marked."""
+        return fts.run_marks(self.conn, fts.match_expression(terms, excluded, joiner), pks)
+
+    def text_browse(
+        self, f: fts.Filters, excluded: Sequence[fts.Term], limit: int, offset: int
+    ) -> tuple[list[int], int]:
+        """No terms: the newest papers passing the filters and matching none of `excluded`."""
+        not_match = fts.match_expression(excluded, joiner="OR") if excluded else None
+        return fts.run_browse(self.conn, f, not_match, limit, offset)
+
+    def text_allowed(self, f: fts.Filters, pks: Sequence[int]) -> set[int]:
+        return fts.run_allowed(self.conn, f, pks)
 
     def check_integrity(self) -> list[str]:
         """Problems found (empty when consistent): SQLite's own check, orphans, FTS in step."""
