@@ -10,7 +10,11 @@ after a dislike (the stale list served while the refit runs in the background) a
 background refit takes until /api/home is fresh again. The first (cold) Home view is reported
 apart. `paperradar serve` in its own process; client time includes HTTP on loopback.
 
-    .venv/bin/python bench/web.py --pages [--db COPY] [--rounds N] [--json]
+    .venv/bin/python bench/web.py --pages [--db COPY] [--rounds N] [--first-after S] [--json]
+
+The server warms Home and its cards' similar papers when it starts (web/warm.py): --first-after
+opens Home that many seconds after the server answers (0: at once, the worst case). The first
+similar-papers request of each Home card is timed against papers no page showed.
 
 Library: a copy of bench/out/lib-118k.db (the server writes its settings, so the shared file is
 never served itself), made once at bench/out/web-118k.db. Queries: bench/search.py's 200 title-made
@@ -243,7 +247,25 @@ def feedback_rounds(client: httpx.Client, n: int) -> dict[str, Any]:
     }
 
 
-def run_pages(db: Path, author: str, rounds: int) -> dict[str, Any]:
+def first_similar(client: httpx.Client, other_pages: list[str], settle_s: float = 20.0) -> dict[str, Any]:
+    """The first similar-papers request of each Home card (a reader opens these next: the server
+    computes them in the background after Home's list, web/warm.py), `settle_s` after the list is
+    ready (a reader reads Home first), against papers no page showed (nothing warmed them)."""
+    body = client.get(f"/api/home?profile={PROFILE}").json()
+    cards = [i["id"] for g in body["groups"] for i in g["items"]]
+    time.sleep(settle_s)
+    out: dict[str, Any] = {}
+    for name, ids in (
+        ("Home cards", cards),
+        ("papers not shown", [u[7:] for u in other_pages[: len(cards)]]),
+    ):
+        server = [time_get(client, f"/api/papers/{i}/similar")[0] for i in ids]
+        out[name] = percentiles(server) | {"n": len(server)}
+        print(f"  first similar, {name}: server p50 {out[name]['p50']:.0f} ms", file=sys.stderr, flush=True)
+    return out
+
+
+def run_pages(db: Path, author: str, rounds: int, first_after: float = 0.0) -> dict[str, Any]:
     ensure_profile(db, author)
     urls = page_urls(db, max(rounds, 1))
     lib = open_library(db)
@@ -253,6 +275,7 @@ def run_pages(db: Path, author: str, rounds: int) -> dict[str, Any]:
     proc = start_server(db, port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
+            time.sleep(first_after)  # a reader who opens Home this long after the server answers
             started = time.perf_counter()
             cold_s, _, _ = time_get(client, f"/?profile={PROFILE}")
             while client.get(f"/api/home?profile={PROFILE}&wait=false").json().get("preparing"):
@@ -263,6 +286,7 @@ def run_pages(db: Path, author: str, rounds: int) -> dict[str, Any]:
                 file=sys.stderr,
                 flush=True,
             )
+            first = first_similar(client, urls["/paper/{id}"])
             pages = time_pages(client, urls, rounds)
             fb = feedback_rounds(client, 5)
     finally:
@@ -272,7 +296,8 @@ def run_pages(db: Path, author: str, rounds: int) -> dict[str, Any]:
         "library": str(db),
         "papers": papers,
         "rounds": rounds,
-        "cold_home_ms": {"server": cold_s, "client": cold_c},
+        "cold_home_ms": {"server": cold_s, "client": cold_c, "after_start_s": first_after},
+        "first_similar_ms": first,
         "pages": pages,
         "feedback": fb,
     }
@@ -282,8 +307,11 @@ def print_pages(report: dict[str, Any]) -> None:
     print(f"{report['papers']:,} papers, {report['rounds']} timed requests per page (warm)")
     cold = report["cold_home_ms"]
     print(
-        f"  first Home view (cold): page {cold['server']:.0f} ms, its list ready after {cold['client']:.0f} ms"
+        f"  first Home view {cold['after_start_s']:.0f} s after the server answered: page {cold['server']:.0f} ms,"
+        f" its list ready after {cold['client']:.0f} ms"
     )
+    for name, p in report["first_similar_ms"].items():
+        print(f"  first similar papers, {name:<18} p50 {p['p50']:>7.1f} p90 {p['p90']:>7.1f} ms (n={p['n']})")
     for name, r in report["pages"].items():
         s, c = r["server"], r["client"]
         print(
@@ -298,6 +326,12 @@ def main() -> None:
     ap.add_argument("--pages", action="store_true", help="time every page (issue 15) instead of search")
     ap.add_argument("--rounds", type=int, default=20, help="--pages: timed requests per page")
     ap.add_argument("--author", default="Dacheng Tao", help="--pages: the bench profile's author")
+    ap.add_argument(
+        "--first-after",
+        type=float,
+        default=0.0,
+        help="--pages: open Home first this many seconds after start",
+    )
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=240, help="time budget of the timed load loop")
     ap.add_argument("--mode", default="keyword", choices=["keyword", "hybrid", "semantic"])
@@ -306,7 +340,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.pages:
         db = library_copy(args.db, COPY) if args.db == DEFAULT_DB else args.db
-        pages = run_pages(db, args.author, args.rounds)
+        pages = run_pages(db, args.author, args.rounds, args.first_after)
         print(json.dumps(pages, indent=2)) if args.json else print_pages(pages)
         return
     report = run(args.db, args.queries, args.seconds, args.mode)

@@ -1,14 +1,18 @@
-"""Text as a reader should see it on a page or in a digest: raw Markdown marks removed
-(`**bold**`, `*italic*`, `` `code` ``, `[text](url)`, leading `#`) and words glued by a lost space split
+"""Text as a reader should see it on a page, in a search snippet or in a digest: raw Markdown marks
+removed (`**bold**`, `*italic*`, `` `code` ``, `[text](url)`, leading `#`), LaTeX and HTML debris
+that sources left (`\\hrefhttps://x.orghttps://x.org`, `\\ie`, `\\(m\\)`, `78\\%`, `<p>`, `&amp;`)
+turned back into text, and words glued by a lost space split
 ("attentionreduces" -> "attention reduces") when both halves are common words. The stored record is
 never changed: this is for display only. Pure functions; reads wordninja's word list once.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 
+from .latex import flattened_macros
 from .normalize import split_glued_text
 
 _MD = [
@@ -18,6 +22,28 @@ _MD = [
     (re.compile(r"`([^`\n]+)`"), r"\1"),  # `code`
     (re.compile(r"(^|\n)\s{0,3}#{1,6}\s+"), r"\1"),  # headings
 ]
+# LaTeX and HTML left in stored text by sources that flattened it (issue 15: search snippets):
+# \\href, \\url and \\ie-like macros first (latex.flattened_macros, which imports use too)
+_DEBRIS = [
+    (
+        re.compile(
+            r"\\(?:text(?:bf|it|tt|sc|rm|sf)?|emph|math(?:rm|bf|it|cal|bb|sf|tt))\{([^{}\n]{0,300})\}"
+        ),
+        r"\1",
+    ),
+    (re.compile(r"\\textcolor\{[A-Za-z]+\}\{([^{}\n]{0,300})\}"), r"\1"),
+    (re.compile(r"\{\\(?:em|bf|it|tt|sc)\s+([^{}\n]{0,300})\}"), r"\1"),
+    (re.compile(r"\\[()\[\]]"), ""),  # \\( \\) \\[ \\] math delimiters
+    (re.compile(r"\\([%&_#$])"), r"\1"),  # escaped characters
+    (re.compile(r"\\-"), ""),  # discretionary hyphen
+    (re.compile(r"\\'9[12]"), "\u2019"),  # an RTF apostrophe
+    (re.compile(r"\$([^\w\s$]{1,2})\$"), r"\1"),  # $≥$, $±$: one symbol in math mode
+    (re.compile(r"</?(?:p|br|div)(?:\s[^<>]{0,200})?/?>", re.I), " "),  # block tags: a space
+    (re.compile(r"</?(?:i|b|em|strong|sub|sup|span|tt|u)(?:\s[^<>]{0,200})?>", re.I), ""),  # inline
+    (re.compile(r"&(?:amp|lt|gt|quot|nbsp|#\d{1,6});"), lambda m: html.unescape(m.group(0))),
+]
+_STRAY_BOLD = re.compile(r"\*\*+")
+_SPACES = re.compile(r"[ \t]{2,}")
 _TOKEN = re.compile(r"\b[a-z]{10,}\b")
 COMMON = 20_000  # both halves of a split must be among this many most frequent English words
 MIN_PART = 5
@@ -29,8 +55,13 @@ def display_text(text: str | None) -> str:
     """`text` without raw Markdown marks and with glued words split, for showing to a reader."""
     if not text:
         return ""
+    if "\\" in text or "<" in text or "&" in text or "$" in text:
+        text = flattened_macros(text)
+        for debris, fix in _DEBRIS:
+            text = debris.sub(fix, text)  # type: ignore[arg-type]
     for pattern, repl in _MD:
         text = pattern.sub(repl, text)
+    text = _SPACES.sub(" ", _STRAY_BOLD.sub("", text))
     text = split_glued_text(text)
     return _TOKEN.sub(lambda m: split_common(m.group(0)), text)
 

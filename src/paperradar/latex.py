@@ -192,6 +192,25 @@ def _macro_to_text(match: re.Match[str]) -> str:
     return _latex_fragment(frag)
 
 
+# macros that sources leave flattened, which the macro table below would drop with their text
+# (issue 15): \\href with its braces lost (the URL glued to its text, often itself), \\url, and
+# the abbreviation macros papers define (\\ie, \\eg, \\etal)
+_URL_ARG = re.compile(r"\\url\{([^{}\s]+)\}")
+_FLAT_HREF = re.compile(r"\\href\{?(https?://[^\s{}]+?)\}?\{?(?:\1|here)\}?(?=[\s.,;:)\]]|$)")
+_BARE_LINK = re.compile(r"\\(?:href|url)(?![A-Za-z])\{?|\\href(?=https?://)")
+_ABBREVIATION = re.compile(r"\\(ie|eg|etal|wrt|cf)(?![A-Za-z])\.?")
+_ABBREVIATIONS = {"ie": "i.e.", "eg": "e.g.", "etal": "et al.", "wrt": "w.r.t.", "cf": "cf."}
+
+
+def flattened_macros(text: str) -> str:
+    """\\href, \\url and abbreviation macros as the text they stand for (each URL once)."""
+    if "\\" not in text:
+        return text
+    text = _FLAT_HREF.sub(r"\1", _URL_ARG.sub(r"\1", text))
+    text = _BARE_LINK.sub("", text)
+    return _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group(1)], text)
+
+
 def latex_to_unicode(text: str) -> str:
     """Turn the LaTeX that appears in titles and abstracts into readable Unicode.
 
@@ -204,6 +223,7 @@ def latex_to_unicode(text: str) -> str:
     text = text.replace("\\{", "\ue003").replace("\\}", "\ue004")
     text = _MATH.sub(_math_to_text, text)
     if "\\" in text:
+        text = flattened_macros(text)
         text = text.replace("\\-", "")  # a discretionary hyphen: Lan\-guage is Language
         text = _LOGO.sub(lambda m: _LOGOS[m.group(1)], text)
         text = _NESTED_ACCENT.sub(_nested_accent, text)

@@ -113,7 +113,9 @@ def keyword_search(lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset:
     hits = []
     for pk, bm25 in ranked:
         paper = load_paper(lib, pk, with_sources=False)
-        title, abstract, authors = (segments(m) for m in marks.get(pk, ("", "", "")))
+        marked_title, marked_abstract, marked_authors = marks.get(pk, ("", "", ""))
+        title, abstract = shown_segments(marked_title), shown_segments(marked_abstract)
+        authors = segments(marked_authors)
         reasons = _match_reasons(title, abstract, authors)
         if relaxed:
             found = which.get(pk, [])
@@ -205,7 +207,7 @@ def _fused_hits(
     hits = []
     for pk, score in page:
         paper = load_paper(lib, pk, with_sources=False)
-        title, abstract, _ = (segments(m) for m in marks.get(pk, ("", "", "")))
+        title, abstract, _ = (shown_segments(m) for m in marks.get(pk, ("", "", "")))
         reasons = []
         if pk in cosine:
             reasons.append(f"close in meaning (cosine {cosine[pk]:.2f})")
@@ -242,6 +244,14 @@ def segments(marked: str) -> Segments:
     return out
 
 
+def shown_segments(marked: str) -> Segments:
+    """A marked snippet as a reader should see it (display.display_text: no raw Markdown, LaTeX or
+    HTML debris, glued words split), then split into segments; the marks survive the cleaning."""
+    from .display import display_text
+
+    return segments(display_text(marked))
+
+
 def plain(segs: Segments) -> str:
     return "".join(text for text, _ in segs)
 
@@ -266,11 +276,15 @@ def _marked(segs: Segments) -> bool:
 
 
 def _plain(text: str | None) -> Segments:
-    return [(text, False)] if text else []
+    from .display import display_text
+
+    return [(display_text(text), False)] if text else []
 
 
 def first_words(paper: Paper) -> Segments:
-    words = (paper.abstract or "").split()
+    from .display import display_text
+
+    words = display_text(paper.abstract).split()
     if not words:
         return []
     more = len(words) > SNIPPET_WORDS

@@ -42,6 +42,7 @@ class RefreshingCache:
         self.running: set[Hashable] = set()
         self.failed: set[Hashable] = set()  # keys whose background computation raised
         self.lock = threading.Lock()
+        self.done = threading.Condition(self.lock)  # notified when a computation ends
 
     def get(
         self, lib: SQLiteLibrary, pool: LibraryPool | None, key: Hashable, wait: bool = True
@@ -51,9 +52,9 @@ class RefreshingCache:
         state = self.state_fn(lib, key)
         entry = self.entries.get(key)
         if entry is None and not wait and pool is not None and key not in self.failed:
-            thread = self.refresh_later(pool, key)
-            if thread is not None:
-                thread.join(FIRST_WAIT_S)  # a small library is ready by then
+            self.refresh_later(pool, key)  # unless one is at it already (web/warm.py at start)
+            with self.done:  # a small library is ready by then
+                self.done.wait_for(lambda: key in self.entries or key not in self.running, FIRST_WAIT_S)
             if key not in self.entries:
                 return None, True
             entry = self.entries[key]
@@ -83,6 +84,26 @@ class RefreshingCache:
         thread.start()
         return thread
 
+    def refresh_now(self, pool: LibraryPool, key: Hashable) -> bool:
+        """Recompute `key` in this thread (False when another thread is already at it)."""
+        with self.lock:
+            if key in self.running:
+                return False
+            self.running.add(key)
+        self._refresh(pool, key)
+        return True
+
+    def cached_keys(self) -> list[Hashable]:
+        with self.lock:
+            return list(self.entries)
+
+    def is_stale(self, lib: SQLiteLibrary, key: Hashable) -> bool:
+        """True when `key`'s value predates a change it depends on (or is over MAX_AGE_S old)."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return False
+        return entry.state != self.state_fn(lib, key) or time.time() - entry.made_at >= MAX_AGE_S
+
     def _refresh(self, pool: LibraryPool, key: Hashable) -> None:
         try:
             with pool.use() as lib:
@@ -95,6 +116,7 @@ class RefreshingCache:
         finally:
             with self.lock:
                 self.running.discard(key)
+                self.done.notify_all()
 
 
 _MADE = threading.Lock()

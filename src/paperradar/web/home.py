@@ -22,6 +22,7 @@ from ..storage.sqlite import SQLiteLibrary
 from .cache import RefreshingCache, cache_on
 from .deps import Lib, render
 from .papers import paper_brief
+from .warm import warmer_of
 
 router = APIRouter()
 HOME_LIMIT = 12
@@ -62,7 +63,20 @@ def _unseen(lib: SQLiteLibrary, key: Key, recs: list[Any]) -> list[Any]:
 
 
 def home_cache(request: Request) -> RefreshingCache:
-    return cache_on(request.app.state, "home", lambda: RefreshingCache(_compute, _state, _unseen, "home"))
+    return home_cache_of(request.app.state)
+
+
+def home_cache_of(app_state: Any) -> RefreshingCache:
+    """The app's Home cache; each list it computes queues its cards' similar papers (web/warm.py)."""
+
+    def compute(lib: SQLiteLibrary, key: Key) -> list[Any]:
+        recs = _compute(lib, key)
+        warmer = warmer_of(app_state)
+        if warmer is not None:
+            warmer.similar_later([lib.resolve(r.paper.id) for r in recs])
+        return recs
+
+    return cache_on(app_state, "home", lambda: RefreshingCache(compute, _state, _unseen, "home"))
 
 
 def home_data(

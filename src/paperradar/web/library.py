@@ -15,7 +15,7 @@ from ..storage.sqlite import SQLiteLibrary
 from .cache import Memo
 from .deps import Lib, Limit, Offset, PageNumber, page_base, page_json, render, shown_path
 from .papers import paper_brief
-from .search import Search, SearchQuery, first_profile
+from .search import Search, SearchQuery, first_profile, like_profiles
 
 router = APIRouter()
 NAV = [("Library", "/library")]
@@ -95,6 +95,7 @@ def library_page(
         "stats": stats_of(lib),
         "sources": IMPORTERS,
         "like_profile": first_profile(lib),
+        "like_profiles": like_profiles(lib),  # issue 15: a Like can go to any profile
         "error": error,
         "twin": "/api/library" + (f"?{request.url.query}" if request.url.query else ""),
     }

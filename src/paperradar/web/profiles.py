@@ -259,13 +259,15 @@ def profile_page(request: Request, lib: Lib, name: str, rate: Annotated[bool, Qu
 def steer_form(
     lib: Lib,
     name: str,
-    action: Annotated[str, Form(pattern="^(follow|unfollow|must|exclude|unrule|threshold|reset)$")],
+    action: Annotated[str, Form(pattern="^(follow|unfollow|must|exclude|unrule|threshold|reset|unpaper)$")],
     value: Annotated[str, Form(max_length=200)] = "",
     kind: Annotated[str, Form(pattern="^(|must|exclude)$")] = "",
 ):
     """The profile page's steering forms: follow/unfollow an author, add/remove a keyword rule,
-    set the threshold (empty removes it), reset one kind of learned state."""
-    if action in ("follow", "unfollow"):
+    set the threshold (empty removes it), reset one kind of learned state, remove a paper (issue 15)."""
+    if action == "unpaper":
+        svc.remove_papers(lib, name, [value])
+    elif action in ("follow", "unfollow"):
         (svc.follow if action == "follow" else svc.unfollow)(lib, name, value)
     elif action in ("must", "exclude"):
         svc.add_rule(lib, name, action, value)

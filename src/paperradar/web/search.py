@@ -150,6 +150,7 @@ def search_page(request: Request, lib: Lib, query: Search, page: PageNumber = 1)
         "offset": offset,
         "sources": IMPORTERS,
         "like_profile": first_profile(lib),
+        "like_profiles": like_profiles(lib),
         "twin": request.url.path.replace("/search", "/api/search", 1) + _qs(request),
     }
     return render(request, "search.html", ctx)
@@ -168,6 +169,13 @@ def _hit_view(hit: svc.Hit) -> dict[str, Any]:
 
 def _qs(request: Request) -> str:
     return f"?{request.url.query}" if request.url.query else ""
+
+
+def like_profiles(lib: Any) -> list[str]:
+    """The profiles a Like on a card can go to (a card offers the others when there are several)."""
+    from ..storage.profiles import profile_names
+
+    return list(profile_names(lib))
 
 
 def first_profile(lib: Any) -> str | None:

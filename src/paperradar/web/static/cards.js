@@ -30,30 +30,44 @@
     return (button && button.closest(".card, .row")) || form.closest(".card, .row");
   }
 
-  function showDone(form, kind, card) {
+  function showDone(form, kind, card, profile) {
     var status = (card && card.querySelector(".fb-status")) || form.querySelector(".fb-status");
+    var other = profile !== form.dataset.profile; // a Like sent to another profile (the "Like for…" menu)
     if (card) {
       card.classList.remove("pending", "done-like", "done-dislike", "done-not_interested");
       card.classList.add("done-" + kind);
     }
-    (card || form).querySelectorAll("button.fb").forEach(function (b) {
-      b.setAttribute("aria-pressed", b.value === kind ? "true" : "false");
+    (card || form).querySelectorAll("button.fb, button.like-to").forEach(function (b) {
+      var mine = b.classList.contains("like-to") ? b.dataset.profile === profile : !other && b.value === kind;
+      b.setAttribute("aria-pressed", mine ? "true" : "false");
     });
+    (card || form).querySelectorAll("details.like-for").forEach(function (d) { d.open = false; });
     if (!status) return;
-    status.textContent = DONE[kind] + " · ";
+    status.textContent = DONE[kind] + (other ? " for " + profile : "") + " · ";
     var undo = document.createElement("button");
     undo.type = "button";
     undo.className = "link undo";
     undo.textContent = "Undo";
     undo.addEventListener("click", function () {
-      var url = "/api/profiles/" + encodeURIComponent(form.dataset.profile) + "/undo";
+      var url = "/api/profiles/" + encodeURIComponent(profile) + "/undo";
       post(url, {}, csrf(form)).then(function () {
         if (card) card.classList.remove("done-" + kind);
-        (card || form).querySelectorAll("button.fb").forEach(function (b) { b.removeAttribute("aria-pressed"); });
+        (card || form).querySelectorAll("button.fb, button.like-to").forEach(function (b) { b.removeAttribute("aria-pressed"); });
         status.textContent = "Undone";
       }).catch(function (e) { status.textContent = "Undo failed: " + e.message; });
     });
     status.appendChild(undo);
+  }
+
+  // the plain form post of the button pressed (form.submit() alone sends neither its kind nor its formaction)
+  function postPlain(form, button) {
+    var kind = document.createElement("input");
+    kind.type = "hidden";
+    kind.name = "kind";
+    kind.value = button.value;
+    form.appendChild(kind);
+    form.action = button.formAction || form.action;
+    form.submit();
   }
 
   document.querySelectorAll("form.feedback[data-profile]").forEach(function (form) {
@@ -64,10 +78,11 @@
       var card = cardOf(form, ev.submitter);
       if (card) card.classList.add("pending");
       var paper = form.querySelector('input[name="paper"]').value;
-      var url = "/api/profiles/" + encodeURIComponent(form.dataset.profile) + "/feedback";
+      var profile = ev.submitter.dataset.profile || form.dataset.profile; // "Like for…" names its own
+      var url = "/api/profiles/" + encodeURIComponent(profile) + "/feedback";
       post(url, { paper: paper, kind: kind }, csrf(form))
-        .then(function () { showDone(form, kind, card); })
-        .catch(function () { form.submit(); }); // let the server say what went wrong
+        .then(function () { showDone(form, kind, card, profile); })
+        .catch(function () { postPlain(form, ev.submitter); }); // let the server say what went wrong
     });
   });
 

@@ -1,0 +1,113 @@
+"""Warming the slow views in the background, so that a first view finds them ready (issue 15).
+
+When the server starts, one worker thread computes Home's list for each profile (the first
+WARM_PROFILES by name), then the similar papers of every Home card (the papers a reader opens
+next; a lexical pass over 118k papers takes about a second each). Every WATCH_EVERY_S it looks
+for lists whose library or profile changed (an import, an index run, feedback from the CLI) and
+recomputes them before anyone asks. Pages never wait for this worker: they serve what exists
+(web/cache.py) and it fills in. Does I/O through the app's library pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any
+
+from ..errors import RadarError
+
+log = logging.getLogger(__name__)
+WARM_PROFILES = 8  # Home lists computed at start (each costs a ranking: seconds on a big library)
+WATCH_EVERY_S = 30.0  # how often changed lists are looked for
+SIMILAR_QUEUE = 256  # similar lists waiting at most (more are dropped: a view computes its own)
+
+Task = tuple[str, Any]  # ("home", key) or ("similar", paper pk)
+
+
+class Warmer:
+    """One background thread working through a queue of views to compute."""
+
+    def __init__(self, app_state: Any) -> None:
+        self.state = app_state
+        self.tasks: queue.Queue[Task] = queue.Queue(maxsize=SIMILAR_QUEUE)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="paperradar-warm")
+
+    def start(self) -> Warmer:
+        self._queue_homes()
+        self.thread.start()
+        return self
+
+    def stop(self, wait_s: float = 5.0) -> None:
+        """Stop after the view at hand (waiting at most `wait_s` for it)."""
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(wait_s)
+
+    def similar_later(self, pks: list[int]) -> None:
+        """Compute these papers' similar papers when the worker is free (dropped when it is busy)."""
+        for pk in pks:
+            try:
+                self.tasks.put_nowait(("similar", pk))
+            except queue.Full:
+                return
+
+    def _queue_homes(self) -> None:
+        from ..storage.profiles import profile_names
+        from .home import HOME_LIMIT
+
+        with self.state.pool.use() as lib:
+            names = profile_names(lib)[:WARM_PROFILES]
+        for name in names:
+            self.tasks.put_nowait(("home", (name, None, HOME_LIMIT)))
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                kind, key = self.tasks.get(timeout=WATCH_EVERY_S)
+            except queue.Empty:
+                kind, key = "changed", None
+            try:
+                self._do(kind, key)
+            except RadarError as e:  # e.g. a profile deleted meanwhile
+                log.info("warming %s %s: %s", kind, key, e)
+            except Exception:  # a background worker must not die on one bad view
+                log.exception("warming %s %s failed", kind, key)
+
+    def _do(self, kind: str, key: Any) -> None:
+        from .home import home_cache_of
+        from .papers import remembered_similar
+
+        if self.stopping.is_set():
+            return
+        if kind == "changed":
+            self._queue_changed()
+        elif kind == "home":
+            home_cache_of(self.state).refresh_now(self.state.pool, key)
+        else:
+            with self.state.pool.use() as lib:
+                remembered_similar(lib, int(key))
+
+    def _queue_changed(self) -> None:
+        """Queue the Home lists whose library or profile changed since they were computed."""
+        from .home import home_cache_of
+
+        cache = home_cache_of(self.state)
+        with self.state.pool.use() as lib:
+            changed = [key for key in cache.cached_keys() if cache.is_stale(lib, key)]
+        for key in changed:
+            try:
+                self.tasks.put_nowait(("home", key))
+            except queue.Full:
+                return
+
+
+def start_warming(app_state: Any) -> Warmer:
+    """Start warming the app's slow views (called when the server starts)."""
+    warmer = app_state.warmer = Warmer(app_state)
+    return warmer.start()
+
+
+def warmer_of(app_state: Any) -> Warmer | None:
+    return getattr(app_state, "warmer", None)
