@@ -25,7 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..jobs import JobRunner
-from . import errors
+from ..storage import users
+from . import auth, errors
 from .deps import STATIC, LibraryPool, make_templates
 from .errors import WebError, error_response
 from .security import (
@@ -53,7 +54,7 @@ ROUTERS = [
     "imports",
     "profiles",
     "digest",
-    "login",
+    "auth",  # /login and /logout for accounts (issue 16) and for the access token (login.py)
     "topics",
 ]
 
@@ -125,11 +126,15 @@ def create_app(
 
 
 async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
-    """Every request: the Host check, the declared size limit, authentication when the app has an
-    access token; every response: the security headers and the time taken, as a `Server-Timing`
+    """Every request: the Host check, the declared size limit, authentication when the library has
+    users (web/auth.py) or the app has an access token, then the route, seeing only the signed-in
+    user's profiles; every response: the security headers and the time taken, as a `Server-Timing`
     header (what bench/web.py measures)."""
     started = time.perf_counter()
-    response = refuse(request) or await call_next(request)
+    response = refuse(request)
+    if response is None:
+        with users.viewing_as(getattr(request.state, "user", None)):  # profiles the route may see
+            response = await call_next(request)
     response.headers.update(SECURITY_HEADERS)
     response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
     return response
@@ -139,12 +144,18 @@ def refuse(request: Request) -> Response | None:
     """The answer to a request that must not reach the routes, or None to let it through."""
     state = request.app.state
     request.state.bearer = False
+    request.state.user = None
     if not host_allowed(request.headers.get("host", ""), state.allowed_hosts):
         return error_response(request, 400, "unknown Host header (see `paperradar serve --allowed-host`)")
     size = request.headers.get("content-length", "")
     if size.isdigit() and int(size) > state.max_upload:
         return error_response(request, 413, too_large(state.max_upload))
-    if state.token_hash and not is_open(request.url.path):
+    if is_open(request.url.path):
+        return None
+    with state.pool.use() as lib:
+        if users.has_users(lib):  # accounts (issue 16): a user signed in, on loopback too
+            return auth.admit(request, lib)
+    if state.token_hash:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token_matches(token.strip(), state.token_hash):
             request.state.bearer = True  # not an ambient credential: no CSRF token needed
