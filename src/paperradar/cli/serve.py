@@ -58,6 +58,19 @@ def serve_cmd(
                 err.print("access token: the one shown when it was made (`--new-token` to replace it)")
         finally:
             lib.close()
+    _say_accounts(path)
     web = create_app(path, token_hash=stored if not is_loopback(host) else None, allowed_hosts=allowed_host)
     err.print(f"paperradar: serving {escape(path)} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
     uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _say_accounts(path: str) -> None:
+    """With accounts (issue 16) everyone signs in as themselves; the access token is not taken."""
+    from ..storage.users import has_users
+
+    lib = open_library(path)
+    try:
+        if has_users(lib):
+            err.print("accounts: everyone signs in with their name and password (`paperradar users list`)")
+    finally:
+        lib.close()
