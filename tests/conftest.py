@@ -58,7 +58,9 @@ def postgres_url() -> str:
     if not url:
         if os.environ.get("CI"):
             pytest.fail("PAPERRADAR_TEST_PG is not set, and CI must test PostgreSQL (run `make test`)")
-        pytest.skip("PAPERRADAR_TEST_PG not set (run `make test`, or: export PAPERRADAR_TEST_PG=$(sh tests/start_postgres.sh))")
+        pytest.skip(
+            "PAPERRADAR_TEST_PG not set (run `make test`, or: export PAPERRADAR_TEST_PG=$(sh tests/start_postgres.sh))"
+        )
     return url
 
 

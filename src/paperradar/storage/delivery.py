@@ -27,7 +27,7 @@ def save_cursor(lib: SQLiteLibrary, source: str, cursor: dict[str, Any], now: st
             """INSERT INTO sync_state (source, cursor, last_ok, last_error, updated_at)
                VALUES (:s, :c, CASE WHEN :e IS NULL THEN :now END, :e, :now)
                ON CONFLICT (source) DO UPDATE SET cursor = :c, last_error = :e, updated_at = :now,
-                   last_ok = CASE WHEN :e IS NULL THEN :now ELSE last_ok END""",
+                   last_ok = CASE WHEN :e IS NULL THEN :now ELSE sync_state.last_ok END""",
             {"s": source, "c": dumps(cursor), "e": error, "now": now},
         )
 

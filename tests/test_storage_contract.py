@@ -1,0 +1,235 @@
+"""The storage contract: every test here runs on SQLite and on PostgreSQL (the `any_lib` fixture),
+and the two backends must agree on what a user sees: papers, merges, search with highlights,
+vectors, profiles and feedback, topics, delivery, and writers at once."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES
+from paperradar import profiles as P
+from paperradar.importers.base import Source
+from paperradar.ingest import import_source
+from paperradar.papers import export_papers, get_paper, list_papers, merge_papers, split_paper
+from paperradar.search import search
+from paperradar.storage import delivery, fts, open_library
+from paperradar.storage import topics as T
+from paperradar.storage.base import Library
+
+
+def import_examples(lib) -> None:
+    for f in sorted(EXAMPLES.iterdir()):
+        import_source(lib, Source.from_file(f))
+
+
+def exported(lib) -> str:
+    return export_papers(list_papers(lib, limit=None, order="added"), "jsonl")
+
+
+@pytest.fixture
+def demo(any_lib):
+    import_examples(any_lib)
+    return any_lib
+
+
+def test_both_backends_satisfy_the_library_protocol(any_lib):
+    lib: Library = any_lib  # mypy checks the assignment; at run time every method must be there
+    for name in ("text_ranked", "text_marks", "paper_refs", "move_paper_refs", "put_embeddings", "resolve"):
+        assert callable(getattr(lib, name))
+
+
+def test_import_gives_the_same_papers_and_merges(demo):
+    counts = demo.counts()
+    assert counts["papers"] == 177 and counts["records"] == 185 and counts["merged_papers"] == 8
+    assert demo.check_integrity() == []
+    p = get_paper(demo, "2405.12532")  # a bare arXiv id resolves through its alias
+    assert p.id == "arxiv:2405.12532"
+
+
+def test_exported_jsonl_is_identical_on_both_backends(tmp_path, pg_url):
+    libs = [open_library(tmp_path / "a.db"), open_library(pg_url)]
+    try:
+        for lib in libs:
+            import_examples(lib)
+        texts = [exported(lib) for lib in libs]
+    finally:
+        for lib in libs:
+            lib.close()
+    drop_times = [[_no_times(line) for line in t.splitlines()] for t in texts]
+    assert len(drop_times[0]) == 177
+    assert drop_times[0] == drop_times[1]
+
+
+def _no_times(line: str) -> str:
+    """A JSONL line without the local ids made from import times (they differ between runs)."""
+    import json
+
+    row = json.loads(line)
+    for key in ("added", "updated", "created_at", "updated_at"):
+        row.pop(key, None)
+    return json.dumps(row, sort_keys=True)
+
+
+def test_merge_carries_profiles_feedback_and_seen_marks(demo):
+    P.create_profile(demo, "me", papers=["arxiv:2405.12532"])
+    P.give_feedback(demo, "me", "arxiv:2310.01801", "like")
+    P.mark_seen(demo, "me", [demo.resolve("arxiv:2310.01801")])
+    merged = merge_papers(demo, "arxiv:2405.12532", "arxiv:2310.01801")
+    prof = P.get_profile(demo, "ME")  # profile names are case-insensitive on both
+    assert prof.papers == [merged.id]
+    assert [(m.paper, m.kind) for m in prof.feedback] == [(merged.id, "like")]
+    assert prof.seen == 1
+    assert demo.corrections() and demo.check_integrity() == []
+    a, b = split_paper(demo, merged.id, [demo.records_of(demo.resolve(merged.id))[-1]["key"][:12]])
+    assert a.id != b.id and demo.counts()["papers"] == 177
+
+
+def test_every_table_that_refers_to_a_paper_is_found(any_lib):
+    refs = {(r.table, r.column) for r in any_lib.paper_refs()}
+    for table in ("profile_papers", "feedback", "seen", "paper_topics", "embeddings", "aliases", "records"):
+        assert (table, "paper_pk") in refs
+
+
+def test_keyword_search_finds_and_marks_the_words(demo):
+    result = search(demo, "KV cache compression", limit=5)
+    assert result.total >= 5
+    top = result.hits[0]
+    marked = [text.lower() for text, hit in top.snippet if hit]
+    assert "compression" in marked and "cache" in marked
+    ids = [h.paper.id for h in result.hits]
+    assert "arxiv:2310.01801" in ids  # "adaptive KV cache compression"
+    assert (
+        search(demo, '"KV cache" -compression', limit=50).total < search(demo, '"KV cache"', limit=50).total
+    )
+
+
+def test_text_marks_on_the_contract(demo):
+    terms = [fts.Term("galore")]
+    pk = demo.text_ranked(terms, [], "AND", fts.Filters(), 1, 0)[0][0]
+    title, abstract, _ = demo.text_marks(terms, [], "AND", [pk])[pk]
+    assert fts.MARK_OPEN + "GaLore" in abstract or fts.MARK_OPEN + "GaLore" in title
+    assert demo.text_count(terms, [], "AND", fts.Filters()) == len(
+        demo.text_ranked(terms, [], "AND", fts.Filters(), 50, 0)
+    )
+
+
+def test_filters_narrow_a_search(demo):
+    everything = search(demo, "language models", limit=200).total
+    recent = search(demo, "language models", limit=200, filters=fts.Filters(since="2024-06")).total
+    assert 0 < recent < everything
+    by_author = search(demo, "", limit=50, filters=fts.Filters(author="Yuandong Tian"))
+    assert by_author.total >= 9
+
+
+def test_vectors_round_trip_and_log_changes(demo):
+    pks = demo.list_pks(3, order="added")
+    vecs = [np.full(4, i, dtype=np.float32) for i in range(3)]
+    before = demo.embedding_generation()
+    with demo.transaction():
+        demo.put_embeddings("m", [(pk, f"h{i}", v.tobytes()) for i, (pk, v) in enumerate(zip(pks, vecs))])
+    assert demo.embedding_hashes("m") == {pk: f"h{i}" for i, pk in enumerate(pks)}
+    got = {pk: np.frombuffer(v, dtype=np.float32) for pk, v in demo.vectors("m")}
+    assert all(np.array_equal(got[pk], vecs[i]) for i, pk in enumerate(pks))
+    mid = demo.embedding_generation()
+    assert mid > before
+    with demo.transaction():
+        demo.put_embeddings("m", [(pks[0], "h9", vecs[2].tobytes())])  # replaced: logged too
+        demo.drop_embeddings("m", [pks[1]])
+    assert set(demo.embedding_changes("m", mid)) == {pks[0], pks[1]}
+    assert demo.embedding_models() == {"m": 2}
+
+
+def test_topics_store_arrays(demo):
+    pks = demo.list_pks(2, order="added")
+    centroid = np.arange(4, dtype=np.float32)
+    with demo.transaction():
+        T.replace_topics(
+            demo,
+            [
+                {"id": 1, "level": 1, "parent": None, "label": "broad", "terms": ["a"], "size": 2},
+                {"id": 2, "level": 2, "parent": 1, "label": "fine", "terms": ["a", "b"], "size": 2,
+                 "centroid": centroid, "x": 0.5, "y": 0.25},
+            ],
+        )  # fmt: skip
+        T.put_assignments(demo, [(pks[0], 2, 0.9, 0.1, 0.2), (pks[1], 2, 0.8, 0.3, 0.4)])
+        T.put_assignments(demo, [(pks[1], 2, 0.7, 0.3, 0.4)])  # replaces
+        T.log_build(demo, "2024-01-01T00:00:00", "m", {"papers": 2})
+    fine = [t for t in T.topics(demo) if t["level"] == 2][0]
+    assert np.array_equal(fine["centroid"], centroid) and fine["terms"] == ["a", "b"]
+    assert T.topics_of(demo, pks) == {pks[0]: 2, pks[1]: 2}
+    assert T.topic_papers(demo, [2], 5) == [pks[0], pks[1]]
+    assert T.last_build(demo)["papers"] == 2
+
+
+def test_delivery_cursors_digests_and_settings(demo):
+    delivery.save_cursor(demo, "arxiv:cs.CL", {"next": 5}, "2024-01-01T00:00:00", None)
+    delivery.save_cursor(demo, "arxiv:cs.CL", {"next": 9}, "2024-01-02T00:00:00", "timeout")
+    state = delivery.sync_states(demo)[0]
+    assert state["cursor"] == {"next": 9} and state["last_ok"] == "2024-01-01T00:00:00"
+    assert state["last_error"] == "timeout"
+    with demo.transaction():
+        pk = delivery.create_digest(
+            demo, "me", created_at="2024-01-03T00:00:00", since=None, last_paper_pk=10, message_id="<m@x>",
+            items=[{"paper_id": "arxiv:2405.12532", "score": 0.5}],
+        )  # fmt: skip
+    assert delivery.pending_digest(demo, "me")["items"][0]["score"] == 0.5
+    with demo.transaction():
+        delivery.mark_sent(demo, pk, "me@example.org", "2024-01-03T00:00:01")
+    assert delivery.sent_pks(demo, "me") == {demo.resolve("arxiv:2405.12532")}
+    assert delivery.put_setting_once(demo, "secret", "a") == "a"
+    assert delivery.put_setting_once(demo, "secret", "b") == "a"
+
+
+def test_writers_at_once_lose_nothing(any_lib, request):
+    """Four threads, each with its own library, each adding 10 papers one transaction at a time:
+    40 papers with 40 distinct keys (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock)."""
+    from paperradar.ingest import ImportReport, ingest_records
+    from paperradar.models import Record, SourceRef
+
+    def write(worker: int) -> None:
+        lib = open_library(any_lib.path)
+        try:
+            for n in range(10):
+                rec = Record(
+                    source=SourceRef("t", f"w{worker}", n + 1),
+                    ids=[f"doi:10.1/{worker}.{n}"],
+                    title=f"T {worker} {n}",
+                )
+                ingest_records(lib, [rec], ImportReport("t", "t"))
+        finally:
+            lib.close()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert any_lib.counts()["papers"] == 40
+    assert len(set(any_lib.list_pks(None))) == 40
+
+
+def test_schemas_have_the_same_tables_and_columns(tmp_path, pg_url):
+    sqlite_lib, pg_lib = open_library(tmp_path / "s.db"), open_library(pg_url)
+    try:
+        lite = {
+            (t, c[1])
+            for (t,) in sqlite_lib.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name NOT LIKE 'papers_fts%'"
+            ).fetchall()
+            for c in sqlite_lib.conn.execute(f"PRAGMA table_info({t})")
+        }
+        pg = {
+            (r[0], r[1])
+            for r in pg_lib.conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'"
+                " AND table_name != 'schema_version' AND column_name != 'tsv'"
+            )
+        }
+    finally:
+        sqlite_lib.close()
+        pg_lib.close()
+    assert lite == pg
