@@ -129,7 +129,9 @@ def test_vectors_round_trip_and_log_changes(demo):
     vecs = [np.full(4, i, dtype=np.float32) for i in range(3)]
     before = demo.embedding_generation()
     with demo.transaction():
-        demo.put_embeddings("m", [(pk, f"h{i}", v.tobytes()) for i, (pk, v) in enumerate(zip(pks, vecs))])
+        demo.put_embeddings(
+            "m", [(pk, f"h{i}", v.tobytes()) for i, (pk, v) in enumerate(zip(pks, vecs, strict=True))]
+        )
     assert demo.embedding_hashes("m") == {pk: f"h{i}" for i, pk in enumerate(pks)}
     got = {pk: np.frombuffer(v, dtype=np.float32) for pk, v in demo.vectors("m")}
     assert all(np.array_equal(got[pk], vecs[i]) for i, pk in enumerate(pks))
