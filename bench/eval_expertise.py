@@ -40,7 +40,7 @@ from paperradar.rank import learner, model_cache
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "eval" / "reviewer-expertise"
 OUT = HERE / "out"
-GRID = [learner.LearnerConfig(dense_weight=w, knn=k) for w in (0.5, 1.0, 2.0, 4.0) for k in (1, 3)]
+GRID = [learner.LearnerConfig(dense_weight=w, knn=k) for w in (1.0, 2.0, 4.0, 8.0, 16.0) for k in (1, 3, 5)]
 
 
 def load() -> tuple[dict[str, str], list[dict[str, Any]], dict[str, list[str]]]:

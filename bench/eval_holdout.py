@@ -1,7 +1,8 @@
 """Author hold-out on arxiv-118k: can a profile built from an author's earlier papers find their later ones?
 
     nice -n 10 .venv/bin/python bench/eval_holdout.py [--authors 150] [--cuts 2026-02-01,2026-04-01]
-    nice -n 10 .venv/bin/python bench/eval_holdout.py --dev --authors 40 --log bench/out/holdout-dev.jsonl
+    nice -n 10 .venv/bin/python bench/eval_holdout.py --dev --authors 100 --log bench/out/holdout-dev.jsonl
+    nice -n 10 .venv/bin/python bench/eval_holdout.py --diversity --authors 150   # interests' shares
 
 Protocol: for each cut date (by listing date) an author's profile = their papers listed before the
 cut; targets = their papers listed on or after it; candidates = every paper listed on or after it.
@@ -420,6 +421,40 @@ def _feedback_one(
     }
 
 
+def diversity_eval(c: Corpus, cut: str, authors: int) -> dict[str, Any]:
+    """For the reported authors whose profile has 2+ interests: each interest's share of the top
+    12, ranked by score alone and as `recommend` shows them (rank.interests.spread), and the
+    hits among the author's later papers in both."""
+    from paperradar.rank.interests import spread
+
+    prepared = prepare_cut(c, cut)
+    cfg = learner.LearnerConfig()
+    out: dict[str, list[float]] = defaultdict(list)
+    for _, before, after in reported_authors(c, cut, authors):
+        model = ours_model(c, before, [], cfg)
+        k = len(model.interests)
+        if k < 2:
+            continue
+        ev = model.evidence(c.ours.lexical[prepared.cand], c.dense[prepared.cand])
+        tops = {
+            "no-diversity": np.argsort(-ev.score, kind="stable")[:12],
+            "spread": np.asarray(spread(ev.score.tolist(), ev.interest.tolist(), 12)),
+        }
+        sizes = np.bincount(_interest_groups(c, before), minlength=k) / len(before)
+        out["profile_largest_interest_share"].append(float(sizes.max()))
+        out["interests"].append(k)
+        for name, top in tops.items():
+            share = np.bincount(ev.interest[top], minlength=k) / len(top)
+            out[f"{name}: largest interest's share"].append(float(share.max()))
+            out[f"{name}: smallest interest's share"].append(float(share.min()))
+            out[f"{name}: interests present"].append(float((share > 0).sum()))
+            hits = len(set(prepared.cand[top].tolist()) & set(after))
+            out[f"{name}: later papers in top 12"].append(hits / len(after))
+    res: dict[str, Any] = {"cut": cut, "authors with 2+ interests": len(out["interests"])}
+    res.update({k: round(float(np.mean(v)), 3) for k, v in out.items()})
+    return res
+
+
 def _rows(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
@@ -465,15 +500,12 @@ def run(authors: int, cuts: list[str], log_path: Path, only: set[str] | None) ->
     return {"k": K, "candidates": {cut: len(prepared[cut].cand) for cut in cuts}, "cuts": summarise(rows)}
 
 
-DEV_GRID: dict[str, dict[str, float]] = {
-    "default": {},
-    "dense-0.5": {"dense_weight": 0.5},
-    "dense-1.5": {"dense_weight": 1.5},
-    "C-0.03": {"C": 0.03},
-    "C-0.3": {"C": 0.3},
-    "negatives-40k": {"negatives": 40_000},
-    "half-life-730": {"half_life_days": 730.0},
+DEV_GRID: dict[str, dict[str, float]] = {  # round 2 (round 1 also had dense 0.5/1.5, C 0.03/0.3,
+    "default": {},  # 40k negatives and half-life 730: none above the default on 40 dev authors)
     "knn-2": {"knn": 2},
+    "knn-3": {"knn": 3},
+    "knn-2-dense-0.7": {"knn": 2, "dense_weight": 0.7},
+    "knn-2-C-0.05": {"knn": 2, "C": 0.05},
 }
 
 
@@ -519,6 +551,7 @@ def main() -> None:
         "--summary", action="store_true", help="summarise the logs (comma-separated) without running"
     )
     ap.add_argument("--dev", action="store_true", help="the settings sweep on dev authors (DEV_GRID)")
+    ap.add_argument("--diversity", action="store_true", help="interest shares of the top 12 (cut 2026-04-01)")
     ap.add_argument("--feedback", action="store_true", help="the feedback evaluation (cut 2026-04-01)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
@@ -528,6 +561,9 @@ def main() -> None:
         return
     if args.dev:
         print(json.dumps(dev_sweep(args.authors, Path(args.log)), indent=2))
+        return
+    if args.diversity:
+        print(json.dumps(diversity_eval(load(), CUTS[1], args.authors), indent=2))
         return
     if args.feedback:
         res = feedback_eval(load(), CUTS[1], args.authors, OUT / "holdout-feedback.jsonl")

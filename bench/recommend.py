@@ -13,6 +13,16 @@ are made from authors with 8-40 papers (random.Random(0)), by their paper ids. C
 - warm (refit): a new feedback mark before each ranking, so the profile's model is fitted again
 - digest: new digests (Markdown and email render) for all 20 profiles, in-memory delivery
 - home: GET / through the app in-process (FastAPI TestClient), after one warm-up view
+
+    nice -n 10 .venv/bin/python bench/recommend.py --stale
+
+`--stale` (issue 11: features are never built inside a request): a fresh copy of rec-118k.db and
+its features (bench/out/h11-stale-118k.db), then 200 new papers arrive (copies of the newest
+texts under new ids), so the features are stale. Timed in this new process: the first like of a
+new paper (it reads the features from the cache folder), 10 more likes, a 7,000-candidate
+ranking that includes the new papers (first and again); then the features folder is moved away
+(none at all) and a like and a ranking are timed again. Each step checks that the library's
+features were not built or updated (the cache folder's key is unchanged, no build function ran).
 """
 
 from __future__ import annotations
@@ -164,23 +174,103 @@ def _home(path: Path, name: str) -> dict[str, Any]:
 
     from paperradar.web.app import create_app
 
-    client = TestClient(create_app(str(path)))
+    client = TestClient(create_app(str(path)), base_url="http://127.0.0.1")  # a name it answers
     url = f"/?profile={name}&days=36500"
+    status = client.get(url).status_code
     first = timed(lambda: client.get(url))
     times = [timed(lambda: client.get(url)) for _ in range(15)]
     return {
+        "status": status,
         "first": round(first, 3),
         "p50": round(statistics.median(times), 3),
         "p99": round(pct(times, 0.99), 3),
     }
 
 
+def stale(src: Path) -> dict[str, Any]:
+    from paperradar import profiles as P
+    from paperradar.rank import features as F
+    from paperradar.storage import open_library
+
+    path = OUT / "h11-stale-118k.db"
+    rec = copy_library(src)
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        p.unlink(missing_ok=True)
+    shutil.rmtree(f"{path}.features", ignore_errors=True)
+    shutil.copyfile(rec, path)
+    shutil.copytree(f"{rec}.features", f"{path}.features")
+    lib = open_library(path)
+    names = make_profiles(lib)
+    key = F._read_cache(lib).key
+    new = _add_papers(lib, 200)
+    builds: list[str] = []
+    for fn in ("_build", "_update", "_attach_dense"):
+        real = getattr(F, fn)
+        setattr(F, fn, lambda *a, _r=real, _n=fn, **k: builds.append(_n) or _r(*a, **k))
+    pool = [r[0] for r in lib.conn.execute("SELECT pk FROM papers ORDER BY pk DESC LIMIT ?", (CANDIDATES,))]
+    res: dict[str, Any] = {"uptime": _load()}
+    res["first_like_s"] = round(timed(lambda: P.give_feedback(lib, names[0], new[0], "like")), 3)
+    likes = [timed(lambda i=i: P.give_feedback(lib, names[1 + i % 5], new[1 + i], "like")) for i in range(10)]
+    res["likes_p50_s"], res["likes_max_s"] = round(statistics.median(likes), 3), round(max(likes), 3)
+    res["rank_7000_first_s"] = round(timed(lambda: _rank(lib, names[0], pool)), 3)
+    res["rank_7000_again_s"] = round(timed(lambda: _rank(lib, names[0], pool)), 3)
+    res["new_papers_in_top20"] = sum(1 for pk in _rank(lib, names[0], new) if pk in set(new))
+    res["stale_builds"], res["stale_key_unchanged"] = list(builds), F._read_cache(lib).key == key
+    shutil.move(f"{path}.features", f"{path}.features-away")
+    F.forget()
+    from paperradar.rank import model_cache
+
+    model_cache.forget()
+    res["none_like_s"] = round(timed(lambda: P.give_feedback(lib, names[2], new[20], "like")), 3)
+    res["none_rank_7000_s"] = round(timed(lambda: _rank(lib, names[2], pool)), 3)
+    res["none_builds"], res["none_folder_made"] = (
+        builds[len(res["stale_builds"]) :],
+        F.cache_dir(lib).exists(),
+    )
+    res["uptime_after"] = _load()
+    lib.close()
+    return res
+
+
+def _rank(lib: Any, name: str, pool: list[int]) -> list[int]:
+    from paperradar.recommend import recommend
+
+    return [lib.resolve(r.paper.id) for r in recommend(lib, name, among=pool, limit=20, mark_seen=False)]
+
+
+def _add_papers(lib: Any, n: int) -> list[int]:
+    """n new papers: the texts of the newest n under new ids (so they are new to the features)."""
+    from paperradar.ingest import ImportReport, ingest_records
+    from paperradar.models import Author, PartialDate, Record, SourceRef
+
+    stamp = int(time.time())
+    rows = lib.conn.execute("SELECT title, abstract FROM papers ORDER BY pk DESC LIMIT ?", (n,)).fetchall()
+    records = [
+        Record(
+            source=SourceRef("bench", "stale", i + 1),
+            ids=[f"doi:10.99999/stale.{stamp}.{i}"],
+            title=f"{title} (v{stamp})",
+            abstract=abstract,
+            authors=[Author("Bench Author")],
+            dates={"published": PartialDate.from_iso("2026-11-30")},
+        )
+        for i, (title, abstract) in enumerate(rows)
+    ]
+    ingest_records(lib, records, ImportReport("stale", "bench"))
+    return [lib.resolve(r.ids[0]) for r in records]
+
+
+def _load() -> str:
+    return open("/proc/loadavg").read().split(" ")[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--library", default=str(OUT / "lib-118k.db"))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--stale", action="store_true", help="likes and rankings on stale or missing features")
     args = ap.parse_args()
-    res = run(Path(args.library))
+    res = stale(Path(args.library)) if args.stale else run(Path(args.library))
     print(json.dumps(res, indent=2))
 
 
