@@ -1,6 +1,6 @@
 """Accounts in a real browser (issue 16): headless Debian Chromium, driven by Playwright, signs in
-as each of two users of one library and sees only that user's profiles; another user's profile
-page is "not found"; signing out asks for the sign-in again."""
+as each of two users of one library, on SQLite and on PostgreSQL, and sees only that user's
+profiles; another user's profile page is "not found"; signing out asks for the sign-in again."""
 
 from __future__ import annotations
 
@@ -24,9 +24,18 @@ if not CHROMIUM.exists():
 playwright = pytest.importorskip("playwright.sync_api")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("accounts-browser") / "lib.db")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
+    """The app over a library on each backend, with alice and bob owning one profile each."""
+    if request.param == "sqlite":
+        path = str(tmp_path_factory.mktemp("accounts-browser") / "lib.db")
+    else:
+        from conftest import postgres_url
+        from pg_databases import copy_database, drop_database
+
+        url = postgres_url()
+        name, path = copy_database(url, request.getfixturevalue("pg_template"))
+        request.addfinalizer(lambda: drop_database(url, name))  # runs after the server stops
     lib = open_library(path)
     try:
         for name in PASSWORD:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from paperradar import accounts, profiles
-from paperradar.errors import RadarError
-from paperradar.storage import open_library
+from paperradar.errors import NotFound, RadarError
+from paperradar.storage import delivery, open_library
 from paperradar.storage import users as store
 
 PASSWORD = "correct horse battery"
@@ -82,3 +82,43 @@ def test_password_change_ends_sessions_and_give_moves_profiles(cli, db_path):
     finally:
         lib.close()
     assert json.loads(cli("users", "list", "--json").stdout)["items"][0]["profiles"] == 1
+
+
+def test_accounts_on_both_backends(any_lib):
+    """The storage of accounts (storage/users.py) on SQLite and PostgreSQL: scoping, ownership,
+    sessions, tokens, removal, and a deleted profile's digests."""
+    lib = any_lib
+    assert store.has_users(lib) is False
+    alice = accounts.add_user(lib, "alice", PASSWORD)
+    root = accounts.add_user(lib, "root", PASSWORD, admin=True)
+    with store.viewing_as(alice):
+        profiles.create_profile(lib, "hers")
+    profiles.create_profile(lib, "nobodys")  # no viewer (the CLI): owned by nobody
+    seen = {}
+    for who in (alice, root, None):
+        with store.viewing_as(who):
+            seen[who.name if who else "cli"] = [p.name for p in profiles.list_profiles(lib)]
+    assert seen == {"alice": ["hers"], "root": ["nobodys"], "cli": ["hers", "nobodys"]}
+    with store.viewing_as(alice), pytest.raises(NotFound):
+        profiles.get_profile(lib, "nobodys")
+
+    session = accounts.start_session(lib, alice)
+    assert accounts.session_user(lib, session) == store.get_user(lib, "alice")
+    store.insert_session(
+        lib, alice.pk, "sha256:old", "2020-01-01T00:00:00+00:00", "2020-01-31T00:00:00+00:00"
+    )
+    assert store.session_user(lib, "sha256:old", "2026-01-01T00:00:00+00:00") is None  # expired
+    token = accounts.new_api_token(lib, "alice")
+    assert accounts.token_user(lib, token).pk == alice.pk  # type: ignore[union-attr]
+
+    with lib.transaction():
+        delivery.create_digest(
+            lib, "hers", created_at="2026-01-01", since=None, last_paper_pk=0, message_id="<m@x>", items=[]
+        )
+    accounts.remove_user(lib, "alice")
+    assert accounts.session_user(lib, session) is None and accounts.token_user(lib, token) is None
+    with store.viewing_as(root):  # her profile is nobody's now: the admins'
+        assert [p.name for p in profiles.list_profiles(lib)] == ["hers", "nobodys"]
+    assert len(delivery.digests_of(lib, "hers")) == 1
+    profiles.delete_profile(lib, "hers")
+    assert delivery.digests_of(lib, "hers") == []  # a new "hers" would not inherit them
