@@ -51,6 +51,19 @@ def serve(path: str) -> Iterator[str]:
     thread.join(10)
 
 
+def library_location(request, tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+    """A new library's file (SQLite) or a fresh database's address (PostgreSQL, dropped at the end)."""
+    if request.param == "sqlite":
+        return str(tmp_path_factory.mktemp("team") / "lib.db")
+    from conftest import postgres_url
+    from pg_databases import copy_database, drop_database
+
+    url = postgres_url()
+    name, address = copy_database(url, request.getfixturevalue("pg_template"))
+    request.addfinalizer(lambda: drop_database(url, name))  # runs after the server stops
+    return address
+
+
 def sign_in(base: str, name: str) -> httpx.Client:
     """A client holding `name`'s session cookie, sending the CSRF token like a page's script."""
     c = httpx.Client(base_url=base, timeout=60)
@@ -63,11 +76,12 @@ def sign_in(base: str, name: str) -> httpx.Client:
     return c
 
 
-@pytest.fixture(scope="module")
-def team(tmp_path_factory) -> Iterator[dict[str, object]]:
-    """A demo library with alice and bob (members) and root (admin); alice and bob each made a
-    profile through the API and liked a paper in it; one profile predates the accounts."""
-    path = demo_library(tmp_path_factory.mktemp("team") / "lib.db")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def team(request, tmp_path_factory) -> Iterator[dict[str, object]]:
+    """A demo library, on each backend, with alice and bob (members) and root (admin); alice and
+    bob each made a profile through the API and liked a paper in it; one profile predates the
+    accounts."""
+    path = demo_library(library_location(request, tmp_path_factory))  # type: ignore[arg-type]
     lib = open_library(path)
     try:
         ids = [hit.paper.id for hit in search(lib, "attention", limit=6).hits]
