@@ -89,6 +89,7 @@ def display_title(paper: Any) -> str:
 
 # the modules that add commands to `app` when imported; each area adds its own line
 COMMAND_MODULES = [
+    "db",
     "deliver",
     "fetching",
     "imports",

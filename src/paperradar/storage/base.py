@@ -27,6 +27,16 @@ class PaperRef:
     key: tuple[str, ...]  # the table's primary key columns (empty: none declared)
 
 
+@dataclass(frozen=True)
+class Table:
+    """A table as `db copy` sees it: its columns, primary key and the tables it refers to."""
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    parents: tuple[str, ...]
+
+
 class Cursor(Protocol):
     rowcount: int
     lastrowid: int | None
@@ -71,6 +81,8 @@ class Papers(Protocol):
     def paper_refs(self) -> list[PaperRef]: ...
     def move_paper_refs(self, from_pk: int, to_pk: int) -> None: ...
     def check_integrity(self) -> list[str]: ...
+    def tables(self) -> dict[str, Table]: ...
+    def after_copy(self) -> None: ...
 
 
 class TextSearch(Protocol):

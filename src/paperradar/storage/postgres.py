@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from . import fts
-from .base import PaperRef
+from .base import PaperRef, Table
 from .dialect import to_postgres
 from .pg_migrations import migrate
 from .sqlite import SQLiteLibrary, _chunks
@@ -239,6 +239,37 @@ class PostgresLibrary(SQLiteLibrary):
                    WHERE c.contype = 'f' AND c.confrelid = 'papers'::regclass ORDER BY 1, 2"""
             self._refs = [PaperRef(r[0], r[1], tuple(r[2])) for r in self.conn.execute(q)]
         return list(self._refs)
+
+    def tables(self) -> dict[str, Table]:
+        """Every table of the library (not the migration bookkeeping), by name; columns in order,
+        without the generated tsvector."""
+        q = """SELECT c.relname,
+                   (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''),
+                   coalesce((SELECT array_agg(k.attname::text ORDER BY array_position(i.indkey, k.attnum))
+                             FROM pg_index i JOIN pg_attribute k ON k.attrelid = i.indrelid
+                             AND k.attnum = ANY(i.indkey) WHERE i.indrelid = c.oid AND i.indisprimary), '{}'),
+                   coalesce((SELECT array_agg(DISTINCT f.confrelid::regclass::text) FROM pg_constraint f
+                             WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.confrelid != c.oid), '{}')
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relname != 'schema_version'
+               ORDER BY 1"""
+        return {
+            r[0]: Table(r[0], tuple(r[1]), tuple(r[2]), tuple(sorted(r[3]))) for r in self.conn.execute(q)
+        }
+
+    def after_copy(self) -> None:
+        """After rows were copied in by `db copy`: identity columns continue after the copied keys."""
+        with self.transaction():
+            for t in self.tables().values():
+                if len(t.key) != 1:
+                    continue
+                seq = self.conn.execute("SELECT pg_get_serial_sequence(?, ?)", (t.name, t.key[0])).fetchone()
+                if seq and seq[0]:
+                    self.conn.execute(
+                        f"SELECT setval(?, coalesce((SELECT max({t.key[0]}) FROM {t.name}), 0) + 1, false)",
+                        (seq[0],),
+                    )
 
     def carry_user_data(self, old_path: str) -> dict[str, int]:
         raise InvalidInput("rebuild works on SQLite libraries only for now (PostgreSQL: issue 16 follow-up)")

@@ -20,7 +20,7 @@ import orjson
 
 from ..errors import InvalidInput, NotFound
 from . import fts
-from .base import PaperRef
+from .base import PaperRef, Table
 from .migrations import migrate
 
 # tables the library remakes itself when papers merge or are rebuilt: every other table that
@@ -404,6 +404,25 @@ class SQLiteLibrary:
                 if fk["table"] == "papers":
                     refs.append(PaperRef(table, fk["from"], key))
         return refs
+
+    def tables(self) -> dict[str, Table]:
+        """Every table of the library (not the full-text index's own), by name."""
+        names = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name NOT LIKE 'papers_fts%' ORDER BY name"
+        ).fetchall()
+        out = {}
+        for (name,) in names:
+            info = self.conn.execute(f"PRAGMA table_info({name})").fetchall()
+            key = tuple(r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"])
+            parents = {fk["table"] for fk in self.conn.execute(f"PRAGMA foreign_key_list({name})")}
+            out[name] = Table(name, tuple(r["name"] for r in info), key, tuple(sorted(parents - {name})))
+        return out
+
+    def after_copy(self) -> None:
+        """After rows were copied in by `db copy`: index the papers for full-text search."""
+        with self.transaction():
+            self.conn.execute("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')")
 
     def move_paper_refs(self, from_pk: int, to_pk: int) -> None:
         """When two papers merge: every row that refers to `from_pk` (profiles' papers, feedback,
