@@ -27,7 +27,7 @@ CASES = [
         "the Student_100 data, m&m-Ant, under-investigated",
     ),
     ("at $≥$768x512 for $4 per test", "at ≥768x512 for $4 per test"),
-    ("H<sub>2</sub>O<br/>next &amp; more", "H2O next & more"),
+    ("one.<p>Two<br/>next &amp; more", "one. Two next & more"),
     ("the cost attentionreduces", "the cost attention reduces"),
     ("tags (e.g., <think> ... </think>) stay", "tags (e.g., <think> ... </think>) stay"),
 ]

@@ -1,15 +1,17 @@
 """Text as a reader should see it on a page, in a search snippet or in a digest: raw Markdown marks
 removed (`**bold**`, `*italic*`, `` `code` ``, `[text](url)`, leading `#`), LaTeX and HTML debris
 that sources left (`\\hrefhttps://x.orghttps://x.org`, `\\ie`, `\\(m\\)`, `78\\%`, `<p>`, `&amp;`)
-turned back into text, and words glued by a lost space split
-("attentionreduces" -> "attention reduces") when both halves are common words. The stored record is
-never changed: this is for display only. Pure functions; reads wordninja's word list once.
+turned back into text (inline tags such as `<i>` stay, shown literally), and words glued by a
+lost space split ("attentionreduces" -> "attention reduces") when both halves are common words.
+The stored record is never changed: this is for display only. Pure functions; reads wordninja's
+word list once.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from .latex import flattened_macros
@@ -24,7 +26,7 @@ _MD = [
 ]
 # LaTeX and HTML left in stored text by sources that flattened it (issue 15: search snippets):
 # \\href, \\url and \\ie-like macros first (latex.flattened_macros, which imports use too)
-_DEBRIS = [
+_DEBRIS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (
         re.compile(
             r"\\(?:text(?:bf|it|tt|sc|rm|sf)?|emph|math(?:rm|bf|it|cal|bb|sf|tt))\{([^{}\n]{0,300})\}"
@@ -39,7 +41,6 @@ _DEBRIS = [
     (re.compile(r"\\'9[12]"), "\u2019"),  # an RTF apostrophe
     (re.compile(r"\$([^\w\s$]{1,2})\$"), r"\1"),  # $≥$, $±$: one symbol in math mode
     (re.compile(r"</?(?:p|br|div)(?:\s[^<>]{0,200})?/?>", re.I), " "),  # block tags: a space
-    (re.compile(r"</?(?:i|b|em|strong|sub|sup|span|tt|u)(?:\s[^<>]{0,200})?>", re.I), ""),  # inline
     (re.compile(r"&(?:amp|lt|gt|quot|nbsp|#\d{1,6});"), lambda m: html.unescape(m.group(0))),
 ]
 _STRAY_BOLD = re.compile(r"\*\*+")
@@ -58,7 +59,7 @@ def display_text(text: str | None) -> str:
     if "\\" in text or "<" in text or "&" in text or "$" in text:
         text = flattened_macros(text)
         for debris, fix in _DEBRIS:
-            text = debris.sub(fix, text)  # type: ignore[arg-type]
+            text = debris.sub(fix, text)
     for pattern, repl in _MD:
         text = pattern.sub(repl, text)
     text = _SPACES.sub(" ", _STRAY_BOLD.sub("", text))

@@ -71,6 +71,8 @@ def home_cache_of(app_state: Any) -> RefreshingCache:
 
     def compute(lib: SQLiteLibrary, key: Key) -> list[Any]:
         recs = _compute(lib, key)
+        for rec in recs:  # the cards' key sentences too (remembered per abstract): the view only renders
+            _key_sentences(rec)
         warmer = warmer_of(app_state)
         if warmer is not None:
             warmer.similar_later([lib.resolve(r.paper.id) for r in recs])

@@ -1,10 +1,10 @@
 """Warming the slow views in the background, so that a first view finds them ready (issue 15).
 
-When the server starts, one worker thread computes Home's list for each profile (the first
-WARM_PROFILES by name), then the similar papers of every Home card (the papers a reader opens
-next; a lexical pass over 118k papers takes about a second each). Every WATCH_EVERY_S it looks
-for lists whose library or profile changed (an import, an index run, feedback from the CLI) and
-recomputes them before anyone asks. Pages never wait for this worker: they serve what exists
+When the server starts, one worker thread compiles the main page templates, computes Home's list
+for each profile (the first WARM_PROFILES by name) with its cards' key sentences, then the similar
+papers of every Home card (the papers a reader opens next; a lexical pass over 118k papers takes
+about a second each). Every WATCH_EVERY_S it looks for lists whose library or profile changed (an
+import, an index run, feedback from the CLI) and recomputes them before anyone asks. Pages never wait for this worker: they serve what exists
 (web/cache.py) and it fills in. Does I/O through the app's library pool.
 """
 
@@ -22,6 +22,15 @@ WARM_PROFILES = 8  # Home lists computed at start (each costs a ranking: seconds
 WATCH_EVERY_S = 30.0  # how often changed lists are looked for
 SIMILAR_QUEUE = 256  # similar lists waiting at most (more are dropped: a view computes its own)
 
+PAGES = (
+    "base.html",
+    "_macros.html",
+    "home.html",
+    "paper.html",
+    "search.html",
+    "library.html",
+    "profile.html",
+)
 Task = tuple[str, Any]  # ("home", key) or ("similar", paper pk)
 
 
@@ -35,6 +44,7 @@ class Warmer:
         self.thread = threading.Thread(target=self._run, daemon=True, name="paperradar-warm")
 
     def start(self) -> Warmer:
+        self.tasks.put_nowait(("templates", None))
         self._queue_homes()
         self.thread.start()
         return self
@@ -83,6 +93,9 @@ class Warmer:
             return
         if kind == "changed":
             self._queue_changed()
+        elif kind == "templates":  # compiled once per process: a first view should not pay for it
+            for name in PAGES:
+                self.state.templates.env.get_template(name)
         elif kind == "home":
             home_cache_of(self.state).refresh_now(self.state.pool, key)
         else:
