@@ -254,3 +254,29 @@ def test_a_library_without_users_is_unchanged(tmp_path):
         assert store.has_users(lib) is False
     finally:
         lib.close()
+
+
+def test_admins_manage_users_and_members_make_their_own_tokens(team):
+    alice, root = team["alice"], team["root"]
+    assert is_error(alice.get("/api/users"), 403)
+    assert is_error(
+        alice.post("/api/users", json={"name": "mallory", "password": "x" * 12, "admin": True}), 403
+    )
+    made = root.post("/api/users", json={"name": "carol", "password": "carol's password"})
+    assert made.status_code == 200 and made.json()["user"] == {"name": "carol", "admin": False}
+    listed = {u["name"]: u for u in root.get("/api/users").json()["items"]}
+    assert listed["alice"]["profiles"] == 1 and "password" not in str(listed).lower()
+    assert root.post("/api/users/carol/remove").json()["removed"] == "carol"
+
+    token = alice.post("/api/me/token", json={"label": "script"}).json()["token"]
+    with httpx.Client(base_url=team["base"], headers={"authorization": f"Bearer {token}"}) as script:
+        assert names(script) == ["alice-ml"]
+
+
+def test_a_profile_made_from_the_page_form_belongs_to_its_maker(team):
+    alice = team["alice"]
+    form = {"name": "alice-form", "csrf_token": alice.cookies[CSRF_COOKIE]}
+    made = alice.post("/profiles", data=form, headers={"accept": "text/html"})
+    assert made.status_code == 303 and made.headers["location"] == "/profiles/alice-form"
+    assert "alice-form" in names(alice) and "alice-form" not in names(team["bob"])
+    assert alice.post("/api/profiles/alice-form/delete").is_success

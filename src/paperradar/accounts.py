@@ -35,6 +35,7 @@ __all__ = [
     "session_user",
     "set_password",
     "start_session",
+    "summary_json",
     "token_user",
 ]
 
@@ -98,6 +99,20 @@ def remove_user(lib: SQLiteLibrary, name: str) -> User:
 
 def list_users(lib: SQLiteLibrary) -> list[UserSummary]:
     return store.list_users(lib)
+
+
+def summary_json(s: UserSummary) -> dict[str, object]:
+    """A user as `users list --json` and `GET /api/users` show them: never a secret."""
+    u = s.user
+    return {
+        "name": u.name,
+        "admin": u.admin,
+        "created_at": u.created_at,
+        "last_login_at": u.last_login_at,
+        "profiles": s.profiles,
+        "tokens": s.tokens,
+        "sessions": s.sessions,
+    }
 
 
 def check_password(lib: SQLiteLibrary, name: str, password: str) -> User | None:

@@ -33,19 +33,6 @@ def read_password() -> str:
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
 
 
-def user_json(s: accounts.UserSummary) -> dict[str, object]:
-    u = s.user
-    return {
-        "name": u.name,
-        "admin": u.admin,
-        "created_at": u.created_at,
-        "last_login_at": u.last_login_at,
-        "profiles": s.profiles,
-        "tokens": s.tokens,
-        "sessions": s.sessions,
-    }
-
-
 @users_app.command("add")
 def add_cmd(
     name: NameArg,
@@ -67,7 +54,7 @@ def add_cmd(
 def list_cmd(json_out: JsonFlag = False) -> None:
     """Every user: role, profiles owned, API tokens, open sessions, last sign-in."""
     with library() as lib:
-        rows = [user_json(s) for s in accounts.list_users(lib)]
+        rows = [accounts.summary_json(s) for s in accounts.list_users(lib)]
     if json_out:
         print_json({"ok": True, "total": len(rows), "items": rows})
         return

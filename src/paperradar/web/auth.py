@@ -8,7 +8,8 @@ through storage/users.py's viewer scope, set here for the request. The library i
 to it (imports, fetching a paper from arXiv, job progress) is for admins. A library without users
 keeps the single-user behaviour (and the shared access token beyond loopback: web/login.py).
 
-Routes: /login (both kinds), /logout, /api/me. Does I/O through the library (accounts.py).
+Routes: /login (both kinds), /logout, /api/me, /api/me/token (a user's own API token), and for
+admins /api/users (list, add, remove). Does I/O through the library (accounts.py).
 """
 
 from __future__ import annotations
@@ -18,22 +19,23 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from .. import accounts
 from ..storage import users as store
 from ..storage.sqlite import SQLiteLibrary
 from . import login as token_login
 from .deps import Lib, over_https, render
-from .errors import error_response, wants_html
+from .errors import WebError, error_response, wants_html
 from .security import AUTH_COOKIE, CSRF_COOKIE, SAFE_METHODS, LoginLimiter
 
 router = APIRouter()
 SESSION_COOKIE = "paperradar_session"
 # a member (not admin) may write only to their profiles and digests (and sign out, and export a
 # selection, which is a POST that reads); every other state change is an admin's: deny by default
-MEMBER_WRITE_EXACT = frozenset({"/profiles", "/api/profiles", "/api/export", "/logout"})
+MEMBER_WRITE_EXACT = frozenset({"/profiles", "/api/profiles", "/api/export", "/logout", "/api/me/token"})
 MEMBER_WRITE_PREFIX = ("/profiles/", "/api/profiles/", "/digest/", "/api/digest/")
-ADMIN_READ_EXACT = frozenset({"/import"})
+ADMIN_READ_EXACT = frozenset({"/import", "/api/users"})
 ADMIN_READ_PREFIX = ("/api/jobs/",)
 NAME_LIMIT = LoginLimiter(attempts=10, window=300.0)  # wrong passwords per user name, all addresses
 
@@ -147,6 +149,62 @@ def api_me(request: Request):
     if user is None:
         return {"ok": True, "user": None}
     return {"ok": True, "user": {"name": user.name, "admin": user.admin}}
+
+
+# ---------------------------------------------------------------- managing accounts (JSON)
+
+
+class NewUser(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=accounts.MIN_PASSWORD, max_length=accounts.MAX_PASSWORD)]
+    admin: bool = False
+
+
+class TokenLabel(BaseModel):
+    label: Annotated[str, Field(max_length=100)] = ""
+
+
+def signed_in(request: Request, admin: bool = False) -> accounts.User:
+    """The signed-in user (an admin when `admin`); accounts are managed only by an account."""
+    user = getattr(request.state, "user", None)
+    if user is None:
+        raise WebError(
+            403, "this library has no accounts yet: add the first with `paperradar users add NAME --admin`"
+        )
+    if admin and not user.admin:
+        raise WebError(403, "only an admin may manage users")
+    return user  # type: ignore[no-any-return]
+
+
+@router.get("/api/users", tags=["accounts"])
+def api_users(request: Request, lib: Lib):
+    """Every user with their role and what they own (admins only; never a secret)."""
+    signed_in(request, admin=True)
+    items = [accounts.summary_json(s) for s in accounts.list_users(lib)]
+    return {"ok": True, "total": len(items), "items": items}
+
+
+@router.post("/api/users", tags=["accounts"])
+def api_add_user(request: Request, lib: Lib, body: NewUser):
+    """Add a user (admins only; the first user is added with `paperradar users add`)."""
+    signed_in(request, admin=True)
+    user = accounts.add_user(lib, body.name, body.password, admin=body.admin)
+    return {"ok": True, "user": {"name": user.name, "admin": user.admin}}
+
+
+@router.post("/api/users/{name}/remove", tags=["accounts"])
+def api_remove_user(request: Request, lib: Lib, name: str):
+    """Remove a user with their sessions and tokens; their profiles pass to the admins (admins only)."""
+    if signed_in(request, admin=True).name.lower() == name.lower():
+        raise WebError(400, "an admin cannot remove themselves here (use `paperradar users remove`)")
+    return {"ok": True, "removed": accounts.remove_user(lib, name).name}
+
+
+@router.post("/api/me/token", tags=["accounts"])
+def api_new_token(request: Request, lib: Lib, body: TokenLabel):
+    """A new API token for the signed-in user, shown this once (only its hash is kept)."""
+    user = signed_in(request)
+    return {"ok": True, "token": accounts.new_api_token(lib, user.name, body.label)}
 
 
 def _client(request: Request) -> str:
