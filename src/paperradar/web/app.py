@@ -112,6 +112,7 @@ def create_app(
     MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, max_upload + 1)
     app.state.allowed_hosts = host_set(allowed_hosts, token_hash)
     app.state.login_limit = LoginLimiter()
+    app.state.name_limit = auth.name_limiter()
     app.state.templates = make_templates()
     app.state.nav = []
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

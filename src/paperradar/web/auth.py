@@ -37,7 +37,6 @@ MEMBER_WRITE_EXACT = frozenset({"/profiles", "/api/profiles", "/api/export", "/l
 MEMBER_WRITE_PREFIX = ("/profiles/", "/api/profiles/", "/digest/", "/api/digest/")
 ADMIN_READ_EXACT = frozenset({"/import", "/api/users"})
 ADMIN_READ_PREFIX = ("/api/jobs/",)
-NAME_LIMIT = LoginLimiter(attempts=10, window=300.0)  # wrong passwords per user name, all addresses
 
 
 def admit(request: Request, lib: SQLiteLibrary) -> Response | None:
@@ -74,6 +73,11 @@ def needs_admin(method: str, path: str) -> bool:
     return not (path in MEMBER_WRITE_EXACT or path.startswith(MEMBER_WRITE_PREFIX))
 
 
+def name_limiter() -> LoginLimiter:
+    """Wrong passwords per user name from all addresses together (app.state.name_limit)."""
+    return LoginLimiter(attempts=10, window=300.0)
+
+
 # ---------------------------------------------------------------- routes
 
 
@@ -101,22 +105,17 @@ def login(
     if not store.has_users(lib):
         return token_login.login(request, token, next)
     ctx = {"next": _safe_next(next), "name": name}
-    wait = max(
-        request.app.state.login_limit.retry_after(_client(request)), NAME_LIMIT.retry_after(name.lower())
-    )
+    limits = (request.app.state.login_limit, _client(request)), (request.app.state.name_limit, name.lower())
+    wait = max(limiter.retry_after(key) for limiter, key in limits)
     if wait:
-        slow = render(
-            request,
-            "account_login.html",
-            ctx | {"error": f"Too many wrong passwords: try again in {wait} s."},
-            429,
-        )
+        error = f"Too many wrong passwords: try again in {wait} s."
+        slow = render(request, "account_login.html", ctx | {"error": error}, 429)
         slow.headers["Retry-After"] = str(wait)
         return slow
     user = accounts.check_password(lib, name, password)
     if user is None:
-        request.app.state.login_limit.failed(_client(request))
-        NAME_LIMIT.failed(name.lower())
+        for limiter, key in limits:
+            limiter.failed(key)
         return render(request, "account_login.html", ctx | {"error": "Wrong name or password."}, 401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
