@@ -18,8 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .errors import InvalidInput
+from .storage import Library
 from .storage import users as store
-from .storage.sqlite import SQLiteLibrary
 from .storage.users import User, UserSummary
 
 __all__ = [
@@ -78,13 +78,13 @@ def check_new_password(password: str) -> str:
     return password
 
 
-def add_user(lib: SQLiteLibrary, name: str, password: str, *, admin: bool = False) -> User:
+def add_user(lib: Library, name: str, password: str, *, admin: bool = False) -> User:
     """A new user (InvalidInput when the name is taken or the password too short)."""
     hashed = _hasher.hash(check_new_password(password))
     return store.insert_user(lib, check_name(name), hashed, admin, _iso(_now()))
 
 
-def set_password(lib: SQLiteLibrary, name: str, password: str) -> User:
+def set_password(lib: Library, name: str, password: str) -> User:
     """Give the user a new password; their open sessions end (API tokens stay)."""
     user = store.get_user(lib, name)
     store.set_password_hash(lib, user.pk, _hasher.hash(check_new_password(password)))
@@ -92,12 +92,12 @@ def set_password(lib: SQLiteLibrary, name: str, password: str) -> User:
     return user
 
 
-def remove_user(lib: SQLiteLibrary, name: str) -> User:
+def remove_user(lib: Library, name: str) -> User:
     """Remove a user, their sessions and tokens; their profiles stay, owned by nobody (admins')."""
     return store.delete_user(lib, name)
 
 
-def list_users(lib: SQLiteLibrary) -> list[UserSummary]:
+def list_users(lib: Library) -> list[UserSummary]:
     return store.list_users(lib)
 
 
@@ -115,7 +115,7 @@ def summary_json(s: UserSummary) -> dict[str, object]:
     }
 
 
-def check_password(lib: SQLiteLibrary, name: str, password: str) -> User | None:
+def check_password(lib: Library, name: str, password: str) -> User | None:
     """The user when `password` is theirs, else None (an unknown name and a wrong password look
     and take the same). A hash made with weaker parameters than today's is replaced."""
     found = store.password_hash(lib, name) if len(password) <= MAX_PASSWORD else None
@@ -131,7 +131,7 @@ def check_password(lib: SQLiteLibrary, name: str, password: str) -> User | None:
     return user
 
 
-def new_api_token(lib: SQLiteLibrary, name: str, label: str = "") -> str:
+def new_api_token(lib: Library, name: str, label: str = "") -> str:
     """A new API token for the user (shown once: only its hash is kept)."""
     user = store.get_user(lib, name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -139,16 +139,16 @@ def new_api_token(lib: SQLiteLibrary, name: str, label: str = "") -> str:
     return token
 
 
-def revoke_tokens(lib: SQLiteLibrary, name: str) -> int:
+def revoke_tokens(lib: Library, name: str) -> int:
     """Delete every API token of the user; returns how many there were."""
     return store.delete_tokens_of(lib, store.get_user(lib, name).pk)
 
 
-def token_user(lib: SQLiteLibrary, token: str) -> User | None:
+def token_user(lib: Library, token: str) -> User | None:
     return store.token_user(lib, _digest(token)) if token.startswith(TOKEN_PREFIX) else None
 
 
-def start_session(lib: SQLiteLibrary, user: User) -> str:
+def start_session(lib: Library, user: User) -> str:
     """A new login session for `user`: the cookie value (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
     now = _now()
@@ -157,10 +157,10 @@ def start_session(lib: SQLiteLibrary, user: User) -> str:
     return token
 
 
-def session_user(lib: SQLiteLibrary, token: str) -> User | None:
+def session_user(lib: Library, token: str) -> User | None:
     return store.session_user(lib, _digest(token), _iso(_now())) if token else None
 
 
-def end_session(lib: SQLiteLibrary, token: str) -> None:
+def end_session(lib: Library, token: str) -> None:
     if token:
         store.delete_session(lib, _digest(token))

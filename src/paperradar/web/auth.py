@@ -22,8 +22,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import accounts
+from ..storage import Library
 from ..storage import users as store
-from ..storage.sqlite import SQLiteLibrary
 from . import login as token_login
 from .deps import Lib, over_https, render
 from .errors import WebError, error_response, wants_html
@@ -39,7 +39,7 @@ ADMIN_READ_EXACT = frozenset({"/import", "/api/users"})
 ADMIN_READ_PREFIX = ("/api/jobs/",)
 
 
-def admit(request: Request, lib: SQLiteLibrary) -> Response | None:
+def admit(request: Request, lib: Library) -> Response | None:
     """For a library with users: the answer to a request without a valid session or API token,
     or by a member where only admins may go; None to let it through (request.state.user set)."""
     user = identify(request, lib)
@@ -53,7 +53,7 @@ def admit(request: Request, lib: SQLiteLibrary) -> Response | None:
     return None
 
 
-def identify(request: Request, lib: SQLiteLibrary) -> accounts.User | None:
+def identify(request: Request, lib: Library) -> accounts.User | None:
     """The user behind the request's bearer token (when it sends one) or session cookie."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
