@@ -235,3 +235,23 @@ def test_schemas_have_the_same_tables_and_columns(tmp_path, pg_url):
         sqlite_lib.close()
         pg_lib.close()
     assert lite == pg
+
+
+def test_the_web_app_serves_a_postgresql_library(pg_url):
+    """`paperradar --db postgresql://... serve`: search, a paper, a profile and a like through the API."""
+    from web_helpers import client_for
+
+    lib = open_library(pg_url)
+    import_examples(lib)
+    lib.close()
+    with client_for(pg_url) as client:
+        hits = client.get("/api/search", params={"q": "KV cache compression"}).json()["items"]
+        assert hits and client.get(f"/api/papers/{hits[0]['id']}").status_code == 200
+        assert client.get("/search", params={"q": "GaLore"}).status_code == 200
+        r = client.post_csrf("/api/profiles", json={"name": "lab", "papers": ["arxiv:2405.12532"]})
+        assert r.status_code == 200, r.text
+        r = client.post_csrf("/api/profiles/lab/feedback", json={"paper": "arxiv:2310.01801", "kind": "like"})
+        assert r.json()["feedback"]["kind"] == "like"
+    lib = open_library(pg_url)
+    assert [m.kind for m in P.get_profile(lib, "lab").feedback] == ["like"]  # the like is in PostgreSQL
+    lib.close()

@@ -49,7 +49,7 @@ def digest_state(lib: SQLiteLibrary, profile: str) -> str:
 
 _LIBRARY = """
 SELECT (SELECT max(pk) FROM papers), (SELECT max(updated_at) FROM papers),
-       (SELECT max(rowid) FROM records), (SELECT max(rowid) FROM corrections),
+       (SELECT max(pk) FROM records), (SELECT max(pk) FROM corrections),
        (SELECT seq FROM sqlite_sequence WHERE name = 'embedding_log')
 """
 
