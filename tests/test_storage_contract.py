@@ -4,12 +4,14 @@ vectors, profiles and feedback, topics, delivery, and writers at once."""
 
 from __future__ import annotations
 
+import shutil
 import threading
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, postgres_url
 from paperradar import profiles as P
 from paperradar.importers.base import Source
 from paperradar.ingest import import_source
@@ -18,6 +20,8 @@ from paperradar.search import search
 from paperradar.storage import delivery, fts, open_library
 from paperradar.storage import topics as T
 from paperradar.storage.base import Library
+from paperradar.storage.postgres import close_pool
+from pg_databases import copy_database, drop_database
 
 
 def import_examples(lib) -> None:
@@ -29,10 +33,56 @@ def exported(lib) -> str:
     return export_papers(list_papers(lib, limit=None, order="added"), "jsonl")
 
 
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory) -> str:
+    """The examples imported once into a SQLite file; each test gets a copy."""
+    path = str(tmp_path_factory.mktemp("demo") / "demo.db")
+    lib = open_library(path)
+    import_examples(lib)
+    lib.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    lib.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(pg_template) -> Iterator[str]:
+    """The examples imported once into a PostgreSQL database; each test gets a copy."""
+    url = postgres_url()
+    name, address = copy_database(url, pg_template)
+    lib = open_library(address)
+    import_examples(lib)
+    lib.close()
+    close_pool(address)
+    yield name
+    drop_database(url, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo(request, tmp_path) -> Iterator[Library]:
+    """The examples library on each backend in turn."""
+    if request.param == "sqlite":
+        location = str(tmp_path / "demo.db")
+        shutil.copy(request.getfixturevalue("demo_file"), location)
+    else:
+        location = request.getfixturevalue("pg_url_from")(request.getfixturevalue("demo_template"))
+    lib = open_library(location)
+    yield lib
+    lib.close()
+
+
 @pytest.fixture
-def demo(any_lib):
-    import_examples(any_lib)
-    return any_lib
+def pg_url_from() -> Iterator[Callable[[str], str]]:
+    """A fresh database copied from a template (dropped after the test)."""
+    made: list[str] = []
+
+    def make(template: str) -> str:
+        name, address = copy_database(postgres_url(), template)
+        made.append(name)
+        return address
+
+    yield make
+    for name in made:
+        drop_database(postgres_url(), name)
 
 
 def test_both_backends_satisfy_the_library_protocol(any_lib):
