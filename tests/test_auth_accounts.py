@@ -155,6 +155,21 @@ def _fill(value, paper):  # type: ignore[no-untyped-def]
     return [paper if v == "PAPER" else v for v in value] if isinstance(value, list) else value
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/profiles/alice-ml",
+        "/api/digest/alice-ml",
+        "/api/digest/alice-ml/history",
+        "/digest/alice-ml",
+        "/digest/alice-ml/feed.atom",
+        "/api/home?profile=alice-ml",
+    ],
+)
+def test_ones_own_profile_works_as_before(team, url):
+    assert team["alice"].get(url).status_code == 200, url
+
+
 def test_another_users_profile_is_not_found_from_page_forms(team):
     alice, paper = team["alice"], team["ids"][0]
     csrf = alice.cookies[CSRF_COOKIE]
