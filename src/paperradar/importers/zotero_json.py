@@ -52,7 +52,7 @@ def parse(source: Source) -> Iterator[Record | ParseError]:
             continue
         line, item, raw = got
         data = item["data"] if isinstance(item.get("data"), dict) else item
-        if data.get("itemType") in _NOT_PAPERS:
+        if _text(data.get("itemType")) in _NOT_PAPERS:  # any JSON value (a list crashed: fuzz)
             continue
         yield item_record(source, line, data, raw)
 
@@ -61,7 +61,8 @@ def item_record(source: Source, line: int, data: dict[str, Any], raw: str) -> Re
     rec = Record(source=SourceRef(importer=NAME, path=source.path, line=line), raw=raw)
     rec.title = clean_text(_text(data.get("title")))
     rec.abstract = clean_text(_text(data.get("abstractNote")))
-    rec.authors = _creators(data.get("creators") or [])
+    creators = data.get("creators")
+    rec.authors = _creators(creators if isinstance(creators, list) else [])
     date = _date(_text(data.get("date")))
     if date:
         rec.dates["published"] = date
