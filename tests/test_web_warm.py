@@ -84,3 +84,15 @@ def test_after_an_import_home_is_recomputed_before_the_next_view(started):
     lib.close()
     body = client.get("/api/home", params={"profile": "me"}).json()
     assert body["stale"] is False  # fresh at the first view after the import
+
+
+def test_a_search_page_readies_its_top_results_similar_papers(started):
+    path, client = started
+    state = client.app.state  # type: ignore[attr-defined]
+    until(lambda: KEY in home_cache_of(state).entries and state.warmer.tasks.empty())
+    top = client.get("/api/search", params={"q": "speculative decoding", "limit": 3}).json()["items"]
+    assert top, "the demo library has papers on speculative decoding"
+    with state.pool.use() as lib:
+        pks = [lib.resolve(i["id"]) for i in top]
+        assert client.get("/search", params={"q": "speculative decoding"}).status_code == 200
+        until(lambda: all(_SIMILAR.has(lib, (lib.path, pk, None)) for pk in pks))

@@ -18,6 +18,7 @@ from .papers import paper_brief
 router = APIRouter()
 NAV = [("Search", "/search")]
 PAGE = 20
+SIMILAR_AHEAD = 3  # the top results whose similar papers the server computes while the reader reads
 SORT_DEPTH = 500  # "newest first" sorts this many best matches by date
 DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"  # empty means no date (what an empty form field sends)
 
@@ -139,6 +140,8 @@ def search_page(request: Request, lib: Lib, query: Search, page: PageNumber = 1)
     except RadarError as e:  # a bad date or a mode without embeddings: say so on the page
         error = str(e)
     hits = [_hit_view(h) for h in result.hits] if result else []
+    if result and result.hits:  # the results a reader opens first: their similar papers, when idle
+        _similar_later(request, lib, [h.paper.id for h in result.hits[:SIMILAR_AHEAD]])
     ctx = {
         "query": query,
         "result": result,
@@ -154,6 +157,14 @@ def search_page(request: Request, lib: Lib, query: Search, page: PageNumber = 1)
         "twin": request.url.path.replace("/search", "/api/search", 1) + _qs(request),
     }
     return render(request, "search.html", ctx)
+
+
+def _similar_later(request: Request, lib: Any, ids: list[str]) -> None:
+    from .warm import warmer_of
+
+    warmer = warmer_of(request.app.state)
+    if warmer is not None:
+        warmer.similar_later([lib.resolve(i) for i in ids], only_if_idle=True)
 
 
 def _hit_view(hit: svc.Hit) -> dict[str, Any]:

@@ -3,9 +3,11 @@
 When the server starts, one worker thread compiles the main page templates, computes Home's list
 for each profile (the first WARM_PROFILES by name) with its cards' key sentences, then the similar
 papers of every Home card (the papers a reader opens next; a lexical pass over 118k papers takes
-about a second each). Every WATCH_EVERY_S it looks for lists whose library or profile changed (an
-import, an index run, feedback from the CLI) and recomputes them before anyone asks. Pages never wait for this worker: they serve what exists
-(web/cache.py) and it fills in. Does I/O through the app's library pool.
+about a second each); a search page queues its top results' similar papers when the worker is
+idle. Every WATCH_EVERY_S it looks for lists whose library or profile changed (an import, an index
+run, feedback from the CLI) and recomputes them before anyone asks. Pages never wait for this
+worker: they serve what exists (web/cache.py) and it fills in. Does I/O through the app's library
+pool.
 """
 
 from __future__ import annotations
@@ -55,8 +57,11 @@ class Warmer:
         if self.thread.is_alive():
             self.thread.join(wait_s)
 
-    def similar_later(self, pks: list[int]) -> None:
-        """Compute these papers' similar papers when the worker is free (dropped when it is busy)."""
+    def similar_later(self, pks: list[int], only_if_idle: bool = False) -> None:
+        """Compute these papers' similar papers when the worker is free (dropped when its queue is
+        full; with `only_if_idle`, unless it has nothing waiting: a burst of searches costs nothing)."""
+        if only_if_idle and not self.tasks.empty():
+            return
         for pk in pks:
             try:
                 self.tasks.put_nowait(("similar", pk))
