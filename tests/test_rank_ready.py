@@ -89,3 +89,22 @@ def test_features_built_by_another_process_are_used_by_the_next_request(stale):
     feats = ready.features_for(lib, new)
     assert feats.key == F.library_key(lib) != built_key
     assert (feats.rows(new) >= 0).all()
+
+
+def test_rows_made_for_papers_between_old_ones_land_in_pk_order():
+    import numpy as np
+    from scipy import sparse
+
+    old = F.Features(
+        ["k"],
+        np.array([2, 4, 6]),
+        sparse.csr_matrix(np.eye(3, dtype=np.float32)),
+        F.Vocabulary([], np.zeros(3), 3),
+        "",
+    )
+    old.hash_order = np.array([2, 0, 1])
+    new = ready._merged(old, np.array([1, 5]), sparse.csr_matrix(np.full((2, 3), 7, dtype=np.float32)), None)
+    assert new.pks.tolist() == [1, 2, 4, 5, 6]
+    assert new.lexical.toarray()[[1, 2, 4]].tolist() == np.eye(3).tolist()
+    assert (new.lexical.toarray()[[0, 3]] == 7).all()
+    assert new.pks[new.hash_order].tolist() == [6, 2, 4, 1, 5]  # old order kept, new rows last

@@ -494,14 +494,15 @@ def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
     pks, _ = positives_and_negatives(lib, profile_pk)
     found: list[dict[str, Any]] = []
     if pks:
-        feats = features_for(lib, pks)
+        feats = features_for(lib, pks, sample=0)
         rows = feats.rows(pks)
         pks = [pk for pk, r in zip(pks, rows, strict=True) if r >= 0]
         rows = rows[rows >= 0]
         lex = feats.lexical[rows]
         dense = feats.dense[rows] if feats.dense is not None else None
         usable = dense is not None and bool((np.linalg.norm(dense, axis=1) > 0).all())
-        space = dense if usable and dense is not None else lex.toarray()
+        # without vectors: the words these papers use (k-means distances ignore all-zero columns)
+        space = dense if usable and dense is not None else lex[:, np.unique(lex.indices)].toarray()
         ids = _ids_of(lib, pks)
         for c in ranking.build_clusters(space, lex, feats.names):
             found.append({"name": c.name, "terms": c.terms, "papers": [ids[pks[i]] for i in c.members]})

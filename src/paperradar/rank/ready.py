@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 INLINE_BELOW = 2000  # papers: a smaller library is brought up to date inside the request
 EXTEND_AT_MOST = 20_000  # rows made on the spot for papers the stale features lack, at most
-PARTIAL_SAMPLE = 3000  # library papers (a fixed sample) beside the needed ones, without features
+PARTIAL_SAMPLE = 1000  # library papers (a fixed sample) beside the needed ones, without features
 
 Builder = Callable[[SQLiteLibrary], None]
 _BUILDERS: dict[str, Builder] = {}  # library path -> who builds its features in the background
@@ -44,9 +44,10 @@ def set_builder(lib_path: str, builder: Builder | None) -> None:
         _BUILDERS[lib_path] = builder
 
 
-def features_for(lib: SQLiteLibrary, pks: Sequence[int]) -> F.Features:
+def features_for(lib: SQLiteLibrary, pks: Sequence[int], sample: int = PARTIAL_SAMPLE) -> F.Features:
     """Features with a row for each of `pks` that is in the library, without building the
-    library's features (except for a small library, see INLINE_BELOW)."""
+    library's features (except for a small library, see INLINE_BELOW). `sample`: library papers
+    added when there are no features at all (0 for work on `pks` alone, such as naming interests)."""
     key = F.library_key(lib)
     if int(str(key[0])) < INLINE_BELOW or lib.path == ":memory:":
         return F.load_features(lib)
@@ -54,7 +55,7 @@ def features_for(lib: SQLiteLibrary, pks: Sequence[int]) -> F.Features:
     if feats is None or feats.key != key:
         _ask_for_build(lib, feats, key)
     if feats is None:
-        return partial(lib, pks)
+        return partial(lib, pks, sample)
     return extended(lib, feats, pks)
 
 
@@ -79,8 +80,12 @@ def _ask_for_build(lib: SQLiteLibrary, feats: F.Features | None, key: list[objec
 def extended(lib: SQLiteLibrary, feats: F.Features, pks: Sequence[int]) -> F.Features:
     """`feats` plus rows for those of `pks` it lacks (kept in memory for the next request)."""
     want = np.unique(np.asarray(list(pks), dtype=np.int64))
-    missing = want[feats.rows(want) < 0]
-    missing = np.asarray(_existing(lib, missing.tolist())[:EXTEND_AT_MOST], dtype=np.int64)
+    if not (feats.rows(want) < 0).any():
+        return feats
+    library = F._all_pks(lib)  # rows for every paper the features lack, so later requests reuse them
+    missing = library[feats.rows(library) < 0]
+    if len(missing) > EXTEND_AT_MOST:
+        missing = np.intersect1d(missing, want)[:EXTEND_AT_MOST]
     if not len(missing):
         return feats
     log.info("ranking features: %d papers made on the spot (the features are stale)", len(missing))
@@ -113,6 +118,8 @@ def _merged(
 ) -> F.Features:
     """Old and new rows in pk order; the id-hash order keeps the old rows' order (the new rows
     go last, so the sampled negatives stay what they were)."""
+    if not len(feats.pks) or new_pks.min() > feats.pks.max():
+        return _appended(feats, new_pks, lexical, dense)
     pks = np.concatenate([feats.pks, new_pks])
     order = np.argsort(pks, kind="stable")
     where = np.empty(len(pks), dtype=np.int64)
@@ -133,6 +140,37 @@ def _merged(
         dense=rows,
         dense_key=feats.dense_key,
         hash_order=hash_order,
+    )
+
+
+def _appended(
+    feats: F.Features, new_pks: np.ndarray, lexical: sparse.csr_matrix, dense: np.ndarray | None
+) -> F.Features:
+    """New papers (higher row ids than every old one, the usual case) go after the old rows:
+    the arrays are joined, nothing is reordered."""
+    old, new = feats.lexical, lexical.tocsr()
+    stacked = sparse.csr_matrix(
+        (
+            np.concatenate([old.data, new.data]),
+            np.concatenate([old.indices, new.indices]),
+            np.concatenate([old.indptr, new.indptr[1:] + old.indptr[-1]]),
+        ),
+        shape=(old.shape[0] + new.shape[0], old.shape[1]),
+    )
+    old_order = feats.hash_order if feats.hash_order is not None else np.arange(len(feats.pks))
+    rows = None
+    if feats.dense is not None and dense is not None:
+        rows = np.concatenate([np.asarray(feats.dense), dense])
+    return F.Features(
+        feats.key,
+        np.concatenate([feats.pks, new_pks]),
+        stacked,
+        feats.vocabulary,
+        feats.stamp,
+        feats.changed,
+        dense=rows,
+        dense_key=feats.dense_key,
+        hash_order=np.concatenate([old_order, np.arange(len(feats.pks), len(feats.pks) + len(new_pks))]),
     )
 
 
@@ -157,10 +195,10 @@ def stored_vectors(lib: SQLiteLibrary, pks: list[int], dim: int, prefer: str | N
 # ---------------------------------------------------------------- no features at all
 
 
-def partial(lib: SQLiteLibrary, pks: Sequence[int]) -> F.Features:
-    """Features of `pks` and a fixed sample of the library (by a hash of the row id, the same
-    on every run), with a vocabulary fitted on them: enough to rank until the build is done."""
-    sample = [r[0] for r in lib.conn.execute(_SAMPLE_SQL, (PARTIAL_SAMPLE,))]
+def partial(lib: SQLiteLibrary, pks: Sequence[int], size: int = PARTIAL_SAMPLE) -> F.Features:
+    """Features of `pks` and a fixed sample of `size` library papers (by a hash of the row id,
+    the same on every run), with a vocabulary fitted on them: enough until the build is done."""
+    sample = [r[0] for r in lib.conn.execute(_SAMPLE_SQL, (size,))] if size else []
     all_pks = np.asarray(
         sorted(set(_existing(lib, list(pks))[:EXTEND_AT_MOST]) | set(sample)), dtype=np.int64
     )
