@@ -34,7 +34,9 @@ def side_path(location: str, suffix: str) -> Path | None:
 
     u = urlsplit(location)
     name = f"{u.hostname or 'local'}-{u.port or 5432}-{u.path.strip('/') or 'postgres'}"
-    return data_dir() / "postgresql" / (name + suffix)
+    folder = data_dir() / "postgresql"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / (name + suffix)
 
 
 def open_library(location: str | Path) -> Library:

@@ -1,0 +1,171 @@
+"""The team backend next to the default one: the same imports into SQLite and PostgreSQL, in the
+same run, then the same queries on both.
+
+1. The seed pages (../shared/samples/pages) imported into both: papers, merges and the exported
+   JSONL (each line's keys sorted, the import times left out) must be identical.
+2. The first N records of ../shared/corpora/arxiv-118k imported into both with `paperradar import`
+   (parsing, matching, writing and the fast tier's embeddings): records per second.
+3. Keyword search, `search(lib, q, limit=20)`, 200 queries drawn as bench/search.py draws them
+   (seed 0, from the SQLite library's titles), interleaved, after one warming pass: p50/p99 ms;
+   hybrid (`mode="hybrid"`, query embedding included): p50/p99 ms over the first 50 queries.
+
+    PAPERRADAR_TEST_PG=$(sh tests/start_postgres.sh) .venv/bin/python bench/team.py [--records N]
+
+The PostgreSQL database is `<test database>_bench`, made afresh (needs the CREATEDB right that
+tests/start_postgres.sh gives its role). Writes bench/out/team-*.db. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from paperradar.papers import export_papers, list_papers  # noqa: E402
+from paperradar.search import search  # noqa: E402
+from paperradar.storage import open_library  # noqa: E402
+from pg_databases import with_database  # noqa: E402
+from search import make_queries, measure, percentiles  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpora" / "arxiv-118k" / "arxiv_metadata.jsonl.xz"
+PAGES = ROOT.parent / "shared" / "samples" / "pages"
+OUT = ROOT / "bench" / "out"
+EXE = ROOT / ".venv" / "bin" / "paperradar"
+
+
+def fresh_pg(base: str, name: str) -> str:
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    return with_database(base, name)
+
+
+def fresh_file(name: str) -> str:
+    path = OUT / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return str(path)
+
+
+def cli_import(location: str, *paths: str) -> float:
+    """Seconds `paperradar import` takes."""
+    start = time.perf_counter()
+    subprocess.run([str(EXE), "--db", location, "import", *paths], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def export_lines(location: str) -> list[str]:
+    lib = open_library(location)
+    try:
+        text = export_papers(list_papers(lib, limit=None, order="added"), "jsonl")
+    finally:
+        lib.close()
+    out = []
+    for line in text.splitlines():
+        row = json.loads(line)
+        for key in ("added", "updated", "created_at", "updated_at"):
+            row.pop(key, None)
+        out.append(json.dumps(row, sort_keys=True))
+    return out
+
+
+def counts(location: str) -> dict[str, int]:
+    lib = open_library(location)
+    try:
+        return lib.counts()
+    finally:
+        lib.close()
+
+
+def seed_pages(base: str) -> dict[str, Any]:
+    lite, pg = fresh_file("team-pages.db"), fresh_pg(base, "paperradar_bench_pages")
+    pages = [str(p) for p in sorted(PAGES.iterdir())]
+    secs = {"sqlite": cli_import(lite, *pages), "postgresql": cli_import(pg, *pages)}
+    a, b = export_lines(lite), export_lines(pg)
+    ca, cb = counts(lite), counts(pg)
+    return {
+        "files": len(pages),
+        "papers": [ca["papers"], cb["papers"]],
+        "merged_papers": [ca["merged_papers"], cb["merged_papers"]],
+        "export_identical": a == b,
+        "export_lines_differing": sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b)),
+        "import_s": {k: round(v, 2) for k, v in secs.items()},
+    }
+
+
+def corpus_slice(n: int) -> Path:
+    path = OUT / f"team-arxiv-{n}.jsonl"
+    if not path.exists():
+        with lzma.open(CORPUS, "rt", encoding="utf-8") as src, open(path, "w", encoding="utf-8") as dst:
+            for i, line in enumerate(src):
+                if i >= n:
+                    break
+                dst.write(line)
+    return path
+
+
+def corpus(base: str, n: int, queries: int) -> dict[str, Any]:
+    data = corpus_slice(n)
+    lite, pg = fresh_file(f"team-{n}.db"), fresh_pg(base, "paperradar_bench_corpus")
+    secs = {"sqlite": cli_import(lite, str(data)), "postgresql": cli_import(pg, str(data))}
+    libs = {"sqlite": open_library(lite), "postgresql": open_library(pg)}
+    try:
+        same = export_lines(lite) == export_lines(pg)
+        qs = make_queries(libs["sqlite"].conn, queries)  # type: ignore[arg-type]
+        kw = measure({k: (lambda q, lib=lib: search(lib, q, limit=20)) for k, lib in libs.items()}, qs)
+        hy = measure(
+            {k: (lambda q, lib=lib: search(lib, q, mode="hybrid", limit=20)) for k, lib in libs.items()},
+            qs[:50],
+        )
+        totals = {k: [search(lib, q, limit=20).total for q in qs[:50]] for k, lib in libs.items()}
+    finally:
+        for lib in libs.values():
+            lib.close()
+    return {
+        "records": n,
+        "papers": [counts(lite)["papers"], counts(pg)["papers"]],
+        "merged_papers": [counts(lite)["merged_papers"], counts(pg)["merged_papers"]],
+        "export_identical": same,
+        "import_s": {k: round(v, 1) for k, v in secs.items()},
+        "records_per_s": {k: round(n / v) for k, v in secs.items()},
+        "keyword_ms": {k: percentiles(v) for k, v in kw.items()},
+        "hybrid_ms": {k: percentiles(v) for k, v in hy.items()},
+        "same_total_matches": sum(
+            a == b for a, b in zip(totals["sqlite"], totals["postgresql"], strict=True)
+        ),
+        "queries": len(qs),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=20_000)
+    ap.add_argument("--queries", type=int, default=200)
+    args = ap.parse_args()
+    base = os.environ.get("PAPERRADAR_TEST_PG")
+    if not base:
+        sys.exit("set PAPERRADAR_TEST_PG (PAPERRADAR_TEST_PG=$(sh tests/start_postgres.sh))")
+    OUT.mkdir(parents=True, exist_ok=True)
+    result = {
+        "load_before": os.getloadavg()[0],
+        "seed_pages": seed_pages(base),
+        "corpus": corpus(base, args.records, args.queries),
+        "load_after": os.getloadavg()[0],
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
