@@ -37,7 +37,7 @@ class LearnerConfig:
     negatives: int = 20_000  # library papers sampled (by id hash) as the SVM's negatives
     reject_weight_svm: float = 5.0  # one explicit negative in the SVM, relative to one sampled negative
     dense_weight: float = 1.0  # weight of the dense z-score beside the lexical one
-    knn: int = 1  # an interest's nearness is the mean cosine to its knn nearest papers
+    knn: int = 2  # an interest's nearness: mean cosine to its knn nearest papers (dev authors: 2)
     reject_weight: float = 1.0  # dense penalty per unit of cosine to the nearest rejected paper
     interest_penalty: float = 2.0  # z taken off an interest's papers as its rejections mount (n / (n + 2))
     half_life_days: float = 365.0  # a profile paper this much older than the newest weighs half
