@@ -39,6 +39,8 @@ class SQLiteLibrary:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
+        if self.path.startswith(("postgresql://", "postgres://")):
+            raise InvalidInput(f"this works on SQLite library files only, not on {self.path.split('@')[-1]}")
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
