@@ -268,3 +268,11 @@ zotero_like = st.dictionaries(st.sampled_from(ZOTERO_KEYS), json_value, max_size
 @given(st.one_of(json_value, zotero_like, zotero_like.map(lambda d: {"key": "BROKEN", "data": d})))
 def test_zotero_json_keeps_the_items_around_a_broken_one(middle):
     assert_neighbours_kept("zotero_json", json_array([zotero(ALPHA, 1), middle, zotero(OMEGA, 2)]))
+
+
+def test_a_zotero_item_with_odd_json_types_costs_nothing_around_it():
+    # found by the fuzz: an itemType that is a list raised TypeError (unhashable) and lost the file
+    broken = {"key": "ODD", "data": {"itemType": ["journalArticle"], "creators": 5, "title": "Odd types"}}
+    data = json_array([zotero(ALPHA, 1), broken, {"itemType": {"a": 1}}, zotero(OMEGA, 2)])
+    assert_neighbours_kept("zotero_json", data)
+    assert "Odd types" in [i.title for i in parsed("zotero_json", data) if isinstance(i, Record)]
