@@ -305,3 +305,24 @@ def test_the_web_app_serves_a_postgresql_library(pg_url):
     lib = open_library(pg_url)
     assert [m.kind for m in P.get_profile(lib, "lab").feedback] == ["like"]  # the like is in PostgreSQL
     lib.close()
+
+
+def test_an_older_postgresql_library_is_upgraded(pg_url_from):
+    """A database made by an older paperradar (schema 1) gets the newer migrations when opened."""
+    import psycopg
+
+    from paperradar.storage import pg_migrations
+
+    url = pg_url_from("template0")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(pg_migrations.MIGRATIONS[0])
+        conn.execute(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1)"
+        )
+    lib = open_library(url)
+    try:
+        assert "users" in lib.tables() and "user_pk" in lib.tables()["profiles"].columns
+        version = lib.conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+        assert version == len(pg_migrations.MIGRATIONS)
+    finally:
+        lib.close()

@@ -272,6 +272,8 @@ MIGRATION_LOCK = 16_0001  # advisory lock: two processes opening a new library m
 
 def migrate(conn: Any) -> int:
     """Apply pending migrations (a psycopg connection in autocommit mode); returns the version."""
+    if _version(conn) == len(MIGRATIONS):  # the usual case: one query, no lock
+        return len(MIGRATIONS)
     conn.execute("BEGIN")
     try:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -291,3 +293,10 @@ def migrate(conn: Any) -> int:
         raise
     conn.execute("COMMIT")
     return len(MIGRATIONS)
+
+
+def _version(conn: Any) -> int | None:
+    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return None
+    return int(conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
