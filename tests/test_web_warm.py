@@ -30,9 +30,9 @@ def until(condition: Callable[[], bool], seconds: float = 90.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def started(tmp_path):
-    path = demo_library(tmp_path / "lib.db")
+@pytest.fixture(scope="module")
+def started(tmp_path_factory):  # one start-up for the module: the import test comes last
+    path = demo_library(tmp_path_factory.mktemp("warm") / "lib.db")
     lib = open_library(path)
     profiles.create_profile(lib, "me", author="Yuandong Tian", pick=1)
     lib.close()
@@ -66,6 +66,18 @@ def test_the_cards_similar_papers_are_ready_before_they_are_opened(started):
     assert client.get(f"/api/papers/{first}/similar").json()["items"] is not None
 
 
+def test_a_search_page_readies_its_top_results_similar_papers(started):
+    path, client = started
+    state = client.app.state  # type: ignore[attr-defined]
+    until(lambda: KEY in home_cache_of(state).entries and state.warmer.tasks.empty())
+    top = client.get("/api/search", params={"q": "speculative decoding", "limit": 3}).json()["items"]
+    assert top, "the demo library has papers on speculative decoding"
+    with state.pool.use() as lib:
+        pks = [lib.resolve(i["id"]) for i in top]
+        assert client.get("/search", params={"q": "speculative decoding"}).status_code == 200
+        until(lambda: all(_SIMILAR.has(lib, (lib.path, pk, None)) for pk in pks))
+
+
 def test_after_an_import_home_is_recomputed_before_the_next_view(started):
     path, client = started
     state = client.app.state  # type: ignore[attr-defined]
@@ -84,15 +96,3 @@ def test_after_an_import_home_is_recomputed_before_the_next_view(started):
     lib.close()
     body = client.get("/api/home", params={"profile": "me"}).json()
     assert body["stale"] is False  # fresh at the first view after the import
-
-
-def test_a_search_page_readies_its_top_results_similar_papers(started):
-    path, client = started
-    state = client.app.state  # type: ignore[attr-defined]
-    until(lambda: KEY in home_cache_of(state).entries and state.warmer.tasks.empty())
-    top = client.get("/api/search", params={"q": "speculative decoding", "limit": 3}).json()["items"]
-    assert top, "the demo library has papers on speculative decoding"
-    with state.pool.use() as lib:
-        pks = [lib.resolve(i["id"]) for i in top]
-        assert client.get("/search", params={"q": "speculative decoding"}).status_code == 200
-        until(lambda: all(_SIMILAR.has(lib, (lib.path, pk, None)) for pk in pks))
