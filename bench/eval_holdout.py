@@ -552,6 +552,7 @@ def main() -> None:
     )
     ap.add_argument("--dev", action="store_true", help="the settings sweep on dev authors (DEV_GRID)")
     ap.add_argument("--diversity", action="store_true", help="interest shares of the top 12 (cut 2026-04-01)")
+    ap.add_argument("--feedback-log", default=str(OUT / "holdout-feedback.jsonl"))
     ap.add_argument("--feedback", action="store_true", help="the feedback evaluation (cut 2026-04-01)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
@@ -566,7 +567,7 @@ def main() -> None:
         print(json.dumps(diversity_eval(load(), CUTS[1], args.authors), indent=2))
         return
     if args.feedback:
-        res = feedback_eval(load(), CUTS[1], args.authors, OUT / "holdout-feedback.jsonl")
+        res = feedback_eval(load(), CUTS[1], args.authors, Path(args.feedback_log))
         print(json.dumps(res, indent=2))
         return
     log_path = Path(args.log)
