@@ -108,3 +108,20 @@ def test_rows_made_for_papers_between_old_ones_land_in_pk_order():
     assert new.lexical.toarray()[[1, 2, 4]].tolist() == np.eye(3).tolist()
     assert (new.lexical.toarray()[[0, 3]] == 7).all()
     assert new.pks[new.hash_order].tolist() == [6, 2, 4, 1, 5]  # old order kept, new rows last
+
+
+def test_the_servers_job_runner_rebuilds_stale_features_in_the_background(stale):
+    from paperradar.jobs import JobRunner
+    from paperradar.storage.jobs import get_job
+
+    lib, new, _, _, built_key = stale
+    runner = JobRunner(lib.path)  # as the web server makes it: it becomes the library's builder
+    try:
+        P.give_feedback(lib, "ann", new[0], "like")  # answers with the stale features
+        (job_id,) = runner.futures
+        runner.futures[job_id].result(timeout=300)  # the job runs in its own process
+        assert get_job(lib, job_id)["state"] == "done"
+    finally:
+        runner.close()
+    assert F._read_cache(lib).key == F.library_key(lib) != built_key
+    assert ready.features_for(lib, new).key == F.library_key(lib)  # the next request uses them
