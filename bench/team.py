@@ -10,6 +10,8 @@ same run, then the same queries on both.
    hybrid (`mode="hybrid"`, query embedding included): p50/p99 ms over the first 50 queries.
 
     PAPERRADAR_TEST_PG=$(sh tests/start_postgres.sh) .venv/bin/python bench/team.py [--records N]
+    .venv/bin/python bench/team.py --compare LIBRARY.db postgresql://...   # step 3 only, e.g. after
+        `paperradar db copy LIBRARY.db postgresql://...` of the 118k library
 
 The PostgreSQL database is `<test database>_bench`, made afresh (needs the CREATEDB right that
 tests/start_postgres.sh gives its role). Writes bench/out/team-*.db. Prints JSON.
@@ -120,9 +122,21 @@ def corpus(base: str, n: int, queries: int) -> dict[str, Any]:
     data = corpus_slice(n)
     lite, pg = fresh_file(f"team-{n}.db"), fresh_pg(base, "paperradar_bench_corpus")
     secs = {"sqlite": cli_import(lite, str(data)), "postgresql": cli_import(pg, str(data))}
+    return {
+        "records": n,
+        "papers": [counts(lite)["papers"], counts(pg)["papers"]],
+        "merged_papers": [counts(lite)["merged_papers"], counts(pg)["merged_papers"]],
+        "export_identical": export_lines(lite) == export_lines(pg),
+        "import_s": {k: round(v, 1) for k, v in secs.items()},
+        "records_per_s": {k: round(n / v) for k, v in secs.items()},
+        **searches(lite, pg, queries),
+    }
+
+
+def searches(lite: str, pg: str, queries: int) -> dict[str, Any]:
+    """Keyword (all queries) and hybrid (the first 50) search times on both libraries."""
     libs = {"sqlite": open_library(lite), "postgresql": open_library(pg)}
     try:
-        same = export_lines(lite) == export_lines(pg)
         qs = make_queries(libs["sqlite"].conn, queries)  # type: ignore[arg-type]
         kw = measure({k: (lambda q, lib=lib: search(lib, q, limit=20)) for k, lib in libs.items()}, qs)
         hy = measure(
@@ -133,18 +147,11 @@ def corpus(base: str, n: int, queries: int) -> dict[str, Any]:
     finally:
         for lib in libs.values():
             lib.close()
+    same = sum(a == b for a, b in zip(totals["sqlite"], totals["postgresql"], strict=True))
     return {
-        "records": n,
-        "papers": [counts(lite)["papers"], counts(pg)["papers"]],
-        "merged_papers": [counts(lite)["merged_papers"], counts(pg)["merged_papers"]],
-        "export_identical": same,
-        "import_s": {k: round(v, 1) for k, v in secs.items()},
-        "records_per_s": {k: round(n / v) for k, v in secs.items()},
         "keyword_ms": {k: percentiles(v) for k, v in kw.items()},
         "hybrid_ms": {k: percentiles(v) for k, v in hy.items()},
-        "same_total_matches": sum(
-            a == b for a, b in zip(totals["sqlite"], totals["postgresql"], strict=True)
-        ),
+        "same_total_matches_of_50": same,
         "queries": len(qs),
     }
 
@@ -153,7 +160,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=20_000)
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument(
+        "--compare", nargs=2, metavar=("SQLITE", "POSTGRESQL"), help="only time searches on these"
+    )
     args = ap.parse_args()
+    if args.compare:
+        print(json.dumps({"load": os.getloadavg()[0], **searches(*args.compare, args.queries)}, indent=2))
+        return
     base = os.environ.get("PAPERRADAR_TEST_PG")
     if not base:
         sys.exit("set PAPERRADAR_TEST_PG (PAPERRADAR_TEST_PG=$(sh tests/start_postgres.sh))")
