@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from . import fts
-from .base import PaperRef, Table
+from .base import Library, PaperRef, Table
 from .dialect import to_postgres
 from .pg_migrations import migrate
 from .sqlite import SQLiteLibrary, _chunks
@@ -426,3 +426,8 @@ def _safe(url: str) -> str:
         netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
         return urlunsplit(parts._replace(netloc=netloc))
     return url
+
+
+def _contract(a: SQLiteLibrary, b: PostgresLibrary) -> tuple[Library, Library]:
+    """Never called: mypy checks here that both backends satisfy the `Library` protocol."""
+    return a, b
