@@ -286,6 +286,15 @@ def run_pages(db: Path, author: str, rounds: int, first_after: float = 0.0) -> d
                 file=sys.stderr,
                 flush=True,
             )
+            started = time.perf_counter()
+            digest_s, _, _ = time_get(client, f"/digest/{PROFILE}")  # it never waits long (issue 15)
+            while client.get(f"/api/digest/{PROFILE}?wait=false").json().get("preparing"):
+                time.sleep(0.5)
+            digest_c = (time.perf_counter() - started) * 1000
+            print(
+                f"  first digest preview: page {digest_s:.0f} ms, ready after {digest_c:.0f} ms",
+                file=sys.stderr,
+            )
             first = first_similar(client, urls["/paper/{id}"])
             pages = time_pages(client, urls, rounds)
             fb = feedback_rounds(client, 5)
@@ -298,6 +307,7 @@ def run_pages(db: Path, author: str, rounds: int, first_after: float = 0.0) -> d
         "rounds": rounds,
         "cold_home_ms": {"server": cold_s, "client": cold_c, "after_start_s": first_after},
         "first_similar_ms": first,
+        "first_digest_ms": {"server": digest_s, "client": digest_c},
         "pages": pages,
         "feedback": fb,
     }
@@ -309,6 +319,10 @@ def print_pages(report: dict[str, Any]) -> None:
     print(
         f"  first Home view {cold['after_start_s']:.0f} s after the server answered: page {cold['server']:.0f} ms,"
         f" its list ready after {cold['client']:.0f} ms"
+    )
+    dig = report["first_digest_ms"]
+    print(
+        f"  first digest preview (page): {dig['server']:.0f} ms, the preview ready after {dig['client']:.0f} ms"
     )
     for name, p in report["first_similar_ms"].items():
         print(f"  first similar papers, {name:<18} p50 {p['p50']:>7.1f} p90 {p['p90']:>7.1f} ms (n={p['n']})")

@@ -141,3 +141,23 @@ def test_a_refused_send_is_a_502_in_the_error_shape(fresh):
     assert r.json()["result"]["message_id"]
     chat.fail = False
     assert client.post_csrf("/api/digest/rag/send").json()["result"]["retried"] is True
+
+
+def test_the_first_preview_never_blocks_the_page_and_shows_when_ready(tmp_path, monkeypatch):
+    import paperradar.web.cache
+
+    monkeypatch.setattr(paperradar.web.cache, "FIRST_WAIT_S", 0.0)  # as on a big library
+    path = tmp_path / "lib.db"
+    lib = open_library(path)
+    for f in sorted(SYNC.glob("*.xml")):
+        import_source(lib, Source.from_bytes(f.read_bytes(), f.name), "arxiv_atom")
+    profiles.create_profile(lib, "rag", papers=OWN)
+    lib.close()
+    c = client_for(str(path))
+    page = c.get("/digest/rag").text
+    assert "Preparing the preview" in page and 'data-poll="/api/digest/rag?limit=10&amp;wait=false"' in page
+    deadline = time.monotonic() + 60
+    while (body := c.get("/api/digest/rag", params={"wait": "false"}).json()).get("preparing"):
+        assert body["digest"] is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    assert body["digest"]["papers"] and "Preparing" not in c.get("/digest/rag").text

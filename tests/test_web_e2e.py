@@ -229,6 +229,7 @@ def test_screens_of_the_other_pages(server, page):
     page.goto(f"{server}/search?q=attention&mode=keyword&since=2024&category=cs")
     shoot(page, "search-filtered")
     page.goto(f"{server}/digest/me")
+    page.wait_for_selector(".key-sentences")  # the first preview may be prepared in the background
     assert page.locator(".key-sentences").count() >= 1  # each entry's idea and result
     shoot(page, "digest")
 

@@ -78,10 +78,21 @@ def profile_atom(request: Request, lib: Lib, profile: str, days: Annotated[int, 
 
 
 @router.get("/api/digest/{profile}", tags=["digest"])
-def api_preview(request: Request, lib: Lib, profile: str, limit: Limit = 10):
+def api_preview(
+    request: Request,
+    lib: Lib,
+    profile: str,
+    limit: Limit = 10,
+    wait: Annotated[
+        bool, Query(description="false: answer at once, `preparing` while the first preview is computed")
+    ] = True,
+):
     """The digest `paperradar digest send` would send now (nothing is marked sent or seen).
-    `stale`: served from before the latest feedback or import while a fresh one is computed."""
-    digest, stale = cached_preview(request, lib, profile, limit)
+    `stale`: served from before the latest feedback or import while a fresh one is computed;
+    `preparing` (with `wait=false`): the first preview is being computed, `digest` is null."""
+    digest, stale = cached_preview(request, lib, profile, limit, wait)
+    if digest is None:
+        return {"ok": True, "stale": True, "preparing": True, "digest": None}
     return {"ok": True, "stale": stale, "digest": digest_json(digest)}
 
 
@@ -213,8 +224,11 @@ def _preview_pruned(lib: SQLiteLibrary, key: tuple[str, int, str], digest: Any) 
     return replace(digest, items=[it for it, pk in zip(digest.items, pks, strict=True) if pk not in gone])
 
 
-def cached_preview(request: Request, lib: SQLiteLibrary, profile: str, limit: int) -> tuple[Any, bool]:
-    """The digest preview, from the page cache (web/cache.py) keyed by profile, size and address."""
+def cached_preview(
+    request: Request, lib: SQLiteLibrary, profile: str, limit: int, wait: bool = True
+) -> tuple[Any, bool]:
+    """The digest preview, from the page cache (web/cache.py) keyed by profile, size and address;
+    with `wait=False`, (None, True) while the first one is computed (after at most 3 s)."""
     from .cache import RefreshingCache, cache_on
 
     prof.get_profile(lib, profile)  # NotFound before anything is cached
@@ -223,14 +237,17 @@ def cached_preview(request: Request, lib: SQLiteLibrary, profile: str, limit: in
         "digest",
         lambda: RefreshingCache(_preview, _preview_state, _preview_pruned, "digest"),
     )
-    return cache.get(lib, request.app.state.pool, (profile, limit, _base(request)))
+    return cache.get(lib, request.app.state.pool, (profile, limit, _base(request)), wait)
 
 
 @router.get("/digest/{profile}", response_class=HTMLResponse, include_in_schema=False)
 def preview_page(request: Request, lib: Lib, profile: str, limit: Limit = 10):
-    digest, stale = cached_preview(request, lib, profile, limit)
-    groups = [(name, [_item(it) for it in items]) for name, items in digest.groups]
+    """The preview never blocks long: the first one after a start is computed in the background
+    (seconds on a big library) while the page says so and polls for it (issue 15)."""
+    digest, stale = cached_preview(request, lib, profile, limit, wait=False)
+    groups = [(name, [_item(it) for it in items]) for name, items in digest.groups] if digest else []
     ctx = {"digest": digest, "groups": groups, "profile": profile, "twin": f"/api/digest/{profile}"}
+    ctx["preparing"] = f"/api/digest/{quote(profile)}?limit={limit}&wait=false" if digest is None else None
     ctx |= {"stale": stale, "channels": _channel_names(), "sent": request.query_params.get("sent")}
     return render(request, "digest.html", ctx)
 
