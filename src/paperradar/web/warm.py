@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from typing import Any
 
 from ..errors import RadarError
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 WARM_PROFILES = 8  # Home lists computed at start (each costs a ranking: seconds on a big library)
 WATCH_EVERY_S = 30.0  # how often changed lists are looked for
 SIMILAR_QUEUE = 256  # similar lists waiting at most (more are dropped: a view computes its own)
+# A similar list waits until no page has asked for more for this long: a lexical pass costs a core
+# for about a second, and under load (issue 13's 32 users) the requests must have the cores first.
+QUIET_S = 1.0
 
 PAGES = (
     "base.html",
@@ -43,6 +47,7 @@ class Warmer:
         self.state = app_state
         self.tasks: queue.Queue[Task] = queue.Queue(maxsize=SIMILAR_QUEUE)
         self.stopping = threading.Event()
+        self.last_asked = 0.0  # when a page last asked for similar lists (time.monotonic())
         self.thread = threading.Thread(target=self._run, daemon=True, name="paperradar-warm")
 
     def start(self) -> Warmer:
@@ -59,7 +64,9 @@ class Warmer:
 
     def similar_later(self, pks: list[int], only_if_idle: bool = False) -> None:
         """Compute these papers' similar papers when the worker is free (dropped when its queue is
-        full; with `only_if_idle`, unless it has nothing waiting: a burst of searches costs nothing)."""
+        full; with `only_if_idle`, unless it has nothing waiting: a burst of searches costs nothing).
+        They are computed once no page has asked for QUIET_S seconds."""
+        self.last_asked = time.monotonic()
         if only_if_idle and not self.tasks.empty():
             return
         for pk in pks:
@@ -104,8 +111,14 @@ class Warmer:
         elif kind == "home":
             home_cache_of(self.state).refresh_now(self.state.pool, key)
         else:
+            self._wait_until_quiet()
             with self.state.pool.use() as lib:
                 remembered_similar(lib, int(key))
+
+    def _wait_until_quiet(self) -> None:
+        """Wait until no page has asked for similar lists for QUIET_S seconds (or until stopped)."""
+        while not self.stopping.is_set() and time.monotonic() - self.last_asked < QUIET_S:
+            self.stopping.wait(0.1)
 
     def _queue_changed(self) -> None:
         """Queue the Home lists whose library or profile changed since they were computed."""
