@@ -20,6 +20,7 @@ CASES = [
     ),
     ("Code \\hrefhttps://github.com/q/ChainHOIhere.", "Code https://github.com/q/ChainHOI."),
     ("audio natures, \\ie, (1) feature", "audio natures, i.e., (1) feature"),
+    ("available at: \\hrefgithub{https://github.com/a/Homo", "available at: https://github.com/a/Homo"),
     ("an accuracy of 78.27\\% on", "an accuracy of 78.27% on"),
     ("up to \\(10.61%\\) over an \\(m\\)-class", "up to 10.61% over an m-class"),
     (

@@ -197,7 +197,7 @@ def _macro_to_text(match: re.Match[str]) -> str:
 # the abbreviation macros papers define (\\ie, \\eg, \\etal)
 _URL_ARG = re.compile(r"\\url\{([^{}\s]+)\}")
 _FLAT_HREF = re.compile(r"\\href\{?(https?://[^\s{}]+?)\}?\{?(?:\1|here)\}?(?=[\s.,;:)\]]|$)")
-_BARE_LINK = re.compile(r"\\(?:href|url)(?![A-Za-z])\{?|\\href(?=https?://)")
+_BARE_LINK = re.compile(r"\\(?:href|url)(?![A-Za-z])\{?|\\href(?=https?://)|\\href[a-z]{1,20}\{(?=https?://)")
 _ABBREVIATION = re.compile(r"\\(ie|eg|etal|wrt|cf)(?![A-Za-z])\.?")
 _ABBREVIATIONS = {"ie": "i.e.", "eg": "e.g.", "etal": "et al.", "wrt": "w.r.t.", "cf": "cf."}
 
