@@ -326,3 +326,38 @@ def test_an_older_postgresql_library_is_upgraded(pg_url_from):
         assert version == len(pg_migrations.MIGRATIONS)
     finally:
         lib.close()
+
+
+def test_two_users_on_postgresql_see_only_their_own_profiles(pg_url):
+    """Accounts on the PostgreSQL backend: each user, with their API token, creates a profile and
+    lists only their own; the other's profile is not found."""
+    from typer.testing import CliRunner
+
+    from paperradar.cli import app, register_commands
+    from web_helpers import client_for
+
+    lib = open_library(pg_url)
+    import_examples(lib)
+    lib.close()
+    register_commands()
+    runner, tokens = CliRunner(), {}
+    for name in ("ada", "grace"):
+        assert (
+            runner.invoke(app, ["--db", pg_url, "users", "add", name], input="a long password\n").exit_code
+            == 0
+        )
+        result = runner.invoke(app, ["--db", pg_url, "users", "token", name])
+        tokens[name] = next(w for w in result.stdout.split() if w.startswith("prt_"))
+    with client_for(pg_url) as client:
+        for name, token in tokens.items():
+            auth = {"Authorization": f"Bearer {token}"}
+            r = client.post(
+                "/api/profiles", json={"name": f"{name}-p", "papers": ["arxiv:2405.12532"]}, headers=auth
+            )
+            assert r.status_code == 200, r.text
+        for name, token in tokens.items():
+            auth = {"Authorization": f"Bearer {token}"}
+            listed = [p["name"] for p in client.get("/api/profiles", headers=auth).json()["items"]]
+            other = "grace-p" if name == "ada" else "ada-p"
+            assert listed == [f"{name}-p"]
+            assert client.get(f"/api/profiles/{other}", headers=auth).status_code == 404
