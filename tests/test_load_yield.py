@@ -36,3 +36,22 @@ def test_similar_papers_wait_while_pages_are_asked_for_then_get_done(tmp_path, m
             assert not any(ready()), "similar papers were computed while pages were being asked for"
             state.warmer.last_asked = time.monotonic() - 7200  # the server goes quiet
             until(lambda: all(ready()))
+
+
+def test_a_library_without_usable_vectors_is_not_recounted_per_search(tmp_path, monkeypatch):
+    # the 118k benchmark library holds an older model's vectors: each search and each similar list
+    # counted every vector again (~50 ms) to find none usable; now once per change of embeddings
+    from paperradar.embed import load_embedder
+    from paperradar.index import best_index, update_index
+    from paperradar.storage import open_library
+    from paperradar.storage.sqlite import SQLiteLibrary
+
+    lib = open_library(demo_library(tmp_path / "lib.db"))
+    counted = []
+    count = SQLiteLibrary.embedding_models
+    monkeypatch.setattr(SQLiteLibrary, "embedding_models", lambda self: counted.append(1) or count(self))
+    assert best_index(lib) is None and best_index(lib) is None
+    assert len(counted) == 1
+    update_index(lib, load_embedder("fast"))  # `paperradar index`: semantic search works at once
+    assert best_index(lib) is not None
+    lib.close()

@@ -161,6 +161,7 @@ def index_new_papers(
 
 
 _CACHE: dict[str, tuple[int, SearchIndex, Embedder]] = {}
+_NO_INDEX: dict[str, int] = {}  # the generation at which a library had no usable vectors (issue 13)
 
 
 class SearchIndex(Protocol):
@@ -188,10 +189,13 @@ def best_index(lib: SQLiteLibrary, tier: str | None = None) -> tuple[SearchIndex
     cached = _CACHE.get(key) if lib.path != ":memory:" else None
     if cached is not None and cached[0] == generation:
         return cached[1], cached[2]
+    if lib.path != ":memory:" and _NO_INDEX.get(key) == generation:
+        return None  # known: no vectors of a model we have (counting them cost every search ~50 ms)
     have = lib.embedding_models()
     tiers = _tiers_with_vectors(have, tier)
     found = _mixed(lib, tiers) or _single(lib, tiers, have)
     if found is None:
+        _NO_INDEX[key] = generation
         return None
     _CACHE[key] = (generation, *found)
     return found
