@@ -21,6 +21,14 @@ CASES = [
     ("Code \\hrefhttps://github.com/q/ChainHOIhere.", "Code https://github.com/q/ChainHOI."),
     ("audio natures, \\ie, (1) feature", "audio natures, i.e., (1) feature"),
     ("available at: \\hrefgithub{https://github.com/a/Homo", "available at: https://github.com/a/Homo"),
+    ("at \\href https://x.io/DNAhttps://x.io/DNA. Then", "at https://x.io/DNA. Then"),
+    ("at \\href[https://g.io/c.githttps://g.io/c. Then", "at https://g.io/c.git https://g.io/c. Then"),
+    (
+        "see \\href{https://g.io/r}{g.io/r}, or \\href{https://p.org}{our page}.",
+        "see https://g.io/r, or our page (https://p.org).",
+    ),
+    ("our \\href https://g.io/a Project page", "our https://g.io/a Project page"),
+    ("found at \\hrefGitHub https://g.io/b.", "found at GitHub https://g.io/b."),
     ("an accuracy of 78.27\\% on", "an accuracy of 78.27% on"),
     ("up to \\(10.61%\\) over an \\(m\\)-class", "up to 10.61% over an m-class"),
     (
@@ -51,4 +59,4 @@ def test_highlights_survive_the_cleaning():
 
 def test_an_import_keeps_links_and_abbreviations_that_lost_their_braces():
     raw = "See \\url{https://a.b/c}, \\ie, code at \\hrefhttps://git.io/zchttps://git.io/zc and \\href{https://x.y}{here}."
-    assert clean_text(raw) == "See https://a.b/c, i.e., code at https://git.io/zc and https://x.y."
+    assert clean_text(raw) == "See https://a.b/c, i.e., code at https://git.io/zc and here (https://x.y)."

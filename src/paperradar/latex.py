@@ -196,8 +196,20 @@ def _macro_to_text(match: re.Match[str]) -> str:
 # (issue 15): \\href with its braces lost (the URL glued to its text, often itself), \\url, and
 # the abbreviation macros papers define (\\ie, \\eg, \\etal)
 _URL_ARG = re.compile(r"\\url\{([^{}\s]+)\}")
-_FLAT_HREF = re.compile(r"\\href\{?(https?://[^\s{}]+?)\}?\{?(?:\1|here)\}?(?=[\s.,;:)\]]|$)")
-_BARE_LINK = re.compile(r"\\(?:href|url)(?![A-Za-z])\{?|\\href(?=https?://)|\\href[a-z]{1,20}\{(?=https?://)")
+_HREF_TEXT = re.compile(r"\\href\s*\{(https?://[^\s{}]+)\}\{([^{}\n]{0,300})\}")  # both braces kept
+_FLAT_HREF = re.compile(r"\\href\s*[{\[]?(https?://[^\s{}\]]+?)[}\]]?\{?(?:\1|here)\}?(?=[\s.,;:)\]]|$)")
+# what is left of an \\href or \\url goes; the text glued to it stays (\\hrefGitHub -> GitHub)
+_BARE_LINK = re.compile(r"\\(?:href|url)[a-z]{0,20}\s*[{\[]?(?=https?://)|\\(?:href|url)\{?")
+
+_GLUED_URL = re.compile(r"(?<=[\w./])(?=https?://)")
+
+
+def _href_text(m: re.Match[str]) -> str:
+    """\\href{url}{text}: the URL when the text is the URL again (or a bare address), else both."""
+    url, text = m.group(1), m.group(2).strip()
+    return url if not text or (" " not in text and "." in text) else f"{text} ({url})"
+
+
 _ABBREVIATION = re.compile(r"\\(ie|eg|etal|wrt|cf)(?![A-Za-z])\.?")
 _ABBREVIATIONS = {"ie": "i.e.", "eg": "e.g.", "etal": "et al.", "wrt": "w.r.t.", "cf": "cf."}
 
@@ -206,8 +218,11 @@ def flattened_macros(text: str) -> str:
     """\\href, \\url and abbreviation macros as the text they stand for (each URL once)."""
     if "\\" not in text:
         return text
-    text = _FLAT_HREF.sub(r"\1", _URL_ARG.sub(r"\1", text))
+    links = "\\href" in text
+    text = _FLAT_HREF.sub(r"\1", _HREF_TEXT.sub(_href_text, _URL_ARG.sub(r"\1", text)))
     text = _BARE_LINK.sub("", text)
+    if links:  # a flattened \\href{a}{b} with two different URLs: a space between them
+        text = _GLUED_URL.sub(" ", text)
     return _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group(1)], text)
 
 
