@@ -12,6 +12,7 @@ Library: a private copy of bench/out/lib-118k.db (the shared file is never writt
 bench/out/sec13-118k.db; the profile `load` is made from 20 papers of the copy.
 
     nice -n 10 .venv/bin/python bench/load.py --users 32 --seconds 60 [--db COPY] [--mix ...] [--json]
+        [--before]   # the baseline: the server without the two fixes of issue 13's second pass
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ COPY = ROOT / "bench" / "out" / "sec13-118k.db"
 EXE = str(Path(sys.executable).parent / "paperradar")
 WEIGHTS = {"search": 35, "paper": 35, "home": 20, "like": 10}
 ERRORS: list[str] = []
+# `--before`: the server without this pass's two fixes (the warm-up yielding to requests,
+# web/warm.py QUIET_S; a library without usable vectors remembered, index._NO_INDEX), undone in the
+# server process: the baseline, measured in the same window as the server as it is.
+UNDO_FIXES = (
+    "import sys; import paperradar.web.warm as w; w.QUIET_S = 0.0; import paperradar.index as i; "
+    "i._NO_INDEX = type('Forgetful', (dict,), {'__setitem__': lambda *a: None})(); "
+    "from paperradar.cli import main; sys.exit(main())"
+)
 
 
 def setup(db: Path, rng: random.Random) -> tuple[list[str], list[str]]:
@@ -54,7 +63,9 @@ def setup(db: Path, rng: random.Random) -> tuple[list[str], list[str]]:
     return queries, ids
 
 
-async def user(base: str, end: float, queries: list[str], ids: list[str], seed: int, out: list) -> None:
+async def user(
+    base: str, end: float, queries: list[str], ids: list[str], seed: int, out: list, measure_from: float = 0.0
+) -> None:
     rng = random.Random(seed)
     kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
     async with httpx.AsyncClient(base_url=base, timeout=60) as c:
@@ -62,8 +73,10 @@ async def user(base: str, end: float, queries: list[str], ids: list[str], seed: 
         c.headers["x-csrf-token"] = token
         while time.monotonic() < end:
             kind = rng.choices(kinds, weights)[0]
-            started = time.perf_counter()
+            began, started = time.monotonic(), time.perf_counter()
             ok = await step(c, kind, rng, queries, ids)
+            if began < measure_from:
+                continue  # a warm-up step: not counted
             out.append((kind, (time.perf_counter() - started) * 1000, ok is True))
             if ok is not True:
                 ERRORS.append(f"{kind}: {ok}")
@@ -91,6 +104,23 @@ async def step(
     )
 
 
+def start(db: Path, port: int, before: bool) -> subprocess.Popen[bytes]:
+    """`paperradar serve` on the library (with --before, without the fixes), once it answers."""
+    if not before:
+        return start_server(db, port)
+    argv = [sys.executable, "-c", UNDO_FIXES, "--db", str(db), "serve", "--port", str(port)]
+    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=2)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
 def report(samples: list[tuple[str, float, bool]], seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {"requests": len(samples), "errors": sum(not ok for _, _, ok in samples)}
     out["per_second"] = round(len(samples) / seconds, 1)
@@ -103,10 +133,15 @@ def report(samples: list[tuple[str, float, bool]], seconds: float) -> dict[str, 
     return out
 
 
-async def load(base: str, users: int, seconds: float, queries: list[str], ids: list[str]) -> list:
+async def load(
+    base: str, users: int, seconds: float, queries: list[str], ids: list[str], warmup: float = 0.0
+) -> list:
+    """Samples of `seconds` of load, after `warmup` seconds of the same load that are not counted."""
     samples: list[tuple[str, float, bool]] = []
-    end = time.monotonic() + seconds
-    await asyncio.gather(*(user(base, end, queries, ids, seed, samples) for seed in range(users)))
+    measure_from = time.monotonic() + warmup
+    end = measure_from + seconds
+    users_ = (user(base, end, queries, ids, seed, samples, measure_from) for seed in range(users))
+    await asyncio.gather(*users_)
     return samples
 
 
@@ -116,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--db", type=Path, help="a library to serve as it is (default: a copy of the 118k one)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--warmup", type=float, default=0, help="seconds of uncounted load first")
+    ap.add_argument("--before", action="store_true", help="serve without this pass's two fixes (a baseline)")
     ap.add_argument("--mix", help="steps and weights, e.g. search=40,paper=40,home=20 (default: with likes)")
     args = ap.parse_args(argv)
     if args.mix:
@@ -124,15 +161,19 @@ def main(argv: list[str] | None = None) -> int:
     db = args.db or library_copy(DEFAULT_DB, COPY)
     queries, ids = setup(db, random.Random(0))
     port = free_port()
-    server = start_server(db, port)
+    server = start(db, port, args.before)
     try:
-        started = time.monotonic()
-        samples = asyncio.run(load(f"http://127.0.0.1:{port}", args.users, args.seconds, queries, ids))
+        started = time.monotonic() + args.warmup
+        base = f"http://127.0.0.1:{port}"
+        samples = asyncio.run(load(base, args.users, args.seconds, queries, ids, args.warmup))
         result = report(samples, time.monotonic() - started)
     finally:
         server.kill()  # not a graceful stop: a slow request must not hold the run
         server.wait(30)
-    result.update(users=args.users, seconds=args.seconds, library=db.name, first_errors=ERRORS[:10])
+    result.update(
+        warmup=args.warmup, users=args.users, seconds=args.seconds, library=db.name, first_errors=ERRORS[:10]
+    )
+    result.update(server="before the fixes" if args.before else "as it is")
     print(json.dumps(result, indent=1 if args.json else None))
     return 1 if result["errors"] else 0
 
