@@ -39,6 +39,7 @@ COPY = ROOT / "bench" / "out" / "sec13-118k.db"
 EXE = str(Path(sys.executable).parent / "paperradar")
 WEIGHTS = {"search": 35, "paper": 35, "home": 20, "like": 10}
 ERRORS: list[str] = []
+WARMUP_ERRORS: list[str] = []
 # `--before`: the server without this pass's two fixes (the warm-up yielding to requests,
 # web/warm.py QUIET_S; a library without usable vectors remembered, index._NO_INDEX), undone in the
 # server process: the baseline, measured in the same window as the server as it is.
@@ -75,8 +76,9 @@ async def user(
             kind = rng.choices(kinds, weights)[0]
             began, started = time.monotonic(), time.perf_counter()
             ok = await step(c, kind, rng, queries, ids)
-            if began < measure_from:
-                continue  # a warm-up step: not counted
+            if began < measure_from:  # a warm-up step: not timed, but an error is still an error
+                WARMUP_ERRORS.extend([f"{kind}: {ok}"] if ok is not True else [])
+                continue
             out.append((kind, (time.perf_counter() - started) * 1000, ok is True))
             if ok is not True:
                 ERRORS.append(f"{kind}: {ok}")
@@ -171,11 +173,16 @@ def main(argv: list[str] | None = None) -> int:
         server.kill()  # not a graceful stop: a slow request must not hold the run
         server.wait(30)
     result.update(
-        warmup=args.warmup, users=args.users, seconds=args.seconds, library=db.name, first_errors=ERRORS[:10]
+        warmup=args.warmup,
+        warmup_errors=WARMUP_ERRORS[:10],
+        users=args.users,
+        seconds=args.seconds,
+        library=db.name,
+        first_errors=ERRORS[:10],
     )
     result.update(server="before the fixes" if args.before else "as it is")
     print(json.dumps(result, indent=1 if args.json else None))
-    return 1 if result["errors"] else 0
+    return 1 if result["errors"] or WARMUP_ERRORS else 0
 
 
 if __name__ == "__main__":
