@@ -100,18 +100,6 @@ def test_manifest_records_the_built_files(root):
         assert build.sha256(root / name) == digest, name
 
 
-@pytest.mark.xfail(
-    run=False,
-    reason="a rebuild's fast tier is not byte-identical yet (onnxruntime's threads; issue 12 is open), "
-    "and the full rebuild takes ~4 min on 2 cores",
-)
-def test_a_rebuild_gives_the_same_bytes(root, tmp_path):
-    manifest = json.loads((root / "manifest.json").read_text())
-    corpus = build.default_corpus() if manifest["fast_tier"]["texts"] else None
-    again = build.build(tmp_path / "again", corpus, manifest["fast_tier"]["sample"])
-    assert again["files"] == manifest["files"]
-
-
 def test_model_ids_name_the_model_and_its_files(quality, fast):
     assert quality.model_id.startswith("all-MiniLM-L6-v2/onnx-int8@")
     assert fast.model_id.startswith("all-MiniLM-L6-v2/static-384@")
@@ -231,14 +219,7 @@ def test_tune_trains_the_fast_tier_repeatably_and_better_than_untrained(
         runs.append((build.sha256(folder / "static" / "embeddings.safetensors"), report))
     (hash_a, report_a), (hash_b, _), (hash_none, _) = runs
     assert hash_a != hash_none
-    # same texts, same table up to the last bits: onnxruntime's threads do not give bit-identical
-    # states from run to run here, so a rebuild's bytes may differ (issue 12 leaves this open)
-    from safetensors.numpy import load_file as _load
-
-    table_a, table_b = (
-        _load(str(tmp_path / n / "static" / "embeddings.safetensors"))["embeddings"] for n in "ab"
-    )
-    assert np.allclose(table_a.astype(np.float32), table_b.astype(np.float32), atol=2e-3)
+    assert hash_a == hash_b  # same texts, same bytes: a rebuild of the fast tier is reproducible
     assert report_a.texts == 600 and report_a.tokens_seen > 5000  # 200 of 800 held out
     trained = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert trained["fast_tier"]["agreement"] == report_a.agreement > 0.6

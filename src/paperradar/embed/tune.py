@@ -108,8 +108,10 @@ def write_fast_tier(root: Path, table: np.ndarray, report: TuneReport) -> None:
 
     folder = root / TIER_DIRS["fast"]
     record = asdict(report) | {"seconds": None}  # no timings in the files: the build stays deterministic
-    meta = {k: str(v) for k, v in record.items()} | {"recipe": "contextual averaging (train.py)"}
-    save_file({"embeddings": table.astype(np.float16)}, str(folder / "embeddings.safetensors"), metadata=meta)
+    record["recipe"] = "contextual averaging (train.py)"
+    # the record goes in the manifest only: safetensors writes its metadata in hash-map order, which
+    # differs from run to run, so the same table would not give the same bytes
+    save_file({"embeddings": table.astype(np.float16)}, str(folder / "embeddings.safetensors"))
     path = root / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
