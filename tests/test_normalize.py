@@ -188,14 +188,15 @@ def test_a_relisted_old_arxiv_paper_shows_its_ids_month_not_the_listing_date(lib
         Filters(since="2024-13")
 
 
-def test_an_old_library_gets_the_dates_fixed_by_its_migration(tmp_path):
-    from paperradar.storage import open_library
+def test_an_old_library_gets_the_dates_fixed_by_its_migration(tmp_path, monkeypatch):
+    from paperradar.storage import migrations, open_library
 
-    lib = open_library(tmp_path / "old.db")
-    _two_papers(lib)
-    lib.conn.execute("UPDATE papers SET date = '2025-10-13', year = 2025")  # as issue 14 found them
-    lib.conn.execute("PRAGMA user_version = 11")
-    lib.close()
+    with monkeypatch.context() as m:  # a library made before migration 12
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:11])
+        lib = open_library(tmp_path / "old.db")
+        _two_papers(lib)
+        lib.conn.execute("UPDATE papers SET date = '2025-10-13', year = 2025")  # as issue 14 found them
+        lib.close()
     lib = open_library(tmp_path / "old.db")
     rows = dict(lib.conn.execute("SELECT id, date FROM papers").fetchall())
     assert rows == {"arxiv:1804.06498": "2018-04", "arxiv:2510.01234": "2025-10-13"}
