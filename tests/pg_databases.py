@@ -37,10 +37,16 @@ def copy_database(url: str, template: str) -> tuple[str, str]:
 
 
 def drop_database(url: str, name: str) -> None:
+    """Drop a test database. FORCE ends our own leftover connections, but may not end an
+    autovacuum worker (another role's process: "must be a member of the role"); a plain DROP
+    then ends the worker itself."""
     from paperradar.storage.postgres import close_pool
 
     close_pool(with_database(url, name))
-    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.errors.InsufficientPrivilege:
+        _admin(url, f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def _admin(url: str, sql: str) -> None:
