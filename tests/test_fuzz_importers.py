@@ -276,3 +276,17 @@ def test_a_zotero_item_with_odd_json_types_costs_nothing_around_it():
     data = json_array([zotero(ALPHA, 1), broken, {"itemType": {"a": 1}}, zotero(OMEGA, 2)])
     assert_neighbours_kept("zotero_json", data)
     assert "Odd types" in [i.title for i in parsed("zotero_json", data) if isinstance(i, Record)]
+
+
+def test_a_parquet_row_with_text_that_is_not_utf8_costs_nothing_around_it():
+    # found by `bench/fuzz.py --own`: pyarrow raised UnicodeDecodeError and the whole file was lost
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    titles = pa.array([ALPHA.encode(), b"\xf7broken", OMEGA.encode()], type=pa.binary()).view(pa.string())
+    out = io.BytesIO()
+    pq.write_table(
+        pa.table({"id": ["arxiv:2401.00001", "arxiv:2401.00003", "arxiv:2401.00002"], "title": titles}), out
+    )
+    assert_neighbours_kept("tabular_parquet", out.getvalue())
+    errors = [e for e in parsed("tabular_parquet", out.getvalue()) if isinstance(e, ParseError)]
+    assert [(e.line, "not UTF-8" in e.reason) for e in errors] == [(2, True)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ..errors import ParseError
 from ..models import Record, SourceRef
@@ -44,11 +45,30 @@ def parse(source: Source, column_map: Mapping[str, str] | None = None) -> Iterat
         rownum = 0
         try:
             for batch in table.iter_batches(batch_size=_BATCH_ROWS):
-                for row in batch.to_pylist():
+                for row, error in _rows(batch):
                     rownum += 1
-                    yield _record(source, rownum, row, columns)
+                    yield (
+                        _record(source, rownum, row, columns)
+                        if row
+                        else ParseError(source.path, rownum, error)
+                    )
         except (pa.ArrowException, OSError) as e:
             yield ParseError(source.path, rownum + 1, f"Parquet data unreadable from this row on: {e}")
+
+
+def _rows(batch: Any) -> Iterator[tuple[dict | None, str]]:
+    """The batch's rows; a row with text that is not UTF-8 (pyarrow raises on the whole batch)
+    comes back as its error, and its neighbours are kept (found by fuzzing)."""
+    try:
+        yield from ((row, "") for row in batch.to_pylist())
+        return
+    except UnicodeDecodeError:
+        pass
+    for i in range(batch.num_rows):
+        try:
+            yield batch.slice(i, 1).to_pylist()[0], ""
+        except UnicodeDecodeError as e:
+            yield None, f"a text value is not UTF-8 ({e.reason} at byte {e.start})"
 
 
 def _record(source: Source, rownum: int, row: dict, columns: dict[str, str]) -> Record | ParseError:
