@@ -290,3 +290,14 @@ def test_a_parquet_row_with_text_that_is_not_utf8_costs_nothing_around_it():
     assert_neighbours_kept("tabular_parquet", out.getvalue())
     errors = [e for e in parsed("tabular_parquet", out.getvalue()) if isinstance(e, ParseError)]
     assert [(e.line, "not UTF-8" in e.reason) for e in errors] == [(2, True)]
+
+
+def test_a_parquet_file_whose_column_name_is_not_utf8_is_one_clear_rejection():
+    # found by `bench/fuzz.py --own` after the row fix: pyarrow raised UnicodeDecodeError on opening
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = io.BytesIO()
+    pq.write_table(pa.table({"title": [ALPHA], "qqqqq": ["x"]}), out)
+    data = out.getvalue().replace(b"qqqqq", b"q\xffqqq")
+    errors = [e for e in parsed("tabular_parquet", data) if isinstance(e, ParseError)]
+    assert len(errors) == 1 and "not a readable Parquet file" in errors[0].reason

@@ -38,7 +38,7 @@ def parse(source: Source, column_map: Mapping[str, str] | None = None) -> Iterat
     with source.open_binary() as f:
         try:
             table = pq.ParquetFile(f)
-        except (pa.ArrowException, OSError) as e:
+        except (pa.ArrowException, OSError, UnicodeDecodeError) as e:  # a column name not UTF-8: fuzz
             yield ParseError(source.path, None, f"not a readable Parquet file: {e}")
             return
         columns = guess_columns(table.schema_arrow.names, overrides)
