@@ -24,6 +24,7 @@ from ..digest.service import link_settings, preview_digest, profile_feed, search
 from ..errors import NotFound
 from ..papers import get_paper
 from ..storage import delivery
+from ..storage.profiles import profile_names
 from ..storage.sqlite import SQLiteLibrary
 from .deps import Lib, render
 from .errors import ErrorBody
@@ -166,10 +167,7 @@ def api_feedback(lib: Lib, body: FeedbackToken):
 
 @router.get("/digest", response_class=HTMLResponse, include_in_schema=False)
 def digest_index(request: Request, lib: Lib):
-    rows = [
-        {"name": p.name, "history": delivery.digests_of(lib, p.name, limit=1)}
-        for p in prof.list_profiles(lib)
-    ]
+    rows = [{"name": name, "history": delivery.digests_of(lib, name, limit=1)} for name in profile_names(lib)]
     return render(request, "digest_index.html", {"profiles": rows, "twin": "/api/profiles"})
 
 

@@ -168,11 +168,11 @@ def _arxiv(pj: dict[str, Any]) -> str | None:
 
 
 def _profile_names(lib: SQLiteLibrary) -> list[str]:
-    try:
-        from ..profiles import list_profiles
-    except ImportError:
-        return []
-    return [p.name for p in list_profiles(lib)]
+    """Names only: loading each profile whole (its papers, feedback and seen marks) cost a paper page
+    up to 2 s under load once a profile had a few hundred likes."""
+    from ..storage.profiles import profile_names
+
+    return profile_names(lib)
 
 
 def fetch_metadata(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:

@@ -109,9 +109,9 @@ def topic_page(request: Request, lib: Lib, ref: str):
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 def map_page(request: Request, lib: Lib, q: str = "", profile: str = ""):
-    from ..profiles import list_profiles
+    from ..storage.profiles import profile_names
 
-    names = [p.name for p in list_profiles(lib)]
+    names = profile_names(lib)
     ctx = {"q": q, "profile": profile, "profiles": names, "has_topics": bool(db.last_build(lib))}
     ctx["twin"] = "/api/map" + (f"?{request.url.query}" if request.url.query else "")
     return render(request, "map.html", ctx)
@@ -123,9 +123,9 @@ def trends_page(
 ):
     """Rising topics (or, when none rises significantly, the largest movers with their intervals)
     and what is new in a profile's topics (the first profile's unless "all topics" is chosen)."""
-    from ..profiles import list_profiles
+    from ..storage.profiles import profile_names
 
-    names = [p.name for p in list_profiles(lib)]
+    names = profile_names(lib)
     chosen = (names[0] if names else "") if profile is None else profile
     data, mine, error = None, None, None
     try:
