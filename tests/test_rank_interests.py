@@ -33,3 +33,12 @@ def test_span_coordinates_keep_every_distance():
     y = interests.span_coordinates(x)
     assert y.shape[1] <= x.shape[0]
     assert np.allclose(x @ x.T, y @ y.T, atol=1e-8)
+
+
+def test_sparse_word_rows_split_as_the_dense_ones():
+    from scipy import sparse
+
+    x, truth = planted(n_per=20, groups=3, dims=3000, seed=2)
+    dense = interests.cluster_rows(x)
+    assert np.array_equal(interests.cluster_rows(sparse.csr_matrix(x)), dense)
+    assert all(len(set(dense[truth == g])) == 1 for g in range(3))

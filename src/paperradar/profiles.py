@@ -501,8 +501,9 @@ def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
         lex = feats.lexical[rows]
         dense = feats.dense[rows] if feats.dense is not None else None
         usable = dense is not None and bool((np.linalg.norm(dense, axis=1) > 0).all())
-        # without vectors: the words these papers use (k-means distances ignore all-zero columns)
-        space = dense if usable and dense is not None else lex[:, np.unique(lex.indices)].toarray()
+        # without vectors: the words these papers use, kept sparse (k-means and the silhouette then
+        # cost what the papers' words cost, not what the vocabulary's 20,000 columns would)
+        space = dense if usable and dense is not None else lex
         ids = _ids_of(lib, pks)
         for c in ranking.build_clusters(space, lex, feats.names):
             found.append({"name": c.name, "terms": c.terms, "papers": [ids[pks[i]] for i in c.members]})

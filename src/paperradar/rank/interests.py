@@ -113,12 +113,12 @@ def span_coordinates(x: np.ndarray) -> np.ndarray:
     return vectors[:, keep] * np.sqrt(values[keep])
 
 
-def cluster_rows(x: np.ndarray, max_k: int = MAX_INTERESTS) -> np.ndarray:
+def cluster_rows(x: np.ndarray | sparse.csr_matrix, max_k: int = MAX_INTERESTS) -> np.ndarray:
     """A label per row: k-means on unit rows, k chosen by silhouette (1 when no split is clear)."""
     n = x.shape[0]
     top = min(max_k, n // MIN_PAPERS_PER_INTEREST)
     labels = np.zeros(n, dtype=int)
-    if top >= 2 and x.shape[1] > n:
+    if top >= 2 and x.shape[1] > n and not sparse.issparse(x):
         x = span_coordinates(x)
     best = MIN_SILHOUETTE
     for k in range(2, top + 1):
@@ -154,9 +154,11 @@ def keyphrases(
     return chosen
 
 
-def build_clusters(space: np.ndarray, lexical: sparse.csr_matrix, names: np.ndarray) -> list[Cluster]:
-    """Interests of a profile from its papers' rows: `space` to cluster in (dense or lexical,
-    dense array), `lexical` to name them."""
+def build_clusters(
+    space: np.ndarray | sparse.csr_matrix, lexical: sparse.csr_matrix, names: np.ndarray
+) -> list[Cluster]:
+    """Interests of a profile from its papers' rows: `space` to cluster in (dense vectors, or the
+    sparse lexical rows), `lexical` to name them."""
     if space.shape[0] == 0:
         return []
     labels = cluster_rows(normalize(space))
