@@ -108,19 +108,7 @@ async def step(
 
 def start(db: Path, port: int, before: bool) -> subprocess.Popen[bytes]:
     """`paperradar serve` on the library (with --before, without the fixes), once it answers."""
-    if not before:
-        return start_server(db, port)
-    argv = [sys.executable, "-c", UNDO_FIXES, "--db", str(db), "serve", "--port", str(port)]
-    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=2)
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start")
+    return start_server(db, port, [sys.executable, "-c", UNDO_FIXES] if before else None)
 
 
 def report(samples: list[tuple[str, float, bool]], seconds: float) -> dict[str, Any]:

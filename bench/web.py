@@ -76,11 +76,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
-    exe = ROOT / ".venv" / "bin" / "paperradar"
-    proc = subprocess.Popen(
-        [str(exe), "--db", str(db), "serve", "--port", str(port)], stderr=subprocess.DEVNULL
-    )
+def start_server(db: Path, port: int, program: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """`paperradar serve` on the library (or `program` given the same arguments), once it answers."""
+    exe = program or [str(ROOT / ".venv" / "bin" / "paperradar")]
+    proc = subprocess.Popen([*exe, "--db", str(db), "serve", "--port", str(port)], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120  # a big library under load can take a while to open
     while time.monotonic() < deadline:
         try:
