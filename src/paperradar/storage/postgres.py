@@ -276,18 +276,7 @@ class PostgresLibrary(SQLiteLibrary):
 
     def check_integrity(self) -> list[str]:
         """Problems found (empty when consistent): orphan records, papers without records."""
-        problems = []
-        orphans = self.conn.execute(
-            "SELECT count(*) FROM records r WHERE NOT EXISTS (SELECT 1 FROM papers p WHERE p.pk = r.paper_pk)"
-        ).fetchone()[0]
-        if orphans:
-            problems.append(f"{orphans} records belong to no paper")
-        empty = self.conn.execute(
-            "SELECT count(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.paper_pk = p.pk)"
-        ).fetchone()[0]
-        if empty:
-            problems.append(f"{empty} papers have no source record")
-        return problems
+        return self._record_problems()
 
     # ------------------------------------------------------------ text search (the contract's)
 

@@ -515,19 +515,25 @@ class SQLiteLibrary:
     def text_allowed(self, f: fts.Filters, pks: Sequence[int]) -> set[int]:
         return fts.run_allowed(self.conn, f, pks)
 
-    def check_integrity(self) -> list[str]:
-        """Problems found (empty when consistent): SQLite's own check, orphans, FTS in step."""
-        problems = [r[0] for r in self.conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+    def _record_problems(self) -> list[str]:
+        """Orphan records and papers without records (the same SQL on both backends)."""
+        problems = []
         orphans = self.conn.execute(
-            "SELECT count(*) FROM records WHERE paper_pk NOT IN (SELECT pk FROM papers)"
+            "SELECT count(*) FROM records r WHERE NOT EXISTS (SELECT 1 FROM papers p WHERE p.pk = r.paper_pk)"
         ).fetchone()[0]
         if orphans:
             problems.append(f"{orphans} records belong to no paper")
         empty = self.conn.execute(
-            "SELECT count(*) FROM papers WHERE pk NOT IN (SELECT paper_pk FROM records)"
+            "SELECT count(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.paper_pk = p.pk)"
         ).fetchone()[0]
         if empty:
             problems.append(f"{empty} papers have no source record")
+        return problems
+
+    def check_integrity(self) -> list[str]:
+        """Problems found (empty when consistent): SQLite's own check, orphans, FTS in step."""
+        problems = [r[0] for r in self.conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        problems += self._record_problems()
         try:
             self.conn.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)")
         except sqlite3.DatabaseError as e:
