@@ -104,22 +104,11 @@ class Cluster:
         return ", ".join(self.terms[:3]) or "general"
 
 
-def span_coordinates(x: np.ndarray) -> np.ndarray:
-    """The rows in coordinates of the space they span: the same lengths, distances and angles (so
-    the same k-means and silhouette), in at most n columns instead of d. A profile's papers on the
-    words they use are ~500 x 5,000: k-means there took ~2 s a like."""
-    values, vectors = np.linalg.eigh(np.asarray(x @ x.T, dtype=np.float64))
-    keep = values > max(float(values.max()), 0.0) * 1e-9
-    return vectors[:, keep] * np.sqrt(values[keep])
-
-
 def cluster_rows(x: np.ndarray | sparse.csr_matrix, max_k: int = MAX_INTERESTS) -> np.ndarray:
     """A label per row: k-means on unit rows, k chosen by silhouette (1 when no split is clear)."""
     n = x.shape[0]
     top = min(max_k, n // MIN_PAPERS_PER_INTEREST)
     labels = np.zeros(n, dtype=int)
-    if top >= 2 and x.shape[1] > n and not sparse.issparse(x):
-        x = span_coordinates(x)
     best = MIN_SILHOUETTE
     for k in range(2, top + 1):
         km = KMeans(n_clusters=k, n_init=4, random_state=0).fit(x)
