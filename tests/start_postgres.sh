@@ -4,11 +4,14 @@
 # creates the cluster, starts it, and creates the role and database `paperradar_test`.
 # Not root: uses $PAPERRADAR_TEST_PG if set, else the running cluster (the role must exist).
 set -eu
+# Only the address goes to stdout (the Makefile reads it): every tool's chatter, such as
+# pg_ctlcluster's "Removed stale pid file.", goes to stderr.
+exec 3>&1 1>&2
 ROLE=paperradar_test
 PASSWORD=paperradar_test
 say() { echo "start_postgres: $*" >&2; }
 
-if [ -n "${PAPERRADAR_TEST_PG:-}" ]; then echo "$PAPERRADAR_TEST_PG"; exit 0; fi
+if [ -n "${PAPERRADAR_TEST_PG:-}" ]; then echo "$PAPERRADAR_TEST_PG" >&3; exit 0; fi
 
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -25,14 +28,14 @@ line=$(pg_lsclusters -h 2>/dev/null | head -n 1 || true)
 if [ -z "$line" ]; then
   [ "$(id -u)" = 0 ] || { say "no PostgreSQL cluster; create one as root: pg_createcluster --start VERSION main"; exit 1; }
   version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
-  pg_createcluster "$version" main >/dev/null
+  pg_createcluster "$version" main >/dev/null 3>&-
   line=$(pg_lsclusters -h | head -n 1)
 fi
 set -- $line
 version=$1 cluster=$2 port=$3 status=$4
 if [ "$status" != online ]; then
   [ "$(id -u)" = 0 ] || { say "PostgreSQL $version/$cluster is down; start it as root: pg_ctlcluster $version $cluster start"; exit 1; }
-  pg_ctlcluster "$version" "$cluster" start
+  pg_ctlcluster "$version" "$cluster" start 3>&-
 fi
 
 if [ "$(id -u)" = 0 ]; then
@@ -45,4 +48,4 @@ if [ "$(id -u)" = 0 ]; then
     psql_su "CREATE DATABASE $ROLE OWNER $ROLE" >/dev/null
   fi
 fi
-echo "postgresql://$ROLE:$PASSWORD@127.0.0.1:$port/$ROLE"
+echo "postgresql://$ROLE:$PASSWORD@127.0.0.1:$port/$ROLE" >&3
