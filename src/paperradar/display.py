@@ -5,6 +5,9 @@ turned back into text (inline tags such as `<i>` stay, shown literally), and wor
 lost space split ("attentionreduces" -> "attention reduces") when both halves are common words.
 The stored record is never changed: this is for display only. Pure functions; reads wordninja's
 word list once.
+
+It is also the one home of how a paper is presented wherever it appears (CLI, web, digests):
+`paper_label` (the title, or the label of an untitled paper), `author_line` and `paper_links`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from .latex import flattened_macros
+from .models import Paper
 from .normalize import split_glued_text
+from .urls import safe_url
 
 _MD = [
     (re.compile(r"\[([^\]\n]{1,300})\]\((?:https?://|/)[^)\s]{0,500}\)"), r"\1"),  # [text](url)
@@ -97,10 +102,52 @@ def paper_label(title: str | None, abstract: str | None, paper_id: str, arxiv_id
     metadata can be fetched); any other untitled one by how its abstract begins, or its id."""
     if title:
         return display_text(title)
+    return untitled_label(abstract, paper_id, arxiv_id)
+
+
+def untitled_label(abstract: str | None, paper_id: str, arxiv_id: str | None) -> str:
+    """The one label of a paper without a title (CLI, web pages, digests, feeds)."""
     if arxiv_id:
         return f"arXiv {arxiv_id} (title not fetched yet)"
     head = display_text(abstract).split()
     return " ".join(head[:12]) + ("…" if len(head) > 12 else "") if head else paper_id
+
+
+def label_of(title: str | None, paper_id: str) -> str:
+    """`paper_label` when only the title and id are at hand (topic listings)."""
+    arxiv_id = paper_id.removeprefix("arxiv:") if paper_id.startswith("arxiv:") else None
+    return paper_label(title, None, paper_id, arxiv_id)
+
+
+def title_of(paper: Paper) -> str:
+    """`paper_label` of a Paper."""
+    return paper_label(paper.title, paper.abstract, paper.id, paper.arxiv_id)
+
+
+def author_line(paper: Paper, limit: int = 3) -> str:
+    """The first `limit` author names, then "et al." when the paper has more or a source showed
+    only some of them; "" when no name is known."""
+    names = [a.name for a in paper.authors[:limit]]
+    more = len(paper.authors) > limit or not paper.authors_complete
+    return ", ".join(names) + (" et al." if more and names else "")
+
+
+# the order links are shown in; kinds not named here follow, in the order the paper has them
+LINK_ORDER = ("abs", "pdf", "code", "project", "doi", "hf", "url")
+
+
+def paper_links(paper: Paper) -> dict[str, str]:
+    """One link per kind, in `LINK_ORDER`: arXiv's canonical abstract and PDF pages first for an
+    arXiv paper, else each kind's first link that `urls.safe_url` lets through."""
+    out: dict[str, str] = {}
+    if aid := paper.arxiv_id:
+        out = {"abs": f"https://arxiv.org/abs/{aid}", "pdf": f"https://arxiv.org/pdf/{aid}"}
+    for kind, urls in paper.links.items():
+        safe = [u for u in map(safe_url, urls or []) if u]
+        if safe and kind not in out:
+            out[kind] = safe[0].replace("http://arxiv.org/", "https://arxiv.org/")
+    rank = {k: i for i, k in enumerate(LINK_ORDER)}
+    return dict(sorted(out.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
 @lru_cache(maxsize=4096)

@@ -200,6 +200,17 @@ class Paper:
         date = preferred_date(self.dates, self.ids)
         return date.year if date else None
 
+    @property
+    def date(self) -> PartialDate | None:
+        """The date this paper shows everywhere (lists, pages, digests, citations): `shown_date`."""
+        return shown_date(self.dates, self.ids)
+
+
+def paper_date(paper: Paper) -> str | None:
+    """`Paper.date` as ISO text (`2024-10-13`, `2024-10`, `2024`, `--04-07`), or None."""
+    date = paper.date
+    return date.iso() if date else None
+
 
 _ARXIV_NEW = re.compile(r"^arxiv:(\d{2})(\d{2})\.\d{4,5}(?:v\d+)?$")
 _ARXIV_OLD = re.compile(r"^arxiv:[a-z-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}(?:v\d+)?$")
@@ -216,13 +227,17 @@ def arxiv_month(ids: Iterable[str]) -> PartialDate | None:
     return None
 
 
+# the kinds of date a source may give, in the order a paper's date is chosen from them
+DATE_KINDS = ("published", "created", "listed", "updated")
+
+
 def preferred_date(dates: Mapping[str, PartialDate], ids: Iterable[str] = ()) -> PartialDate | None:
     """The date a paper is shown, sorted and filtered by: published, else created, else the listing
     or update date, with a year. An arXiv id says when the paper first appeared: a listing or
     update date later than the month after the id's month (a re-listing, a cross-list, a late
     update) is not the paper's date; the id's month is. So 1804.06498 listed on 2025-10-13 is 2018-04."""
     id_month = arxiv_month(ids)
-    for kind in ("published", "created", "listed", "updated"):
+    for kind in DATE_KINDS:
         d = dates.get(kind)
         if not d or not d.year:
             continue
@@ -230,6 +245,12 @@ def preferred_date(dates: Mapping[str, PartialDate], ids: Iterable[str] = ()) ->
             return id_month
         return d
     return None  # no dated source: the id's month is not put in its place (a date is never guessed)
+
+
+def shown_date(dates: Mapping[str, PartialDate], ids: Iterable[str] = ()) -> PartialDate | None:
+    """The one rule for the date a paper shows: `preferred_date` (what sorting and filtering use),
+    else, when no source gave a year, the first year-less date (`--04-07`, never a guessed year)."""
+    return preferred_date(dates, ids) or next((dates[k] for k in DATE_KINDS if k in dates), None)
 
 
 def _months(d: PartialDate) -> int:

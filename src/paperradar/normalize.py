@@ -378,6 +378,7 @@ def parse_edtf(text: str | None) -> PartialDate | None:
 
 # ---------------------------------------------------------------- names and titles
 
+# The one home of name particles and suffixes (BibTeX/RIS/CSL export, glued-line importers use these)
 PARTICLES = {  # lowercase name particles: van, von, de...
     "van",
     "von",
@@ -398,6 +399,13 @@ PARTICLES = {  # lowercase name particles: van, von, de...
 
 
 _SUFFIX = re.compile(r"(?i)^(?:jr\.?|sr\.?|ii|iii|iv)$")
+
+
+def is_name_suffix(token: str) -> bool:
+    """A generational suffix that follows a family name: Jr., Jr, Sr., Sr, II, III, IV (any case)."""
+    return bool(_SUFFIX.match(token))
+
+
 _INITIALS = re.compile(r"^(?:[A-Z]\.?-?){1,3}$")  # MA, M.A., M.-A. (Medline, Embase, Scopus)
 _ROMAN = re.compile(r"^[IVX]+$")
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import BackendUnavailable, InvalidInput
 from .index import best_index
-from .models import Paper
+from .models import Paper, paper_date  # paper_date: re-exported for callers of search
 from .papers import load_paper
 from .similar import rrf
 from .storage import fts
@@ -308,13 +308,6 @@ def _distinct(words: Any) -> list[str]:
 
 
 # ---------------------------------------------------------------- the JSON shape (CLI --json, web API)
-
-
-def paper_date(paper: Paper) -> str | None:
-    for kind in ("published", "created", "listed", "updated"):
-        if kind in paper.dates:
-            return paper.dates[kind].iso()
-    return None
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from .. import config
 from ..errors import RadarError
+from ..models import Paper
 from ..storage import Library, open_library
 
 app = typer.Typer(
@@ -80,11 +81,12 @@ class LazyModule:
         return getattr(importlib.import_module(self._name), attr)
 
 
-def display_title(paper: Any) -> str:
-    """Rich markup for a paper's title; an untitled paper shows how its abstract begins."""
-    if paper.title:
-        return escape(paper.title)
-    return "[dim](no title)[/dim] " + escape((paper.abstract or "")[:80]) + "…"
+def display_title(paper: Paper) -> str:
+    """Rich markup for a paper's title; an untitled paper's label (display.title_of) dimmed."""
+    from ..display import title_of
+
+    label = escape(title_of(paper))
+    return label if paper.title else f"[dim]{label}[/dim]"
 
 
 # the modules that add commands to `app` when imported; each area adds its own line

@@ -11,24 +11,12 @@ from rich.table import Table
 
 from .. import config
 from .. import papers as svc
-from ..models import Paper
+from ..display import author_line
+from ..models import paper_date
 from . import JsonFlag, app, display_title, library, out, print_json, state
 
 papers_app = typer.Typer(help="Browse, show, export and correct papers.", no_args_is_help=True)
 app.add_typer(papers_app, name="papers")
-
-
-def _authors(p: Paper, n: int = 3) -> str:
-    names = [a.name for a in p.authors[:n]]
-    more = len(p.authors) > n or not p.authors_complete
-    return ", ".join(names) + (" et al." if more and names else "")
-
-
-def _date(p: Paper) -> str:
-    for kind in ("published", "created", "listed", "updated"):
-        if kind in p.dates:
-            return p.dates[kind].iso()
-    return ""
 
 
 @papers_app.command("list")
@@ -50,7 +38,7 @@ def list_cmd(
     table.add_column("title", ratio=3, overflow="fold")
     table.add_column("authors", ratio=1, min_width=16, overflow="ellipsis", no_wrap=True)
     for p in items:
-        table.add_row(escape(p.id), _date(p), display_title(p), escape(_authors(p, n=1)))
+        table.add_row(escape(p.id), paper_date(p) or "", display_title(p), escape(author_line(p, 1)))
     out.print(table)
 
 
@@ -74,10 +62,11 @@ def show_cmd(
             src["raw"] = raws[src["key"]]
         print_json(data)
         return
-    out.print(f"[bold]{escape(p.title or '(no title)')}[/bold]", highlight=False)
+    title = escape(p.title) if p.title else display_title(p)  # as stored; an untitled one by its label
+    out.print(f"[bold]{title}[/bold]", highlight=False)
     out.print(f"id: {p.id}    aliases: {', '.join(i for i in p.ids if i != p.id)}", highlight=False)
     if p.authors:
-        out.print("authors: " + escape(_authors(p, n=50)), highlight=False)
+        out.print("authors: " + escape(author_line(p, 50)), highlight=False)
     for label, value in (
         ("categories", ", ".join(p.categories)),
         ("dates", ", ".join(f"{k} {v.iso()}" for k, v in p.dates.items())),

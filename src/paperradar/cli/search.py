@@ -8,7 +8,8 @@ import typer
 from rich.markup import escape
 
 from .. import search as svc
-from . import JsonFlag, app, err, library, out, print_json
+from ..display import author_line
+from . import JsonFlag, app, display_title, err, library, out, print_json
 
 HIGHLIGHT = "bold yellow"
 
@@ -73,12 +74,12 @@ def _render(result: svc.SearchResult, offset: int) -> None:
         out.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
     for n, hit in enumerate(result.hits, start=offset + 1):
         p = hit.paper
-        title = highlight_rich(hit.title) if hit.title else "[dim](no title)[/dim]"
+        title = highlight_rich(hit.title) if hit.title else display_title(p)
         out.print(f"[bold]{n:>3}.[/bold] {title}", highlight=False)
         meta = [
             f"[cyan]{escape(p.id)}[/cyan]",
             svc.paper_date(p) or "",
-            _authors(hit),
+            author_line(p),
             ", ".join(p.categories[:3]),
         ]
         out.print(
@@ -94,10 +95,3 @@ def _render(result: svc.SearchResult, offset: int) -> None:
         else f"none of {result.total:,}"
     )
     out.print(f"[dim]{shown} · {result.took_ms:.1f} ms[/dim]", highlight=False)
-
-
-def _authors(hit: svc.Hit, n: int = 3) -> str:
-    p = hit.paper
-    names = [a.name for a in p.authors[:n]]
-    more = len(p.authors) > n or not p.authors_complete
-    return ", ".join(names) + (" et al." if more and names else "")

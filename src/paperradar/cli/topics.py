@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from ..display import label_of
 from ..errors import InvalidInput
 from . import JsonFlag, LazyModule, app, err, library, out, print_json
 
@@ -94,7 +95,7 @@ def show_cmd(
         out.print(f"[bold]{'most central' if name == 'central' else 'newest'} papers[/bold]")
         for p in data[name]:
             out.print(
-                f"  {escape(p['title'] or '(no title)')}  [dim]{escape(p['id'])} {p['month'] or ''}[/dim]",
+                f"  {escape(label_of(p['title'], p['id']))}  [dim]{escape(p['id'])} {p['month'] or ''}[/dim]",
                 highlight=False,
             )
     if data["months"]:
@@ -163,7 +164,7 @@ def cluster_cmd(
         out.print(f"[bold]{escape(g['label'])}[/bold]  [dim]{g['size']} papers[/dim]", highlight=False)
         for p in g["papers"]:
             out.print(
-                f"    {escape(p['title'] or '(no title)')}  [dim]{escape(p['id'])}[/dim]", highlight=False
+                f"    {escape(label_of(p['title'], p['id']))}  [dim]{escape(p['id'])}[/dim]", highlight=False
             )
 
 
@@ -211,5 +212,6 @@ def _render_profile(data: dict) -> None:  # type: ignore[type-arg]
         )
         for p in t["new_papers"]:
             out.print(
-                f"      {escape(p['title'] or '(no title)')}  [dim]{escape(p['id'])}[/dim]", highlight=False
+                f"      {escape(label_of(p['title'], p['id']))}  [dim]{escape(p['id'])}[/dim]",
+                highlight=False,
             )

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ..models import Paper
-from ..urls import safe_url
+from ..display import paper_links  # the one home of a paper's links (digest.service, atom use it)
+from ..models import Paper, paper_date
 from .links import KINDS, FeedbackClaim, feedback_url
 
 OTHER = "Other new papers"
@@ -70,20 +70,6 @@ class LinkSettings:
     valid_for: timedelta = timedelta(days=30)
 
 
-def paper_links(paper: Paper) -> dict[str, str]:
-    """The paper's page, PDF and code, preferring arXiv's canonical addresses."""
-    out: dict[str, str] = {}
-    aid = paper.arxiv_id
-    if aid:
-        out["abs"] = f"https://arxiv.org/abs/{aid}"
-        out["pdf"] = f"https://arxiv.org/pdf/{aid}"
-    for kind in ("abs", "pdf", "code", "hf", "doi", "url"):
-        safe = [u for u in map(safe_url, paper.links.get(kind) or []) if u]  # never javascript: (issue 13)
-        if safe and kind not in out:
-            out[kind] = safe[0].replace("http://arxiv.org/", "https://arxiv.org/")
-    return out
-
-
 def build_digest(
     profile: str,
     ranked: Iterable[Ranked],
@@ -119,8 +105,6 @@ def _feedback_links(profile: str, paper_id: str, at: datetime, links: LinkSettin
 
 
 def digest_json(digest: Digest) -> dict[str, Any]:
-    from ..search import paper_date
-
     return {
         "profile": digest.profile,
         "generated_at": digest.generated_at.isoformat(timespec="seconds"),

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from html import escape
 
-from ..display import display_text, key_sentences, paper_label
-from ..models import Paper
+from ..display import author_line, display_text, key_sentences, title_of
+from ..models import Paper, paper_date
 from .build import Digest, DigestItem
 
 FEEDBACK_LABELS = {"like": "More like this", "dislike": "Less like this", "not_interested": "Not interested"}
@@ -20,6 +20,7 @@ LINK_LABELS = {
     "code": "Code",
     "hf": "Hugging Face",
     "doi": "DOI",
+    "project": "Project",
     "url": "Page",
 }
 MAX_AUTHORS = 6
@@ -29,10 +30,8 @@ _FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetic
 _ACCENT = "#2f5fd0"
 
 
-def display_title(paper: Paper) -> str:
-    """The title (cleaned for reading), or for an untitled paper its arXiv id, how its abstract
-    begins, or its id."""
-    return paper_label(paper.title, paper.abstract, paper.id, paper.arxiv_id)
+# the title (cleaned for reading), or the label of an untitled paper: display.title_of
+display_title = title_of
 
 
 def highlights(paper: Paper) -> list[tuple[str, str]]:
@@ -43,16 +42,11 @@ def highlights(paper: Paper) -> list[tuple[str, str]]:
 
 
 def authors_line(paper: Paper, limit: int = MAX_AUTHORS) -> str:
-    names = [a.name for a in paper.authors]
-    if not names:
-        return "authors unknown"
-    more = len(names) > limit or not paper.authors_complete
-    return ", ".join(names[:limit]) + (" et al." if more else "")
+    """`display.author_line`, or "authors unknown" (a digest line is never blank)."""
+    return author_line(paper, limit) or "authors unknown"
 
 
 def meta_line(paper: Paper) -> str:
-    from ..search import paper_date
-
     parts = [p for p in (paper_date(paper), " ".join(paper.categories[:3])) if p]
     return " · ".join(parts)
 

@@ -15,12 +15,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from ..models import Paper, PartialDate, preferred_date
+from ..models import Paper, PartialDate, shown_date
+from ..normalize import PARTICLES, is_name_suffix
 
-_PARTICLES = {
-    "van", "von", "der", "den", "de", "del", "della", "di", "da", "la", "le", "du", "dos", "das", "ter",
-}  # fmt: skip
-_SUFFIX = re.compile(r"(?i)^(?:jr\.?|sr\.?|ii|iii|iv)$")
 _STOPWORDS = {
     "a", "an", "the", "on", "of", "in", "for", "to", "and", "with", "from", "via", "is", "are", "towards",
 }  # fmt: skip
@@ -53,11 +50,11 @@ def split_name(name: str) -> tuple[str, str, str]:
     A one-word name (an organisation, a mononym) is all family."""
     tokens = name.split()
     suffix = ""
-    if len(tokens) > 2 and _SUFFIX.match(tokens[-1]):
+    if len(tokens) > 2 and is_name_suffix(tokens[-1]):
         suffix, tokens = tokens[-1], tokens[:-1]
     if len(tokens) < 2:
         return "", " ".join(tokens), suffix
-    start = next((i for i in range(1, len(tokens) - 1) if tokens[i] in _PARTICLES), len(tokens) - 1)
+    start = next((i for i in range(1, len(tokens) - 1) if tokens[i] in PARTICLES), len(tokens) - 1)
     return " ".join(tokens[:start]), " ".join(tokens[start:]), suffix
 
 
@@ -102,13 +99,8 @@ def _letters(n: int) -> str:
 
 
 def main_date(paper: Paper) -> PartialDate | None:
-    """The date a citation shows: `models.preferred_date`, else a date without a year."""
-    date = preferred_date(paper.dates, paper.ids)
-    if date is None:
-        date = next(
-            (paper.dates[k] for k in ("published", "created", "listed", "updated") if k in paper.dates), None
-        )
-    return date
+    """The date a citation shows: the paper's date everywhere (`models.shown_date`)."""
+    return shown_date(paper.dates, paper.ids)
 
 
 def main_doi(paper: Paper) -> str | None:

@@ -14,8 +14,7 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from ..normalize import PARTICLES as _PARTICLES
-from ..normalize import is_known_word
+from ..normalize import PARTICLES, is_known_word, is_name_suffix
 
 _ET_AL = re.compile(r"\s*,?\s+et\s+al\.?\s*$")
 _NAME_SEP = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
@@ -27,7 +26,6 @@ _DANGLING = {
 }  # fmt: skip
 _TITLE_BAD_END = ("-", ",", ":", ";", "(", "[", "/", "&", "+", "–", "—")
 _INITIAL = re.compile(r"[^\W\d_]\.(?:-?[^\W\d_]\.)*")
-_SUFFIXES = {"Jr.", "Jr", "Sr.", "II", "III", "IV"}
 
 
 @dataclass
@@ -61,10 +59,10 @@ def is_person_name(name: str) -> bool:
     tokens = name.split()
     if not 2 <= len(tokens) <= 5:
         return False
-    if tokens[-1] in _SUFFIXES:
+    if is_name_suffix(tokens[-1]):
         tokens = tokens[:-1]
     first, last = tokens[0], tokens[-1]
-    if first.lower() in _PARTICLES or len(last) < 2 or not _name_part_ok(last):
+    if first.lower() in PARTICLES or len(last) < 2 or not _name_part_ok(last):
         return False
     if not ((len(first) >= 2 and _name_part_ok(first)) or _INITIAL.fullmatch(first)):
         return False
@@ -72,7 +70,7 @@ def is_person_name(name: str) -> bool:
 
 
 def _middle_token_ok(token: str) -> bool:
-    if token.lower() in _PARTICLES or _INITIAL.fullmatch(token):
+    if token.lower() in PARTICLES or _INITIAL.fullmatch(token):
         return True
     if len(token) == 1 and token.isupper():  # "Simon S Du"
         return True

@@ -10,13 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from .. import papers as svc
-from ..display import display_text, key_sentences, paper_label
+from ..display import author_line, display_text, key_sentences, paper_label, paper_links, title_of
 from ..index import best_index
-from ..models import Paper
-from ..search import paper_date
+from ..models import Paper, paper_date
 from ..similar import similar_to
 from ..storage.sqlite import SQLiteLibrary
-from ..urls import safe_url
 from .cache import Memo
 from .deps import Lib, hide_paths, render
 from .errors import ErrorBody
@@ -25,31 +23,8 @@ router = APIRouter()
 SIMILAR = 8
 
 
-def authors_short(p: Paper, n: int = 3) -> str:
-    names = [a.name for a in p.authors[:n]]
-    more = len(p.authors) > n or not p.authors_complete
-    return ", ".join(names) + (" et al." if more and names else "")
-
-
-def paper_links(p: Paper) -> dict[str, str]:
-    """The links a reader wants first: the abstract page, the PDF, the code, then any other kind."""
-    out: dict[str, str] = {}
-    arxiv = p.arxiv_id
-    for kind, urls in p.links.items():
-        safe = [u for u in map(safe_url, urls or []) if u]  # the one sanitiser (issue 13)
-        if safe:
-            out.setdefault(kind, safe[0])
-    if arxiv:
-        out.setdefault("abs", f"https://arxiv.org/abs/{arxiv}")
-        out.setdefault("pdf", f"https://arxiv.org/pdf/{arxiv}")
-    order = ["abs", "pdf", "code", "project", "doi", "hf"]
-    return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
-
-
-def label(p: Paper) -> str:
-    """A paper's title cleaned for reading; an untitled one by its arXiv id (its metadata can be
-    fetched), else by how its abstract begins (some pasted pages have no title)."""
-    return paper_label(p.title, p.abstract, p.id, p.arxiv_id)
+# a paper's title, author line and links have one home: display.py (web/profiles imports `label`)
+label = title_of
 
 
 def paper_brief(p: Paper) -> dict[str, Any]:
@@ -60,7 +35,7 @@ def paper_brief(p: Paper) -> dict[str, Any]:
         "label": label(p),
         "fetchable": not p.title and bool(p.arxiv_id),  # untitled, but arXiv has its metadata
         "abstract_start": "" if not p.title and not p.arxiv_id else display_text(p.abstract)[:300],
-        "authors": authors_short(p),
+        "authors": author_line(p),
         "date": paper_date(p),
         "categories": p.categories[:4],
         "has_code": p.has_code,
