@@ -126,6 +126,8 @@ def _dot(a: Rows, b: Rows) -> np.ndarray:
 
 
 def _near(d: Rows, members: Rows, weights: np.ndarray, k: int) -> np.ndarray:
+    if not members.shape[0]:  # an interest none of whose papers is a positive now (a like undone)
+        return np.full(d.shape[0], -np.inf)
     sims = _dot(d, members) * weights[None, :]
     k = min(k, sims.shape[1])
     if k == 1:
@@ -202,12 +204,13 @@ def _interests(data: TrainingSet) -> tuple[list[Rows], list[np.ndarray]]:
     n = data.pos_dense.shape[0]
     groups = data.pos_groups if data.pos_groups is not None else np.zeros(n, dtype=int)
     ok = _dot(data.pos_dense, data.pos_dense).diagonal() > 0
+    if not ok.any():
+        return [], []
     out, weights = [], []
-    for g in range(int(groups.max()) + 1 if len(groups) else 0):
+    for g in range(int(groups.max()) + 1):  # an empty group stays, so indices match the names
         take = (groups == g) & ok
-        if take.any():
-            out.append(data.pos_dense[take])
-            weights.append(data.pos_weights[take])
+        out.append(data.pos_dense[take])
+        weights.append(data.pos_weights[take])
     return out, weights
 
 
