@@ -43,16 +43,26 @@ def stale(lib, monkeypatch):
     model_cache.forget()
 
 
+def ready_regrouper(lib):
+    from paperradar.rank import regroup
+
+    worker = regroup.worker_for(lib.path)
+    assert worker is not None
+    return worker
+
+
 def on_disk_key(lib):
     return F._read_cache(lib).key
 
 
 def test_a_like_on_stale_features_builds_nothing_and_asks_for_a_background_build(stale):
     lib, new, builds, asked, built_key = stale
-    P.give_feedback(lib, "ann", new[0], "like")
+    P.give_feedback(lib, "ann", new[0], "like")  # a write only: interests are regrouped later
     assert builds == [] and on_disk_key(lib) == built_key  # nothing built, nothing rewritten
-    assert asked and set(asked) == {lib.path}
     liked = lib.paper_row(new[0])["id"]
+    recommend(lib, "ann", among=new, limit=3, mark_seen=False)  # no server: the next ranking regroups
+    assert builds == [] and on_disk_key(lib) == built_key
+    assert asked and set(asked) == {lib.path}
     assert any(liked in i.papers for i in P.get_profile(lib, "ann").interests)  # the like counted
 
 
@@ -117,7 +127,8 @@ def test_the_servers_job_runner_rebuilds_stale_features_in_the_background(stale)
     lib, new, _, _, built_key = stale
     runner = JobRunner(lib.path)  # as the web server makes it: it becomes the library's builder
     try:
-        P.give_feedback(lib, "ann", new[0], "like")  # answers with the stale features
+        P.give_feedback(lib, "ann", new[0], "like")  # answers at once; regrouping its interests
+        assert ready_regrouper(lib).wait_idle(60)  # (the server's worker) uses the stale features
         (job_id,) = runner.futures
         runner.futures[job_id].result(timeout=300)  # the job runs in its own process
         assert get_job(lib, job_id)["state"] == "done"

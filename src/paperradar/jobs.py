@@ -44,9 +44,10 @@ class JobRunner:
         self._running: multiprocessing.process.BaseProcess | None = None
         self._closed = False
         self.futures: dict[int, Future[None]] = {}
-        from .rank import ready  # a request that finds the ranking features stale queues their build here
+        from .rank import ready, regroup  # stale features are built, and interests re-clustered, here
 
         ready.set_builder(lib_path, ready.JobBuilder(self))
+        regroup.serve(lib_path)  # issue 11: a like's re-clustering of interests runs in a thread here
 
     def recover(self, lib: SQLiteLibrary) -> int:
         """At server start: report the jobs a killed server left behind."""
@@ -82,9 +83,10 @@ class JobRunner:
     def close(self) -> None:
         """Stop: queued jobs are dropped, a running one is stopped (reported at the next start)."""
         self._closed = True
-        from .rank import ready
+        from .rank import ready, regroup
 
         ready.set_builder(self.lib_path, None)
+        regroup.stop_serving(self.lib_path)
         proc = self._running
         if proc is not None and proc.is_alive():
             proc.terminate()

@@ -349,7 +349,9 @@ def remove_papers(lib: SQLiteLibrary, name: str, refs: Sequence[str | int]) -> P
 
 def give_feedback(lib: SQLiteLibrary, name: str, ref: str | int, kind: str) -> FeedbackMark:
     """Record like, dislike or not_interested for a paper. Disliked and not-interesting papers are
-    never recommended again and teach the learner what to avoid; liked ones join the positives."""
+    never recommended again and teach the learner what to avoid; liked ones join the positives at
+    once (the next ranking counts them); the interests are re-clustered later, never here
+    (`interests_changed`)."""
     kind = kind.replace("-", "_")
     if kind not in FEEDBACK_KINDS:
         raise InvalidInput(f"feedback must be one of {', '.join(FEEDBACK_KINDS)}, not {kind!r}")
@@ -360,7 +362,7 @@ def give_feedback(lib: SQLiteLibrary, name: str, ref: str | int, kind: str) -> F
         store.add_feedback(lib, row["pk"], pk, kind, now)
         store.mark_seen(lib, row["pk"], [pk], now)
     if kind == "like":
-        refresh_interests(lib, row["pk"])
+        interests_changed(lib, row["name"])
     return FeedbackMark(lib.paper_row(pk)["id"], kind, now)
 
 
@@ -374,7 +376,7 @@ def undo_feedback(lib: SQLiteLibrary, name: str) -> FeedbackMark | None:
     if gone is None:
         return None
     if gone["kind"] == "like":
-        refresh_interests(lib, row["pk"])
+        interests_changed(lib, row["name"])
     return FeedbackMark(lib.paper_row(gone["paper_pk"])["id"], gone["kind"], gone["created_at"])
 
 
@@ -462,7 +464,7 @@ def reset_profile(lib: SQLiteLibrary, name: str, what: Sequence[str]) -> Profile
         if "threshold" in what:
             store.set_threshold(lib, pk, None)
     if "feedback" in what:
-        refresh_interests(lib, pk)
+        interests_changed(lib, row["name"])
     return get_profile(lib, name)
 
 
@@ -485,10 +487,59 @@ def positives_and_negatives(lib: SQLiteLibrary, profile_pk: int) -> tuple[list[i
 # ---------------------------------------------------------------- interests
 
 
+def interests_changed(lib: SQLiteLibrary, name: str) -> None:
+    """The profile's positives changed (a like, its undo, a reset): the web server's background
+    worker re-clusters its interests soon (rank/regroup.py); without one (the CLI), the next
+    ranking does (`settle_interests`). Never clusters here, so a like answers at once."""
+    from .rank import regroup
+
+    worker = regroup.worker_for(lib.path)
+    if worker is not None:
+        worker.ask(name)
+
+
+def interests_stale(profile: Profile) -> bool:
+    """Whether the interests group other papers than the profile's positives (papers and likes,
+    less those later rejected) now are: after a like, its undo or a reset, until re-clustered."""
+    latest = {f.paper: f.kind for f in profile.feedback}  # oldest first: the last mark counts
+    liked = [p for p, k in latest.items() if k == "like"]
+    positive = {p for p in [*profile.papers, *liked] if latest.get(p) not in NEGATIVE_KINDS}
+    return positive != {p for i in profile.interests for p in i.papers}
+
+
+def settle_interests(lib: SQLiteLibrary, profile: Profile) -> bool:
+    """Before a ranking: out-of-date interests are re-clustered in the background where a web
+    server runs a worker (this ranking uses the old ones, the new likes as one more group of
+    nearest-neighbour evidence), else now, once however many likes came since. True when they
+    were re-clustered here."""
+    from .rank import regroup
+
+    if not interests_stale(profile):
+        return False
+    worker = regroup.worker_for(lib.path)
+    if worker is not None:
+        worker.ask(profile.name)
+        return False
+    refresh_interests(lib, profile.pk)
+    return True
+
+
+def regroup_if_stale(lib: SQLiteLibrary, name: str) -> None:
+    """The background worker's job for one profile: re-cluster it if it is out of date (a profile
+    deleted meanwhile is let be)."""
+    try:
+        profile = get_profile(lib, name)
+    except NotFound:
+        return
+    if interests_stale(profile):
+        refresh_interests(lib, profile.pk)
+
+
 def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
     """Cluster the profile's positive papers into interests (on their dense rows when the library
     has embeddings, else their TF-IDF rows) and name them by their keyphrases. Uses the features
-    that exist, never builds the library's (rank/ready.py): a like answers at once."""
+    that exist, never builds the library's (rank/ready.py). A positive without a features row
+    joins the first interest: the interests hold exactly the positives (`interests_stale`)."""
     from .rank.ready import features_for
 
     pks, _ = positives_and_negatives(lib, profile_pk)
@@ -496,6 +547,7 @@ def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
     if pks:
         feats = features_for(lib, pks, sample=0)
         rows = feats.rows(pks)
+        rowless = [pk for pk, r in zip(pks, rows, strict=True) if r < 0]
         pks = [pk for pk, r in zip(pks, rows, strict=True) if r >= 0]
         rows = rows[rows >= 0]
         lex = feats.lexical[rows]
@@ -504,9 +556,13 @@ def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
         # without vectors: the words these papers use, kept sparse (k-means and the silhouette then
         # cost what the papers' words cost, not what the vocabulary's 20,000 columns would)
         space = dense if usable and dense is not None else lex
-        ids = _ids_of(lib, pks)
+        ids = _ids_of(lib, pks + rowless)
         for c in ranking.build_clusters(space, lex, feats.names):
             found.append({"name": c.name, "terms": c.terms, "papers": [ids[pks[i]] for i in c.members]})
+        if rowless:
+            if not found:
+                found.append({"name": "general", "terms": [], "papers": []})
+            found[0]["papers"] += [ids[pk] for pk in rowless]
     with lib.transaction():
         store.set_interests(lib, profile_pk, found)
 

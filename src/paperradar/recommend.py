@@ -99,7 +99,7 @@ def recommend(
     profile's own threshold; an empty list then means nothing good today."""
     if limit < 1:
         raise InvalidInput("limit must be at least 1")
-    profile = prof.get_profile(lib, profile_name)
+    profile = settled_profile(lib, profile_name)
     positives, negatives = prof.positives_and_negatives(lib, profile.pk)
     window = among is None and query is None
     pool = _candidates(lib, profile, since, days, among, query)
@@ -115,6 +115,13 @@ def recommend(
         if window and mark_seen:
             store.set_recommended_at(lib, profile.pk, now)
     return recs
+
+
+def settled_profile(lib: SQLiteLibrary, name: str) -> prof.Profile:
+    """The profile, its interests first brought up to date where that is cheap to do here: in the
+    web server a background worker re-clusters them (profiles.settle_interests)."""
+    profile = prof.get_profile(lib, name)
+    return prof.get_profile(lib, name) if prof.settle_interests(lib, profile) else profile
 
 
 def _candidates(
@@ -312,7 +319,7 @@ def papers_to_rate(lib: SQLiteLibrary, profile_name: str, n: int = 10) -> list[P
     from .rank.coldstart import spread_out, uncertain_and_diverse
     from .rank.ready import features_for
 
-    profile = prof.get_profile(lib, profile_name)
+    profile = settled_profile(lib, profile_name)
     positives, negatives = prof.positives_and_negatives(lib, profile.pk)
     drop = store.seen_pks(lib, profile.pk) | set(positives) | set(negatives)
     pool = [pk for pk in store.papers_dated_since(lib, "0")[: RATE_POOL + len(drop)] if pk not in drop]
