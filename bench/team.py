@@ -20,6 +20,7 @@ tests/start_postgres.sh gives its role). Writes bench/out/team-*.db. Prints JSON
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import lzma
 import os
@@ -109,6 +110,8 @@ def seed_pages(base: str) -> dict[str, Any]:
 
 
 def corpus_slice(n: int) -> Path:
+    if n <= 0:  # the whole corpus, read compressed by the importer itself
+        return CORPUS
     path = OUT / f"team-arxiv-{n}.jsonl"
     if not path.exists():
         with lzma.open(CORPUS, "rt", encoding="utf-8") as src, open(path, "w", encoding="utf-8") as dst:
@@ -120,18 +123,33 @@ def corpus_slice(n: int) -> Path:
 
 
 def corpus(base: str, n: int, queries: int) -> dict[str, Any]:
+    """Import the same records into both, one after the other; compare; time searches (queries > 0)."""
     data = corpus_slice(n)
-    lite, pg = fresh_file(f"team-{n}.db"), fresh_pg(base, "paperradar_bench_corpus")
+    name = f"team-{n or 'all'}"
+    lite, pg = fresh_file(f"{name}.db"), fresh_pg(base, f"paperradar_bench_{name.replace('-', '_')}")
     secs = {"sqlite": cli_import(lite, str(data)), "postgresql": cli_import(pg, str(data))}
+    a, b = export_lines(lite), export_lines(pg)
+    records = n or counts(lite)["records"]
     return {
-        "records": n,
+        "records": records,
+        "locations": {"sqlite": lite, "postgresql": _safe(pg)},
         "papers": [counts(lite)["papers"], counts(pg)["papers"]],
         "merged_papers": [counts(lite)["merged_papers"], counts(pg)["merged_papers"]],
-        "export_identical": export_lines(lite) == export_lines(pg),
+        "export_identical": a == b,
+        "export_sha256": [checksum(a), checksum(b)],
         "import_s": {k: round(v, 1) for k, v in secs.items()},
-        "records_per_s": {k: round(n / v) for k, v in secs.items()},
-        **searches(lite, pg, queries),
+        "records_per_s": {k: round(records / v) for k, v in secs.items()},
+        **(searches(lite, pg, queries) if queries else {}),
     }
+
+
+def checksum(lines: list[str]) -> str:
+    """SHA-256 of the exported lines (import times left out, keys sorted)."""
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _safe(url: str) -> str:
+    return url.split("@")[-1]
 
 
 def searches(lite: str, pg: str, queries: int) -> dict[str, Any]:
@@ -164,8 +182,9 @@ def searches(lite: str, pg: str, queries: int) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--records", type=int, default=20_000)
-    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--records", type=int, default=20_000, help="0: the whole corpus")
+    ap.add_argument("--skip-pages", action="store_true", help="skip step 1 (the seed pages)")
+    ap.add_argument("--queries", type=int, default=200, help="0: no search timings")
     ap.add_argument(
         "--compare", nargs=2, metavar=("SQLITE", "POSTGRESQL"), help="only time searches on these"
     )
@@ -179,7 +198,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     result = {
         "load_before": os.getloadavg()[0],
-        "seed_pages": seed_pages(base),
+        "seed_pages": None if args.skip_pages else seed_pages(base),
         "corpus": corpus(base, args.records, args.queries),
         "load_after": os.getloadavg()[0],
     }

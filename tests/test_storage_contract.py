@@ -381,3 +381,19 @@ def test_two_users_on_postgresql_see_only_their_own_profiles(pg_url):
             other = "grace-p" if name == "ada" else "ada-p"
             assert listed == [f"{name}-p"]
             assert client.get(f"/api/profiles/{other}", headers=auth).status_code == 404
+
+
+def test_pages_of_a_long_ranking_agree_with_one_long_page(demo, monkeypatch):
+    """Paging through a common word shows each paper once, in the order of one long page, with the
+    same count (on PostgreSQL across its two ranking stages, the second cut to 7 papers here)."""
+    from paperradar.storage import postgres
+
+    monkeypatch.setattr(postgres, "RERANK", 7)
+    terms, f = [fts.Term("model")], fts.Filters()
+    whole = demo.text_ranked(terms, [], "AND", f, 1000, 0)
+    paged = [pk for off in range(0, len(whole), 5) for pk, _ in demo.text_ranked(terms, [], "AND", f, 5, off)]
+    assert len(whole) > 15
+    assert paged == [pk for pk, _ in whole]
+    assert len(set(paged)) == len(paged)
+    assert [s for _, s in whole] == sorted((s for _, s in whole), reverse=True)
+    assert demo.text_count(terms, [], "AND", f) == len(whole) == search(demo, "model", limit=5).total

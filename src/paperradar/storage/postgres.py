@@ -30,6 +30,9 @@ _POOLS_LOCK = threading.Lock()
 # the same proportions as FTS5's bm25 column weights in fts.py (scaled into 0..1, as it requires)
 _TOP = max(fts.W_TITLE, fts.W_ABSTRACT, fts.W_AUTHORS)
 _WEIGHTS = f"'{{0, {fts.W_AUTHORS / _TOP}, {fts.W_ABSTRACT / _TOP}, {fts.W_TITLE / _TOP}}}'"
+# keyword ranking's second stage: the best RERANK matches by ts_rank are ranked again by ts_rank_cd;
+# their scores are 1 + ts_rank_cd, the others' ts_rank / (1 + ts_rank), so they stay above the others
+RERANK = 200
 _HEADLINE_ALL = f"StartSel={fts.MARK_OPEN}, StopSel={fts.MARK_CLOSE}, HighlightAll=true"
 _HEADLINE_FRAGMENT = (
     f"StartSel={fts.MARK_OPEN}, StopSel={fts.MARK_CLOSE}, MaxFragments=1,"
@@ -143,6 +146,7 @@ class PostgresLibrary(SQLiteLibrary):
         self.conn = Connection(raw, self)  # type: ignore[assignment]
         self._lock = threading.RLock()
         self._refs: list[PaperRef] | None = None
+        self._totals: dict[str, int] = {}  # text_ranked's count, taken by text_count
         migrate(raw)
 
     def close(self) -> None:
@@ -284,18 +288,50 @@ class PostgresLibrary(SQLiteLibrary):
         self, terms: Sequence[fts.Term], excluded: Sequence[fts.Term], joiner: fts.Joiner,
         f: fts.Filters, limit: int, offset: int,
     ) -> list[tuple[int, float]]:  # fmt: skip
-        """One page of matching papers, best first: (pk, score), higher is better."""
+        """One page of matching papers, best first: (pk, score), higher is better.
+
+        Two stages, so a common word costs one pass over its matches: every match is ranked by the
+        cheap `ts_rank` (and counted in the same pass, for `text_count`), and only the best
+        `RERANK` of them by `ts_rank_cd`, which rewards terms found close together. Papers past
+        the first `RERANK` keep their cheap order, below all of those (pages stay consistent)."""
         query, params = tsquery(terms, excluded, joiner)
         where, fparams = pg_filters(f)
-        q = (
-            f"SELECT p.pk, ts_rank_cd({_WEIGHTS}, p.tsv, q) AS score FROM papers p, (SELECT {query} AS q) tq"
-            f" WHERE p.tsv @@ q{''.join(' AND ' + w for w in where)} ORDER BY score DESC, p.pk LIMIT ? OFFSET ?"
+        matches = (
+            f"SELECT p.pk, ts_rank({_WEIGHTS}, p.tsv, tq.q) AS cheap, count(*) OVER () AS total"
+            f" FROM papers p, tq WHERE p.tsv @@ tq.q{''.join(' AND ' + w for w in where)}"
         )
-        return [(r[0], float(r[1])) for r in self.conn.execute(q, [*params, *fparams, limit, offset])]
+        head = f"WITH tq AS (SELECT {query} AS q), m AS ({matches})"
+        args, rows = [*params, *fparams], []
+        if offset < RERANK:
+            q = (
+                f"{head}, top AS (SELECT pk, total FROM m ORDER BY cheap DESC, pk LIMIT {RERANK})"
+                f" SELECT top.pk, ts_rank_cd({_WEIGHTS}, p.tsv, tq.q) AS s, top.total"
+                " FROM top JOIN papers p ON p.pk = top.pk, tq ORDER BY s DESC, top.pk LIMIT ? OFFSET ?"
+            )
+            rows = [
+                (int(r[0]), 1.0 + float(r[1]), int(r[2]))
+                for r in self.conn.execute(q, [*args, min(limit, RERANK - offset), offset])
+            ]
+        if offset + limit > RERANK and (offset >= RERANK or len(rows) == RERANK - offset):
+            start = max(offset, RERANK)
+            q = f"{head} SELECT pk, cheap, total FROM m ORDER BY cheap DESC, pk LIMIT ? OFFSET ?"
+            rows += [
+                (int(r[0]), float(r[1]) / (1.0 + float(r[1])), int(r[2]))
+                for r in self.conn.execute(q, [*args, offset + limit - start, start])
+            ]
+        if len(self._totals) > 64:
+            self._totals.clear()
+        if rows:
+            self._totals[_key(terms, excluded, joiner, f)] = rows[0][2]
+        return [(pk, score) for pk, score, _ in rows]
 
     def text_count(
         self, terms: Sequence[fts.Term], excluded: Sequence[fts.Term], joiner: fts.Joiner, f: fts.Filters
     ) -> int:
+        """How many papers match; the count `text_ranked` just made for the same query, if any."""
+        known = self._totals.pop(_key(terms, excluded, joiner, f), None)
+        if known is not None:
+            return known
         query, params = tsquery(terms, excluded, joiner)
         where, fparams = pg_filters(f)
         q = f"SELECT count(*) FROM papers p, (SELECT {query} AS q) tq WHERE p.tsv @@ q" + "".join(
@@ -384,6 +420,12 @@ def _term(t: fts.Term) -> tuple[str, list[Any]]:
             text = f"{q} <-> {last}" if q else last
             return "(to_tsquery('simple', ?))", [text]
     return "(phraseto_tsquery('english', ?) || phraseto_tsquery('simple', ?))", [t.text, t.text]
+
+
+def _key(
+    terms: Sequence[fts.Term], excluded: Sequence[fts.Term], joiner: str, f: fts.Filters
+) -> tuple[Any, ...]:
+    return (tuple(terms), tuple(excluded), joiner, f)
 
 
 def _any_words(words: list[str]) -> tuple[str, list[Any]]:
