@@ -137,6 +137,27 @@ def test_name_particles_and_suffixes_are_one_list():
     assert {"van", "von", "de", "della"} <= PARTICLES
 
 
+def test_stop_words_are_scikit_learns_list_plus_one_domain_list():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from paperradar import similar, stopwords
+    from paperradar.topics import labels
+
+    assert stopwords.ENGLISH == ENGLISH_STOP_WORDS  # the copy kept as data is scikit-learn's list
+    assert {"propose", "state-of-the-art", "results"} <= stopwords.DOMAIN
+    assert stopwords.CITEKEY_SKIP <= stopwords.ENGLISH
+    assert labels.BOILERPLATE is stopwords.DOMAIN
+    assert similar.query_terms("Towards a novel method for KV cache compression", None) == [
+        "cache",
+        "compression",
+    ]
+
+
+def test_a_citekey_skips_a_leading_function_word_only():
+    p = Paper("x:1", ["x:1"], title="Towards System Prompts", authors=[Author("Ada Lovelace")])
+    assert "{lovelacesystem," in export([p], "bibtex")  # "Towards" skipped, "System" kept
+
+
 # ---------------------------------------------------------------- the homes are pinned
 
 COPIES = {
@@ -146,6 +167,8 @@ COPIES = {
     "arXiv's canonical pdf link": (r"arxiv\.org/pdf/\{", {"display.py"}),
     "the name particles": (r"\"della\"", {"normalize.py"}),
     "the name suffixes": (r"jr\\\\?\.", {"normalize.py"}),
+    "scikit-learn's stop words": (r"whereafter|amoungst", {"stopwords.py"}),
+    "the domain stop words": (r"sota\s+(?:specifically\s+state\s+)?state-of-the-art", {"stopwords.py"}),
 }
 
 

@@ -17,10 +17,8 @@ from collections.abc import Iterable
 
 from ..models import Paper, PartialDate, shown_date
 from ..normalize import PARTICLES, is_name_suffix
+from ..stopwords import CITEKEY_SKIP
 
-_STOPWORDS = {
-    "a", "an", "the", "on", "of", "in", "for", "to", "and", "with", "from", "via", "is", "are", "towards",
-}  # fmt: skip
 _PROCEEDINGS = re.compile(r"(?i)\b(?:proceedings|conference|workshop|symposium)\b|^advances in neural")
 _WORD = re.compile(r"(?<![\\\w])[^\W_]+")
 _ID_FIELDS = {"pmid": "pmid", "s2": "s2id", "corpus": "corpusid"}  # read back by importers.bibtex
@@ -77,7 +75,7 @@ def _base_key(paper: Paper) -> str:
     last = _ascii_word(split_name(paper.authors[0].name)[1]) if paper.authors else ""
     year = str(paper.year) if paper.year else ""
     words = [_ascii_word(w) for w in (paper.title or "").split()]
-    first = next((w for w in words if w and w not in _STOPWORDS), "")
+    first = next((w for w in words if w and w not in CITEKEY_SKIP), "")
     key = f"{last}{year}{first}"
     if not last and not first:
         key = _ascii_word(paper.id) or "paper"

@@ -16,22 +16,9 @@ import re
 import numpy as np
 from scipy import sparse
 
-_BOILERPLATE_WORDS = """paper propose proposed proposes present presents introduce introduces approach approaches method
-    methods methodology result results show shows shown demonstrate demonstrates novel new based using use
-    used uses work framework frameworks performance state art existing experiments experimental extensive
-    significantly significant outperforms outperform improve improves improved improvement improvements
-    achieve achieves achieved task tasks problem problems study studies different various including
-    effective effectively efficient efficiently compared demonstrating superior key data dataset datasets
-    benchmark benchmarks model models learning deep neural network networks code available github com https
-    http www available publicly release released address addresses challenge challenges recent recently
-    like large small high low better best leading leverage leverages leveraging enable enables enabling
-    furthermore moreover additionally specifically particular particularly finally generally typically
-    however thus therefore paradigm strategy strategies technique techniques settings setting scenarios
-    scenario analysis evaluate evaluation evaluations simple effectiveness robust robustness accuracy
-    training trained train baseline baselines previous prior art sota state-of-the-art comprehensive
-    outperforming demonstrating evaluating findings research capabilities capability ability abilities
-    io github project page extensive introduce introducing propose"""
-BOILERPLATE = frozenset(_BOILERPLATE_WORDS.split())
+from ..stopwords import DOMAIN, ENGLISH
+
+BOILERPLATE = DOMAIN  # research-paper boilerplate: stopwords.DOMAIN, the one list
 TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
 LABEL_PHRASES = 3
 MIN_SHARE = 0.04  # a label phrase is used by at least 4% of the topic's papers
@@ -40,13 +27,13 @@ ACRONYM = re.compile(r"\s*\((?:[A-Za-z][A-Za-z0-9\-]{1,9})\)")  # "models (LLMs)
 
 def vectorize(texts: list[str]):  # type: ignore[no-untyped-def]
     """(binary document-phrase matrix, vocabulary array) over unigrams and bigrams."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer
 
     min_df = 3 if len(texts) >= 2000 else 1
     vec = CountVectorizer(
         binary=True,
         ngram_range=(1, 2),
-        stop_words=list(ENGLISH_STOP_WORDS),
+        stop_words=sorted(ENGLISH),  # scikit-learn's English list (stopwords.ENGLISH)
         token_pattern=TOKEN,
         min_df=min_df,
         max_df=0.5 if len(texts) >= 50 else 1.0,
