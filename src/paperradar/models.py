@@ -27,6 +27,10 @@ CONTENT_FIELDS = (
     "venue",
 )
 
+# What a researcher can say about a paper (profiles, digest links, the web forms). The feedback
+# table's CHECK in storage/migrations.py lists the same values; tests/test_one_home.py pins it.
+FEEDBACK_KINDS = ("like", "dislike", "not_interested")
+
 _ISO_RE = re.compile(r"^(?:(\d{4})|-)(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
@@ -255,6 +259,11 @@ def shown_date(dates: Mapping[str, PartialDate], ids: Iterable[str] = ()) -> Par
 
 def _months(d: PartialDate) -> int:
     return (d.year or 0) * 12 + (d.month or 1) - 1
+
+
+def one_of(values: Iterable[str]) -> str:
+    """A regex accepting exactly one of `values` (for request validation built from a tuple)."""
+    return "^(" + "|".join(re.escape(v) for v in values) + ")$"
 
 
 def to_jsonable(value: Any) -> Any:

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput, NotFound
+from .export import EXPORT_FORMATS
 from .ingest import ImportReport, _store_batch, now_iso, paper_row
 from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
 from .storage.profiles import move_paper_refs
 from .storage.sqlite import SQLiteLibrary
 
-EXPORT_FORMATS = ("jsonl", "bibtex", "ris", "csljson")
 
 
 def load_paper(lib: SQLiteLibrary, pk: int, with_sources: bool = True) -> Paper:
@@ -110,7 +110,7 @@ def export_papers(papers: Iterable[Paper], fmt: str) -> str:
     papers = list(papers)
     if fmt == "jsonl":
         return "".join(json.dumps(paper_json(p), ensure_ascii=False) + "\n" for p in papers)
-    if fmt in ("bibtex", "ris", "csljson"):
+    if fmt in EXPORT_FORMATS:
         from . import export
 
         return str(getattr(export, f"to_{fmt}")(papers))

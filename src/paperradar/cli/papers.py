@@ -12,6 +12,7 @@ from rich.table import Table
 from .. import config
 from .. import papers as svc
 from ..display import author_line
+from ..export import EXPORT_FORMATS
 from ..models import paper_date
 from . import JsonFlag, app, display_title, library, out, print_json, state
 
@@ -98,7 +99,7 @@ def export_cmd(
     ids: Annotated[
         list[str] | None, typer.Argument(help="Papers to export (default: the whole library).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, bibtex, ris or csljson.")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", "-f", help=" | ".join(EXPORT_FORMATS) + ".")] = "jsonl",
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
     ] = None,

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from ..errors import InvalidInput
+from ..models import FEEDBACK_KINDS
 
-KINDS = ("like", "dislike", "not_interested")
+KINDS = FEEDBACK_KINDS
 FEEDBACK_PATH = "/digest/feedback"
 
 

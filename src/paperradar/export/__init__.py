@@ -17,8 +17,10 @@ FORMATS: dict[str, Callable[[Iterable[Paper]], str]] = {
     "ris": to_ris,
     "csljson": to_csljson,
 }
+# every format `papers export` and the web's export write: JSON lines (papers.paper_json) and FORMATS
+EXPORT_FORMATS = ("jsonl", *FORMATS)
 
-__all__ = ["FORMATS", "export", "to_bibtex", "to_csljson", "to_ris"]
+__all__ = ["EXPORT_FORMATS", "FORMATS", "export", "to_bibtex", "to_csljson", "to_ris"]
 
 
 def export(papers: Iterable[Paper], fmt: str) -> str:

@@ -10,7 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from .. import papers as svc
 from ..errors import InvalidInput, RadarError
+from ..export import EXPORT_FORMATS
 from ..importers import IMPORTERS
+from ..models import one_of
 from ..storage.sqlite import SQLiteLibrary
 from .cache import Memo
 from .deps import Lib, Limit, Offset, PageNumber, page_base, page_json, render, shown_path
@@ -29,7 +31,7 @@ FILES = {
     "jsonl": ("application/x-ndjson", "jsonl"),
 }
 Sort = Annotated[str, Query(pattern="^(recent|added|title)$", description="recent, added or title.")]
-Format = Annotated[str, Query(pattern="^(bibtex|ris|csljson|jsonl)$")]
+Format = Annotated[str, Query(pattern=one_of(EXPORT_FORMATS))]
 
 
 def browse(lib: SQLiteLibrary, query: SearchQuery, sort: str, limit: int, offset: int) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def api_export(
 def api_export_post(
     lib: Lib,
     ids: Annotated[list[str], Form(max_length=MAX_EXPORT)],
-    format: Annotated[str, Form(pattern="^(bibtex|ris|csljson|jsonl)$")] = "bibtex",
+    format: Annotated[str, Form(pattern=one_of(EXPORT_FORMATS))] = "bibtex",
 ):
     """The same as GET /api/export, for a selection too long for a URL (form fields `ids`, `format`)."""
     return export_response(lib, ids, format)

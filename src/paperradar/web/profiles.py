@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import profiles as svc
 from ..errors import InvalidInput, RadarError
 from ..importers.base import Source
+from ..models import FEEDBACK_KINDS, one_of
 from ..papers import load_paper
 from ..storage.sqlite import SQLiteLibrary
 from .deps import Lib, render
@@ -24,7 +25,7 @@ from .papers import label
 
 router = APIRouter()
 NAV = [("Profiles", "/profiles")]
-Kind = Annotated[str, Field(pattern="^(like|dislike|not_interested|not-interested)$")]
+Kind = Annotated[str, Field(pattern=one_of((*FEEDBACK_KINDS, "not-interested")))]
 
 
 class NewProfile(BaseModel):
@@ -296,9 +297,7 @@ async def rate_form(request: Request, lib: Lib, name: str):
 
     form = await request.form()
     ratings = {
-        str(k)[5:]: str(v)
-        for k, v in form.items()
-        if str(k).startswith("rate-") and str(v) in ("like", "dislike", "not_interested")
+        str(k)[5:]: str(v) for k, v in form.items() if str(k).startswith("rate-") and str(v) in FEEDBACK_KINDS
     }
     if ratings:
         await run_in_threadpool(rate, lib, name, ratings)  # type: ignore[arg-type]
@@ -319,7 +318,7 @@ def feedback_form(
     lib: Lib,
     name: str,
     paper: Annotated[str, Form(max_length=300)],
-    kind: Annotated[str, Form(pattern="^(like|dislike|not_interested)$")],
+    kind: Annotated[str, Form(pattern=one_of(FEEDBACK_KINDS))],
     next: Annotated[str, Form()] = "/",
 ):
     svc.give_feedback(lib, name, paper, kind)
