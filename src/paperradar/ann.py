@@ -19,13 +19,13 @@ import json
 import logging
 import os
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from .storage.sqlite import SQLiteLibrary
+from .storage import open_vector_reader
+from .storage.base import Library, VectorSource
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _read_meta(path: Path) -> dict | None:
 
 
 def sync_ann(
-    lib: SQLiteLibrary,
+    lib: Library,
     model_id: str,
     progress: Callable[[int, int], None] | None = None,
     defer_share: float = 0.0,
@@ -110,7 +110,7 @@ def sync_ann(
     return {"ann": action, "vectors": len(index)}
 
 
-def _build(lib: SQLiteLibrary, model_id: str, count: int, progress: Callable[[int, int], None] | None):  # type: ignore[no-untyped-def]
+def _build(lib: Library, model_id: str, count: int, progress: Callable[[int, int], None] | None):  # type: ignore[no-untyped-def]
     index = None
     keys: list[int] = []
     blobs: list[bytes] = []
@@ -144,7 +144,7 @@ def _build(lib: SQLiteLibrary, model_id: str, count: int, progress: Callable[[in
     return index
 
 
-def _patch(lib: SQLiteLibrary, model_id: str, index_file: Path, changed: list[int]):  # type: ignore[no-untyped-def]
+def _patch(lib: Library, model_id: str, index_file: Path, changed: list[int]):  # type: ignore[no-untyped-def]
     from usearch.index import Index
 
     index = Index.restore(str(index_file), view=False)
@@ -193,10 +193,10 @@ class AnnIndex:
         self._delta = delta
         self._stale = stale
         self._size = size
-        self._conn: sqlite3.Connection | None = None
+        self._reader: VectorSource | None = None
 
     @classmethod
-    def open(cls, lib: SQLiteLibrary, model_id: str, count: int | None = None) -> AnnIndex | None:
+    def open(cls, lib: Library, model_id: str, count: int | None = None) -> AnnIndex | None:
         """The index of `model_id` if one was built, caught up with the library; None when there is none.
         `count`: the model's number of vectors, when the caller has already counted them."""
         files = _files(lib.path, model_id)
@@ -244,21 +244,14 @@ class AnnIndex:
         return found[:k]
 
     def _vectors(self, pks: list[int]) -> list[tuple[int, np.ndarray]]:
-        conn = self._connection()
-        out = []
-        for i in range(0, len(pks), 500):
-            chunk = pks[i : i + 500]
-            q = f"SELECT paper_pk, vector FROM embeddings WHERE model_id = ? AND paper_pk IN ({','.join('?' * len(chunk))})"
-            out += [
-                (pk, np.frombuffer(blob, dtype=np.float32))
-                for pk, blob in conn.execute(q, [self.model_id, *chunk])
-            ]
-        return out
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = sqlite3.connect(f"file:{self._lib_path}?mode=ro", uri=True, check_same_thread=False)
-        return self._conn
+        if not pks:
+            return []
+        if self._reader is None:
+            self._reader = open_vector_reader(self._lib_path)
+        return [
+            (pk, np.frombuffer(blob, dtype=np.float32))
+            for pk, blob in self._reader.vectors_of(self.model_id, pks)
+        ]
 
     def vector_of(self, pk: int) -> np.ndarray | None:
         found = self._vectors([pk])

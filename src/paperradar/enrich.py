@@ -22,7 +22,7 @@ from .ingest import import_source
 from .models import Record
 from .normalize import parse_arxiv_id
 from .storage import delivery
-from .storage.sqlite import SQLiteLibrary
+from .storage.base import Library
 
 Progress = Callable[[str], None]
 
@@ -53,7 +53,7 @@ def arxiv_id_of(ids: list[str], paper_id: str) -> str | None:
 
 
 def enrich(
-    lib: SQLiteLibrary,
+    lib: Library,
     *,
     batch: int = 100,
     limit: int | None = None,
@@ -96,7 +96,7 @@ def enrich(
 
 
 def enrich_paper(
-    lib: SQLiteLibrary,
+    lib: Library,
     ref: str,
     *,
     base_url: str = fetch.ARXIV_API,
@@ -121,7 +121,7 @@ def enrich_paper(
 
 
 def _lookup(
-    lib: SQLiteLibrary,
+    lib: Library,
     chunk: list[str],
     base_url: str,
     delay: float,
@@ -146,14 +146,10 @@ def _lookup(
     return got
 
 
-def _count_filled(lib: SQLiteLibrary, rows: list[dict[str, Any]], report: EnrichReport) -> None:
+def _count_filled(lib: Library, rows: list[dict[str, Any]], report: EnrichReport) -> None:
     still = {r["pk"]: set(r["missing"]) for r in delivery.papers_missing_fields(lib)}
     for row in rows:
-        pk = (
-            row["pk"]
-            if lib.conn.execute("SELECT 1 FROM papers WHERE pk = ?", (row["pk"],)).fetchone()
-            else None
-        )
+        pk = row["pk"] if lib.existing_pks([row["pk"]]) else None
         if pk is None:  # merged into another paper: look it up by id
             try:
                 pk = lib.resolve(row["id"])

@@ -18,7 +18,7 @@ import numpy as np
 
 from .embed import text_for as text_of
 from .errors import BackendUnavailable
-from .storage.sqlite import SQLiteLibrary
+from .storage.base import Library
 
 BATCH = 256
 
@@ -53,7 +53,7 @@ class IndexReport:
 
 
 def update_index(
-    lib: SQLiteLibrary,
+    lib: Library,
     embedder: Embedder,
     progress: Callable[[int, int], None] | None = None,
     batch: int = BATCH,
@@ -91,7 +91,7 @@ def update_index(
 
 
 def refresh_index(
-    lib: SQLiteLibrary,
+    lib: Library,
     embedder: Embedder,
     progress: Callable[[int, int], None] | None = None,
     defer_share: float = 0.0,
@@ -115,7 +115,7 @@ def quality_import_max() -> int:
     return int(config.get("quality_import_max") or 0)
 
 
-def pending(lib: SQLiteLibrary, model_id: str) -> int:
+def pending(lib: Library, model_id: str) -> int:
     """How many papers have text that `model_id` has not embedded (new or changed)."""
     done = lib.embedding_hashes(model_id)
     count = 0
@@ -126,7 +126,7 @@ def pending(lib: SQLiteLibrary, model_id: str) -> int:
     return count
 
 
-def import_tier(lib: SQLiteLibrary) -> tuple[str, Embedder] | None:
+def import_tier(lib: Library) -> tuple[str, Embedder] | None:
     """The tier that embeds an import's new papers: the quality tier when they are few (a day's
     listing, up to `quality_import_max()`), the fast tier (~2,000/s) when many; None without models."""
     from .embed import load_embedder
@@ -145,7 +145,7 @@ def import_tier(lib: SQLiteLibrary) -> tuple[str, Embedder] | None:
 
 
 def index_new_papers(
-    lib: SQLiteLibrary, progress: Callable[[int, int], None] | None = None
+    lib: Library, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, object] | None:
     """After an import or sync: embed the new papers with `import_tier`'s tier, so semantic and
     hybrid search find them at once; `paperradar index` later upgrades the rest to the quality
@@ -174,7 +174,7 @@ class SearchIndex(Protocol):
     ) -> list[tuple[int, float]]: ...
 
 
-def best_index(lib: SQLiteLibrary, tier: str | None = None) -> tuple[SearchIndex, Embedder] | None:
+def best_index(lib: Library, tier: str | None = None) -> tuple[SearchIndex, Embedder] | None:
     """The index of the best vector each paper has, with the embedder for queries; None when the
     library has no vectors. The trained fast tier lives in the quality tier's space (embed/train.py),
     so a paper the quality tier has embedded is searched by that vector and every other paper by its
@@ -201,7 +201,7 @@ def best_index(lib: SQLiteLibrary, tier: str | None = None) -> tuple[SearchIndex
     return found
 
 
-def best_vectors(lib: SQLiteLibrary, pks: list[int]) -> tuple[np.ndarray, np.ndarray] | None:
+def best_vectors(lib: Library, pks: list[int]) -> tuple[np.ndarray, np.ndarray] | None:
     """The best vector each of these papers has (one unit row each, zero where it has none) and a
     mask of those that have one; None when the library has no vectors at all. For ranking code."""
     found = best_index(lib)
@@ -231,7 +231,7 @@ def _tiers_with_vectors(have: dict[str, int], only: str | None) -> dict[str, tup
     return found
 
 
-def _mixed(lib: SQLiteLibrary, tiers: dict[str, tuple[int, Embedder]]) -> tuple[SearchIndex, Embedder] | None:
+def _mixed(lib: Library, tiers: dict[str, tuple[int, Embedder]]) -> tuple[SearchIndex, Embedder] | None:
     """Both tiers in one space and few enough vectors for exact search: one index, best per paper."""
     from .ann import ANN_MIN
     from .embed import fast_agreement
@@ -245,7 +245,7 @@ def _mixed(lib: SQLiteLibrary, tiers: dict[str, tuple[int, Embedder]]) -> tuple[
 
 
 def _single(
-    lib: SQLiteLibrary, tiers: dict[str, tuple[int, Embedder]], have: dict[str, int]
+    lib: Library, tiers: dict[str, tuple[int, Embedder]], have: dict[str, int]
 ) -> tuple[SearchIndex, Embedder] | None:
     if not tiers:
         return None
@@ -273,7 +273,7 @@ class VectorIndex:
         self._row = {int(pk): i for i, pk in enumerate(pks)}
 
     @classmethod
-    def load(cls, lib: SQLiteLibrary, model_id: str) -> VectorIndex:
+    def load(cls, lib: Library, model_id: str) -> VectorIndex:
         pks: list[int] = []
         blobs: list[bytes] = []
         for pk, blob in lib.vectors(model_id):
@@ -323,7 +323,7 @@ class MixedIndex(VectorIndex):
         self.fast_papers = fast_papers  # papers searched by their fast vector (no quality one yet)
 
     @classmethod
-    def load_mixed(cls, lib: SQLiteLibrary, quality_id: str, fast_id: str, agreement: float) -> MixedIndex:
+    def load_mixed(cls, lib: Library, quality_id: str, fast_id: str, agreement: float) -> MixedIndex:
         rows: dict[int, bytes] = dict(lib.vectors(fast_id))
         fast_only = set(rows)
         for pk, blob in lib.vectors(quality_id):

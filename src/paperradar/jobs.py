@@ -23,8 +23,8 @@ from typing import Any
 from .errors import RadarError
 from .ingest import exit_with_parent
 from .storage import open_library
+from .storage.base import Library
 from .storage.jobs import add_job, get_job, interrupt_live_jobs, update_job
-from .storage.sqlite import SQLiteLibrary
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,11 @@ class JobRunner:
         ready.set_builder(lib_path, ready.JobBuilder(self))
         regroup.serve(lib_path)  # issue 11: a like's re-clustering of interests runs in a thread here
 
-    def recover(self, lib: SQLiteLibrary) -> int:
+    def recover(self, lib: Library) -> int:
         """At server start: report the jobs a killed server left behind."""
         return interrupt_live_jobs(lib, INTERRUPTED)
 
-    def submit(self, lib: SQLiteLibrary, kind: str, work: Work, *args: Any) -> int:
+    def submit(self, lib: Library, kind: str, work: Work, *args: Any) -> int:
         job_id = add_job(lib, kind)
         self.futures[job_id] = self._queue.submit(self._run, job_id, work, args)
         return job_id
@@ -110,7 +110,7 @@ def run_job(lib_path: str, job_id: int, work: Work, args: tuple[Any, ...]) -> No
         lib.close()
 
 
-def _progress(lib: SQLiteLibrary, job_id: int, every: float = 0.5) -> Callable[[int], None]:
+def _progress(lib: Library, job_id: int, every: float = 0.5) -> Callable[[int], None]:
     """A progress callback that adds up items and writes the count at most every `every` s."""
     done, last = 0, 0.0
 
@@ -124,6 +124,6 @@ def _progress(lib: SQLiteLibrary, job_id: int, every: float = 0.5) -> Callable[[
     return step
 
 
-def job_json(lib: SQLiteLibrary, job_id: int) -> dict[str, Any] | None:
+def job_json(lib: Library, job_id: int) -> dict[str, Any] | None:
     job = get_job(lib, job_id)
     return None if job is None else {"ok": True, "job": job}

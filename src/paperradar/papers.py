@@ -17,12 +17,12 @@ from .errors import InvalidInput, NotFound
 from .export import EXPORT_FORMATS
 from .ingest import ImportReport, _store_batch, now_iso, paper_row
 from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
+from .storage import open_file
+from .storage.base import Library
 from .storage.profiles import move_paper_refs
-from .storage.sqlite import SQLiteLibrary
 
 
-
-def load_paper(lib: SQLiteLibrary, pk: int, with_sources: bool = True) -> Paper:
+def load_paper(lib: Library, pk: int, with_sources: bool = True) -> Paper:
     row = lib.paper_row(pk)
     d = row["data"]
     paper = Paper(
@@ -54,14 +54,12 @@ def load_paper(lib: SQLiteLibrary, pk: int, with_sources: bool = True) -> Paper:
     return paper
 
 
-def get_paper(lib: SQLiteLibrary, ref: str) -> Paper:
+def get_paper(lib: Library, ref: str) -> Paper:
     """A paper by any of its ids: `arxiv:2410.09918`, `2410.09918v2`, a DOI, a local id."""
     return load_paper(lib, lib.resolve(ref))
 
 
-def list_papers(
-    lib: SQLiteLibrary, limit: int | None = 20, offset: int = 0, order: str = "recent"
-) -> list[Paper]:
+def list_papers(lib: Library, limit: int | None = 20, offset: int = 0, order: str = "recent") -> list[Paper]:
     return [load_paper(lib, pk, with_sources=False) for pk in lib.list_pks(limit, offset, order)]
 
 
@@ -101,7 +99,7 @@ def paper_json(paper: Paper, with_sources: bool = True) -> dict[str, Any]:
     return out
 
 
-def stats(lib: SQLiteLibrary) -> dict[str, Any]:
+def stats(lib: Library) -> dict[str, Any]:
     return {"path": lib.path, **lib.counts(), "records_by_importer": lib.source_counts()}
 
 
@@ -133,7 +131,7 @@ def write_atomic(path: str | Path, text: str) -> None:
 # ---------------------------------------------------------------- corrections
 
 
-def merge_papers(lib: SQLiteLibrary, into: str, other: str) -> Paper:
+def merge_papers(lib: Library, into: str, other: str) -> Paper:
     """Make `other` part of `into` (a user's correction; kept and re-applied by `rebuild`)."""
     a, b = lib.resolve(into), lib.resolve(other)
     if a == b:
@@ -143,7 +141,7 @@ def merge_papers(lib: SQLiteLibrary, into: str, other: str) -> Paper:
     return load_paper(lib, a)
 
 
-def _merge(lib: SQLiteLibrary, a: int, b: int, record: bool) -> None:
+def _merge(lib: Library, a: int, b: int, record: bool) -> None:
     recs_a, recs_b = lib.records_of(a), lib.records_of(b)
     now = now_iso()
     if record:
@@ -157,7 +155,7 @@ def _merge(lib: SQLiteLibrary, a: int, b: int, record: bool) -> None:
     lib.update_paper(a, row)
 
 
-def split_paper(lib: SQLiteLibrary, ref: str, record_keys: list[str]) -> tuple[Paper, Paper]:
+def split_paper(lib: Library, ref: str, record_keys: list[str]) -> tuple[Paper, Paper]:
     """Move some source records of a paper into a paper of their own (a user's correction)."""
     pk = lib.resolve(ref)
     recs = lib.records_of(pk)
@@ -179,7 +177,7 @@ def split_paper(lib: SQLiteLibrary, ref: str, record_keys: list[str]) -> tuple[P
     return load_paper(lib, pk), load_paper(lib, new_pk)
 
 
-def _rehome(lib: SQLiteLibrary, pk: int, stay: list[dict[str, Any]], go: list[dict[str, Any]]) -> int:
+def _rehome(lib: Library, pk: int, stay: list[dict[str, Any]], go: list[dict[str, Any]]) -> int:
     row, chosen = paper_row(stay)
     new_row, new_chosen = paper_row(go)
     if new_row["id"] == row["id"]:  # both sides carry the same id: the split-off part uses its own
@@ -198,11 +196,11 @@ def _rehome(lib: SQLiteLibrary, pk: int, stay: list[dict[str, Any]], go: list[di
 def rebuild(lib_path: str) -> dict[str, Any]:
     """Re-run matching over every stored record into a fresh library, re-apply the user's merges
     and splits, then swap it in atomically. Used after matching rules change."""
-    src = SQLiteLibrary(lib_path)
+    src = open_file(lib_path)
     tmp_path = f"{lib_path}.rebuild"
     for suffix in ("", "-wal", "-shm"):
         Path(tmp_path + suffix).unlink(missing_ok=True)
-    dst = SQLiteLibrary(tmp_path)
+    dst = open_file(tmp_path)
     corrections = src.corrections()
     with dst.transaction():
         for kind, a, b in corrections:
@@ -227,7 +225,7 @@ def rebuild(lib_path: str) -> dict[str, Any]:
     user_rows = dst.carry_user_data(lib_path)
     counts = dst.counts()
     problems = dst.check_integrity()
-    dst.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    dst.checkpoint()
     dst.close()
     src.close()
     if problems:
@@ -246,7 +244,7 @@ def rebuild(lib_path: str) -> dict[str, Any]:
     }
 
 
-def _carry_embeddings(src: SQLiteLibrary, dst: SQLiteLibrary) -> int:
+def _carry_embeddings(src: Library, dst: Library) -> int:
     """Vectors of the old library whose paper text is unchanged in the new one (same text hash), so a
     rebuild never means embedding the whole library again."""
     from .index import text_hash, text_of
@@ -270,7 +268,7 @@ def _carry_embeddings(src: SQLiteLibrary, dst: SQLiteLibrary) -> int:
     return carried
 
 
-def _rebuild_batch(dst: SQLiteLibrary, batch: list[dict[str, Any]], report: ImportReport) -> None:
+def _rebuild_batch(dst: Library, batch: list[dict[str, Any]], report: ImportReport) -> None:
     report.read += len(batch)
     with dst.transaction():
         _store_batch(dst, batch, report)

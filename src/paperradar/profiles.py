@@ -23,7 +23,7 @@ from .normalize import ids_from_text
 from .rank import interests as ranking
 from .rank.people import group_papers, same_name
 from .storage import profiles as store
-from .storage.sqlite import SQLiteLibrary
+from .storage.base import Library
 
 FEEDBACK_KINDS = store.FEEDBACK_KINDS
 NEGATIVE_KINDS = ("dislike", "not_interested")
@@ -90,7 +90,7 @@ class AmbiguousAuthor(InvalidInput):
 # ---------------------------------------------------------------- authors
 
 
-def author_candidates(lib: SQLiteLibrary, name: str) -> list[AuthorCandidate]:
+def author_candidates(lib: Library, name: str) -> list[AuthorCandidate]:
     """The people in the library with this name, most papers first (empty when none)."""
     words = re.findall(r"[^\W\d_][\w'-]*", name)
     if not words:
@@ -177,7 +177,7 @@ def candidate_json(c: AuthorCandidate) -> dict[str, Any]:
 # ---------------------------------------------------------------- papers from ids and files
 
 
-def resolve_refs(lib: SQLiteLibrary, refs: Sequence[str | int]) -> list[int]:
+def resolve_refs(lib: Library, refs: Sequence[str | int]) -> list[int]:
     """Paper pks for ids/aliases (ints are taken as pks); NotFound names every unknown one."""
     pks, missing = [], []
     for ref in refs:
@@ -204,7 +204,7 @@ def id_lines(text: str) -> list[str] | None:
 
 
 def papers_in_source(
-    lib: SQLiteLibrary, source: Source, fmt: str = "auto"
+    lib: Library, source: Source, fmt: str = "auto"
 ) -> tuple[list[int], ImportReport | None]:
     """The papers a file or pasted text names, in its order: a list of ids is resolved; any other
     importable text is imported first (papers already there are matched, not duplicated)."""
@@ -229,7 +229,7 @@ def papers_in_source(
     return list(dict.fromkeys(pks)), report
 
 
-def papers_in_file(lib: SQLiteLibrary, path: str | Path) -> tuple[list[int], ImportReport | None]:
+def papers_in_file(lib: Library, path: str | Path) -> tuple[list[int], ImportReport | None]:
     """`papers_in_source` for a file path, or standard input when path is '-'."""
     if str(path) == "-":
         import sys
@@ -244,7 +244,7 @@ def papers_in_file(lib: SQLiteLibrary, path: str | Path) -> tuple[list[int], Imp
 
 
 def create_profile(
-    lib: SQLiteLibrary,
+    lib: Library,
     name: str,
     *,
     author: str | None = None,
@@ -260,7 +260,7 @@ def create_profile(
     pks = resolve_refs(lib, papers or [])
     if author is not None:
         pks = _author_papers(lib, author, pick) + pks
-    if lib.conn.execute("SELECT 1 FROM profiles WHERE name = ?", (name,)).fetchone():
+    if store.profile_exists(lib, name):
         raise InvalidInput(f"a profile named {name!r} exists already (add papers with `profile add`)")
     with lib.transaction():
         ppk = store.insert_profile(lib, name, author, now_iso())
@@ -276,7 +276,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _author_papers(lib: SQLiteLibrary, author: str, pick: int | None) -> list[int]:
+def _author_papers(lib: Library, author: str, pick: int | None) -> list[int]:
     cands = author_candidates(lib, author)
     if not cands:
         raise NotFound(f"no papers by {author!r} in the library")
@@ -289,11 +289,11 @@ def _author_papers(lib: SQLiteLibrary, author: str, pick: int | None) -> list[in
     return cands[0].paper_pks
 
 
-def list_profiles(lib: SQLiteLibrary) -> list[Profile]:
+def list_profiles(lib: Library) -> list[Profile]:
     return [get_profile(lib, n) for n in store.profile_names(lib)]
 
 
-def get_profile(lib: SQLiteLibrary, name: str) -> Profile:
+def get_profile(lib: Library, name: str) -> Profile:
     """A profile by name (NotFound when there is none)."""
     row = store.profile_row(lib, name)
     pks = store.paper_pks(lib, row["pk"])
@@ -316,20 +316,20 @@ def get_profile(lib: SQLiteLibrary, name: str) -> Profile:
     )
 
 
-def _ids_of(lib: SQLiteLibrary, pks: list[int]) -> dict[int, str]:
+def _ids_of(lib: Library, pks: list[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for pk in set(pks):
         out[pk] = lib.paper_row(pk)["id"]
     return out
 
 
-def delete_profile(lib: SQLiteLibrary, name: str) -> None:
+def delete_profile(lib: Library, name: str) -> None:
     row = store.profile_row(lib, name)
     with lib.transaction():
         store.delete_profile(lib, row["pk"])
 
 
-def add_papers(lib: SQLiteLibrary, name: str, refs: Sequence[str | int]) -> Profile:
+def add_papers(lib: Library, name: str, refs: Sequence[str | int]) -> Profile:
     row = store.profile_row(lib, name)
     pks = resolve_refs(lib, refs)
     with lib.transaction():
@@ -338,7 +338,7 @@ def add_papers(lib: SQLiteLibrary, name: str, refs: Sequence[str | int]) -> Prof
     return get_profile(lib, name)
 
 
-def remove_papers(lib: SQLiteLibrary, name: str, refs: Sequence[str | int]) -> Profile:
+def remove_papers(lib: Library, name: str, refs: Sequence[str | int]) -> Profile:
     row = store.profile_row(lib, name)
     pks = resolve_refs(lib, refs)
     with lib.transaction():
@@ -347,7 +347,7 @@ def remove_papers(lib: SQLiteLibrary, name: str, refs: Sequence[str | int]) -> P
     return get_profile(lib, name)
 
 
-def give_feedback(lib: SQLiteLibrary, name: str, ref: str | int, kind: str) -> FeedbackMark:
+def give_feedback(lib: Library, name: str, ref: str | int, kind: str) -> FeedbackMark:
     """Record like, dislike or not_interested for a paper. Disliked and not-interesting papers are
     never recommended again and teach the learner what to avoid; liked ones join the positives at
     once (the next ranking counts them); the interests are re-clustered later, never here
@@ -366,7 +366,7 @@ def give_feedback(lib: SQLiteLibrary, name: str, ref: str | int, kind: str) -> F
     return FeedbackMark(lib.paper_row(pk)["id"], kind, now)
 
 
-def undo_feedback(lib: SQLiteLibrary, name: str) -> FeedbackMark | None:
+def undo_feedback(lib: Library, name: str) -> FeedbackMark | None:
     """Take back the profile's latest feedback; returns it (None when there was none)."""
     row = store.profile_row(lib, name)
     with lib.transaction():
@@ -383,7 +383,7 @@ def undo_feedback(lib: SQLiteLibrary, name: str) -> FeedbackMark | None:
 # ---------------------------------------------------------------- steering
 
 
-def follow(lib: SQLiteLibrary, name: str, author: str) -> Profile:
+def follow(lib: Library, name: str, author: str) -> Profile:
     """Follow an author: their new papers always surface, marked as such."""
     author = " ".join(author.split())
     if not re.search(r"[^\W\d_]", author) or len(author) > 200:
@@ -394,7 +394,7 @@ def follow(lib: SQLiteLibrary, name: str, author: str) -> Profile:
     return get_profile(lib, name)
 
 
-def unfollow(lib: SQLiteLibrary, name: str, author: str) -> Profile:
+def unfollow(lib: Library, name: str, author: str) -> Profile:
     row = store.profile_row(lib, name)
     with lib.transaction():
         if not store.remove_follow(lib, row["pk"], " ".join(author.split())):
@@ -405,7 +405,7 @@ def unfollow(lib: SQLiteLibrary, name: str, author: str) -> Profile:
 RULE_KINDS = ("must", "exclude")
 
 
-def add_rule(lib: SQLiteLibrary, name: str, kind: str, word: str) -> Profile:
+def add_rule(lib: Library, name: str, kind: str, word: str) -> Profile:
     """A keyword rule: `must` keeps only papers that mention one of the must-words; `exclude`
     drops papers that mention the word. Words match whole words, case-insensitively."""
     word = " ".join(word.split())
@@ -419,7 +419,7 @@ def add_rule(lib: SQLiteLibrary, name: str, kind: str, word: str) -> Profile:
     return get_profile(lib, name)
 
 
-def remove_rule(lib: SQLiteLibrary, name: str, kind: str, word: str) -> Profile:
+def remove_rule(lib: Library, name: str, kind: str, word: str) -> Profile:
     row = store.profile_row(lib, name)
     with lib.transaction():
         if not store.remove_rule(lib, row["pk"], kind, " ".join(word.split())):
@@ -427,7 +427,7 @@ def remove_rule(lib: SQLiteLibrary, name: str, kind: str, word: str) -> Profile:
     return get_profile(lib, name)
 
 
-def set_threshold(lib: SQLiteLibrary, name: str, value: float | None) -> Profile:
+def set_threshold(lib: Library, name: str, value: float | None) -> Profile:
     """The minimum percentile (0-1: the share of the library a paper must beat) a
     recommendation needs; None removes it. With a threshold, a quiet day says "nothing good"."""
     if value is not None and not 0.0 <= value < 1.0:
@@ -441,7 +441,7 @@ def set_threshold(lib: SQLiteLibrary, name: str, value: float | None) -> Profile
 RESETTABLE = ("feedback", "seen", "follows", "rules", "threshold")
 
 
-def reset_profile(lib: SQLiteLibrary, name: str, what: Sequence[str]) -> Profile:
+def reset_profile(lib: Library, name: str, what: Sequence[str]) -> Profile:
     """Forget what the profile learned: its feedback, the papers it has seen, followed authors,
     keyword rules or threshold (its own papers stay)."""
     bad = [w for w in what if w not in RESETTABLE]
@@ -468,14 +468,14 @@ def reset_profile(lib: SQLiteLibrary, name: str, what: Sequence[str]) -> Profile
     return get_profile(lib, name)
 
 
-def mark_seen(lib: SQLiteLibrary, profile: str | Profile, pks: Sequence[int]) -> None:
+def mark_seen(lib: Library, profile: str | Profile, pks: Sequence[int]) -> None:
     """Remember that the profile was shown these papers: they are not recommended again."""
     ppk = profile.pk if isinstance(profile, Profile) else store.profile_row(lib, profile)["pk"]
     with lib.transaction():
         store.mark_seen(lib, ppk, list(pks), now_iso())
 
 
-def positives_and_negatives(lib: SQLiteLibrary, profile_pk: int) -> tuple[list[int], list[int]]:
+def positives_and_negatives(lib: Library, profile_pk: int) -> tuple[list[int], list[int]]:
     """The papers the profile is about (its papers and likes) and the ones it rejected."""
     marks = store.current_feedback(lib, profile_pk)
     negative = [pk for pk, k in marks.items() if k in NEGATIVE_KINDS]
@@ -487,7 +487,7 @@ def positives_and_negatives(lib: SQLiteLibrary, profile_pk: int) -> tuple[list[i
 # ---------------------------------------------------------------- interests
 
 
-def interests_changed(lib: SQLiteLibrary, name: str) -> None:
+def interests_changed(lib: Library, name: str) -> None:
     """The profile's positives changed (a like, its undo, a reset): the web server's background
     worker re-clusters its interests soon (rank/regroup.py); without one (the CLI), the next
     ranking does (`settle_interests`). Never clusters here, so a like answers at once."""
@@ -507,7 +507,7 @@ def interests_stale(profile: Profile) -> bool:
     return positive != {p for i in profile.interests for p in i.papers}
 
 
-def settle_interests(lib: SQLiteLibrary, profile: Profile) -> bool:
+def settle_interests(lib: Library, profile: Profile) -> bool:
     """Before a ranking: out-of-date interests are re-clustered in the background where a web
     server runs a worker (this ranking uses the old ones, the new likes as one more group of
     nearest-neighbour evidence), else now, once however many likes came since. True when they
@@ -524,7 +524,7 @@ def settle_interests(lib: SQLiteLibrary, profile: Profile) -> bool:
     return True
 
 
-def regroup_if_stale(lib: SQLiteLibrary, name: str) -> None:
+def regroup_if_stale(lib: Library, name: str) -> None:
     """The background worker's job for one profile: re-cluster it if it is out of date (a profile
     deleted meanwhile is let be)."""
     try:
@@ -535,7 +535,7 @@ def regroup_if_stale(lib: SQLiteLibrary, name: str) -> None:
         refresh_interests(lib, profile.pk)
 
 
-def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
+def refresh_interests(lib: Library, profile_pk: int) -> None:
     """Cluster the profile's positive papers into interests (on their dense rows when the library
     has embeddings, else their TF-IDF rows) and name them by their keyphrases. Uses the features
     that exist, never builds the library's (rank/ready.py). A positive without a features row
@@ -567,12 +567,12 @@ def refresh_interests(lib: SQLiteLibrary, profile_pk: int) -> None:
         store.set_interests(lib, profile_pk, found)
 
 
-def paper_texts(lib: SQLiteLibrary, pks: list[int]) -> list[str]:
+def paper_texts(lib: Library, pks: list[int]) -> list[str]:
     got = {pk: (title, abstract) for pk, title, abstract in lib.paper_texts_of(pks)}
     return [text_for(*got.get(pk, (None, None))) for pk in pks]
 
 
-def dense_rows(lib: SQLiteLibrary, pks: list[int]) -> np.ndarray | None:
+def dense_rows(lib: Library, pks: list[int]) -> np.ndarray | None:
     """Embedding rows for these papers from the library's best index (papers not yet embedded are
     embedded now, up to EMBED_ON_THE_FLY; beyond that they get zero rows). None without an index."""
     from .index import best_index

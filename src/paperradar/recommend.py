@@ -33,7 +33,7 @@ from .rank.interests import spread
 from .rank.people import same_name
 from .rank.reasons import Reason, reason_text
 from .storage import profiles as store
-from .storage.sqlite import SQLiteLibrary
+from .storage.base import Library
 
 __all__ = [
     "Reason",
@@ -75,7 +75,7 @@ class Recommendation:
 
 
 def recommend(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile_name: str,
     *,
     since: str | None = None,
@@ -117,7 +117,7 @@ def recommend(
     return recs
 
 
-def settled_profile(lib: SQLiteLibrary, name: str) -> prof.Profile:
+def settled_profile(lib: Library, name: str) -> prof.Profile:
     """The profile, its interests first brought up to date where that is cheap to do here: in the
     web server a background worker re-clusters them (profiles.settle_interests)."""
     profile = prof.get_profile(lib, name)
@@ -125,7 +125,7 @@ def settled_profile(lib: SQLiteLibrary, name: str) -> prof.Profile:
 
 
 def _candidates(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: prof.Profile,
     since: str | None,
     days: int | None,
@@ -159,7 +159,7 @@ def _check_date(text: str) -> str:
 
 
 def _filtered(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile_pk: int,
     pool: list[int],
     positives: list[int],
@@ -173,7 +173,7 @@ def _filtered(
 
 
 def _keyword_filtered(
-    lib: SQLiteLibrary, pool: list[int], must: Sequence[str], exclude: Sequence[str]
+    lib: Library, pool: list[int], must: Sequence[str], exclude: Sequence[str]
 ) -> tuple[list[int], dict[int, str]]:
     """Papers that mention one of the must-words (when there are any) and none of the excluded
     ones; and for each kept paper, the must-word it mentions."""
@@ -203,7 +203,7 @@ def _word_pattern(word: str) -> re.Pattern[str]:
 
 
 def rank(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: prof.Profile,
     positives: list[int],
     negatives: list[int],
@@ -241,7 +241,7 @@ def rank(
     return [_explain(lib, fitted, scored, i, followed, matched or {}) for i in picked]
 
 
-def _followed(lib: SQLiteLibrary, follows: list[str], pks: np.ndarray) -> dict[int, str]:
+def _followed(lib: Library, follows: list[str], pks: np.ndarray) -> dict[int, str]:
     """Candidates written by a followed author: pk -> the author's name as followed."""
     if not follows or not len(pks):
         return {}
@@ -256,20 +256,12 @@ def _followed(lib: SQLiteLibrary, follows: list[str], pks: np.ndarray) -> dict[i
     return out
 
 
-def _author_lists(lib: SQLiteLibrary, pks: list[int]) -> dict[int, list[str]]:
-    import json
-
-    out: dict[int, list[str]] = {}
-    for i in range(0, len(pks), 900):
-        chunk = pks[i : i + 900]
-        q = f"SELECT pk, data FROM papers WHERE pk IN ({','.join('?' * len(chunk))})"
-        for pk, data in lib.conn.execute(q, chunk):
-            out[pk] = [a.get("name", "") for a in json.loads(data).get("authors", [])]
-    return out
+def _author_lists(lib: Library, pks: list[int]) -> dict[int, list[str]]:
+    return lib.author_names(pks)
 
 
 def _explain(
-    lib: SQLiteLibrary,
+    lib: Library,
     fitted: model_cache.FittedProfile,
     scored: model_cache.Scored,
     i: int,
@@ -312,7 +304,7 @@ def _explain(
 RATE_POOL = 5000  # the newest papers the ten to rate are chosen from
 
 
-def papers_to_rate(lib: SQLiteLibrary, profile_name: str, n: int = 10) -> list[Paper]:
+def papers_to_rate(lib: Library, profile_name: str, n: int = 10) -> list[Paper]:
     """Papers for the profile to rate ("rate these 10"), chosen to teach the most: uncertain for
     its model and unlike each other; for an empty profile, papers spread over the library's
     newest. Papers it has seen or rated are never offered again."""
@@ -339,7 +331,7 @@ def papers_to_rate(lib: SQLiteLibrary, profile_name: str, n: int = 10) -> list[P
     return [load_paper(lib, pool[i], with_sources=False) for i in picked]
 
 
-def rate(lib: SQLiteLibrary, profile_name: str, ratings: dict[str | int, str]) -> int:
+def rate(lib: Library, profile_name: str, ratings: dict[str | int, str]) -> int:
     """Record ratings ({paper: "like" | "dislike" | "not_interested"}) at once: the next
     recommendation is trained on them. Returns how many were recorded."""
     for ref, kind in ratings.items():

@@ -16,7 +16,7 @@ from . import fetch
 from .importers.base import Source
 from .ingest import ImportReport, import_source
 from .papers import write_atomic
-from .storage.sqlite import SQLiteLibrary
+from .storage.base import Library
 
 
 def _state_key(query: str | None, ids: list[str] | None) -> str:
@@ -32,7 +32,7 @@ def _load_state(path: Path) -> dict[str, int]:
 
 
 def fetch_arxiv_into(
-    lib: SQLiteLibrary,
+    lib: Library,
     state_file: Path,
     query: str | None = None,
     ids: list[str] | None = None,
@@ -72,7 +72,7 @@ def fetch_arxiv_into(
 
 
 def fetch_hf_daily_into(
-    lib: SQLiteLibrary, day: date, base_url: str = fetch.HF_DAILY_API, retries: int = 4
+    lib: Library, day: date, base_url: str = fetch.HF_DAILY_API, retries: int = 4
 ) -> ImportReport:
     """Import one day of Hugging Face Daily Papers."""
     body = fetch.fetch_hf_daily(day.isoformat(), base_url=base_url, retries=retries)

@@ -24,8 +24,8 @@ from .models import Paper, paper_date  # paper_date: re-exported for callers of 
 from .papers import load_paper
 from .similar import rrf
 from .storage import fts
-from .storage.fts import MARK_CLOSE, MARK_OPEN, Filters, Query, parse_query
-from .storage.sqlite import SQLiteLibrary
+from .storage.base import Library
+from .storage.fts import MARK_CLOSE, MARK_OPEN, Filters, Joiner, Query, Term, parse_query
 
 __all__ = ["MODES", "Filters", "Hit", "SearchResult", "Segments", "search", "hit_json", "highlight_html"]
 
@@ -54,11 +54,12 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)  # what the user should know about the query
 
 
-Searcher = Callable[[SQLiteLibrary, Query, Filters, int, int], SearchResult]
+Searcher = Callable[[Library, Query, Filters, int, int], SearchResult]
+Words = tuple[list[Term], list[Term], Joiner]  # terms, excluded terms, how terms join
 
 
 def search(
-    lib: SQLiteLibrary,
+    lib: Library,
     query: str,
     *,
     mode: str = "keyword",
@@ -92,26 +93,26 @@ def _not_built(mode: str) -> Searcher:
 # ---------------------------------------------------------------- keyword search
 
 
-def keyword_search(lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset: int) -> SearchResult:
+def keyword_search(lib: Library, q: Query, f: Filters, limit: int, offset: int) -> SearchResult:
     notes = [f"the query was too long: only its first {fts.MAX_TERMS} terms were used"] if q.dropped else []
     if not q.terms:
         return _browse(lib, q, f, limit, offset, notes)
-    match = fts.match_expression(q.terms, q.excluded)
-    ranked, total = _ranked(lib, match, f, limit, offset)
+    words: Words = (list(q.terms), list(q.excluded), "AND")
+    ranked, total = _ranked(lib, words, f, limit, offset)
     relaxed = False
     wanted = list(q.terms)
     if total == 0 and fts.relaxed_terms(q.terms) != wanted:  # e.g. a long natural-language query:
         wanted = fts.relaxed_terms(q.terms)  # accept papers with any of its words
-        match = fts.match_expression(wanted, q.excluded, "OR")
-        ranked, total = _ranked(lib, match, f, limit, offset)
+        words = (wanted, list(q.excluded), "OR")
+        ranked, total = _ranked(lib, words, f, limit, offset)
         relaxed = total > 0
         if relaxed:
             notes.append("no paper matches every term; showing papers that match any of them")
     pks = [pk for pk, _ in ranked]
-    marks = fts.run_marks(lib.conn, match, pks)
-    which = fts.run_which(lib.conn, wanted, pks) if relaxed else {}
+    marks = lib.text_marks(*words, pks) if pks else {}
+    which = lib.text_which(wanted, pks) if relaxed else {}
     hits = []
-    for pk, bm25 in ranked:
+    for pk, score in ranked:
         paper = load_paper(lib, pk, with_sources=False)
         marked_title, marked_abstract, marked_authors = marks.get(pk, ("", "", ""))
         title, abstract = shown_segments(marked_title), shown_segments(marked_abstract)
@@ -121,24 +122,22 @@ def keyword_search(lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset:
             found = which.get(pk, [])
             reasons.insert(0, f"matches {len(found)} of {len(wanted)} terms: {', '.join(map(str, found))}")
         snippet = abstract if _marked(abstract) or not _marked(title) else title
-        hits.append(Hit(paper, -bm25, snippet or first_words(paper), reasons, title or _plain(paper.title)))
+        hits.append(Hit(paper, score, snippet or first_words(paper), reasons, title or _plain(paper.title)))
     return SearchResult(hits, total, relaxed=relaxed, notes=notes)
 
 
 def _ranked(
-    lib: SQLiteLibrary, match: str, f: Filters, limit: int, offset: int
+    lib: Library, words: Words, f: Filters, limit: int, offset: int
 ) -> tuple[list[tuple[int, float]], int]:
-    ranked = fts.run_ranked(lib.conn, match, f, limit, offset) if limit else []
+    """One page, best first: (pk, score), higher is better; and how many match in all."""
+    ranked = lib.text_ranked(*words, f, limit, offset) if limit else []
     if 0 < len(ranked) < limit or (not ranked and offset == 0 and limit):
         return ranked, offset + len(ranked)  # the last page: no need to count
-    return ranked, fts.run_count(lib.conn, match, f)
+    return ranked, lib.text_count(*words, f)
 
 
-def _browse(
-    lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset: int, notes: list[str]
-) -> SearchResult:
-    excluded = fts.match_expression(q.excluded, joiner="OR") if q.excluded else None
-    pks, total = fts.run_browse(lib.conn, f, excluded, limit, offset)
+def _browse(lib: Library, q: Query, f: Filters, limit: int, offset: int, notes: list[str]) -> SearchResult:
+    pks, total = lib.text_browse(f, list(q.excluded), limit, offset)
     why = "no search words: newest papers first" + (" (passing the filters)" if f.active else "")
     hits = []
     for pk in pks:
@@ -152,7 +151,7 @@ def _browse(
 DENSE_DEPTH = 200  # dense candidates considered per search (before filters and fusion)
 
 
-def _dense(lib: SQLiteLibrary, q: Query, f: Filters, depth: int) -> list[tuple[int, float]]:
+def _dense(lib: Library, q: Query, f: Filters, depth: int) -> list[tuple[int, float]]:
     """The papers nearest the query's meaning that pass the filters: [(pk, cosine)], best first."""
     found = best_index(lib)
     if found is None:
@@ -163,47 +162,47 @@ def _dense(lib: SQLiteLibrary, q: Query, f: Filters, depth: int) -> list[tuple[i
     vector = np.asarray(embedder.embed_batch([q.text()]), dtype=np.float32)[0]
     ranked = index.search(vector, depth * (4 if f.active else 1))
     if f.active:
-        allowed = fts.run_allowed(lib.conn, f, [pk for pk, _ in ranked])
+        allowed = lib.text_allowed(f, [pk for pk, _ in ranked])
         ranked = [(pk, s) for pk, s in ranked if pk in allowed]
     return ranked[:depth]
 
 
-def semantic_search(lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset: int) -> SearchResult:
+def semantic_search(lib: Library, q: Query, f: Filters, limit: int, offset: int) -> SearchResult:
     if not q.terms:
         return _browse(lib, q, f, limit, offset, [])
     ranked = _dense(lib, q, f, max(DENSE_DEPTH, offset + limit))
     page = ranked[offset : offset + limit]
-    match = fts.match_expression(fts.relaxed_terms(q.terms) or q.terms, q.excluded, "OR")
-    return SearchResult(_fused_hits(lib, match, page, {}, dict(ranked)), len(ranked))
+    words: Words = (fts.relaxed_terms(q.terms) or list(q.terms), list(q.excluded), "OR")
+    return SearchResult(_fused_hits(lib, words, page, {}, dict(ranked)), len(ranked))
 
 
-def hybrid_search(lib: SQLiteLibrary, q: Query, f: Filters, limit: int, offset: int) -> SearchResult:
+def hybrid_search(lib: Library, q: Query, f: Filters, limit: int, offset: int) -> SearchResult:
     """Keyword (BM25) and semantic rankings fused by reciprocal rank: exact terms and meaning both count."""
     if not q.terms:
         return _browse(lib, q, f, limit, offset, [])
     depth = max(DENSE_DEPTH, offset + limit)
-    match = fts.match_expression(q.terms, q.excluded)
-    lexical = fts.run_ranked(lib.conn, match, f, depth, 0)
+    words: Words = (list(q.terms), list(q.excluded), "AND")
+    lexical = lib.text_ranked(*words, f, depth, 0)
     if not lexical:  # no paper has every term: let any of them count
-        match = fts.match_expression(fts.relaxed_terms(q.terms) or q.terms, q.excluded, "OR")
-        lexical = fts.run_ranked(lib.conn, match, f, depth, 0)
+        words = (fts.relaxed_terms(q.terms) or list(q.terms), list(q.excluded), "OR")
+        lexical = lib.text_ranked(*words, f, depth, 0)
     dense = _dense(lib, q, f, depth)
     fused = rrf([([pk for pk, _ in lexical], 1.0), ([pk for pk, _ in dense], 1.0)])
     order = sorted(fused.items(), key=lambda kv: -kv[1])
     keyword_rank = {pk: i for i, (pk, _) in enumerate(lexical, start=1)}
     return SearchResult(
-        _fused_hits(lib, match, order[offset : offset + limit], keyword_rank, dict(dense)), len(order)
+        _fused_hits(lib, words, order[offset : offset + limit], keyword_rank, dict(dense)), len(order)
     )
 
 
 def _fused_hits(
-    lib: SQLiteLibrary,
-    match: str,
+    lib: Library,
+    words: Words,
     page: list[tuple[int, float]],
     keyword_rank: dict[int, int],
     cosine: dict[int, float],
 ) -> list[Hit]:
-    marks = fts.run_marks(lib.conn, match, [pk for pk, _ in page]) if page else {}
+    marks = lib.text_marks(*words, [pk for pk, _ in page]) if page else {}
     hits = []
     for pk, score in page:
         paper = load_paper(lib, pk, with_sources=False)

@@ -18,7 +18,7 @@ from .facets import FACETS, SentenceVectors, facet_scores, facet_weights
 from .highlights import sentences
 from .index import SearchIndex
 from .stopwords import STOP_WORDS
-from .storage.sqlite import SQLiteLibrary
+from .storage.base import Library
 
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
 MAX_TERMS = 64  # the query paper's words used for BM25
@@ -61,7 +61,7 @@ def rrf(rankings: Iterable[tuple[list[int], float]], k: int = RRF_K) -> dict[int
 
 
 def similar_to(
-    lib: SQLiteLibrary,
+    lib: Library,
     pk: int,
     *,
     limit: int = 10,
@@ -120,7 +120,7 @@ def similar_to(
 
 
 def _by_facet(
-    lib: SQLiteLibrary,
+    lib: Library,
     abstract: str | None,
     fused: dict[int, float],
     facet: str,

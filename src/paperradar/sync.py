@@ -32,7 +32,7 @@ from .importers.base import Source
 from .ingest import ImportReport, import_source, ingest_records, now_iso
 from .models import Record
 from .storage import delivery
-from .storage.sqlite import SQLiteLibrary
+from .storage.base import Library
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def parse_sources(text: str | list[str] | None) -> list[str]:
 
 
 def sync(
-    lib: SQLiteLibrary, sources: list[str], options: SyncOptions, progress: Progress | None = None
+    lib: Library, sources: list[str], options: SyncOptions, progress: Progress | None = None
 ) -> list[SourceReport]:
     """Sync every source in turn; one failing source does not stop the others (see each report's error)."""
     reports = []
@@ -146,7 +146,7 @@ def arxiv_query(category: str, start: date, end: date) -> str:
     return f"cat:{category} AND submittedDate:[{start:%Y%m%d}0000 TO {end:%Y%m%d}2359]"
 
 
-def sync_arxiv(lib: SQLiteLibrary, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
+def sync_arxiv(lib: Library, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
     category = source.removeprefix("arxiv:")
     cursor = delivery.get_cursor(lib, source)
     first, last, offset = arxiv_window(cursor, options.today or date.today(), options.days)
@@ -185,7 +185,7 @@ def sync_arxiv(lib: SQLiteLibrary, source: str, options: SyncOptions, progress: 
 
 
 def _failed(
-    lib: SQLiteLibrary, source: str, report: SourceReport, cursor: dict[str, Any], e: RadarError
+    lib: Library, source: str, report: SourceReport, cursor: dict[str, Any], e: RadarError
 ) -> SourceReport:
     """Keep the cursor at the last imported page and remember the error."""
     report.error = str(e)
@@ -198,7 +198,7 @@ def _failed(
 # ---------------------------------------------------------------- Zotero
 
 
-def sync_zotero(lib: SQLiteLibrary, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
+def sync_zotero(lib: Library, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
     """Items added or changed in the Zotero library (or one collection) since the last sync. The
     cursor is the library version Zotero reported, so each sync asks only for what changed."""
     from . import zotero
@@ -232,7 +232,7 @@ def hf_days(cursor: dict[str, Any], today: date, days: int) -> list[date]:
     return [first + timedelta(days=n) for n in range((today - first).days + 1)]
 
 
-def sync_hf(lib: SQLiteLibrary, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
+def sync_hf(lib: Library, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
     today = options.today or date.today()
     cursor = delivery.get_cursor(lib, source)
     report = SourceReport(source)
@@ -265,7 +265,7 @@ def oai_set(spec: str) -> tuple[str, str | None]:
     return (archive, spec) if dot else (spec, None)
 
 
-def sync_oai(lib: SQLiteLibrary, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
+def sync_oai(lib: Library, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
     """Harvest records changed since the last harvest, page by page (resumption tokens)."""
     setspec, category = oai_set(source.removeprefix("arxiv-oai:"))
     cursor = delivery.get_cursor(lib, source)
@@ -316,7 +316,7 @@ def _oai_page(client: Any, options: SyncOptions, params: dict[str, str], pacer: 
     return response.content
 
 
-def _import_oai(lib: SQLiteLibrary, body: bytes, name: str, category: str | None) -> ImportReport:
+def _import_oai(lib: Library, body: bytes, name: str, category: str | None) -> ImportReport:
     """Import one page; with a category, only its records (the rest of the set is not wanted)."""
     if category is None:
         return import_source(lib, Source.from_bytes(body, name), arxiv_oai.NAME)

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ import httpx
 from . import config
 from .errors import BackendUnavailable, InvalidInput
 from .importers.base import Source
+from .storage.zotero_db import ZoteroRows, read_zotero_db
 
 ZOTERO_API = "https://api.zotero.org"
 PAGE = 100
@@ -123,57 +121,22 @@ def _pages(
 
 def read_sqlite(path: Path, collection: str | None = None) -> list[dict[str, Any]]:
     """The items of a Zotero database (or of one collection), as Zotero item JSON. The database
-    (and its -wal) is copied first and the copy opened read-only."""
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such Zotero database")
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "zotero.sqlite"
-        shutil.copyfile(path, copy)
-        for suffix in ("-wal", "-shm"):
-            if Path(f"{path}{suffix}").is_file():
-                shutil.copyfile(f"{path}{suffix}", f"{copy}{suffix}")
-        conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
-        try:
-            return _items(conn, collection)
-        except sqlite3.DatabaseError as e:
-            raise InvalidInput(f"{path}: not a Zotero database ({e})") from e
-        finally:
-            conn.close()
+    (and its -wal) is copied first and the copy opened read-only (storage/zotero_db.py)."""
+    return _items(read_zotero_db(path), collection)
 
 
-_ITEMS = """
-SELECT i.itemID, i.key, t.typeName FROM items i JOIN itemTypes t ON t.itemTypeID = i.itemTypeID
-WHERE t.typeName NOT IN ('attachment', 'note', 'annotation')
-  AND i.itemID NOT IN (SELECT itemID FROM deletedItems)
-ORDER BY i.itemID
-"""
-_FIELDS = """
-SELECT d.itemID, f.fieldName, v.value FROM itemData d
-JOIN fields f ON f.fieldID = d.fieldID JOIN itemDataValues v ON v.valueID = d.valueID
-"""
-_CREATORS = """
-SELECT ic.itemID, c.firstName, c.lastName, c.fieldMode, t.creatorType FROM itemCreators ic
-JOIN creators c ON c.creatorID = ic.creatorID JOIN creatorTypes t ON t.creatorTypeID = ic.creatorTypeID
-ORDER BY ic.itemID, ic.orderIndex
-"""
-_COLLECTIONS = """
-SELECT ci.itemID, c.key, c.collectionName FROM collectionItems ci
-JOIN collections c ON c.collectionID = ci.collectionID
-"""
-
-
-def _items(conn: sqlite3.Connection, collection: str | None) -> list[dict[str, Any]]:
-    items = {row[0]: {"key": row[1], "itemType": row[2], "creators": [], "collections": []}
-             for row in conn.execute(_ITEMS)}  # fmt: skip
-    for item_id, name, value in conn.execute(_FIELDS):
+def _items(rows: ZoteroRows, collection: str | None) -> list[dict[str, Any]]:
+    items: dict[int, dict[str, Any]] = {item_id: {"key": key, "itemType": kind, "creators": [], "collections": []}
+             for item_id, key, kind in rows.items}  # fmt: skip
+    for item_id, name, value in rows.fields:
         if item_id in items:
             items[item_id][name] = _sql_date(value) if name == "date" else value
-    for item_id, first, last, single, kind in conn.execute(_CREATORS):
+    for item_id, first, last, single, kind in rows.creators:
         if item_id in items:
             person = {"name": last} if single else {"firstName": first or "", "lastName": last or ""}
             items[item_id]["creators"].append({"creatorType": kind, **person})
     names: dict[str, str] = {}
-    for item_id, key, name in conn.execute(_COLLECTIONS):
+    for item_id, key, name in rows.collections:
         names[key] = name
         if item_id in items:
             items[item_id]["collections"].append(key)

@@ -23,16 +23,16 @@ from ..errors import InvalidInput, NetworkError, NotFound
 from ..models import Paper
 from ..papers import get_paper
 from ..storage import delivery
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from .atom import render_atom
 from .build import Digest, DigestItem, LinkSettings, Ranked, build_digest, paper_links
 from .render import render_html, render_text
 
 FIRST_WINDOW = timedelta(days=7)  # a profile's first digest: papers added this recently
-Recommender = Callable[[SQLiteLibrary, str, list[int], int], Sequence[Ranked]]
+Recommender = Callable[[Library, str, list[int], int], Sequence[Ranked]]
 
 
-def recommender(lib: SQLiteLibrary, profile: str, among: list[int], limit: int) -> Sequence[Ranked]:
+def recommender(lib: Library, profile: str, among: list[int], limit: int) -> Sequence[Ranked]:
     """The profile's ranking of `among` (nothing is marked seen: that happens once a digest is sent)."""
     from ..recommend import recommend
 
@@ -41,7 +41,7 @@ def recommender(lib: SQLiteLibrary, profile: str, among: list[int], limit: int) 
     return recommend(lib, profile, among=among, limit=limit, mark_seen=False)
 
 
-def link_settings(lib: SQLiteLibrary, base_url: str | None = None) -> LinkSettings:
+def link_settings(lib: Library, base_url: str | None = None) -> LinkSettings:
     """Where feedback links point and the secret that signs them (made once, kept in the library)."""
     secret = config.get("link_secret") or delivery.get_setting(lib, "link_secret")
     if not secret:
@@ -64,7 +64,7 @@ class Window:
 
 
 def window(
-    lib: SQLiteLibrary, profile: str, now: datetime, since: str | None = None, all_time: bool = False
+    lib: Library, profile: str, now: datetime, since: str | None = None, all_time: bool = False
 ) -> Window:
     """After the profile's last sent digest; first digest: the last 7 days; or as asked."""
     if all_time:
@@ -79,7 +79,7 @@ def window(
     return Window((now.astimezone(UTC) - FIRST_WINDOW).isoformat(timespec="seconds"))  # as papers.created_at
 
 
-def candidates(lib: SQLiteLibrary, profile: str, new: Window) -> list[int]:
+def candidates(lib: Library, profile: str, new: Window) -> list[int]:
     """Papers new in the window, less the profile's own and those it was already sent."""
     from ..profiles import get_profile
 
@@ -88,7 +88,7 @@ def candidates(lib: SQLiteLibrary, profile: str, new: Window) -> list[int]:
 
 
 def new_digest(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: str,
     *,
     now: datetime,
@@ -115,7 +115,7 @@ class _Stored:
     reasons: list[str] = field(default_factory=list)
 
 
-def stored_digest(lib: SQLiteLibrary, row: dict[str, Any], base_url: str | None = None) -> Digest:
+def stored_digest(lib: Library, row: dict[str, Any], base_url: str | None = None) -> Digest:
     """A stored digest rebuilt exactly: same papers, order, reasons and time (so the same links)."""
     ranked = []
     for it in row["items"]:
@@ -131,7 +131,7 @@ def stored_digest(lib: SQLiteLibrary, row: dict[str, Any], base_url: str | None 
 
 
 def preview_digest(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: str,
     *,
     limit: int = 10,
@@ -231,7 +231,7 @@ def configured_channels(
 
 
 def send_digest(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: str,
     *,
     to: str,
@@ -251,7 +251,7 @@ def send_digest(
 
 
 def deliver_digest(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: str,
     channels: Sequence[Channel],
     *,
@@ -296,7 +296,7 @@ def _labels(channels: Sequence[Channel]) -> str:
 
 
 def _send_each(
-    lib: SQLiteLibrary, pk: int, digest: Digest, message_id: str, channels: Sequence[Channel]
+    lib: Library, pk: int, digest: Digest, message_id: str, channels: Sequence[Channel]
 ) -> list[str]:
     """Deliver to the channels that have not had this digest; returns their errors."""
     done = delivery.delivered_channels(lib, pk)
@@ -314,7 +314,7 @@ def _send_each(
     return errors
 
 
-def _store_pending(lib: SQLiteLibrary, digest: Digest, newest: int) -> tuple[str, int]:
+def _store_pending(lib: Library, digest: Digest, newest: int) -> tuple[str, int]:
     """Fix the digest's papers before sending: a retry sends exactly these. Returns (Message-ID, pk)."""
     message_id = make_msgid("digest", domain="paperradar.local")
     with lib.transaction():
@@ -325,7 +325,7 @@ def _store_pending(lib: SQLiteLibrary, digest: Digest, newest: int) -> tuple[str
     return message_id, pk
 
 
-def _mark_seen(lib: SQLiteLibrary, profile: str, digest: Digest) -> None:
+def _mark_seen(lib: Library, profile: str, digest: Digest) -> None:
     from ..profiles import mark_seen
 
     mark_seen(lib, profile, [lib.resolve(it.paper.id) for it in digest.items])
@@ -335,7 +335,7 @@ def _mark_seen(lib: SQLiteLibrary, profile: str, digest: Digest) -> None:
 
 
 def profile_feed(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: str,
     *,
     days: int = 7,
@@ -364,7 +364,7 @@ def profile_feed(
 
 
 def search_feed(
-    lib: SQLiteLibrary,
+    lib: Library,
     query: str,
     *,
     limit: int = 50,

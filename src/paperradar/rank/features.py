@@ -33,7 +33,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from ..embed import text_for
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 
 if TYPE_CHECKING:
     from ..index import Embedder
@@ -135,20 +135,18 @@ _SEEN: dict[str, tuple[int, ...]] = {}  # the cache folder's files as they were 
 _LOCK = threading.Lock()
 
 
-def library_key(lib: SQLiteLibrary) -> list[object]:
+def library_key(lib: Library) -> list[object]:
     """A cheap fingerprint of the papers table: it changes whenever a paper is added, changed
     (its updated_at moves) or deleted."""
     return list(_key_row(lib))
 
 
-def _key_row(lib: SQLiteLibrary) -> tuple[int, int, str]:
-    r = lib.conn.execute(
-        "SELECT count(*), coalesce(max(pk), 0), coalesce(max(updated_at), '') FROM papers"
-    ).fetchone()
-    return int(r[0]), int(r[1]), str(r[2])
+def _key_row(lib: Library) -> tuple[int, int, str]:
+    s = lib.papers_stamp()
+    return s.count, s.max_pk, s.max_updated_at
 
 
-def load_features(lib: SQLiteLibrary, policy: Policy = Policy(), dense: bool = True) -> Features:
+def load_features(lib: Library, policy: Policy = Policy(), dense: bool = True) -> Features:
     """The library's features, brought up to date: from memory, else from the cache folder,
     else built; a changed library updates only the rows that changed (or refits, see Policy)."""
     key = list(_key_row(lib))
@@ -165,7 +163,7 @@ def load_features(lib: SQLiteLibrary, policy: Policy = Policy(), dense: bool = T
     return feats
 
 
-def build_features(lib: SQLiteLibrary, progress: Callable[[str], None] | None = None) -> dict[str, object]:
+def build_features(lib: Library, progress: Callable[[str], None] | None = None) -> dict[str, object]:
     """Bring the library's features up to date (after import, index, sync; in a background job):
     what a request then ranks with. Returns what was built, for the CLI and the job's result."""
     if progress is not None:
@@ -174,7 +172,7 @@ def build_features(lib: SQLiteLibrary, progress: Callable[[str], None] | None = 
     return {"papers": len(feats.pks), "terms": len(feats.vocabulary.terms), "dense": feats.dense is not None}
 
 
-def current_features(lib: SQLiteLibrary) -> Features | None:
+def current_features(lib: Library) -> Features | None:
     """The newest features that exist (in memory, or newer ones another process left in the
     cache folder), whatever the library looks like now: never builds. None when there are none.
     Dense rows come along when they were made for these very rows."""
@@ -195,19 +193,19 @@ def current_features(lib: SQLiteLibrary) -> Features | None:
         return disk
 
 
-def _remember(lib: SQLiteLibrary, feats: Features) -> None:
+def _remember(lib: Library, feats: Features) -> None:
     _MEMORY[lib.path] = feats
     _SEEN[lib.path] = _files_stamp(lib)
 
 
-def remember_extended(lib: SQLiteLibrary, old: Features, new: Features) -> None:
+def remember_extended(lib: Library, old: Features, new: Features) -> None:
     """Keep `new` (old's rows plus rows made for a request) in memory in place of `old`."""
     with _LOCK:
         if _MEMORY.get(lib.path) is old:
             _MEMORY[lib.path] = new
 
 
-def _files_stamp(lib: SQLiteLibrary) -> tuple[int, ...]:
+def _files_stamp(lib: Library) -> tuple[int, ...]:
     """Which versions of the cache folder's files are there (each write is a new file)."""
     folder = cache_dir(lib)
     out: list[int] = []
@@ -220,7 +218,7 @@ def _files_stamp(lib: SQLiteLibrary) -> tuple[int, ...]:
     return tuple(out)
 
 
-def forget(lib: SQLiteLibrary | None = None) -> None:
+def forget(lib: Library | None = None) -> None:
     """Drop the in-memory features (of one library, or all): the next load reads the disk cache."""
     with _LOCK:
         if lib is None:
@@ -231,11 +229,11 @@ def forget(lib: SQLiteLibrary | None = None) -> None:
             _SEEN.pop(lib.path, None)
 
 
-def _all_pks(lib: SQLiteLibrary) -> np.ndarray:
-    return np.fromiter((r[0] for r in lib.conn.execute("SELECT pk FROM papers ORDER BY pk")), dtype=np.int64)
+def _all_pks(lib: Library) -> np.ndarray:
+    return np.fromiter(lib.all_pks(), dtype=np.int64)
 
 
-def _texts(lib: SQLiteLibrary, pks: Sequence[int] | np.ndarray) -> list[str]:
+def _texts(lib: Library, pks: Sequence[int] | np.ndarray) -> list[str]:
     got: dict[int, str] = {}
     for i in range(0, len(pks), 5000):
         for pk, title, abstract in lib.paper_texts_of([int(p) for p in pks[i : i + 5000]]):
@@ -243,8 +241,8 @@ def _texts(lib: SQLiteLibrary, pks: Sequence[int] | np.ndarray) -> list[str]:
     return [got.get(int(pk), "") for pk in pks]
 
 
-def _ids(lib: SQLiteLibrary, pks: np.ndarray) -> list[str]:
-    got = dict(lib.conn.execute("SELECT pk, id FROM papers").fetchall())
+def _ids(lib: Library, pks: np.ndarray) -> list[str]:
+    got = lib.paper_ids()
     return [got.get(int(pk), "") for pk in pks]
 
 
@@ -255,7 +253,7 @@ def id_hash_order(ids: Sequence[str], seed: str = "negatives") -> np.ndarray:
     return np.asarray(sorted(range(len(ids)), key=keys.__getitem__), dtype=np.int64)
 
 
-def _build(lib: SQLiteLibrary, key: list[object], policy: Policy) -> Features:
+def _build(lib: Library, key: list[object], policy: Policy) -> Features:
     pks = _all_pks(lib)
     texts = _texts(lib, pks)
     order = id_hash_order(_ids(lib, pks))
@@ -276,12 +274,11 @@ def _transform(vocab: Vocabulary, texts: Sequence[str]) -> sparse.csr_matrix:
     return sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, len(vocab.terms)))
 
 
-def _update(lib: SQLiteLibrary, old: Features, key: list[object], policy: Policy) -> Features:
+def _update(lib: Library, old: Features, key: list[object], policy: Policy) -> Features:
     """Replace the rows of changed papers, add new ones, drop deleted ones; refit when the
     library changed a lot since the vocabulary was fitted."""
     pks = _all_pks(lib)
-    q = "SELECT pk FROM papers WHERE updated_at > ?"
-    touched = {r[0] for r in lib.conn.execute(q, (old.stamp,))}
+    touched = lib.papers_updated_after(old.stamp)
     fresh = set(pks.tolist()) - set(old.pks.tolist())
     todo = sorted(touched | fresh)
     changed = old.changed + len(todo) + (len(old.pks) - (len(pks) - len(fresh)))
@@ -308,7 +305,7 @@ def _merge_rows(old: sparse.csr_matrix, keep: np.ndarray, new_rows: sparse.csr_m
 # ---------------------------------------------------------------- dense rows
 
 
-def _attach_dense(lib: SQLiteLibrary, feats: Features) -> None:
+def _attach_dense(lib: Library, feats: Features) -> None:
     """The best vector each paper has (index.best_index's tier), one unit row per paper."""
     from ..index import best_index
 
@@ -327,7 +324,7 @@ def _attach_dense(lib: SQLiteLibrary, feats: Features) -> None:
     feats.dense, feats.dense_key = cached, key
 
 
-def _dense_matrix(lib: SQLiteLibrary, feats: Features, embedder: Embedder) -> np.ndarray:
+def _dense_matrix(lib: Library, feats: Features, embedder: Embedder) -> np.ndarray:
     """The best vector each paper has (index.best_vectors: the quality tier's where there is one,
     else the fast tier's); papers with none are embedded now when few, else left as zero rows."""
     from ..index import best_vectors
@@ -348,14 +345,14 @@ def _dense_matrix(lib: SQLiteLibrary, feats: Features, embedder: Embedder) -> np
 # ---------------------------------------------------------------- the cache folder
 
 
-def cache_dir(lib: SQLiteLibrary) -> Path | None:
+def cache_dir(lib: Library) -> Path | None:
     """Where a library's features are kept: `<library>.features/` (None for an in-memory one)."""
     from ..storage import side_path  # beside a SQLite file; in the data folder for PostgreSQL
 
     return side_path(lib.path, ".features")
 
 
-def _write_cache(lib: SQLiteLibrary, feats: Features) -> None:
+def _write_cache(lib: Library, feats: Features) -> None:
     folder = cache_dir(lib)
     if folder is None:
         return
@@ -393,7 +390,7 @@ def _atomic(path: Path, write: object) -> None:
             os.unlink(tmp)
 
 
-def _read_cache(lib: SQLiteLibrary) -> Features | None:
+def _read_cache(lib: Library) -> Features | None:
     folder = cache_dir(lib)
     if folder is None or not (folder / "meta.json").is_file():
         return None
@@ -413,7 +410,7 @@ def _read_cache(lib: SQLiteLibrary) -> Features | None:
     return Features(meta["key"], pks, lexical, vocab, meta["stamp"], int(meta["changed"]), hash_order=order)
 
 
-def _read_dense(lib: SQLiteLibrary, key: list[object], n: int) -> np.ndarray | None:
+def _read_dense(lib: Library, key: list[object], n: int) -> np.ndarray | None:
     folder = cache_dir(lib)
     if folder is None or not (folder / "dense.json").is_file():
         return None
@@ -426,7 +423,7 @@ def _read_dense(lib: SQLiteLibrary, key: list[object], n: int) -> np.ndarray | N
     return m if m.shape[0] == n else None
 
 
-def _read_dense_for(lib: SQLiteLibrary, rows_key: list[object]) -> tuple[np.ndarray | None, list[object]]:
+def _read_dense_for(lib: Library, rows_key: list[object]) -> tuple[np.ndarray | None, list[object]]:
     """The cached dense rows if they were made for these rows (whatever vectors changed since)."""
     folder = cache_dir(lib)
     try:
@@ -438,7 +435,7 @@ def _read_dense_for(lib: SQLiteLibrary, rows_key: list[object]) -> tuple[np.ndar
         return None, []
 
 
-def _write_dense(lib: SQLiteLibrary, key: list[object], m: np.ndarray) -> None:
+def _write_dense(lib: Library, key: list[object], m: np.ndarray) -> None:
     folder = cache_dir(lib)
     if folder is None:
         return

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..storage import profiles as store
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from . import learner
 from .features import Features
 from .ready import features_for
@@ -84,7 +84,7 @@ _LOCK = threading.Lock()
 
 
 def profile_model(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: Profile,
     positives: list[int],
     negatives: list[int],
@@ -109,7 +109,7 @@ def profile_model(
 
 
 def fit_profile(
-    lib: SQLiteLibrary,
+    lib: Library,
     feats: Features,
     positives: list[int],
     negatives: list[int],
@@ -153,7 +153,7 @@ def sample_rows(
 
 
 def _groups(
-    lib: SQLiteLibrary, positives: list[int], interests: list[tuple[str, list[str]]]
+    lib: Library, positives: list[int], interests: list[tuple[str, list[str]]]
 ) -> tuple[np.ndarray, list[str | None]]:
     """Each positive's interest index; positives in no interest form one more, unnamed group."""
     at: dict[int, int] = {}
@@ -167,7 +167,7 @@ def _groups(
     return groups, names
 
 
-def _pks_of(lib: SQLiteLibrary, ids: list[str]) -> list[int]:
+def _pks_of(lib: Library, ids: list[str]) -> list[int]:
     out = []
     for i in ids:
         try:
@@ -177,13 +177,9 @@ def _pks_of(lib: SQLiteLibrary, ids: list[str]) -> list[int]:
     return out
 
 
-def _ages(lib: SQLiteLibrary, pks: list[int]) -> list[float]:
+def _ages(lib: Library, pks: list[int]) -> list[float]:
     """Days each paper is older than the newest of them (0 when its date is unknown)."""
-    dates = {}
-    for i in range(0, len(pks), 900):
-        chunk = pks[i : i + 900]
-        q = f"SELECT pk, date FROM papers WHERE pk IN ({','.join('?' * len(chunk))})"
-        dates.update({pk: _day(d) for pk, d in lib.conn.execute(q, chunk)})
+    dates = {pk: _day(d) for pk, d in lib.paper_dates(pks).items()}
     known = [d for d in dates.values() if d is not None]
     newest = max(known) if known else None
     out = []

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from . import features as F
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ INLINE_BELOW = 2000  # papers: a smaller library is brought up to date inside th
 EXTEND_AT_MOST = 20_000  # rows made on the spot for papers the stale features lack, at most
 PARTIAL_SAMPLE = 1000  # library papers (a fixed sample) beside the needed ones, without features
 
-Builder = Callable[[SQLiteLibrary], None]
+Builder = Callable[[Library], None]
 _BUILDERS: dict[str, Builder] = {}  # library path -> who builds its features in the background
 
 
@@ -44,7 +44,7 @@ def set_builder(lib_path: str, builder: Builder | None) -> None:
         _BUILDERS[lib_path] = builder
 
 
-def features_for(lib: SQLiteLibrary, pks: Sequence[int], sample: int = PARTIAL_SAMPLE) -> F.Features:
+def features_for(lib: Library, pks: Sequence[int], sample: int = PARTIAL_SAMPLE) -> F.Features:
     """Features with a row for each of `pks` that is in the library, without building the
     library's features (except for a small library, see INLINE_BELOW). `sample`: library papers
     added when there are no features at all (0 for work on `pks` alone, such as naming interests)."""
@@ -59,7 +59,7 @@ def features_for(lib: SQLiteLibrary, pks: Sequence[int], sample: int = PARTIAL_S
     return extended(lib, feats, pks)
 
 
-def _ask_for_build(lib: SQLiteLibrary, feats: F.Features | None, key: list[object]) -> None:
+def _ask_for_build(lib: Library, feats: F.Features | None, key: list[object]) -> None:
     had = "none" if feats is None else f"features of {len(feats.pks):,} papers"
     builder = _BUILDERS.get(lib.path)
     if builder is None:
@@ -77,7 +77,7 @@ def _ask_for_build(lib: SQLiteLibrary, feats: F.Features | None, key: list[objec
 # ---------------------------------------------------------------- rows made on the spot
 
 
-def extended(lib: SQLiteLibrary, feats: F.Features, pks: Sequence[int]) -> F.Features:
+def extended(lib: Library, feats: F.Features, pks: Sequence[int]) -> F.Features:
     """`feats` plus rows for those of `pks` it lacks (kept in memory for the next request)."""
     want = np.unique(np.asarray(list(pks), dtype=np.int64))
     if not (feats.rows(want) < 0).any():
@@ -100,12 +100,8 @@ def extended(lib: SQLiteLibrary, feats: F.Features, pks: Sequence[int]) -> F.Fea
     return out
 
 
-def _existing(lib: SQLiteLibrary, pks: list[int]) -> list[int]:
-    got: set[int] = set()
-    for i in range(0, len(pks), 900):
-        chunk = pks[i : i + 900]
-        q = f"SELECT pk FROM papers WHERE pk IN ({','.join('?' * len(chunk))})"
-        got.update(r[0] for r in lib.conn.execute(q, chunk))
+def _existing(lib: Library, pks: list[int]) -> list[int]:
+    got = lib.existing_pks(pks)
     return [p for p in pks if p in got]
 
 
@@ -174,31 +170,28 @@ def _appended(
     )
 
 
-def stored_vectors(lib: SQLiteLibrary, pks: list[int], dim: int, prefer: str | None) -> np.ndarray:
+def stored_vectors(lib: Library, pks: list[int], dim: int, prefer: str | None) -> np.ndarray:
     """A unit row per paper from the vectors already stored (the `prefer` model's, else any of
     this width); zero rows for papers with none. Nothing is embedded here."""
     out = np.zeros((len(pks), dim), dtype=np.float32)
     at = {pk: i for i, pk in enumerate(pks)}
     best: dict[int, bool] = {}
-    for i in range(0, len(pks), 900):
-        chunk = pks[i : i + 900]
-        q = f"SELECT paper_pk, model_id, vector FROM embeddings WHERE paper_pk IN ({','.join('?' * len(chunk))})"
-        for pk, model_id, blob in lib.conn.execute(q, chunk):
-            v = np.frombuffer(blob, dtype=np.float32)
-            if len(v) != dim or best.get(pk):
-                continue
-            out[at[pk]] = v
-            best[pk] = model_id == prefer
+    for pk, model_id, blob in lib.any_vectors_of(pks):
+        v = np.frombuffer(blob, dtype=np.float32)
+        if len(v) != dim or best.get(pk):
+            continue
+        out[at[pk]] = v
+        best[pk] = model_id == prefer
     return normalize(out).astype(np.float32)
 
 
 # ---------------------------------------------------------------- no features at all
 
 
-def partial(lib: SQLiteLibrary, pks: Sequence[int], size: int = PARTIAL_SAMPLE) -> F.Features:
+def partial(lib: Library, pks: Sequence[int], size: int = PARTIAL_SAMPLE) -> F.Features:
     """Features of `pks` and a fixed sample of `size` library papers (by a hash of the row id,
     the same on every run), with a vocabulary fitted on them: enough until the build is done."""
-    sample = [r[0] for r in lib.conn.execute(_SAMPLE_SQL, (size,))] if size else []
+    sample = lib.sample_pks(size) if size else []
     all_pks = np.asarray(
         sorted(set(_existing(lib, list(pks))[:EXTEND_AT_MOST]) | set(sample)), dtype=np.int64
     )
@@ -219,16 +212,11 @@ def partial(lib: SQLiteLibrary, pks: Sequence[int], size: int = PARTIAL_SAMPLE) 
     return feats
 
 
-_SAMPLE_SQL = "SELECT pk FROM papers ORDER BY (pk * 2654435761) % 4294967296 LIMIT ?"
-
-
-def _partial_dense(lib: SQLiteLibrary, pks: np.ndarray) -> np.ndarray | None:
-    row = lib.conn.execute(
-        "SELECT model_id, length(vector) FROM embeddings GROUP BY model_id ORDER BY count(*) DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
+def _partial_dense(lib: Library, pks: np.ndarray) -> np.ndarray | None:
+    model = lib.main_vector_model()
+    if model is None:
         return None
-    return stored_vectors(lib, pks.tolist(), int(row[1]) // 4, str(row[0]))
+    return stored_vectors(lib, pks.tolist(), model.dim, model.model_id)
 
 
 # ---------------------------------------------------------------- the web server's builder
@@ -242,7 +230,7 @@ class JobBuilder:
         self.pending: int | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, lib: SQLiteLibrary) -> None:
+    def __call__(self, lib: Library) -> None:
         with self._lock:
             future = self.runner.futures.get(self.pending) if self.pending is not None else None
             if future is not None and not future.done():
@@ -250,6 +238,6 @@ class JobBuilder:
             self.pending = self.runner.submit(lib, "features", build_job)
 
 
-def build_job(lib: SQLiteLibrary, progress: Callable[[int], None]) -> dict[str, Any]:
+def build_job(lib: Library, progress: Callable[[int], None]) -> dict[str, Any]:
     """The background job (in the server's worker process): build the library's features."""
     return F.build_features(lib)

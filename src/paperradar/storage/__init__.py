@@ -1,17 +1,19 @@
 """Where the library lives. `open_library` picks the backend from the location: a
 `postgresql://` address opens PostgreSQL (postgres.py), anything else is a SQLite file (sqlite.py).
 
-`base.Library` is the contract both satisfy. Until the modules outside storage/ are typed against
-it, `Library` here names `SQLiteLibrary`, whose subclass `PostgresLibrary` is. Does I/O.
+`Library` (base.py) is the contract both satisfy; everything outside storage/ is typed against it,
+never against a backend class, and holds no SQL (tests/test_storage_seam.py). Does I/O.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from .base import Library, VectorSource
+from .queries import VectorReader
 from .sqlite import SQLiteLibrary
 
-Library = SQLiteLibrary
+__all__ = ["Library", "is_postgres", "open_file", "open_library", "open_vector_reader", "side_path"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -37,6 +39,18 @@ def side_path(location: str, suffix: str) -> Path | None:
     folder = data_dir() / "postgresql"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / (name + suffix)
+
+
+def open_file(path: str | Path) -> Library:
+    """A SQLite library file, never PostgreSQL (for what works on files: rebuild swaps one in)."""
+    return SQLiteLibrary(path)
+
+
+def open_vector_reader(location: str) -> VectorSource:
+    """A connection of its own for reading vectors (an ANN index keeps one for rescoring)."""
+    if is_postgres(location):
+        return open_library(location)
+    return VectorReader(location)
 
 
 def open_library(location: str | Path) -> Library:

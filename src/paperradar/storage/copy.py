@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
-from .base import Table
-from .sqlite import SQLiteLibrary
+from .base import Library, Table
 
 BATCH = 2000
 SKIPPED = frozenset({"embedding_log"})  # derived: the destination's own triggers fill it
@@ -37,7 +36,7 @@ class CopyReport:
         return self.checksum[0] == self.checksum[1] and all(a == b for a, b in self.counts.values())
 
 
-def copy_library(src: SQLiteLibrary, dst: SQLiteLibrary, progress: Progress | None = None) -> CopyReport:
+def copy_library(src: Library, dst: Library, progress: Progress | None = None) -> CopyReport:
     """Copy `src` into `dst` (empty, or a copy of `src` that was interrupted) and verify it."""
     tables = shared_tables(src.tables(), dst.tables())
     _check_destination(src, dst, tables)
@@ -73,7 +72,7 @@ def shared_tables(a: dict[str, Table], b: dict[str, Table]) -> list[Table]:
     return order
 
 
-def _check_destination(src: SQLiteLibrary, dst: SQLiteLibrary, tables: list[Table]) -> None:
+def _check_destination(src: Library, dst: Library, tables: list[Table]) -> None:
     """`dst` must be empty or an interrupted copy of `src`: no table with more rows, and its first
     and last papers the same (id and time added) as the source's papers of those keys."""
     q = "SELECT pk, id, created_at FROM papers WHERE pk IN (SELECT min(pk) FROM papers UNION SELECT max(pk) FROM papers)"
@@ -96,11 +95,11 @@ def _shown(location: str) -> str:
     return _safe(location)
 
 
-def _count(lib: SQLiteLibrary, table: str) -> int:
+def _count(lib: Library, table: str) -> int:
     return int(lib.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
-def _copy_table(src: SQLiteLibrary, dst: SQLiteLibrary, t: Table, progress: Progress | None) -> int:
+def _copy_table(src: Library, dst: Library, t: Table, progress: Progress | None) -> int:
     if _count(dst, t.name) == _count(src, t.name):
         return 0
     cols = ", ".join(t.columns)
@@ -114,7 +113,7 @@ def _copy_table(src: SQLiteLibrary, dst: SQLiteLibrary, t: Table, progress: Prog
     return copied
 
 
-def _batches(src: SQLiteLibrary, dst: SQLiteLibrary, t: Table) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(src: Library, dst: Library, t: Table) -> Iterator[list[tuple[Any, ...]]]:
     """The source's rows in key order, from after the destination's last key (one-column keys)."""
     cols = ", ".join(t.columns)
     order = ", ".join(t.key) if t.key else cols
@@ -133,7 +132,7 @@ def _batches(src: SQLiteLibrary, dst: SQLiteLibrary, t: Table) -> Iterator[list[
         offset += len(rows)
 
 
-def papers_checksum(lib: SQLiteLibrary) -> str:
+def papers_checksum(lib: Library) -> str:
     """SHA-256 of the whole library exported as JSONL (pk order; each line's keys sorted)."""
     from ..papers import export_papers, load_paper
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .sqlite import SQLiteLibrary, _chunks, _marks, dumps
+from .base import Library
+from .sqlite import _chunks, _marks, dumps
 
 # ---------------------------------------------------------------- sync cursors
 
 
-def get_cursor(lib: SQLiteLibrary, source: str) -> dict[str, Any]:
+def get_cursor(lib: Library, source: str) -> dict[str, Any]:
     row = lib.conn.execute("SELECT cursor FROM sync_state WHERE source = ?", (source,)).fetchone()
     return dict(json.loads(row[0])) if row else {}
 
 
-def save_cursor(lib: SQLiteLibrary, source: str, cursor: dict[str, Any], now: str, error: str | None) -> None:
+def save_cursor(lib: Library, source: str, cursor: dict[str, Any], now: str, error: str | None) -> None:
     """Remember where `source` stopped (its own transaction). `error` None means the run went well."""
     with lib.transaction():
         lib.conn.execute(
@@ -32,7 +33,7 @@ def save_cursor(lib: SQLiteLibrary, source: str, cursor: dict[str, Any], now: st
         )
 
 
-def sync_states(lib: SQLiteLibrary) -> list[dict[str, Any]]:
+def sync_states(lib: Library) -> list[dict[str, Any]]:
     q = "SELECT source, cursor, last_ok, last_error, updated_at FROM sync_state ORDER BY source"
     return [dict(r) | {"cursor": json.loads(r["cursor"])} for r in lib.conn.execute(q)]
 
@@ -40,7 +41,7 @@ def sync_states(lib: SQLiteLibrary) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- enrichment
 
 
-def papers_missing_fields(lib: SQLiteLibrary) -> list[dict[str, Any]]:
+def papers_missing_fields(lib: Library) -> list[dict[str, Any]]:
     """Papers without a title, abstract, authors (or only some), dates or categories: pk, id, ids, missing."""
     q = """
         SELECT pk, id, json_extract(data, '$.ids') AS ids,
@@ -71,16 +72,14 @@ def papers_missing_fields(lib: SQLiteLibrary) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- digests
 
 
-def papers_added_since(
-    lib: SQLiteLibrary, since: str | None = None, after_pk: int | None = None
-) -> list[int]:
+def papers_added_since(lib: Library, since: str | None = None, after_pk: int | None = None) -> list[int]:
     """pks of papers added to the library at or after `since` (ISO time) and after the paper
     `after_pk` (pks only grow, so that is exact where times have whole seconds); neither: all."""
     q = "SELECT pk FROM papers WHERE created_at >= ? AND pk > ? ORDER BY pk"
     return [r[0] for r in lib.conn.execute(q, (since or "", after_pk or 0))]
 
 
-def sent_pks(lib: SQLiteLibrary, profile: str) -> set[int]:
+def sent_pks(lib: Library, profile: str) -> set[int]:
     """Papers already in a digest sent to `profile` (found again through aliases after merges)."""
     q = """SELECT DISTINCT i.paper_id FROM digest_items i JOIN digests d ON d.pk = i.digest_pk
            WHERE d.profile = ? AND d.status = 'sent'"""
@@ -94,7 +93,7 @@ def sent_pks(lib: SQLiteLibrary, profile: str) -> set[int]:
     return out
 
 
-def last_sent(lib: SQLiteLibrary, profile: str) -> dict[str, Any] | None:
+def last_sent(lib: Library, profile: str) -> dict[str, Any] | None:
     """When the last sent digest of `profile` was made and its newest paper then (its window's end)."""
     q = """SELECT created_at, last_paper_pk FROM digests WHERE profile = ? AND status = 'sent'
            ORDER BY last_paper_pk DESC, pk DESC LIMIT 1"""
@@ -102,14 +101,14 @@ def last_sent(lib: SQLiteLibrary, profile: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def pending_digest(lib: SQLiteLibrary, profile: str) -> dict[str, Any] | None:
+def pending_digest(lib: Library, profile: str) -> dict[str, Any] | None:
     """The digest built for `profile` whose sending has not succeeded yet, with its items."""
     q = "SELECT * FROM digests WHERE profile = ? AND status = 'pending' ORDER BY pk LIMIT 1"
     row = lib.conn.execute(q, (profile,)).fetchone()
     return digest_row(lib, row["pk"]) if row else None
 
 
-def digest_row(lib: SQLiteLibrary, pk: int) -> dict[str, Any]:
+def digest_row(lib: Library, pk: int) -> dict[str, Any]:
     row = lib.conn.execute("SELECT * FROM digests WHERE pk = ?", (pk,)).fetchone()
     items_q = "SELECT rank, paper_id, data FROM digest_items WHERE digest_pk = ? ORDER BY rank"
     items = [
@@ -120,7 +119,7 @@ def digest_row(lib: SQLiteLibrary, pk: int) -> dict[str, Any]:
 
 
 def create_digest(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: str,
     *,
     created_at: str,
@@ -146,11 +145,11 @@ def create_digest(
     return pk
 
 
-def record_failure(lib: SQLiteLibrary, pk: int, error: str) -> None:
+def record_failure(lib: Library, pk: int, error: str) -> None:
     lib.conn.execute("UPDATE digests SET attempts = attempts + 1, last_error = ? WHERE pk = ?", (error, pk))
 
 
-def mark_sent(lib: SQLiteLibrary, pk: int, recipient: str, sent_at: str) -> None:
+def mark_sent(lib: Library, pk: int, recipient: str, sent_at: str) -> None:
     lib.conn.execute(
         """UPDATE digests SET status = 'sent', attempts = attempts + 1, last_error = NULL,
            recipient = ?, sent_at = ? WHERE pk = ?""",
@@ -158,7 +157,7 @@ def mark_sent(lib: SQLiteLibrary, pk: int, recipient: str, sent_at: str) -> None
     )
 
 
-def digests_of(lib: SQLiteLibrary, profile: str, limit: int = 20) -> list[dict[str, Any]]:
+def digests_of(lib: Library, profile: str, limit: int = 20) -> list[dict[str, Any]]:
     q = "SELECT pk FROM digests WHERE profile = ? ORDER BY pk DESC LIMIT ?"
     return [digest_row(lib, r[0]) for r in lib.conn.execute(q, (profile, limit))]
 
@@ -166,25 +165,25 @@ def digests_of(lib: SQLiteLibrary, profile: str, limit: int = 20) -> list[dict[s
 # ---------------------------------------------------------------- settings
 
 
-def get_setting(lib: SQLiteLibrary, key: str) -> str | None:
+def get_setting(lib: Library, key: str) -> str | None:
     row = lib.conn.execute("SELECT value FROM delivery_settings WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None
 
 
-def put_setting_once(lib: SQLiteLibrary, key: str, value: str) -> str:
+def put_setting_once(lib: Library, key: str, value: str) -> str:
     """Store `value` unless `key` has one already (its own transaction); returns the value in force."""
     with lib.transaction():
         lib.conn.execute("INSERT OR IGNORE INTO delivery_settings (key, value) VALUES (?, ?)", (key, value))
     return get_setting(lib, key) or value
 
 
-def delivered_channels(lib: SQLiteLibrary, digest_pk: int) -> set[str]:
+def delivered_channels(lib: Library, digest_pk: int) -> set[str]:
     """The channels this digest already reached."""
     q = "SELECT channel FROM digest_deliveries WHERE digest_pk = ?"
     return {r[0] for r in lib.conn.execute(q, (digest_pk,))}
 
 
-def record_delivery(lib: SQLiteLibrary, digest_pk: int, channel: str, sent_at: str) -> None:
+def record_delivery(lib: Library, digest_pk: int, channel: str, sent_at: str) -> None:
     lib.conn.execute(
         "INSERT OR IGNORE INTO digest_deliveries (digest_pk, channel, sent_at) VALUES (?, ?, ?)",
         (digest_pk, channel, sent_at),

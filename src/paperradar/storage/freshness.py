@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from .sqlite import SQLiteLibrary
+from .base import Library
 
 # one row: the library's newest paper and embedding change, and the profile's feedback, papers,
 # seen papers, followed authors, keyword rules and whole profile row (interests and anything else stored on it)
@@ -22,7 +22,7 @@ SELECT (SELECT max(pk) FROM papers),
 """
 
 
-def profile_state(lib: SQLiteLibrary, profile_pk: int) -> str:
+def profile_state(lib: Library, profile_pk: int) -> str:
     """A string that changes when the library gains papers or embeddings, or the profile changes
     (feedback given or undone, papers added or removed, interests edited, papers marked seen)."""
     row = lib.conn.execute(_STATE, (profile_pk,) * 5).fetchone()
@@ -31,7 +31,7 @@ def profile_state(lib: SQLiteLibrary, profile_pk: int) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def seen_among(lib: SQLiteLibrary, profile_pk: int, pks: Sequence[int]) -> set[int]:
+def seen_among(lib: Library, profile_pk: int, pks: Sequence[int]) -> set[int]:
     """Which of `pks` the profile has seen or given feedback on."""
     if not pks:
         return set()
@@ -41,7 +41,7 @@ def seen_among(lib: SQLiteLibrary, profile_pk: int, pks: Sequence[int]) -> set[i
     return {r[0] for r in lib.conn.execute(q, (profile_pk, *pks, profile_pk, *pks))}
 
 
-def digest_state(lib: SQLiteLibrary, profile: str) -> str:
+def digest_state(lib: Library, profile: str) -> str:
     """A string that changes when a digest of the profile is stored, sent or retried."""
     q = "SELECT count(*), max(pk), group_concat(status), sum(attempts) FROM digests WHERE profile = ?"
     return repr(tuple(lib.conn.execute(q, (profile,)).fetchone()))
@@ -54,7 +54,7 @@ SELECT (SELECT max(pk) FROM papers), (SELECT max(updated_at) FROM papers),
 """
 
 
-def library_state(lib: SQLiteLibrary) -> str:
+def library_state(lib: Library) -> str:
     """A string that changes when papers are added, merged or changed, or embeddings change
     (each part one index lookup: papers.updated_at is indexed)."""
     return repr(tuple(lib.conn.execute(_LIBRARY).fetchone()))

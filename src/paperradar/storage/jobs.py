@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .sqlite import SQLiteLibrary
+from .base import Library
 
 LIVE = ("queued", "running")
 
@@ -18,7 +18,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def add_job(lib: SQLiteLibrary, kind: str, message: str = "") -> int:
+def add_job(lib: Library, kind: str, message: str = "") -> int:
     with lib.transaction():
         cur = lib.conn.execute(
             "INSERT INTO jobs (kind, state, message, created_at, updated_at) VALUES (?, 'queued', ?, ?, ?)",
@@ -28,7 +28,7 @@ def add_job(lib: SQLiteLibrary, kind: str, message: str = "") -> int:
 
 
 def update_job(
-    lib: SQLiteLibrary,
+    lib: Library,
     job_id: int,
     state: str,
     done: int | None = None,
@@ -43,17 +43,17 @@ def update_job(
         )
 
 
-def get_job(lib: SQLiteLibrary, job_id: int) -> dict[str, Any] | None:
+def get_job(lib: Library, job_id: int) -> dict[str, Any] | None:
     row = lib.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return None if row is None else _job(row)
 
 
-def recent_jobs(lib: SQLiteLibrary, limit: int = 20) -> list[dict[str, Any]]:
+def recent_jobs(lib: Library, limit: int = 20) -> list[dict[str, Any]]:
     rows = lib.conn.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [_job(r) for r in rows]
 
 
-def interrupt_live_jobs(lib: SQLiteLibrary, message: str) -> int:
+def interrupt_live_jobs(lib: Library, message: str) -> int:
     """Mark jobs left queued or running by a server that stopped as interrupted; how many."""
     with lib.transaction():
         cur = lib.conn.execute(

@@ -12,12 +12,13 @@ from typing import Any
 
 from ..errors import NotFound
 from . import users
-from .sqlite import SQLiteLibrary, dumps
+from .base import Library
+from .sqlite import dumps
 
 FEEDBACK_KINDS = ("like", "dislike", "not_interested")
 
 
-def profile_row(lib: SQLiteLibrary, name: str) -> dict[str, Any]:
+def profile_row(lib: Library, name: str) -> dict[str, Any]:
     q = "SELECT pk, name, author, created_at, recommended_at, interests, threshold FROM profiles WHERE name = ?"
     r = lib.conn.execute(q, (name,)).fetchone()
     if r is None or users.hidden(lib, int(r["pk"])):  # issue 16: another user's profile is not found
@@ -25,12 +26,17 @@ def profile_row(lib: SQLiteLibrary, name: str) -> dict[str, Any]:
     return {**dict(r), "interests": json.loads(r["interests"])}
 
 
-def profile_names(lib: SQLiteLibrary) -> list[str]:
+def profile_exists(lib: Library, name: str) -> bool:
+    """Whether any profile has this name (anyone's: names are unique across users)."""
+    return lib.conn.execute("SELECT 1 FROM profiles WHERE name = ?", (name,)).fetchone() is not None
+
+
+def profile_names(lib: Library) -> list[str]:
     names = [r[0] for r in lib.conn.execute("SELECT name FROM profiles ORDER BY name COLLATE NOCASE")]
     return users.visible_names(lib, names)  # issue 16: only the signed-in user's
 
 
-def insert_profile(lib: SQLiteLibrary, name: str, author: str | None, now: str) -> int:
+def insert_profile(lib: Library, name: str, author: str | None, now: str) -> int:
     cur = lib.conn.execute(
         "INSERT INTO profiles (name, author, created_at) VALUES (?, ?, ?)", (name, author, now)
     )
@@ -39,45 +45,45 @@ def insert_profile(lib: SQLiteLibrary, name: str, author: str | None, now: str) 
     return pk
 
 
-def delete_profile(lib: SQLiteLibrary, profile_pk: int) -> None:
+def delete_profile(lib: Library, profile_pk: int) -> None:
     lib.conn.execute("DELETE FROM profiles WHERE pk = ?", (profile_pk,))
 
 
-def set_interests(lib: SQLiteLibrary, profile_pk: int, interests: list[dict[str, Any]]) -> None:
+def set_interests(lib: Library, profile_pk: int, interests: list[dict[str, Any]]) -> None:
     lib.conn.execute("UPDATE profiles SET interests = ? WHERE pk = ?", (dumps(interests), profile_pk))
 
 
-def set_recommended_at(lib: SQLiteLibrary, profile_pk: int, when: str) -> None:
+def set_recommended_at(lib: Library, profile_pk: int, when: str) -> None:
     lib.conn.execute("UPDATE profiles SET recommended_at = ? WHERE pk = ?", (when, profile_pk))
 
 
-def add_papers(lib: SQLiteLibrary, profile_pk: int, pks: list[int], now: str) -> None:
+def add_papers(lib: Library, profile_pk: int, pks: list[int], now: str) -> None:
     lib.conn.executemany(
         "INSERT OR IGNORE INTO profile_papers (profile_pk, paper_pk, added_at) VALUES (?, ?, ?)",
         [(profile_pk, pk, now) for pk in pks],
     )
 
 
-def remove_papers(lib: SQLiteLibrary, profile_pk: int, pks: list[int]) -> int:
+def remove_papers(lib: Library, profile_pk: int, pks: list[int]) -> int:
     cur = lib.conn.executemany(
         "DELETE FROM profile_papers WHERE profile_pk = ? AND paper_pk = ?", [(profile_pk, pk) for pk in pks]
     )
     return cur.rowcount
 
 
-def paper_pks(lib: SQLiteLibrary, profile_pk: int) -> list[int]:
+def paper_pks(lib: Library, profile_pk: int) -> list[int]:
     q = "SELECT paper_pk FROM profile_papers WHERE profile_pk = ? ORDER BY added_at, paper_pk"
     return [r[0] for r in lib.conn.execute(q, (profile_pk,))]
 
 
-def add_feedback(lib: SQLiteLibrary, profile_pk: int, paper_pk: int, kind: str, now: str) -> None:
+def add_feedback(lib: Library, profile_pk: int, paper_pk: int, kind: str, now: str) -> None:
     lib.conn.execute(
         "INSERT INTO feedback (profile_pk, paper_pk, kind, created_at) VALUES (?, ?, ?, ?)",
         (profile_pk, paper_pk, kind, now),
     )
 
 
-def pop_feedback(lib: SQLiteLibrary, profile_pk: int) -> dict[str, Any] | None:
+def pop_feedback(lib: Library, profile_pk: int) -> dict[str, Any] | None:
     """Delete the profile's latest feedback and return it (None when there is none)."""
     q = "SELECT pk, paper_pk, kind, created_at FROM feedback WHERE profile_pk = ? ORDER BY pk DESC LIMIT 1"
     r = lib.conn.execute(q, (profile_pk,)).fetchone()
@@ -87,48 +93,48 @@ def pop_feedback(lib: SQLiteLibrary, profile_pk: int) -> dict[str, Any] | None:
     return dict(r)
 
 
-def feedback(lib: SQLiteLibrary, profile_pk: int) -> list[dict[str, Any]]:
+def feedback(lib: Library, profile_pk: int) -> list[dict[str, Any]]:
     """Every feedback row, oldest first: {paper_pk, kind, created_at}."""
     q = "SELECT paper_pk, kind, created_at FROM feedback WHERE profile_pk = ? ORDER BY pk"
     return [dict(r) for r in lib.conn.execute(q, (profile_pk,))]
 
 
-def current_feedback(lib: SQLiteLibrary, profile_pk: int) -> dict[int, str]:
+def current_feedback(lib: Library, profile_pk: int) -> dict[int, str]:
     """The latest feedback kind per paper (a later mark replaces an earlier one)."""
     return {row["paper_pk"]: row["kind"] for row in feedback(lib, profile_pk)}
 
 
-def mark_seen(lib: SQLiteLibrary, profile_pk: int, pks: list[int], now: str) -> None:
+def mark_seen(lib: Library, profile_pk: int, pks: list[int], now: str) -> None:
     lib.conn.executemany(
         "INSERT OR IGNORE INTO seen (profile_pk, paper_pk, seen_at) VALUES (?, ?, ?)",
         [(profile_pk, pk, now) for pk in pks],
     )
 
 
-def seen_pks(lib: SQLiteLibrary, profile_pk: int) -> set[int]:
+def seen_pks(lib: Library, profile_pk: int) -> set[int]:
     return {r[0] for r in lib.conn.execute("SELECT paper_pk FROM seen WHERE profile_pk = ?", (profile_pk,))}
 
 
-def papers_dated_since(lib: SQLiteLibrary, since: str) -> list[int]:
+def papers_dated_since(lib: Library, since: str) -> list[int]:
     """Papers whose best date is on or after `since` (ISO; a partial date compares as its start)."""
     q = "SELECT pk FROM papers WHERE date >= ? ORDER BY date DESC, pk DESC"
     return [r[0] for r in lib.conn.execute(q, (since,))]
 
 
-def papers_added_since(lib: SQLiteLibrary, since: str) -> list[int]:
+def papers_added_since(lib: Library, since: str) -> list[int]:
     """Papers first added to the library at or after `since` (an ISO timestamp)."""
     q = "SELECT pk FROM papers WHERE created_at >= ? ORDER BY pk DESC"
     return [r[0] for r in lib.conn.execute(q, (since,))]
 
 
-def unsee(lib: SQLiteLibrary, profile_pk: int, pks: list[int]) -> None:
+def unsee(lib: Library, profile_pk: int, pks: list[int]) -> None:
     """Forget that the profile was shown these papers (after an undo): they can come back."""
     lib.conn.executemany(
         "DELETE FROM seen WHERE profile_pk = ? AND paper_pk = ?", [(profile_pk, pk) for pk in pks]
     )
 
 
-def clear_feedback(lib: SQLiteLibrary, profile_pk: int) -> list[int]:
+def clear_feedback(lib: Library, profile_pk: int) -> list[int]:
     """Delete every feedback mark of the profile; returns the papers they were on."""
     pks = [
         r[0] for r in lib.conn.execute("SELECT paper_pk FROM feedback WHERE profile_pk = ?", (profile_pk,))
@@ -137,28 +143,28 @@ def clear_feedback(lib: SQLiteLibrary, profile_pk: int) -> list[int]:
     return pks
 
 
-def clear_seen(lib: SQLiteLibrary, profile_pk: int) -> None:
+def clear_seen(lib: Library, profile_pk: int) -> None:
     lib.conn.execute("DELETE FROM seen WHERE profile_pk = ?", (profile_pk,))
 
 
-def follows(lib: SQLiteLibrary, profile_pk: int) -> list[str]:
+def follows(lib: Library, profile_pk: int) -> list[str]:
     q = "SELECT author FROM profile_follows WHERE profile_pk = ? ORDER BY added_at, author"
     return [r[0] for r in lib.conn.execute(q, (profile_pk,))]
 
 
-def add_follow(lib: SQLiteLibrary, profile_pk: int, author: str, now: str) -> None:
+def add_follow(lib: Library, profile_pk: int, author: str, now: str) -> None:
     lib.conn.execute(
         "INSERT OR IGNORE INTO profile_follows (profile_pk, author, added_at) VALUES (?, ?, ?)",
         (profile_pk, author, now),
     )
 
 
-def remove_follow(lib: SQLiteLibrary, profile_pk: int, author: str) -> int:
+def remove_follow(lib: Library, profile_pk: int, author: str) -> int:
     q = "DELETE FROM profile_follows WHERE profile_pk = ? AND author = ?"
     return lib.conn.execute(q, (profile_pk, author)).rowcount
 
 
-def rules(lib: SQLiteLibrary, profile_pk: int) -> dict[str, list[str]]:
+def rules(lib: Library, profile_pk: int) -> dict[str, list[str]]:
     """{"must": [...], "exclude": [...]}, each in the order added."""
     out: dict[str, list[str]] = {"must": [], "exclude": []}
     q = "SELECT kind, word FROM profile_rules WHERE profile_pk = ? ORDER BY added_at, word"
@@ -167,23 +173,23 @@ def rules(lib: SQLiteLibrary, profile_pk: int) -> dict[str, list[str]]:
     return out
 
 
-def add_rule(lib: SQLiteLibrary, profile_pk: int, kind: str, word: str, now: str) -> None:
+def add_rule(lib: Library, profile_pk: int, kind: str, word: str, now: str) -> None:
     lib.conn.execute(
         "INSERT OR IGNORE INTO profile_rules (profile_pk, kind, word, added_at) VALUES (?, ?, ?, ?)",
         (profile_pk, kind, word, now),
     )
 
 
-def remove_rule(lib: SQLiteLibrary, profile_pk: int, kind: str, word: str) -> int:
+def remove_rule(lib: Library, profile_pk: int, kind: str, word: str) -> int:
     q = "DELETE FROM profile_rules WHERE profile_pk = ? AND kind = ? AND word = ?"
     return lib.conn.execute(q, (profile_pk, kind, word)).rowcount
 
 
-def set_threshold(lib: SQLiteLibrary, profile_pk: int, value: float | None) -> None:
+def set_threshold(lib: Library, profile_pk: int, value: float | None) -> None:
     lib.conn.execute("UPDATE profiles SET threshold = ? WHERE pk = ?", (value, profile_pk))
 
 
-def state_stamp(lib: SQLiteLibrary, profile_pk: int) -> tuple[object, ...]:
+def state_stamp(lib: Library, profile_pk: int) -> tuple[object, ...]:
     """What a profile's fitted model depends on: its papers and its feedback (cheap to read)."""
     a = lib.conn.execute(
         "SELECT count(*), coalesce(sum(paper_pk), 0), coalesce(max(added_at), '') FROM profile_papers"
@@ -197,7 +203,7 @@ def state_stamp(lib: SQLiteLibrary, profile_pk: int) -> tuple[object, ...]:
     return (*tuple(a), *tuple(b))
 
 
-def random_pks(lib: SQLiteLibrary, n: int, avoid: set[int], seed: int) -> list[int]:
+def random_pks(lib: Library, n: int, avoid: set[int], seed: int) -> list[int]:
     """Up to n papers drawn at random (reproducibly, from `seed`), none of them in `avoid`."""
     top = lib.max_paper_pk()
     if top == 0:
@@ -208,7 +214,7 @@ def random_pks(lib: SQLiteLibrary, n: int, avoid: set[int], seed: int) -> list[i
     return sorted(rng.sample(pool, min(n, len(pool))))
 
 
-def author_rows(lib: SQLiteLibrary, last_name: str) -> list[dict[str, Any]]:
+def author_rows(lib: Library, last_name: str) -> list[dict[str, Any]]:
     """Papers whose authors text contains `last_name` (a coarse full-text pre-filter; the caller
     checks the names): pk, id, title, abstract, authors (list of names), categories, date."""
     words = '"' + last_name.replace('"', "") + '"'
@@ -233,7 +239,7 @@ def author_rows(lib: SQLiteLibrary, last_name: str) -> list[dict[str, Any]]:
     return out
 
 
-def move_paper_refs(lib: SQLiteLibrary, from_pk: int, to_pk: int) -> None:
+def move_paper_refs(lib: Library, from_pk: int, to_pk: int) -> None:
     """When two papers are merged: every reference to `from_pk` follows to `to_pk` (profiles'
     papers, feedback, seen marks and any other table that refers to a paper: `lib.paper_refs`)."""
     lib.move_paper_refs(from_pk, to_pk)

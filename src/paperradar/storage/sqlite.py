@@ -22,6 +22,7 @@ from ..errors import InvalidInput, NotFound
 from . import fts
 from .base import PaperRef, Table
 from .migrations import migrate
+from .queries import PaperQueries
 
 # tables the library remakes itself when papers merge or are rebuilt: every other table that
 # refers to a paper is carried by `move_paper_refs` and `carry_user_data`, found by `paper_refs`
@@ -34,7 +35,7 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SQLiteLibrary:
+class SQLiteLibrary(PaperQueries):
     """The default `Library` backend."""
 
     def __init__(self, path: str | Path):
@@ -514,6 +515,14 @@ class SQLiteLibrary:
 
     def text_allowed(self, f: fts.Filters, pks: Sequence[int]) -> set[int]:
         return fts.run_allowed(self.conn, f, pks)
+
+    def text_which(self, terms: Sequence[fts.Term], pks: Sequence[int]) -> dict[int, list[fts.Term]]:
+        """pk -> the terms it contains."""
+        return fts.run_which(self.conn, terms, pks)
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file (before the file is moved or copied)."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _record_problems(self) -> list[str]:
         """Orphan records and papers without records (the same SQL on both backends)."""

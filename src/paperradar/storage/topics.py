@@ -1,6 +1,6 @@
 """SQL for topics: the topic table, each paper's topic and map position, builds, monthly counts.
 
-Functions take the `SQLiteLibrary`; writes expect the caller's `lib.transaction()`. Does I/O.
+Functions take the `Library`; writes expect the caller's `lib.transaction()`. Does I/O.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from .sqlite import SQLiteLibrary, _chunks, _marks
+from .base import Library
+from .sqlite import _chunks, _marks
 
 TOPIC_COLUMNS = "id, level, parent, label, terms, size, centroid, x, y, axes"
 
 
-def topics(lib: SQLiteLibrary) -> list[dict[str, Any]]:
+def topics(lib: Library) -> list[dict[str, Any]]:
     """Every topic (broad and fine), biggest first, with centroids and axes as numpy arrays."""
     q = f"SELECT {TOPIC_COLUMNS} FROM topics ORDER BY level, size DESC, id"
     return [_topic(r) for r in lib.conn.execute(q)]
@@ -30,7 +31,7 @@ def _topic(r: Any) -> dict[str, Any]:
     return out
 
 
-def replace_topics(lib: SQLiteLibrary, rows: list[dict[str, Any]]) -> None:
+def replace_topics(lib: Library, rows: list[dict[str, Any]]) -> None:
     """Replace all topics and assignments (inside the caller's transaction)."""
     lib.conn.execute("DELETE FROM paper_topics")
     lib.conn.execute("DELETE FROM topics")
@@ -58,7 +59,7 @@ def _blob(a: np.ndarray | None) -> bytes | None:
     return None if a is None else np.ascontiguousarray(a, dtype=np.float32).tobytes()
 
 
-def put_assignments(lib: SQLiteLibrary, rows: Iterable[tuple[int, int, float, float, float]]) -> None:
+def put_assignments(lib: Library, rows: Iterable[tuple[int, int, float, float, float]]) -> None:
     """(paper pk, fine topic id, score, x, y) rows, replacing a paper's earlier row."""
     lib.conn.executemany(
         "INSERT OR REPLACE INTO paper_topics (paper_pk, topic, score, x, y) VALUES (?, ?, ?, ?, ?)",
@@ -66,7 +67,7 @@ def put_assignments(lib: SQLiteLibrary, rows: Iterable[tuple[int, int, float, fl
     )
 
 
-def add_to_sizes(lib: SQLiteLibrary, added: dict[int, int]) -> None:
+def add_to_sizes(lib: Library, added: dict[int, int]) -> None:
     """Grow fine topics and their broad parents by the papers just assigned to them."""
     for tid, n in added.items():
         lib.conn.execute("UPDATE topics SET size = size + ? WHERE id = ?", (n, tid))
@@ -75,7 +76,7 @@ def add_to_sizes(lib: SQLiteLibrary, added: dict[int, int]) -> None:
         )
 
 
-def assignments(lib: SQLiteLibrary) -> dict[str, np.ndarray]:
+def assignments(lib: Library) -> dict[str, np.ndarray]:
     """Every assigned paper as arrays: pk, topic, score, x, y (in pk order)."""
     rows = lib.conn.execute(
         "SELECT paper_pk, topic, score, x, y FROM paper_topics ORDER BY paper_pk"
@@ -90,7 +91,7 @@ def assignments(lib: SQLiteLibrary) -> dict[str, np.ndarray]:
     }
 
 
-def topics_of(lib: SQLiteLibrary, pks: list[int]) -> dict[int, int]:
+def topics_of(lib: Library, pks: list[int]) -> dict[int, int]:
     """The fine topic of each of these papers that has one."""
     out: dict[int, int] = {}
     for chunk in _chunks(pks, 500):
@@ -99,7 +100,7 @@ def topics_of(lib: SQLiteLibrary, pks: list[int]) -> dict[int, int]:
     return out
 
 
-def unassigned_vectors(lib: SQLiteLibrary, model_id: str) -> Iterator[tuple[int, bytes]]:
+def unassigned_vectors(lib: Library, model_id: str) -> Iterator[tuple[int, bytes]]:
     """(pk, vector) of papers embedded by `model_id` that have no topic yet."""
     q = (
         "SELECT e.paper_pk, e.vector FROM embeddings e LEFT JOIN paper_topics t ON t.paper_pk = e.paper_pk"
@@ -108,7 +109,7 @@ def unassigned_vectors(lib: SQLiteLibrary, model_id: str) -> Iterator[tuple[int,
     yield from lib.conn.execute(q, (model_id,))
 
 
-def count_unassigned(lib: SQLiteLibrary, model_id: str) -> int:
+def count_unassigned(lib: Library, model_id: str) -> int:
     q = (
         "SELECT count(*) FROM embeddings e WHERE e.model_id = ?"
         " AND NOT EXISTS (SELECT 1 FROM paper_topics t WHERE t.paper_pk = e.paper_pk)"
@@ -116,7 +117,7 @@ def count_unassigned(lib: SQLiteLibrary, model_id: str) -> int:
     return int(lib.conn.execute(q, (model_id,)).fetchone()[0])
 
 
-def monthly_counts(lib: SQLiteLibrary) -> list[tuple[int, str, int]]:
+def monthly_counts(lib: Library) -> list[tuple[int, str, int]]:
     """(fine topic, YYYY-MM, papers) for every assigned paper whose date has a month."""
     q = (
         "SELECT t.topic, substr(p.date, 1, 7) AS month, count(*) FROM paper_topics t"
@@ -126,7 +127,7 @@ def monthly_counts(lib: SQLiteLibrary) -> list[tuple[int, str, int]]:
 
 
 def topic_papers(
-    lib: SQLiteLibrary, topic_ids: list[int], limit: int, order: str = "central", since: str | None = None
+    lib: Library, topic_ids: list[int], limit: int, order: str = "central", since: str | None = None
 ) -> list[int]:
     """Papers of these fine topics: the most central first, or the newest first."""
     orders = {"central": "t.score DESC", "recent": "p.date DESC NULLS LAST, t.score DESC"}
@@ -142,7 +143,7 @@ def topic_papers(
     return [r[0] for r in lib.conn.execute(q, [*params, limit])]
 
 
-def count_topic_papers(lib: SQLiteLibrary, topic_ids: list[int], since: str, exclude: list[int]) -> int:
+def count_topic_papers(lib: Library, topic_ids: list[int], since: str, exclude: list[int]) -> int:
     """Papers of these fine topics dated `since` or later, not counting `exclude`."""
     q = (
         f"SELECT count(*) FROM paper_topics t JOIN papers p ON p.pk = t.paper_pk"
@@ -151,7 +152,7 @@ def count_topic_papers(lib: SQLiteLibrary, topic_ids: list[int], since: str, exc
     return int(lib.conn.execute(q, [*topic_ids, since, *exclude]).fetchone()[0])
 
 
-def paper_months(lib: SQLiteLibrary, pks: list[int]) -> dict[int, str]:
+def paper_months(lib: Library, pks: list[int]) -> dict[int, str]:
     """YYYY-MM of each of these papers that has a dated month."""
     out: dict[int, str] = {}
     for chunk in _chunks(pks, 500):
@@ -160,7 +161,7 @@ def paper_months(lib: SQLiteLibrary, pks: list[int]) -> dict[int, str]:
     return out
 
 
-def paper_titles(lib: SQLiteLibrary, pks: list[int]) -> dict[int, tuple[str, str | None]]:
+def paper_titles(lib: Library, pks: list[int]) -> dict[int, tuple[str, str | None]]:
     """(id, title) of each of these papers."""
     out: dict[int, tuple[str, str | None]] = {}
     for chunk in _chunks(pks, 500):
@@ -169,20 +170,20 @@ def paper_titles(lib: SQLiteLibrary, pks: list[int]) -> dict[int, tuple[str, str
     return out
 
 
-def primary_categories(lib: SQLiteLibrary) -> dict[int, str]:
+def primary_categories(lib: Library) -> dict[int, str]:
     """Each paper's first listed category (arXiv's primary), for evaluation."""
     q = "SELECT pk, json_extract(data, '$.categories[0]') FROM papers"
     return {r[0]: r[1] for r in lib.conn.execute(q) if r[1]}
 
 
-def log_build(lib: SQLiteLibrary, built_at: str, model_id: str, info: dict[str, Any]) -> None:
+def log_build(lib: Library, built_at: str, model_id: str, info: dict[str, Any]) -> None:
     lib.conn.execute(
         "INSERT INTO topic_builds (built_at, model_id, info) VALUES (?, ?, ?)",
         (built_at, model_id, json.dumps(info)),
     )
 
 
-def last_build(lib: SQLiteLibrary) -> dict[str, Any] | None:
+def last_build(lib: Library) -> dict[str, Any] | None:
     r = lib.conn.execute(
         "SELECT built_at, model_id, info FROM topic_builds ORDER BY pk DESC LIMIT 1"
     ).fetchone()

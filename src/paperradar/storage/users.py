@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput, NotFound
-from .sqlite import SQLiteLibrary, _marks
+from .base import Library
+from .sqlite import _marks
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,11 @@ def _user(row: Any) -> User:
 # ---------------------------------------------------------------- users
 
 
-def has_users(lib: SQLiteLibrary) -> bool:
+def has_users(lib: Library) -> bool:
     return lib.conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0] == 1
 
 
-def insert_user(lib: SQLiteLibrary, name: str, password_hash: str, admin: bool, now: str) -> User:
+def insert_user(lib: Library, name: str, password_hash: str, admin: bool, now: str) -> User:
     with lib.transaction():
         if lib.conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
             raise InvalidInput(f"a user named {name!r} exists already")
@@ -70,33 +71,33 @@ def insert_user(lib: SQLiteLibrary, name: str, password_hash: str, admin: bool, 
     return get_user(lib, name)
 
 
-def get_user(lib: SQLiteLibrary, name: str) -> User:
+def get_user(lib: Library, name: str) -> User:
     row = lib.conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise NotFound(f"no user named {name!r} (see `paperradar users list`)")
     return _user(row)
 
 
-def password_hash(lib: SQLiteLibrary, name: str) -> tuple[User, str] | None:
+def password_hash(lib: Library, name: str) -> tuple[User, str] | None:
     """The user and their stored password hash (None: no such user)."""
     q = f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE name = ?"
     row = lib.conn.execute(q, (name,)).fetchone()
     return None if row is None else (_user(row), str(row["password_hash"]))
 
 
-def set_password_hash(lib: SQLiteLibrary, user_pk: int, value: str) -> None:
+def set_password_hash(lib: Library, user_pk: int, value: str) -> None:
     """Store a new hash (a rehash with stronger parameters, or a new password)."""
     with lib.transaction():
         lib.conn.execute("UPDATE users SET password_hash = ? WHERE pk = ?", (value, user_pk))
 
 
-def record_login(lib: SQLiteLibrary, user_pk: int, now: str) -> None:
+def record_login(lib: Library, user_pk: int, now: str) -> None:
     with lib.transaction():
         lib.conn.execute("UPDATE users SET last_login_at = ? WHERE pk = ?", (now, user_pk))
         lib.conn.execute("DELETE FROM user_sessions WHERE expires_at <= ?", (now,))
 
 
-def delete_user(lib: SQLiteLibrary, name: str) -> User:
+def delete_user(lib: Library, name: str) -> User:
     """Remove a user with their sessions and tokens; their profiles stay, owned by nobody."""
     user = get_user(lib, name)
     with lib.transaction():
@@ -104,7 +105,7 @@ def delete_user(lib: SQLiteLibrary, name: str) -> User:
     return user
 
 
-def list_users(lib: SQLiteLibrary) -> list[UserSummary]:
+def list_users(lib: Library) -> list[UserSummary]:
     q = f"""SELECT {_USER_COLUMNS},
               (SELECT count(*) FROM profiles p WHERE p.user_pk = u.pk) AS profiles,
               (SELECT count(*) FROM user_tokens t WHERE t.user_pk = u.pk) AS tokens,
@@ -119,7 +120,7 @@ def list_users(lib: SQLiteLibrary) -> list[UserSummary]:
 # ---------------------------------------------------------------- sessions and API tokens
 
 
-def insert_session(lib: SQLiteLibrary, user_pk: int, token_hash: str, now: str, expires: str) -> None:
+def insert_session(lib: Library, user_pk: int, token_hash: str, now: str, expires: str) -> None:
     with lib.transaction():
         lib.conn.execute(
             "INSERT INTO user_sessions (token_hash, user_pk, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -127,7 +128,7 @@ def insert_session(lib: SQLiteLibrary, user_pk: int, token_hash: str, now: str, 
         )
 
 
-def session_user(lib: SQLiteLibrary, token_hash: str, now: str) -> User | None:
+def session_user(lib: Library, token_hash: str, now: str) -> User | None:
     """The user of an unexpired session (None: unknown, expired, or its user was removed)."""
     q = f"""SELECT {_JOINED_COLUMNS}
             FROM user_sessions s JOIN users u ON u.pk = s.user_pk
@@ -136,17 +137,17 @@ def session_user(lib: SQLiteLibrary, token_hash: str, now: str) -> User | None:
     return None if row is None else _user(row)
 
 
-def delete_session(lib: SQLiteLibrary, token_hash: str) -> None:
+def delete_session(lib: Library, token_hash: str) -> None:
     with lib.transaction():
         lib.conn.execute("DELETE FROM user_sessions WHERE token_hash = ?", (token_hash,))
 
 
-def delete_sessions_of(lib: SQLiteLibrary, user_pk: int) -> None:
+def delete_sessions_of(lib: Library, user_pk: int) -> None:
     with lib.transaction():
         lib.conn.execute("DELETE FROM user_sessions WHERE user_pk = ?", (user_pk,))
 
 
-def insert_token(lib: SQLiteLibrary, user_pk: int, token_hash: str, label: str, now: str) -> None:
+def insert_token(lib: Library, user_pk: int, token_hash: str, label: str, now: str) -> None:
     with lib.transaction():
         lib.conn.execute(
             "INSERT INTO user_tokens (token_hash, user_pk, label, created_at) VALUES (?, ?, ?, ?)",
@@ -154,14 +155,14 @@ def insert_token(lib: SQLiteLibrary, user_pk: int, token_hash: str, label: str, 
         )
 
 
-def token_user(lib: SQLiteLibrary, token_hash: str) -> User | None:
+def token_user(lib: Library, token_hash: str) -> User | None:
     q = f"""SELECT {_JOINED_COLUMNS}
             FROM user_tokens t JOIN users u ON u.pk = t.user_pk WHERE t.token_hash = ?"""
     row = lib.conn.execute(q, (token_hash,)).fetchone()
     return None if row is None else _user(row)
 
 
-def delete_tokens_of(lib: SQLiteLibrary, user_pk: int) -> int:
+def delete_tokens_of(lib: Library, user_pk: int) -> int:
     with lib.transaction():
         return lib.conn.execute("DELETE FROM user_tokens WHERE user_pk = ?", (user_pk,)).rowcount
 
@@ -179,7 +180,7 @@ def viewing_as(user: User | None) -> Iterator[None]:
         VIEWER.reset(token)
 
 
-def hidden(lib: SQLiteLibrary, profile_pk: int) -> bool:
+def hidden(lib: Library, profile_pk: int) -> bool:
     """Whether the current viewer may not see this profile (it is then "not found")."""
     viewer = VIEWER.get()
     if viewer is None:
@@ -192,7 +193,7 @@ def _may_see(viewer: User, owner_pk: int | None) -> bool:
     return owner_pk == viewer.pk or (owner_pk is None and viewer.admin)
 
 
-def visible_names(lib: SQLiteLibrary, names: list[str]) -> list[str]:
+def visible_names(lib: Library, names: list[str]) -> list[str]:
     """`names` (of profiles) less those the current viewer may not see, in the same order."""
     viewer = VIEWER.get()
     if viewer is None or not names:
@@ -205,7 +206,7 @@ def visible_names(lib: SQLiteLibrary, names: list[str]) -> list[str]:
     return [n for n in names if n in owners and _may_see(viewer, owners[n])]
 
 
-def claim(lib: SQLiteLibrary, profile_pk: int) -> None:
+def claim(lib: Library, profile_pk: int) -> None:
     """Give a new profile to the current viewer (no viewer: it stays unowned). Inside the
     caller's transaction."""
     viewer = VIEWER.get()
@@ -213,7 +214,7 @@ def claim(lib: SQLiteLibrary, profile_pk: int) -> None:
         lib.conn.execute("UPDATE profiles SET user_pk = ? WHERE pk = ?", (viewer.pk, profile_pk))
 
 
-def set_owner(lib: SQLiteLibrary, profile_name: str, user_pk: int | None) -> None:
+def set_owner(lib: Library, profile_name: str, user_pk: int | None) -> None:
     """Give a profile to a user (None: to nobody, i.e. to the admins)."""
     with lib.transaction():
         cur = lib.conn.execute("UPDATE profiles SET user_pk = ? WHERE name = ?", (user_pk, profile_name))
@@ -221,6 +222,6 @@ def set_owner(lib: SQLiteLibrary, profile_name: str, user_pk: int | None) -> Non
             raise NotFound(f"no profile named {profile_name!r} (see `paperradar profile list`)")
 
 
-def owned_profiles(lib: SQLiteLibrary, user_pk: int) -> list[str]:
+def owned_profiles(lib: Library, user_pk: int) -> list[str]:
     q = "SELECT name FROM profiles WHERE user_pk = ? ORDER BY name COLLATE NOCASE"
     return [r[0] for r in lib.conn.execute(q, (user_pk,))]

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .sqlite import SQLiteLibrary
+from .base import Library
 
 
-def get_setting(lib: SQLiteLibrary, key: str) -> str | None:
+def get_setting(lib: Library, key: str) -> str | None:
     row = lib.conn.execute("SELECT value FROM web_settings WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def set_setting(lib: SQLiteLibrary, key: str, value: str) -> None:
+def set_setting(lib: Library, key: str, value: str) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     with lib.transaction():
         lib.conn.execute(

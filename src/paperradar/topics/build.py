@@ -20,7 +20,7 @@ from ..errors import BackendUnavailable, InvalidInput
 from ..index import VectorIndex
 from ..ingest import now_iso
 from ..storage import topics as db
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from . import cluster, labels, layout
 
 Progress = Callable[[str], None]
@@ -47,7 +47,7 @@ class BuildReport:
         }
 
 
-def topic_model(lib: SQLiteLibrary) -> str:
+def topic_model(lib: Library) -> str:
     """The embedding model covering the most papers (the quality tier when it is as complete)."""
     have = lib.embedding_models()
     if not have:
@@ -56,7 +56,7 @@ def topic_model(lib: SQLiteLibrary) -> str:
 
 
 def build_topics(
-    lib: SQLiteLibrary, fine: int | None = None, broad: int | None = None, progress: Progress | None = None
+    lib: Library, fine: int | None = None, broad: int | None = None, progress: Progress | None = None
 ) -> BuildReport:
     """Cluster, label and lay out the whole library; keeps the ids of topics that persist."""
     say = progress or (lambda _: None)
@@ -116,7 +116,7 @@ class _Clock:
 
 
 def _label(
-    lib: SQLiteLibrary, pks: np.ndarray, fine_of: np.ndarray, broad_of: np.ndarray, sizes: np.ndarray
+    lib: Library, pks: np.ndarray, fine_of: np.ndarray, broad_of: np.ndarray, sizes: np.ndarray
 ) -> tuple[list[list[str]], list[list[str]]]:
     rng = np.random.default_rng(0)
     sample = np.concatenate(
@@ -132,7 +132,7 @@ def _label(
     return labels.label_topics(counts, sizes, vocab), labels.label_topics(broad_counts, broad_sizes, vocab)
 
 
-def paper_texts(lib: SQLiteLibrary, pks: np.ndarray) -> list[str]:
+def paper_texts(lib: Library, pks: np.ndarray) -> list[str]:
     """Title + abstract of each paper, in the order of `pks`."""
     row = {int(pk): i for i, pk in enumerate(pks)}
     texts = [""] * len(pks)
@@ -144,7 +144,7 @@ def paper_texts(lib: SQLiteLibrary, pks: np.ndarray) -> list[str]:
 
 
 def _stable_ids(
-    lib: SQLiteLibrary, pks: np.ndarray, fine_of: np.ndarray, broad_of: np.ndarray
+    lib: Library, pks: np.ndarray, fine_of: np.ndarray, broad_of: np.ndarray
 ) -> tuple[list[int], list[int], int]:
     """Ids for the new fine and broad topics, kept from the previous build where members overlap."""
     old = db.assignments(lib)
@@ -216,7 +216,7 @@ def _assignment_rows(pks: np.ndarray, topic: np.ndarray, scores: np.ndarray, xy:
     )
 
 
-def refresh_topics(lib: SQLiteLibrary) -> int:
+def refresh_topics(lib: Library) -> int:
     """Give papers embedded since the last build their nearest fine topic and a map position.
     Returns how many were assigned (0 when there are no topics yet)."""
     build = db.last_build(lib)

@@ -11,14 +11,14 @@ import numpy as np
 from ..errors import InvalidInput
 from ..index import VectorIndex
 from ..storage import topics as db
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from . import cluster, labels
 from .build import paper_texts, topic_model
 
 SHOW = 5
 
 
-def cluster_papers(lib: SQLiteLibrary, pks: list[int], k: int | None = None) -> list[dict[str, Any]]:
+def cluster_papers(lib: Library, pks: list[int], k: int | None = None) -> list[dict[str, Any]]:
     """Group these papers into `k` labelled topics (default about sqrt(n/2), 2 to 12), biggest first,
     each with its most central papers. Papers without an embedding are left out."""
     index = VectorIndex.load(lib, topic_model(lib))

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InvalidInput, NotFound
 from ..storage import topics as db
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from . import trends as tr
 from .build import refresh_topics
 
@@ -45,13 +45,13 @@ def _level(t: Topic) -> str:
     return "broad" if t.level == 1 else "fine"
 
 
-def list_topics(lib: SQLiteLibrary, level: str | None = None) -> list[Topic]:
+def list_topics(lib: Library, level: str | None = None) -> list[Topic]:
     """Topics biggest first: broad, fine, or both (broad ones first). Empty before a build."""
     refresh_topics(lib)
     return _list(lib, level)
 
 
-def _list(lib: SQLiteLibrary, level: str | None = None) -> list[Topic]:
+def _list(lib: Library, level: str | None = None) -> list[Topic]:
     """`list_topics` without first assigning new papers (done once per call of a public function)."""
     if level not in (None, "broad", "fine"):
         raise InvalidInput(f"level must be broad or fine, not {level!r}")
@@ -65,7 +65,7 @@ def _topic(r: dict[str, Any]) -> Topic:
     return Topic(r["id"], r["level"], r["label"], r["terms"], r["size"], r["parent"], r["x"], r["y"])
 
 
-def get_topic(lib: SQLiteLibrary, ref: str | int) -> Topic:
+def get_topic(lib: Library, ref: str | int) -> Topic:
     """A topic by id, or the biggest fine (else broad) topic whose label contains `ref` (any case)."""
     found = list_topics(lib)  # the one refresh of show_topic and the pages that find a topic
     if not found:
@@ -82,14 +82,14 @@ def get_topic(lib: SQLiteLibrary, ref: str | int) -> Topic:
     return hits[0]
 
 
-def fine_ids(lib: SQLiteLibrary, topic: Topic) -> list[int]:
+def fine_ids(lib: Library, topic: Topic) -> list[int]:
     """The fine topics a topic stands for: itself, or a broad topic's children."""
     if topic.level == 2:
         return [topic.id]
     return [t.id for t in _list(lib, "fine") if t.parent == topic.id]
 
 
-def show_topic(lib: SQLiteLibrary, ref: str | int, limit: int = 10) -> dict[str, Any]:
+def show_topic(lib: Library, ref: str | int, limit: int = 10) -> dict[str, Any]:
     """One topic: its label and terms, parent or children, central and newest papers, monthly counts."""
     topic = get_topic(lib, ref)
     everything = {t.id: t for t in _list(lib)}
@@ -110,7 +110,7 @@ def show_topic(lib: SQLiteLibrary, ref: str | int, limit: int = 10) -> dict[str,
     }
 
 
-def _papers(lib: SQLiteLibrary, pks: list[int]) -> list[dict[str, Any]]:
+def _papers(lib: Library, pks: list[int]) -> list[dict[str, Any]]:
     titles = db.paper_titles(lib, pks)
     months = db.paper_months(lib, pks)
     return [
@@ -119,7 +119,7 @@ def _papers(lib: SQLiteLibrary, pks: list[int]) -> list[dict[str, Any]]:
 
 
 def trends_report(
-    lib: SQLiteLibrary,
+    lib: Library,
     window: int = tr.WINDOW,
     min_z: float = tr.MIN_Z,
     min_recent: int = tr.MIN_RECENT,
@@ -154,9 +154,7 @@ def _rise_json(r: tr.Rise) -> dict[str, Any]:
     return {"recent": r.recent, "before": r.before, "expected": r.expected, "growth": r.growth, "z": r.z}
 
 
-def profile_trends(
-    lib: SQLiteLibrary, profile: str, window: int = tr.WINDOW, limit: int = 5
-) -> dict[str, Any]:
+def profile_trends(lib: Library, profile: str, window: int = tr.WINDOW, limit: int = 5) -> dict[str, Any]:
     """What is new in a profile's topics: the fine topics of its papers, most of them first, each
     with its papers in the trend window, its growth, and the newest papers not in the profile."""
     from ..profiles import get_profile
@@ -191,7 +189,7 @@ _STATS = ("recent", "before", "expected", "growth", "z")
 
 
 def map_points(
-    lib: SQLiteLibrary, limit: int | None = 20_000, highlight: list[int] | None = None
+    lib: Library, limit: int | None = 20_000, highlight: list[int] | None = None
 ) -> dict[str, Any]:
     """Topics and papers as map points (x, y in about [-1.5, 1.5]). With `limit`, an even sample
     of papers (every paper in `highlight` always included, flagged)."""

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import RadarError
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from .deps import LibraryPool
 
 log = logging.getLogger(__name__)
 MAX_AGE_S = 3600.0  # windows move with the clock: recompute at least hourly
 FIRST_WAIT_S = 3.0  # a first view waits this long for its value, then shows that it is coming
 
-Compute = Callable[[SQLiteLibrary, Any], Any]  # (lib, key) -> value
-State = Callable[[SQLiteLibrary, Any], str]  # (lib, key) -> fingerprint
-Prune = Callable[[SQLiteLibrary, Any, Any], Any]  # (lib, key, stale value) -> what can still be shown
+Compute = Callable[[Library, Any], Any]  # (lib, key) -> value
+State = Callable[[Library, Any], str]  # (lib, key) -> fingerprint
+Prune = Callable[[Library, Any, Any], Any]  # (lib, key, stale value) -> what can still be shown
 
 
 @dataclass
@@ -45,7 +45,7 @@ class RefreshingCache:
         self.done = threading.Condition(self.lock)  # notified when a computation ends
 
     def get(
-        self, lib: SQLiteLibrary, pool: LibraryPool | None, key: Hashable, wait: bool = True
+        self, lib: Library, pool: LibraryPool | None, key: Hashable, wait: bool = True
     ) -> tuple[Any, bool]:
         """The value for `key` and whether it is stale (a fresh one is being computed). With
         nothing cached yet, `wait=False` starts the computation and returns (None, True)."""
@@ -66,7 +66,7 @@ class RefreshingCache:
         self.refresh_later(pool, key)
         return self.prune_fn(lib, key, entry.value), True
 
-    def compute(self, lib: SQLiteLibrary, key: Hashable, state: str) -> Entry:
+    def compute(self, lib: Library, key: Hashable, state: str) -> Entry:
         entry = Entry(state, self.compute_fn(lib, key), time.time())
         with self.lock:
             self.entries[key] = entry
@@ -97,7 +97,7 @@ class RefreshingCache:
         with self.lock:
             return list(self.entries)
 
-    def is_stale(self, lib: SQLiteLibrary, key: Hashable) -> bool:
+    def is_stale(self, lib: Library, key: Hashable) -> bool:
         """True when `key`'s value predates a change it depends on (or is over MAX_AGE_S old)."""
         entry = self.entries.get(key)
         if entry is None:
@@ -143,13 +143,13 @@ class Memo:
         self.values: dict[Hashable, tuple[str, Any]] = {}
         self.lock = threading.Lock()
 
-    def has(self, lib: SQLiteLibrary, key: Hashable) -> bool:
+    def has(self, lib: Library, key: Hashable) -> bool:
         from ..storage.freshness import library_state
 
         hit = self.values.get(key)
         return hit is not None and hit[0] == library_state(lib)
 
-    def get(self, lib: SQLiteLibrary, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def get(self, lib: Library, key: Hashable, compute: Callable[[], Any]) -> Any:
         from ..storage.freshness import library_state
 
         state = library_state(lib)

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..storage import open_library
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from .security import CSRF_COOKIE, new_csrf
 
 HERE = Path(__file__).resolve().parent
@@ -35,12 +35,12 @@ class LibraryPool:
 
     def __init__(self, path: str):
         self.path = path
-        self._free: queue.SimpleQueue[SQLiteLibrary] = queue.SimpleQueue()
-        self._all: list[SQLiteLibrary] = []
+        self._free: queue.SimpleQueue[Library] = queue.SimpleQueue()
+        self._all: list[Library] = []
         self._lock = threading.Lock()
 
     @contextmanager
-    def use(self) -> Iterator[SQLiteLibrary]:
+    def use(self) -> Iterator[Library]:
         try:
             lib = self._free.get_nowait()
         except queue.Empty:
@@ -59,13 +59,13 @@ class LibraryPool:
             self._all.clear()
 
 
-async def get_lib(request: Request) -> AsyncIterator[SQLiteLibrary]:
+async def get_lib(request: Request) -> AsyncIterator[Library]:
     """A library from the pool for this request (async: no thread hop just to hand it out)."""
     with request.app.state.pool.use() as lib:
         yield lib
 
 
-Lib = Annotated[SQLiteLibrary, Depends(get_lib)]
+Lib = Annotated[Library, Depends(get_lib)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="How many items per page.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many first.")]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER, description="Which page, from 1.")]

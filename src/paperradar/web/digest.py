@@ -24,8 +24,8 @@ from ..digest.service import link_settings, preview_digest, profile_feed, search
 from ..errors import NotFound
 from ..papers import get_paper
 from ..storage import delivery
+from ..storage.base import Library
 from ..storage.profiles import profile_names
-from ..storage.sqlite import SQLiteLibrary
 from .deps import Lib, render
 from .errors import ErrorBody
 
@@ -54,7 +54,7 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _claim(lib: SQLiteLibrary, token: str) -> FeedbackClaim:
+def _claim(lib: Library, token: str) -> FeedbackClaim:
     return verify_feedback(token, link_settings(lib).secret, time.time())
 
 
@@ -97,7 +97,7 @@ def api_preview(
     return {"ok": True, "stale": stale, "digest": digest_json(digest)}
 
 
-def send_now(lib: SQLiteLibrary, profile: str, limit: int | None) -> Any:
+def send_now(lib: Library, profile: str, limit: int | None) -> Any:
     """Send the profile's digest now to the configured channels (the same as `digest send`; its
     size defaults to the digest_size setting)."""
     from .. import config
@@ -197,12 +197,12 @@ def email_page(request: Request, lib: Lib, profile: str, limit: Limit = 10):
     return HTMLResponse(render_html(preview_digest(lib, profile, limit=limit, base_url=_base(request))))
 
 
-def _preview(lib: SQLiteLibrary, key: tuple[str, int, str]) -> Any:
+def _preview(lib: Library, key: tuple[str, int, str]) -> Any:
     profile, limit, base = key
     return preview_digest(lib, profile, limit=limit, base_url=base)
 
 
-def _preview_state(lib: SQLiteLibrary, key: tuple[str, int, str]) -> str:
+def _preview_state(lib: Library, key: tuple[str, int, str]) -> str:
     from ..storage import freshness
     from ..storage.profiles import profile_row
 
@@ -210,7 +210,7 @@ def _preview_state(lib: SQLiteLibrary, key: tuple[str, int, str]) -> str:
     return freshness.profile_state(lib, pk) + freshness.digest_state(lib, key[0])
 
 
-def _preview_pruned(lib: SQLiteLibrary, key: tuple[str, int, str], digest: Any) -> Any:
+def _preview_pruned(lib: Library, key: tuple[str, int, str], digest: Any) -> Any:
     """A cached preview less the papers given feedback or sent since (shown while it refreshes)."""
     from dataclasses import replace
 
@@ -223,7 +223,7 @@ def _preview_pruned(lib: SQLiteLibrary, key: tuple[str, int, str], digest: Any) 
 
 
 def cached_preview(
-    request: Request, lib: SQLiteLibrary, profile: str, limit: int, wait: bool = True
+    request: Request, lib: Library, profile: str, limit: int, wait: bool = True
 ) -> tuple[Any, bool]:
     """The digest preview, from the page cache (web/cache.py) keyed by profile, size and address;
     with `wait=False`, (None, True) while the first one is computed (after at most 3 s)."""
@@ -250,7 +250,7 @@ def preview_page(request: Request, lib: Lib, profile: str, limit: Limit = 10):
     return render(request, "digest.html", ctx)
 
 
-def _card(lib: SQLiteLibrary, paper_id: str) -> dict[str, Any]:
+def _card(lib: Library, paper_id: str) -> dict[str, Any]:
     try:
         p = get_paper(lib, paper_id)
     except NotFound:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from ..errors import RadarError
 from ..storage import freshness
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from .cache import RefreshingCache, cache_on
 from .deps import Lib, render
 from .papers import paper_brief
@@ -31,31 +31,31 @@ HOME_LIMIT = 12
 Key = tuple[str, int | None, int]  # profile, days, limit
 
 
-def _profile_pk(lib: SQLiteLibrary, name: str) -> int:
+def _profile_pk(lib: Library, name: str) -> int:
     from ..storage import profiles as store
 
     return int(store.profile_row(lib, name)["pk"])
 
 
-def _profile_name(lib: SQLiteLibrary, name: str) -> str:
+def _profile_name(lib: Library, name: str) -> str:
     """The profile's name as stored (names match without regard to case); NotFound if none."""
     from ..storage import profiles as store
 
     return str(store.profile_row(lib, name)["name"])
 
 
-def _compute(lib: SQLiteLibrary, key: Key) -> list[Any]:
+def _compute(lib: Library, key: Key) -> list[Any]:
     from ..recommend import recommend
 
     name, days, limit = key
     return recommend(lib, name, days=days, limit=limit, mark_seen=False)
 
 
-def _state(lib: SQLiteLibrary, key: Key) -> str:
+def _state(lib: Library, key: Key) -> str:
     return freshness.profile_state(lib, _profile_pk(lib, key[0]))
 
 
-def _unseen(lib: SQLiteLibrary, key: Key, recs: list[Any]) -> list[Any]:
+def _unseen(lib: Library, key: Key, recs: list[Any]) -> list[Any]:
     """The cached recommendations less those seen or given feedback since."""
     pks = [lib.resolve(r.paper.id) for r in recs]
     gone = freshness.seen_among(lib, _profile_pk(lib, key[0]), pks)
@@ -69,7 +69,7 @@ def home_cache(request: Request) -> RefreshingCache:
 def home_cache_of(app_state: Any) -> RefreshingCache:
     """The app's Home cache; each list it computes queues its cards' similar papers (web/warm.py)."""
 
-    def compute(lib: SQLiteLibrary, key: Key) -> list[Any]:
+    def compute(lib: Library, key: Key) -> list[Any]:
         recs = _compute(lib, key)
         for rec in recs:  # the cards' key sentences too (remembered per abstract): the view only renders
             _key_sentences(rec)
@@ -82,7 +82,7 @@ def home_cache_of(app_state: Any) -> RefreshingCache:
 
 
 def home_data(
-    lib: SQLiteLibrary,
+    lib: Library,
     profile: str | None,
     days: int | None,
     limit: int,

@@ -23,8 +23,8 @@ from ..importers import IMPORTERS
 from ..importers.base import UPLOAD_LIMITS, Source
 from ..ingest import import_source
 from ..jobs import JobRunner, job_json
+from ..storage.base import Library
 from ..storage.jobs import get_job
-from ..storage.sqlite import SQLiteLibrary
 from .deps import Lib, render
 from .errors import WebError
 
@@ -52,7 +52,7 @@ async def read_upload(request: Request, upload: UploadFile) -> bytes:
 
 
 def run_imports(
-    lib: SQLiteLibrary, sources: list[Source], fmt: str, progress: Callable[[int], None] | None = None
+    lib: Library, sources: list[Source], fmt: str, progress: Callable[[int], None] | None = None
 ) -> dict[str, Any]:
     """Import each source; one unreadable source is reported and does not stop the others."""
     files, failed = [], []
@@ -67,7 +67,7 @@ def run_imports(
 
 
 def import_work(
-    lib: SQLiteLibrary, progress: Callable[[int], None], sources: list[Source], fmt: str
+    lib: Library, progress: Callable[[int], None], sources: list[Source], fmt: str
 ) -> dict[str, Any]:
     """The import job (run in the worker): the imports, then the new papers embedded and the
     ranking features brought up to date (so no request has to build them)."""
@@ -92,7 +92,7 @@ async def gather(request: Request, files: list[UploadFile], text: str) -> list[S
     return sources
 
 
-async def start_and_wait(request: Request, lib: SQLiteLibrary, sources: list[Source], fmt: str, wait: float):
+async def start_and_wait(request: Request, lib: Library, sources: list[Source], fmt: str, wait: float):
     """Start the import job and wait up to `wait` seconds for it: the job row as it then is."""
     runner: JobRunner = request.app.state.jobs
     job_id = runner.submit(lib, "import", import_work, sources, fmt)

@@ -13,7 +13,7 @@ from ..errors import InvalidInput, RadarError
 from ..export import EXPORT_FORMATS
 from ..importers import IMPORTERS
 from ..models import one_of
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from .cache import Memo
 from .deps import Lib, Limit, Offset, PageNumber, page_base, page_json, render, shown_path
 from .papers import paper_brief
@@ -34,7 +34,7 @@ Sort = Annotated[str, Query(pattern="^(recent|added|title)$", description="recen
 Format = Annotated[str, Query(pattern=one_of(EXPORT_FORMATS))]
 
 
-def browse(lib: SQLiteLibrary, query: SearchQuery, sort: str, limit: int, offset: int) -> dict[str, Any]:
+def browse(lib: Library, query: SearchQuery, sort: str, limit: int, offset: int) -> dict[str, Any]:
     """A page of the library: all papers in `sort` order, or those matching words and filters."""
     query.mode = "keyword"
     if sort == "recent":
@@ -50,7 +50,7 @@ def browse(lib: SQLiteLibrary, query: SearchQuery, sort: str, limit: int, offset
 _STATS = Memo(size=64)  # per library file
 
 
-def stats_of(lib: SQLiteLibrary) -> dict[str, Any]:
+def stats_of(lib: Library) -> dict[str, Any]:
     """The library's statistics, counted once per library state (counting 118k papers' aliases and
     merged records takes ~0.8 s)."""
     return dict(_STATS.get(lib, lib.path, lambda: svc.stats(lib)))
@@ -104,7 +104,7 @@ def library_page(
     return render(request, "library.html", ctx)
 
 
-def export_response(lib: SQLiteLibrary, ids: list[str], fmt: str) -> Response:
+def export_response(lib: Library, ids: list[str], fmt: str) -> Response:
     ids = [i.strip() for i in ids if i.strip()]
     if not ids:
         raise InvalidInput("choose at least one paper to export")

@@ -14,7 +14,7 @@ from ..display import author_line, display_text, key_sentences, paper_label, pap
 from ..index import best_index
 from ..models import Paper, paper_date
 from ..similar import similar_to
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from .cache import Memo
 from .deps import Lib, hide_paths, render
 from .errors import ErrorBody
@@ -44,7 +44,7 @@ def paper_brief(p: Paper) -> dict[str, Any]:
 
 
 def similar_papers(
-    lib: SQLiteLibrary, pk: int, limit: int = SIMILAR, facet: str | None = None
+    lib: Library, pk: int, limit: int = SIMILAR, facet: str | None = None
 ) -> list[dict[str, Any]]:
     found = best_index(lib)
     index: Any = found[0] if found else None  # a VectorIndex, or what best_index serves instead
@@ -60,7 +60,7 @@ _SIMILAR = Memo(size=4096)  # (library file, paper) -> similar papers, per libra
 
 
 def remembered_similar(
-    lib: SQLiteLibrary, pk: int, wait: bool = True, facet: str | None = None
+    lib: Library, pk: int, wait: bool = True, facet: str | None = None
 ) -> list[dict[str, Any]] | None:
     """The paper's similar papers (in one facet: background, method or result), computed once per
     library state (a lexical pass over 118k papers takes seconds); with `wait=False`, None unless
@@ -71,7 +71,7 @@ def remembered_similar(
 
 
 def paper_data(
-    lib: SQLiteLibrary, ref: str, wait_for_similar: bool = True, facet: str | None = None
+    lib: Library, ref: str, wait_for_similar: bool = True, facet: str | None = None
 ) -> dict[str, Any]:
     pk = lib.resolve(ref)
     paper = svc.load_paper(lib, pk)
@@ -142,7 +142,7 @@ def _arxiv(pj: dict[str, Any]) -> str | None:
     return arxiv_id_of(pj.get("ids") or [], pj["id"])
 
 
-def _profile_names(lib: SQLiteLibrary) -> list[str]:
+def _profile_names(lib: Library) -> list[str]:
     """Names only: loading each profile whole (its papers, feedback and seen marks) cost a paper page
     up to 2 s under load once a profile had a few hundred likes."""
     from ..storage.profiles import profile_names
@@ -150,7 +150,7 @@ def _profile_names(lib: SQLiteLibrary) -> list[str]:
     return profile_names(lib)
 
 
-def fetch_metadata(lib: SQLiteLibrary, ref: str) -> dict[str, Any]:
+def fetch_metadata(lib: Library, ref: str) -> dict[str, Any]:
     """Fill what an untitled paper lacks from arXiv, now, through the enrich service (NetworkError,
     a 502, when arXiv cannot be reached)."""
     from .. import config

@@ -17,7 +17,7 @@ from ..errors import InvalidInput, RadarError
 from ..importers.base import Source
 from ..models import FEEDBACK_KINDS, one_of
 from ..papers import load_paper
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from .deps import Lib, render
 from .errors import error_body
 from .imports import display_name, read_upload
@@ -50,7 +50,7 @@ def ambiguous(e: svc.AmbiguousAuthor) -> JSONResponse:
     return JSONResponse(body, status_code=400)
 
 
-def create(lib: SQLiteLibrary, name: str, author: str | None, pick: int | None, refs: list[Any]) -> Any:
+def create(lib: Library, name: str, author: str | None, pick: int | None, refs: list[Any]) -> Any:
     return svc.create_profile(lib, name, author=author or None, papers=refs, pick=pick)
 
 
@@ -204,7 +204,7 @@ def profiles_page(request: Request, lib: Lib):
     return _list_page(request, lib, {})
 
 
-def _list_page(request: Request, lib: SQLiteLibrary, form: dict[str, Any], status: int = 200) -> HTMLResponse:
+def _list_page(request: Request, lib: Library, form: dict[str, Any], status: int = 200) -> HTMLResponse:
     ctx = {"profiles": svc.list_profiles(lib), "form": form, "twin": "/api/profiles"}
     return render(request, "profiles.html", ctx, status=status)
 
@@ -233,7 +233,7 @@ async def create_form(
 
 
 def _create_from_form(
-    lib: SQLiteLibrary, name: str, author: str, pick: int | None, ids: str, data: bytes, file: Any
+    lib: Library, name: str, author: str, pick: int | None, ids: str, data: bytes, file: Any
 ) -> Any:
     refs: list[Any] = []
     if ids.strip():
@@ -304,7 +304,7 @@ async def rate_form(request: Request, lib: Lib, name: str):
     return RedirectResponse(f"/profiles/{quote(name)}", status_code=303)
 
 
-def _titles(lib: SQLiteLibrary, ids: list[str]) -> dict[str, str]:
+def _titles(lib: Library, ids: list[str]) -> dict[str, str]:
     return {i: label(load_paper(lib, lib.resolve(i), with_sources=False)) for i in dict.fromkeys(ids)}
 
 

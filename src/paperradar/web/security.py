@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
-from ..storage.sqlite import SQLiteLibrary
+from ..storage.base import Library
 from ..storage.web import get_setting, set_setting
 
 CSRF_COOKIE = "paperradar_csrf"
@@ -110,18 +110,18 @@ def token_matches(token: str, stored: str) -> bool:
     return hmac.compare_digest(hash_token(token), stored)
 
 
-def new_token(lib: SQLiteLibrary) -> str:
+def new_token(lib: Library) -> str:
     """Generate an access token, store only its hash, and return it (to be shown once)."""
     token = secrets.token_urlsafe(24)
     set_setting(lib, "token_hash", hash_token(token))
     return token
 
 
-def token_hash(lib: SQLiteLibrary) -> str | None:
+def token_hash(lib: Library) -> str | None:
     return get_setting(lib, "token_hash")
 
 
-def load_secret(lib: SQLiteLibrary) -> bytes:
+def load_secret(lib: Library) -> bytes:
     """The key that signs CSRF and login cookies, made once per library so restarts keep sessions."""
     value = get_setting(lib, "secret")
     if value is None:
