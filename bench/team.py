@@ -63,10 +63,14 @@ def fresh_file(name: str) -> str:
     return str(path)
 
 
-def cli_import(location: str, *paths: str) -> float:
+NO_INDEX: list[str] = []  # ["--no-index"]: the corpus import without the fast tier's embeddings
+
+
+def cli_import(location: str, *paths: str, options: tuple[str, ...] = ()) -> float:
     """Seconds `paperradar import` takes."""
     start = time.perf_counter()
-    subprocess.run([str(EXE), "--db", location, "import", *paths], check=True, stdout=subprocess.DEVNULL)
+    command = [str(EXE), "--db", location, "import", *options, *paths]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -127,7 +131,9 @@ def corpus(base: str, n: int, queries: int) -> dict[str, Any]:
     data = corpus_slice(n)
     name = f"team-{n or 'all'}"
     lite, pg = fresh_file(f"{name}.db"), fresh_pg(base, f"paperradar_bench_{name.replace('-', '_')}")
-    secs = {"sqlite": cli_import(lite, str(data)), "postgresql": cli_import(pg, str(data))}
+    options = tuple(NO_INDEX)
+    secs = {"sqlite": cli_import(lite, str(data), options=options)}
+    secs["postgresql"] = cli_import(pg, str(data), options=options)
     a, b = export_lines(lite), export_lines(pg)
     records = n or counts(lite)["records"]
     return {
@@ -138,6 +144,7 @@ def corpus(base: str, n: int, queries: int) -> dict[str, Any]:
         "export_identical": a == b,
         "export_sha256": [checksum(a), checksum(b)],
         "import_s": {k: round(v, 1) for k, v in secs.items()},
+        "embedded": not NO_INDEX,
         "records_per_s": {k: round(records / v) for k, v in secs.items()},
         **(searches(lite, pg, queries) if queries else {}),
     }
@@ -165,12 +172,14 @@ def searches(lite: str, pg: str, queries: int) -> dict[str, Any]:
             )
         except BackendUnavailable:  # no vectors of the current fast tier (e.g. an older library)
             hy = None
-        totals = {k: [search(lib, q, limit=20).total for q in qs[:50]] for k, lib in libs.items()}
+        found = {k: [search(lib, q, limit=10) for q in qs] for k, lib in libs.items()}
     finally:
         for lib in libs.values():
             lib.close()
+    totals = {k: [r.total for r in v[:50]] for k, v in found.items()}
     same = sum(a == b for a, b in zip(totals["sqlite"], totals["postgresql"], strict=True))
     return {
+        "top10_overlap": top_overlap(found["sqlite"], found["postgresql"]),
         "keyword_ms": {k: percentiles(v) for k, v in kw.items()},
         "hybrid_ms": {k: percentiles(v) for k, v in hy.items()}
         if hy
@@ -180,9 +189,28 @@ def searches(lite: str, pg: str, queries: int) -> dict[str, Any]:
     }
 
 
+def top_overlap(a: list[Any], b: list[Any]) -> dict[str, float]:
+    """How many of one backend's first 10 papers the other also shows first, per query: the mean
+    share (of the shorter list), and the share of queries whose first paper is the same."""
+    shares, firsts, n = [], 0, 0
+    for x, y in zip(a, b, strict=True):
+        ids_x, ids_y = [h.paper.id for h in x.hits], [h.paper.id for h in y.hits]
+        if not ids_x or not ids_y:
+            continue
+        n += 1
+        shares.append(len(set(ids_x) & set(ids_y)) / min(len(ids_x), len(ids_y)))
+        firsts += ids_x[0] == ids_y[0]
+    return {
+        "mean_share": round(sum(shares) / max(n, 1), 3),
+        "same_first": round(firsts / max(n, 1), 3),
+        "queries": n,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=20_000, help="0: the whole corpus")
+    ap.add_argument("--no-index", action="store_true", help="import the corpus without embedding it")
     ap.add_argument("--skip-pages", action="store_true", help="skip step 1 (the seed pages)")
     ap.add_argument("--queries", type=int, default=200, help="0: no search timings")
     ap.add_argument(
@@ -196,6 +224,7 @@ def main() -> None:
     if not base:
         sys.exit("set PAPERRADAR_TEST_PG (PAPERRADAR_TEST_PG=$(sh tests/start_postgres.sh))")
     OUT.mkdir(parents=True, exist_ok=True)
+    NO_INDEX.extend(["--no-index"] if args.no_index else [])
     result = {
         "load_before": os.getloadavg()[0],
         "seed_pages": None if args.skip_pages else seed_pages(base),

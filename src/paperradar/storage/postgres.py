@@ -296,16 +296,16 @@ class PostgresLibrary(SQLiteLibrary):
         the first `RERANK` keep their cheap order, below all of those (pages stay consistent)."""
         query, params = tsquery(terms, excluded, joiner)
         where, fparams = pg_filters(f)
-        matches = (
-            f"SELECT p.pk, ts_rank({_WEIGHTS}, p.tsv, tq.q) AS cheap, count(*) OVER () AS total"
+        matches = (  # materialized: (pk, cheap) rows only, counted and sorted without their tsvectors
+            f"SELECT p.pk, ts_rank({_WEIGHTS}, p.tsv, tq.q) AS cheap"
             f" FROM papers p, tq WHERE p.tsv @@ tq.q{''.join(' AND ' + w for w in where)}"
         )
-        head = f"WITH tq AS (SELECT {query} AS q), m AS ({matches})"
+        head = f"WITH tq AS (SELECT {query} AS q), m AS MATERIALIZED ({matches})"
         args, rows = [*params, *fparams], []
         if offset < RERANK:
             q = (
-                f"{head}, top AS (SELECT pk, total FROM m ORDER BY cheap DESC, pk LIMIT {RERANK})"
-                f" SELECT top.pk, ts_rank_cd({_WEIGHTS}, p.tsv, tq.q) AS s, top.total"
+                f"{head}, top AS (SELECT pk FROM m ORDER BY cheap DESC, pk LIMIT {RERANK})"
+                f" SELECT top.pk, ts_rank_cd({_WEIGHTS}, p.tsv, tq.q) AS s, (SELECT count(*) FROM m)"
                 " FROM top JOIN papers p ON p.pk = top.pk, tq ORDER BY s DESC, top.pk LIMIT ? OFFSET ?"
             )
             rows = [
@@ -314,7 +314,7 @@ class PostgresLibrary(SQLiteLibrary):
             ]
         if offset + limit > RERANK and (offset >= RERANK or len(rows) == RERANK - offset):
             start = max(offset, RERANK)
-            q = f"{head} SELECT pk, cheap, total FROM m ORDER BY cheap DESC, pk LIMIT ? OFFSET ?"
+            q = f"{head} SELECT pk, cheap, (SELECT count(*) FROM m) FROM m ORDER BY cheap DESC, pk LIMIT ? OFFSET ?"
             rows += [
                 (int(r[0]), float(r[1]) / (1.0 + float(r[1])), int(r[2]))
                 for r in self.conn.execute(q, [*args, offset + limit - start, start])
