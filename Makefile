@@ -61,9 +61,10 @@ test: system-test $(STAMP) $(MODELS_STAMP)
 	PAPERRADAR_TEST_PG="$$(sh tests/start_postgres.sh)" && export PAPERRADAR_TEST_PG && $(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy src
+	$(BIN)/python scripts/cli_docs.py --check
 
 bench: $(STAMP) $(MODELS_STAMP)
 	$(BIN)/python bench/ingest.py
