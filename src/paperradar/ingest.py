@@ -30,8 +30,7 @@ from .dedupe import Candidate, Probe
 from .errors import InvalidInput, ParseError
 from .importers.base import Source
 from .models import Record
-from .storage.base import Library
-from .storage.sqlite import dumps
+from .storage.sqlite import SQLiteLibrary, dumps
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def import_source(
-    lib: Library,
+    lib: SQLiteLibrary,
     source: Source,
     fmt: str = "auto",
     column_map: dict[str, str] | None = None,
@@ -200,7 +199,7 @@ def prepared_chunks(items: Iterable[Record | ParseError], source: Source | None 
 
 
 def ingest_records(
-    lib: Library,
+    lib: SQLiteLibrary,
     items: Iterable[Record | ParseError],
     report: ImportReport,
     progress: Progress | None = None,
@@ -210,7 +209,7 @@ def ingest_records(
 
 
 def store_chunks(
-    lib: Library,
+    lib: SQLiteLibrary,
     chunks: Iterable[Chunk],
     report: ImportReport,
     progress: Progress | None,
@@ -294,14 +293,18 @@ def in_worker(name: str, source: Source, column_map: dict[str, str] | None) -> I
 
 def exit_with_parent(every: float = 0.5) -> None:
     """In a worker process: exit at once when the process that started it goes away (a killed
-    server or CLI leaves no worker behind, writing or holding anything)."""
-    parent = os.getppid()
+    server or CLI leaves no worker behind, writing or holding anything). The parent is the one
+    multiprocessing recorded when it made this process: a server killed before its worker got here
+    has already left it to init, and that worker must exit too (issue 13's fault campaign)."""
+    started_by = multiprocessing.parent_process()
+    parent = started_by.pid if started_by is not None else os.getppid()
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
-        while True:
+        while os.getppid() == parent:
             time.sleep(every)
-            if os.getppid() != parent:
-                os._exit(1)
+        os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
@@ -320,7 +323,7 @@ def _produce(name: str, source: Source, column_map: dict[str, str] | None, queue
 
 
 def _store_batch(
-    lib: Library, prepared: list[dict[str, Any]], report: ImportReport, state: MatchState | None = None
+    lib: SQLiteLibrary, prepared: list[dict[str, Any]], report: ImportReport, state: MatchState | None = None
 ) -> None:
     existing = lib.existing_record_keys([p["key"] for p in prepared])
     fresh: list[dict[str, Any]] = []
@@ -382,7 +385,7 @@ class BatchWriter:
     the batch can join them before they reach the database.
     """
 
-    def __init__(self, lib: Library):
+    def __init__(self, lib: SQLiteLibrary):
         self.lib = lib
         self.next_pk = lib.max_paper_pk() + 1
         self.new_rows: dict[int, dict[str, Any]] = {}
@@ -461,7 +464,7 @@ class MatchState:
     only writer, which an import command is (`BEGIN IMMEDIATE` per batch).
     """
 
-    def __init__(self, lib: Library):
+    def __init__(self, lib: SQLiteLibrary):
         self.lib = lib
         self._weak: WeakPapers | None = None
         self.splits = {frozenset((a, b)) for kind, a, b in lib.corrections() if kind == "split"}
@@ -585,7 +588,7 @@ class WeakPapers:
     Loaded once per import (a library full of strong arXiv records has none, and then costs nothing).
     """
 
-    def __init__(self, lib: Library):
+    def __init__(self, lib: SQLiteLibrary):
         self.index = dedupe.ShingleIndex()
         for row in lib.match_view(lib.weak_papers()):
             self.index.add_sample(row["pk"], dedupe.abstract_sample(row["abstract"], self.index.SAMPLE))
