@@ -30,7 +30,8 @@ from .dedupe import Candidate, Probe
 from .errors import InvalidInput, ParseError
 from .importers.base import Source
 from .models import Record
-from .storage.sqlite import SQLiteLibrary, dumps
+from .storage.base import Library
+from .storage.sqlite import dumps
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def import_source(
-    lib: SQLiteLibrary,
+    lib: Library,
     source: Source,
     fmt: str = "auto",
     column_map: dict[str, str] | None = None,
@@ -199,7 +200,7 @@ def prepared_chunks(items: Iterable[Record | ParseError], source: Source | None 
 
 
 def ingest_records(
-    lib: SQLiteLibrary,
+    lib: Library,
     items: Iterable[Record | ParseError],
     report: ImportReport,
     progress: Progress | None = None,
@@ -209,7 +210,7 @@ def ingest_records(
 
 
 def store_chunks(
-    lib: SQLiteLibrary,
+    lib: Library,
     chunks: Iterable[Chunk],
     report: ImportReport,
     progress: Progress | None,
@@ -323,7 +324,7 @@ def _produce(name: str, source: Source, column_map: dict[str, str] | None, queue
 
 
 def _store_batch(
-    lib: SQLiteLibrary, prepared: list[dict[str, Any]], report: ImportReport, state: MatchState | None = None
+    lib: Library, prepared: list[dict[str, Any]], report: ImportReport, state: MatchState | None = None
 ) -> None:
     existing = lib.existing_record_keys([p["key"] for p in prepared])
     fresh: list[dict[str, Any]] = []
@@ -385,7 +386,7 @@ class BatchWriter:
     the batch can join them before they reach the database.
     """
 
-    def __init__(self, lib: SQLiteLibrary):
+    def __init__(self, lib: Library):
         self.lib = lib
         self.next_pk = lib.max_paper_pk() + 1
         self.new_rows: dict[int, dict[str, Any]] = {}
@@ -464,7 +465,7 @@ class MatchState:
     only writer, which an import command is (`BEGIN IMMEDIATE` per batch).
     """
 
-    def __init__(self, lib: SQLiteLibrary):
+    def __init__(self, lib: Library):
         self.lib = lib
         self._weak: WeakPapers | None = None
         self.splits = {frozenset((a, b)) for kind, a, b in lib.corrections() if kind == "split"}
@@ -588,7 +589,7 @@ class WeakPapers:
     Loaded once per import (a library full of strong arXiv records has none, and then costs nothing).
     """
 
-    def __init__(self, lib: SQLiteLibrary):
+    def __init__(self, lib: Library):
         self.index = dedupe.ShingleIndex()
         for row in lib.match_view(lib.weak_papers()):
             self.index.add_sample(row["pk"], dedupe.abstract_sample(row["abstract"], self.index.SAMPLE))
