@@ -3,18 +3,23 @@ same run, then the same queries on both.
 
 1. The seed pages (../shared/samples/pages) imported into both: papers, merges and the exported
    JSONL (each line's keys sorted, the import times left out) must be identical.
-2. The first N records of ../shared/corpora/arxiv-118k imported into both with `paperradar import`
-   (parsing, matching, writing and the fast tier's embeddings): records per second.
+2. The first N records of ../shared/corpora/arxiv-118k (all with --records 0) imported into both
+   with `paperradar import`, one after the other (parsing, matching, writing, and unless
+   --no-index the fast tier's embeddings): records per second; papers, merges and the exported
+   JSONL compared (and its SHA-256 on each side).
 3. Keyword search, `search(lib, q, limit=20)`, 200 queries drawn as bench/search.py draws them
    (seed 0, from the SQLite library's titles), interleaved, after one warming pass: p50/p99 ms;
-   hybrid (`mode="hybrid"`, query embedding included): p50/p99 ms over the first 50 queries.
+   hybrid (`mode="hybrid"`, query embedding included): p50/p99 ms over the first 50 queries; how
+   many of each query's first 10 papers the backends share (they rank differently).
 
     PAPERRADAR_TEST_PG=$(sh tests/start_postgres.sh) .venv/bin/python bench/team.py [--records N]
+        [--no-index] [--skip-pages] [--queries 0]
     .venv/bin/python bench/team.py --compare LIBRARY.db postgresql://...   # step 3 only, e.g. after
         `paperradar db copy LIBRARY.db postgresql://...` of the 118k library
 
-The PostgreSQL database is `<test database>_bench`, made afresh (needs the CREATEDB right that
-tests/start_postgres.sh gives its role). Writes bench/out/team-*.db. Prints JSON.
+The PostgreSQL databases (paperradar_bench_pages, paperradar_bench_team_N) are made afresh (needs
+the CREATEDB right that tests/start_postgres.sh gives its role). Writes bench/out/team-*.db.
+Prints JSON.
 """
 
 from __future__ import annotations

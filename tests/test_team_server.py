@@ -1,0 +1,50 @@
+"""The team server as docs/team.md runs it: `paperradar --db postgresql://... serve`, a real server
+process on 127.0.0.1 against the test PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+EXE = str(Path(sys.executable).parent / "paperradar")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serving_a_postgresql_library_never_prints_its_password(pg_url):
+    """The banner goes to the service's log (journald under systemd): the address without its password."""
+    password = urlsplit(pg_url).password
+    assert password
+    port = free_port()
+    proc = subprocess.Popen(
+        [EXE, "--db", pg_url, "serve", "--port", str(port)], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        banner = ""
+        while "serving" not in banner:
+            line = proc.stderr.readline()  # type: ignore[union-attr]
+            assert line, f"the server stopped before serving: {banner}"
+            banner += line
+        deadline = time.monotonic() + 60
+        while True:  # the banner is printed just before the server listens
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=5).status_code == 200
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert f":{password}@" not in banner
+    assert ":***@" in banner and urlsplit(pg_url).path in banner
