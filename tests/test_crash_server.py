@@ -207,6 +207,8 @@ def test_server_killed_inside_an_import_job_keeps_whole_batches_and_reports_the_
     with served(db, held_env(tmp_path), port=srv.port) as again:  # the same port binds at once
         got = again.http.get(f"/api/jobs/{job}").json()["job"]
         assert got["state"] == "interrupted" and "import the file again" in got["message"]
+        page = again.http.get(f"/import?job={job}")  # what the job's page shows
+        assert page.status_code == 400 and "whole batches were kept: import the file again" in page.text
         report = upload(again, new, wait=300).json()
     [file] = report["files"]
     assert (file["unchanged"], file["new"]) == (BATCH, 300)
