@@ -13,6 +13,7 @@ bench/out/sec13-118k.db; the profile `load` is made from 20 papers of the copy.
 
     nice -n 10 .venv/bin/python bench/load.py --users 32 --seconds 60 [--db COPY] [--mix ...] [--json]
         [--before]   # the baseline: the server without the two fixes of issue 13's second pass
+        [--inline-interests]   # the baseline of issue 11: a like re-clusters its profile in the request
 """
 
 from __future__ import annotations
@@ -48,6 +49,22 @@ UNDO_FIXES = (
     "i._NO_INDEX = type('Forgetful', (dict,), {'__setitem__': lambda *a: None})(); "
     "from paperradar.cli import main; sys.exit(main())"
 )
+
+# `--inline-interests` (issue 11): the server as it was before the regroup worker, a like re-clustering
+# its profile's interests inside the request (the baseline of bench/load.py's like timings).
+INLINE_INTERESTS = """
+import sys
+import paperradar.profiles as p
+give = p.give_feedback
+def inline(lib, name, ref, kind):
+    mark = give(lib, name, ref, kind)
+    if kind.replace("-", "_") == "like":
+        p.refresh_interests(lib, p.store.profile_row(lib, name)["pk"])
+    return mark
+p.give_feedback = inline
+from paperradar.cli import main
+sys.exit(main())
+"""
 
 
 def setup(db: Path, rng: random.Random) -> tuple[list[str], list[str]]:
@@ -106,8 +123,11 @@ async def step(
     )
 
 
-def start(db: Path, port: int, before: bool) -> subprocess.Popen[bytes]:
-    """`paperradar serve` on the library (with --before, without the fixes), once it answers."""
+def start(db: Path, port: int, before: bool, inline: bool = False) -> subprocess.Popen[bytes]:
+    """`paperradar serve` on the library (with --before, without the fixes; with --inline-interests,
+    likes re-clustering in the request), once it answers."""
+    if inline:
+        return start_server(db, port, [sys.executable, "-c", INLINE_INTERESTS])
     return start_server(db, port, [sys.executable, "-c", UNDO_FIXES] if before else None)
 
 
@@ -143,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--warmup", type=float, default=0, help="seconds of uncounted load first")
     ap.add_argument("--before", action="store_true", help="serve without this pass's two fixes (a baseline)")
+    ap.add_argument(
+        "--inline-interests",
+        action="store_true",
+        help="a like re-clusters in the request (issue 11 baseline)",
+    )
     ap.add_argument("--mix", help="steps and weights, e.g. search=40,paper=40,home=20 (default: with likes)")
     args = ap.parse_args(argv)
     if args.mix:
@@ -151,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     db = args.db or library_copy(DEFAULT_DB, COPY)
     queries, ids = setup(db, random.Random(0))
     port = free_port()
-    server = start(db, port, args.before)
+    server = start(db, port, args.before, args.inline_interests)
     try:
         started = time.monotonic() + args.warmup
         base = f"http://127.0.0.1:{port}"
@@ -169,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         first_errors=ERRORS[:10],
     )
     result.update(server="before the fixes" if args.before else "as it is")
+    if args.inline_interests:
+        result.update(server="likes re-cluster in the request (before issue 11's regroup worker)")
     print(json.dumps(result, indent=1 if args.json else None))
     return 1 if result["errors"] or WARMUP_ERRORS else 0
 

@@ -65,7 +65,15 @@ class Regrouper:
     def _run(self) -> None:
         from ..storage import open_library
 
-        lib = open_library(self.lib_path)
+        try:
+            lib = open_library(self.lib_path)
+        except Exception:  # the library cannot be opened now: drop the asks, the next one retries
+            log.exception("the interests worker could not open %s", self.lib_path)
+            with self._cond:
+                self._asked.clear()
+                self._thread = None
+                self._cond.notify_all()
+            return
         try:
             while self._next_pass(lib):
                 self._stopping.wait(self.gap_s)
