@@ -13,6 +13,7 @@ PUBLIC = [
     "__version__",
     "Author",
     "BackendUnavailable",
+    "Conflict",
     "Digest",
     "Hit",
     "ImportReport",
@@ -71,7 +72,7 @@ def test_no_public_name_is_shadowed_by_a_submodule():
 
 
 def test_errors_leaving_the_library_share_one_base():
-    for name in ("BackendUnavailable", "InvalidInput", "NetworkError", "NotFound", "ParseError"):
+    for name in ("BackendUnavailable", "Conflict", "InvalidInput", "NetworkError", "NotFound", "ParseError"):
         assert issubclass(getattr(paperradar, name), paperradar.RadarError)
 
 
@@ -111,3 +112,51 @@ def test_the_documented_example_runs(tmp_path):
         lib.close()
     assert report.new == 1
     assert [h.paper.title for h in hits] == ["KV cache compression for long contexts"]
+
+
+# ---------------------------------------------------------------- only RadarError leaves the library
+
+
+def test_a_name_taken_is_a_conflict_409_in_the_api_and_exit_1_in_the_cli(tmp_path):
+    from web_helpers import client_for
+
+    path = library_with_one_paper(tmp_path)
+    client = client_for(path)
+    first = client.post_csrf("/api/profiles", json={"name": "me", "papers": ["doi:10.1000/kv"]})
+    again = client.post_csrf("/api/profiles", json={"name": "me", "papers": ["doi:10.1000/kv"]})
+    assert first.status_code == 200, first.text
+    assert again.status_code == 409
+    assert again.json() == {"ok": False, "error": again.json()["error"], "status": 409}
+    assert "exists already" in again.json()["error"]
+    assert issubclass(paperradar.Conflict, paperradar.InvalidInput)  # old callers still catch it
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text("doi:10.1000/kv\n")
+    done = run_cli("--db", path, "profile", "create", "me", "--papers", str(ids))
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: a profile named 'me' exists already")
+
+
+def library_with_one_paper(tmp_path: Path) -> str:
+    lib = str(tmp_path / "lib.db")
+    bib = tmp_path / "a.bib"
+    bib.write_text(
+        "@article{a, title={KV cache compression}, author={Ada Lovelace}, year={2024}, doi={10.1000/kv}}\n"
+    )
+    assert run_cli("--db", lib, "import", str(bib), "--no-index").returncode == 0
+    return lib
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed entry point, in a new process (the error handler lives there)."""
+    code = "import sys; from paperradar.cli import main; sys.argv[0] = 'paperradar'; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_file_that_cannot_be_written_is_one_error_line_not_a_traceback(tmp_path):
+    lib = library_with_one_paper(tmp_path)
+    (tmp_path / "taken").write_text("a file, not a folder")
+    done = run_cli("--db", lib, "papers", "export", "-f", "bibtex", "-o", str(tmp_path / "taken" / "out.bib"))
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: ") and "Traceback" not in done.stderr
+    assert "Not a directory" in done.stderr

@@ -35,6 +35,7 @@ _HOMES = {
     "SourceRef": "models",
     # errors: only RadarError and its subclasses leave the library
     "BackendUnavailable": "errors",
+    "Conflict": "errors",
     "InvalidInput": "errors",
     "NetworkError": "errors",
     "NotFound": "errors",
@@ -70,6 +71,7 @@ __all__ = [  # pinned by tests/test_public_api.py; each name's home is in _HOMES
     "__version__",
     "Author",
     "BackendUnavailable",
+    "Conflict",
     "Digest",
     "Hit",
     "ImportReport",
@@ -119,7 +121,15 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from .digest.build import Digest, build_digest
     from .digest.service import new_digest
-    from .errors import BackendUnavailable, InvalidInput, NetworkError, NotFound, ParseError, RadarError
+    from .errors import (
+        BackendUnavailable,
+        Conflict,
+        InvalidInput,
+        NetworkError,
+        NotFound,
+        ParseError,
+        RadarError,
+    )
     from .importers.base import Source
     from .index import update_index
     from .ingest import ImportReport, import_source

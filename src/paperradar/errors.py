@@ -1,4 +1,16 @@
-"""The RadarError tree. Each error knows its HTTP status and CLI exit code. No I/O."""
+"""The RadarError tree. Each error knows its HTTP status and CLI exit code. No I/O.
+
+Only these leave the library; the CLI prints `Error: <message>` (exit 1), the web app answers
+`{"ok": false, "error": ..., "status": N}`:
+
+    RadarError                 500  something failed that is not the caller's doing
+    ├── InvalidInput           400  the request cannot be done as asked
+    │   └── Conflict           409  what it would create exists already (a profile name)
+    ├── ParseError             400  one bad spot in one source: file, line, reason
+    ├── NotFound               404  no such paper, profile, topic...
+    ├── BackendUnavailable     503  a service or optional dependency is missing (says how to get it)
+    └── NetworkError           502  a fetch failed; nothing was changed
+"""
 
 from __future__ import annotations
 
@@ -10,6 +22,12 @@ class RadarError(Exception):
 
 class InvalidInput(RadarError):
     http_status = 400
+
+
+class Conflict(InvalidInput):
+    """What the request would create exists already (a profile of that name): HTTP 409."""
+
+    http_status = 409
 
 
 class NotFound(RadarError):

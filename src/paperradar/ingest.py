@@ -27,7 +27,7 @@ from typing import Any
 
 from . import dedupe, importers
 from .dedupe import Candidate, Probe
-from .errors import InvalidInput, ParseError
+from .errors import InvalidInput, ParseError, RadarError
 from .importers.base import Source
 from .models import Record
 from .storage.base import Library
@@ -278,7 +278,7 @@ def in_worker(name: str, source: Source, column_map: dict[str, str] | None) -> I
                 kind, value = queue.get(timeout=_POLL)
             except Empty:
                 if not proc.is_alive():
-                    raise RuntimeError(f"the parsing worker died (exit code {proc.exitcode})") from None
+                    raise RadarError(f"the parsing worker died (exit code {proc.exitcode})") from None
                 continue
             if kind == "chunk":
                 yield value

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .embed import text_for
-from .errors import InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .importers.base import Source
 from .ingest import ImportReport, now_iso
 from .normalize import ids_from_text
@@ -261,7 +261,7 @@ def create_profile(
     if author is not None:
         pks = _author_papers(lib, author, pick) + pks
     if store.profile_exists(lib, name):
-        raise InvalidInput(f"a profile named {name!r} exists already (add papers with `profile add`)")
+        raise Conflict(f"a profile named {name!r} exists already (add papers with `profile add`)")
     with lib.transaction():
         ppk = store.insert_profile(lib, name, author, now_iso())
         store.add_papers(lib, ppk, list(dict.fromkeys(pks)), now_iso())

@@ -122,8 +122,14 @@ def main() -> None:
     except RadarError as e:
         if state.debug:
             raise
-        err.print(f"[red]Error:[/red] {e}", highlight=False)
+        err.print(f"[red]Error:[/red] {escape(str(e))}", highlight=False)
         sys.exit(e.exit_code)
+    except OSError as e:  # a file or folder the user named could not be read or written
+        if state.debug:
+            raise
+        where = f": {e.filename}" if e.filename else ""
+        err.print(f"[red]Error:[/red] {escape((e.strerror or str(e)) + where)}", highlight=False)
+        sys.exit(1)
     except KeyboardInterrupt:
         err.print("Interrupted; whole batches already imported are kept.")
         sys.exit(130)

@@ -19,7 +19,7 @@ from ..models import FEEDBACK_KINDS, one_of
 from ..papers import load_paper
 from ..storage.base import Library
 from .deps import Lib, render
-from .errors import error_body
+from .errors import ErrorBody, error_body
 from .imports import display_name, read_upload
 from .papers import label
 
@@ -68,10 +68,14 @@ def api_authors(lib: Lib, name: Annotated[str, Query(min_length=1, max_length=20
     return {"ok": True, "total": len(items), "items": items}
 
 
-@router.post("/api/profiles", tags=["profiles"])
+@router.post(
+    "/api/profiles",
+    tags=["profiles"],
+    responses={409: {"model": ErrorBody, "description": "a profile of that name exists already"}},
+)
 def api_create(lib: Lib, body: NewProfile):
     """Create a profile from an author name (with `pick` when it names several people) and/or paper ids.
-    An ambiguous name answers 400 with `candidates`."""
+    An ambiguous name answers 400 with `candidates`; a name already taken answers 409."""
     try:
         profile = create(lib, body.name, body.author, body.pick, list(body.papers))
     except svc.AmbiguousAuthor as e:
