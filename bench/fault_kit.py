@@ -271,8 +271,12 @@ def prepare(work: Path, n: int) -> dict[str, Path]:
 
 
 def fresh(base: Path, work: Path, name: str) -> Path:
+    """A copy of the base library (with its ranking features folder) for one round."""
     db = work / f"{name}.db"
     for suffix in ("", "-wal", "-shm", ".log"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(f"{db}.features", ignore_errors=True)
     shutil.copy(base, db)
+    if Path(f"{base}.features").is_dir():
+        shutil.copytree(f"{base}.features", f"{db}.features")
     return db
