@@ -366,6 +366,12 @@ def _topic_readers(db: Path) -> tuple[Server, threading.Event]:
 # ---------------------------------------------------------------- likes
 
 
+def rotated(papers: list[str], i: int) -> list[str]:
+    """Round i's papers to like: the list turned by 24 per round (each round has a fresh library)."""
+    start = (24 * i) % len(papers)
+    return papers[start:] + papers[:start]
+
+
 EACH = 3  # likes per user in one operation through the server
 CLI_EACH = 2  # and through the CLI (a process each: ~2 s apiece under load)
 
@@ -382,7 +388,7 @@ def server_likes(ctx: Ctx, rounds: int, rng: random.Random) -> list[Row]:
         db = setup(ctx, "server-likes")
         at = rng.uniform(0, full)
         srv, acked, stop = Server(db), [], threading.Event()
-        t = threading.Thread(target=_likes_through, args=(srv, papers[i * 50 :], users, stop, acked))
+        t = threading.Thread(target=_likes_through, args=(srv, rotated(papers, i), users, stop, acked))
         t.start()
         time.sleep(at)
         mid = t.is_alive()
@@ -471,7 +477,7 @@ def cli_likes(ctx: Ctx, rounds: int, rng: random.Random) -> list[Row]:
     for i in range(rounds):
         db = setup(ctx, "cli-likes")
         at = rng.uniform(0, full)
-        likers = CliLikers(db, papers[i * 50 :], 4)
+        likers = CliLikers(db, rotated(papers, i), 4)
         time.sleep(at)
         mid = likers.kill_all()
         stored = liked(db)
