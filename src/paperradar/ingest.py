@@ -31,7 +31,7 @@ from .errors import InvalidInput, ParseError, RadarError
 from .importers.base import Source
 from .models import Record
 from .storage.base import Library
-from .storage.sqlite import dumps
+from .storage.common import dumps
 
 log = logging.getLogger(__name__)
 

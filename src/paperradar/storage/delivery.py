@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from .base import Library
-from .sqlite import _chunks, _marks, dumps
+from .common import _chunks, _marks, dumps
 
 # ---------------------------------------------------------------- sync cursors
 

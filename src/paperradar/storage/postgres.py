@@ -1,7 +1,7 @@
 """The PostgreSQL library, chosen by a `postgresql://` location: the team backend.
 
-It shares the SQL of `SQLiteLibrary` (and of the storage modules that take a library) through
-`dialect.to_postgres`, and overrides only what differs: full-text search (a generated tsvector with
+It shares the SQL of `common.CommonLibrary` (and of the storage modules that take a library) through
+`dialect.to_postgres`, and adds only what differs: full-text search (a generated tsvector with
 ts_rank_cd and ts_headline instead of FTS5 and bm25), the write lock (a transaction-level advisory
 lock, so several processes and threads write one at a time, as SQLite's BEGIN IMMEDIATE did),
 corrections, integrity checks and the embedding-change counter. Connections come from one
@@ -18,9 +18,10 @@ from typing import Any
 from ..errors import InvalidInput
 from . import fts
 from .base import Library, PaperRef, Table
+from .common import CommonLibrary, _chunks
 from .dialect import to_postgres
 from .pg_migrations import migrate
-from .sqlite import SQLiteLibrary, _chunks
+from .sqlite import SQLiteLibrary
 
 WRITE_LOCK = 16_0002  # the advisory lock every write transaction takes
 _POOLS: dict[str, Any] = {}
@@ -133,7 +134,7 @@ def close_pool(url: str) -> None:
         pool.close()
 
 
-class PostgresLibrary(SQLiteLibrary):
+class PostgresLibrary(CommonLibrary):
     """The `Library` on PostgreSQL (same behaviour as SQLiteLibrary; the contract tests run both)."""
 
     def __init__(self, url: str):  # not super().__init__, which opens a SQLite file
@@ -388,6 +389,9 @@ class PostgresLibrary(SQLiteLibrary):
             q = f"SELECT p.pk FROM papers p WHERE p.pk = ANY(?){cond}"
             out.update(int(r[0]) for r in self.conn.execute(q, [chunk, *params]))
         return out
+
+    def checkpoint(self) -> None:
+        """Nothing to fold: PostgreSQL keeps its own write-ahead log (SQLite's is folded before a move)."""
 
 
 def tsquery(

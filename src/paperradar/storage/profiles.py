@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import NotFound
 from . import users
 from .base import Library
-from .sqlite import dumps
+from .common import dumps
 
 FEEDBACK_KINDS = ("like", "dislike", "not_interested")
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .base import Library
-from .sqlite import _chunks, _marks
+from .common import _chunks, _marks
 
 TOPIC_COLUMNS = "id, level, parent, label, terms, size, centroid, x, y, axes"
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import InvalidInput, NotFound
 from .base import Library
-from .sqlite import _marks
+from .common import _marks
 
 
 @dataclass(frozen=True)
