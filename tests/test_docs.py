@@ -6,6 +6,7 @@ current (scripts/cli_docs.py --check)."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,45 @@ def test_docs_link_to_pages_that_exist():
     for page in DOCS.glob("*.md"):
         for target in re.findall(r"\]\(([\w-]+\.md)(?:#[\w-]*)?\)", page.read_text(encoding="utf-8")):
             assert (DOCS / target).is_file(), f"{page.name} links to a missing {target}"
+
+
+def test_the_importer_recipe_is_enough_to_add_a_format(tmp_path, monkeypatch):
+    """docs/architecture.md's "Add an importer", followed literally: a module with NAME, detect and
+    parse, its name added to IMPORTERS; auto-detection, the import report and a bad line's
+    rejection then work with no other change."""
+    import types
+
+    from paperradar import importers
+    from paperradar.errors import ParseError
+    from paperradar.importers.base import Source
+    from paperradar.ingest import import_source
+    from paperradar.models import Record, SourceRef
+
+    def detect(head: str, name: str) -> int:
+        return 90 if head.startswith("# doi list") else 0
+
+    def parse(source: Source):
+        for line, text in source.lines():
+            if text.startswith("#") or not text.strip():
+                continue
+            doi, _, title = text.partition("\t")
+            if not doi.startswith("10.") or not title:
+                yield ParseError(source.path, line, "want DOI<TAB>title")
+                continue
+            yield Record(SourceRef("doi_list", source.path, line), ids=[f"doi:{doi}"], title=title)
+
+    module = types.ModuleType("paperradar.importers.doi_list")
+    module.NAME, module.detect, module.parse = "doi_list", detect, parse  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(importers, "IMPORTERS", (*importers.IMPORTERS, "doi_list"))
+    listing = tmp_path / "reading.txt"
+    listing.write_text(
+        "# doi list\n10.1000/a\tKV cache compression\nnot a doi\n10.1000/b\tSparse attention\n"
+    )
+    lib = open_library(str(tmp_path / "lib.db"))
+    try:
+        report = import_source(lib, Source.from_file(listing))
+    finally:
+        lib.close()
+    assert (report.importer, report.read, report.new) == ("doi_list", 2, 2)
+    assert [(e.line, e.reason) for e in report.rejected] == [(3, "want DOI<TAB>title")]
