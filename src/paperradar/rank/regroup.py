@@ -1,7 +1,8 @@
 """Re-clustering a profile's interests in the background, so that a like answers at once.
 
-A like, a dislike's undo or a feedback reset changes a profile's positive papers, and its interests
-(k-means over those papers, rank/interests.py) go out of date. The web server keeps one worker
+A like, its undo or a feedback reset changes a profile's positive papers (so does a dislike of a
+liked paper: the next ranking notices), and its interests (k-means over those papers,
+rank/interests.py) go out of date. The web server keeps one worker
 thread per library (`serve`, started by its job runner): the request only asks (`ask`), the worker
 re-clusters each asked-for profile once, however many likes arrived meanwhile, and waits
 `GAP_S` before its next pass, so a flood of likes costs one k-means per profile every few
