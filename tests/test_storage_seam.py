@@ -102,3 +102,60 @@ def test_the_check_sees_each_kind_of_breach(tmp_path):
         ROOT = old
     lines = sorted(int(v.split(":")[1]) for v in found)
     assert lines == [2, 3, 5, 5, 6], found
+
+
+# ---------------------------------------------------------------- the reads moved into storage/, on both backends
+
+
+def test_the_reads_moved_into_storage_agree_on_both_backends(any_lib):
+    """What ranking, recommendation and enrichment read through storage/queries.py: the same
+    answers from SQLite and PostgreSQL (these were SQL text in rank/, recommend.py, enrich.py)."""
+    from test_storage_contract import import_examples
+
+    import_examples(any_lib)
+    pks = sorted(any_lib.all_pks())
+    stamp = any_lib.papers_stamp()
+    assert (stamp.count, stamp.max_pk) == (len(pks), max(pks)) and stamp.max_updated_at
+    assert set(any_lib.paper_ids()) == set(pks) and all(any_lib.paper_ids().values())
+    assert any_lib.existing_pks([pks[0], 10**9]) == {pks[0]}  # a merged-away pk is not a paper
+    assert any_lib.papers_updated_after(stamp.max_updated_at) == set()
+    assert any_lib.papers_updated_after("") == set(pks)
+    names = any_lib.author_names(pks)
+    assert set(names) == set(pks) and any(names.values())
+    assert names[pks[0]] == [a.name for a in _paper(any_lib, pks[0]).authors]
+    assert set(any_lib.paper_dates(pks)) == set(pks)
+    sample = any_lib.sample_pks(3)
+    assert sample == any_lib.sample_pks(3) and len(sample) == 3 and set(sample) <= set(pks)
+
+
+def test_vectors_for_ranking_and_ann_rescoring_on_both_backends(any_lib):
+    """The vectors ranking falls back on (any model's) and those an ANN index rescores with, which
+    it reads through a connection of its own: on PostgreSQL too (it opened a SQLite file before)."""
+    import numpy as np
+
+    from paperradar.storage import open_vector_reader
+    from test_storage_contract import import_examples
+
+    import_examples(any_lib)
+    pks = sorted(any_lib.all_pks())[:3]
+    assert any_lib.main_vector_model() is None
+    with any_lib.transaction():
+        any_lib.put_embeddings("wide", [(pk, "h", np.full(8, pk, np.float32).tobytes()) for pk in pks])
+        any_lib.put_embeddings("narrow", [(pks[0], "h", np.ones(4, np.float32).tobytes())])
+    model = any_lib.main_vector_model()
+    assert (model.model_id, model.dim) == ("wide", 8)
+    got = sorted((pk, m, len(b)) for pk, m, b in any_lib.any_vectors_of(pks))
+    assert got == sorted([(pk, "wide", 32) for pk in pks] + [(pks[0], "narrow", 16)])
+    reader = open_vector_reader(any_lib.path)
+    try:
+        rows = dict(reader.vectors_of("wide", [pks[1], pks[2], 10**9]))
+    finally:
+        reader.close()
+    assert set(rows) == {pks[1], pks[2]}
+    assert np.frombuffer(rows[pks[1]], np.float32).tolist() == [float(pks[1])] * 8
+
+
+def _paper(lib, pk):
+    from paperradar.papers import load_paper
+
+    return load_paper(lib, pk, with_sources=False)

@@ -103,7 +103,8 @@ class PaperQueries:
 
     def main_vector_model(self) -> VectorModel | None:
         row = self.conn.execute(
-            "SELECT model_id, length(vector) FROM embeddings GROUP BY model_id ORDER BY count(*) DESC LIMIT 1"
+            "SELECT model_id, max(length(vector)) FROM embeddings GROUP BY model_id"
+            " ORDER BY count(*) DESC, model_id LIMIT 1"
         ).fetchone()
         return VectorModel(str(row[0]), int(row[1]) // 4) if row else None
 
