@@ -22,6 +22,7 @@ from .ingest import ImportReport, now_iso
 from .normalize import ids_from_text
 from .rank import interests as ranking
 from .rank.people import group_papers, same_name
+from .stopwords import STOP_WORDS
 from .storage import profiles as store
 from .storage.base import Library
 
@@ -129,36 +130,7 @@ def _candidate(index: int, name: str, rows: list[dict[str, Any]]) -> AuthorCandi
     )
 
 
-_TITLE_STOP = frozenset(
-    [
-        "with",
-        "from",
-        "using",
-        "towards",
-        "toward",
-        "their",
-        "into",
-        "via",
-        "based",
-        "model",
-        "models",
-        "learning",
-        "approach",
-        "method",
-        "methods",
-        "analysis",
-        "study",
-        "data",
-        "paper",
-        "through",
-        "beyond",
-        "under",
-        "over",
-        "when",
-        "what",
-        "large",
-    ]
-)
+_TITLE_STOP = STOP_WORDS  # words that say nothing of what an author works on (stopwords.py)
 
 
 def candidate_json(c: AuthorCandidate) -> dict[str, Any]:
