@@ -1,11 +1,13 @@
 """The storage contract: what every library backend provides, as small repositories (typing
 Protocols), and the dataclasses that travel between them. No I/O.
 
-`SQLiteLibrary` (sqlite.py) and `PostgresLibrary` (postgres.py) both satisfy `Library`;
-tests/test_storage_contract.py runs the same tests on both. The storage modules that take a library
-(profiles.py, topics.py, delivery.py, jobs.py, web.py, freshness.py, users.py) are the profile,
-topic, delivery and settings repositories' functions; they reach the database only through
-`lib.conn` and `lib.transaction()`, which both backends provide (see dialect.py).
+`SQLiteLibrary` (sqlite.py) and `PostgresLibrary` (postgres.py) both satisfy `Library`, sharing
+common.py's `CommonLibrary`; tests/test_storage_contract.py runs the same tests on both. The storage
+modules that take a library (profiles.py, topics.py, delivery.py, jobs.py, web.py, freshness.py,
+users.py) are the profile, topic, delivery and settings repositories' functions; they reach the
+database only through `lib.conn` and `lib.transaction()`, which both backends provide (see
+dialect.py). Code outside storage/ never touches `conn`, names a backend class or holds SQL
+(tests/test_storage_seam.py): it calls these methods and functions.
 """
 
 from __future__ import annotations
