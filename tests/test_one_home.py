@@ -181,6 +181,19 @@ def test_feedback_kinds_are_one_tuple_that_checks_and_forms_are_built_from():
     assert all(kind.match(k) for k in (*FEEDBACK_KINDS, "not-interested")) and not kind.match("love")
 
 
+def test_home_shows_a_button_for_every_feedback_kind():
+    from paperradar.models import FEEDBACK_KINDS
+    from paperradar.web.deps import make_templates
+
+    env = make_templates().env
+    macro = (
+        '{% from "_macros.html" import feedback_form %}{{ feedback_form(p, "t", "me", "/", feedback_kinds) }}'
+    )
+    html = env.from_string(macro).render(p={"id": "arxiv:2410.09918"})
+    assert re.findall(r'name="kind" value="(\w+)"', html) == list(FEEDBACK_KINDS)
+    assert "feedback_kinds" in (SRC / "web" / "templates" / "home.html").read_text(encoding="utf-8")
+
+
 def test_export_formats_are_one_tuple_for_cli_web_and_library():
     from paperradar import papers
     from paperradar.export import EXPORT_FORMATS, FORMATS
@@ -214,7 +227,6 @@ COPIES = {
 LEFTOVERS = {
     "the feedback kinds": {
         "storage/profiles.py",  # storage/ was being reworked (issue 16); equal to the home, pinned above
-        "web/templates/home.html",  # the buttons Home shows, in its template
     },
 }
 

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from ..models import FEEDBACK_KINDS
 from ..storage import open_library
 from ..storage.base import Library
 from .security import CSRF_COOKIE, new_csrf
@@ -79,6 +80,7 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["feedback_kinds"] = FEEDBACK_KINDS  # the buttons Home shows (models.FEEDBACK_KINDS)
     return Jinja2Templates(env=env)
 
 
