@@ -218,6 +218,7 @@ COPIES = {
     "the feedback kinds": (r"like\|dislike|\"like\", \"dislike\", \"not_interested\"\)", {"models.py"}),
     "the export formats": (r"\"jsonl\", \*FORMATS|\"jsonl\", \"bibtex\"|bibtex\|ris", {"export/__init__.py"}),
     "the name suffixes": (r"jr\\\\?\.", {"normalize.py"}),
+    "the Embedder protocol": (r"class Embedder\(Protocol\)", {"embed/__init__.py"}),
     "scikit-learn's stop words": (r"whereafter|amoungst", {"stopwords.py"}),
     "the domain stop words": (r"sota\s+(?:specifically\s+state\s+)?state-of-the-art", {"stopwords.py"}),
 }

@@ -15,21 +15,14 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 
+from .embed import Embedder
 from .highlights import _model, features, sentences
 
 FACETS = ("background", "method", "result")
 CACHE = 50_000  # sentence vectors kept per process
-
-
-class Embedder(Protocol):
-    model_id: str
-    dim: int
-
-    def embed_batch(self, texts: list[str]) -> np.ndarray: ...
 
 
 def facet_weights(sents: Sequence[str]) -> dict[str, np.ndarray]:

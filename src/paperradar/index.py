@@ -16,18 +16,12 @@ from typing import Protocol
 
 import numpy as np
 
+from .embed import Embedder
 from .embed import text_for as text_of
 from .errors import BackendUnavailable
 from .storage.base import Library
 
 BATCH = 256
-
-
-class Embedder(Protocol):
-    model_id: str
-    dim: int
-
-    def embed_batch(self, texts: list[str]) -> np.ndarray: ...
 
 
 def text_hash(text: str) -> str:
