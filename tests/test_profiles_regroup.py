@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
-from scipy import sparse
 
 from paperradar import profiles as P
-from paperradar.rank import interests, learner, model_cache, regroup
+from paperradar.rank import interests, model_cache, regroup
 from paperradar.recommend import recommend
 from test_profiles import make_papers
 from web_helpers import client_for
@@ -56,7 +54,9 @@ def test_likes_through_the_api_never_cluster_and_the_server_regroups_once(world)
     client = client_for(lib.path)  # its job runner keeps the worker above
     before = grouping(lib)
     for pk in robots[:3]:
-        r = client.post_csrf("/api/profiles/ann/feedback", json={"paper": lib.paper_row(pk)["id"], "kind": "like"})
+        r = client.post_csrf(
+            "/api/profiles/ann/feedback", json={"paper": lib.paper_row(pk)["id"], "kind": "like"}
+        )
         assert r.status_code == 200, r.text
     assert clustered == [] and grouping(lib) == before  # the likes were writes only
 
@@ -91,20 +91,3 @@ def test_without_a_server_the_next_ranking_regroups_once_and_undo_restores_every
     assert len(clustered) == 1  # undo is a write too
     assert ranked(lib, pool) == first and grouping(lib) == before
     assert len(clustered) == 2
-
-
-def test_an_interest_left_without_positives_keeps_the_other_interests_names_in_place():
-    rows = np.eye(3, dtype=np.float32)
-    data = learner.TrainingSet(
-        pos_lex=sparse.csr_matrix(rows[[0, 2]]),
-        pos_weights=np.ones(2),
-        neg_lex=sparse.csr_matrix(rows[[1]]),
-        rej_lex=sparse.csr_matrix((0, 3), dtype=np.float32),
-        ref_lex=sparse.csr_matrix(rows),
-        pos_dense=rows[[0, 2]],
-        pos_groups=np.array([0, 2]),  # interest 1's papers are no longer positives
-        ref_dense=rows,
-    )
-    model = learner.fit(data)
-    ev = model.evidence(sparse.csr_matrix(rows[[2, 0]]), rows[[2, 0]])
-    assert ev.interest.tolist() == [2, 0]

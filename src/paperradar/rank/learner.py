@@ -42,6 +42,9 @@ class LearnerConfig:
     interest_penalty: float = 2.0  # z taken off an interest's papers as its rejections mount (n / (n + 2))
     half_life_days: float = 365.0  # a profile paper this much older than the newest weighs half
     reference: int = 2000  # library papers the scores are scaled against
+    # lexical models per interest (arxiv-sanity-lite's one SVM per tag): "" none, "max" the best
+    # interest's z-score, "max-with-global" the best of those and the profile-wide SVM's
+    interest_svm: str = ""
 
 
 @dataclass
@@ -69,9 +72,21 @@ class Model:
     lex_scale: tuple[float, float] = (0.0, 1.0)  # mean, std on the reference papers
     dense_scale: tuple[float, float] = (0.0, 1.0)
     reference: np.ndarray = field(default_factory=lambda: np.zeros(0))  # sorted reference scores
+    # per interest (cfg.interest_svm): SVM weights, intercept and scale on the reference papers
+    interest_lex: list[tuple[np.ndarray, float, tuple[float, float]]] = field(default_factory=list)
 
     def lexical(self, x: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(x @ self.coef).ravel() + self.intercept
+
+    def lexical_z(self, x: sparse.csr_matrix) -> np.ndarray:
+        """The lexical evidence on the library's scale: the profile-wide SVM's z-score, or with
+        per-interest models the best interest's (and the profile-wide one's, per cfg)."""
+        z = _z(self.lexical(x), self.lex_scale)
+        if not self.interest_lex:
+            return z
+        per = np.column_stack([_z(np.asarray(x @ c).ravel() + b, sc) for c, b, sc in self.interest_lex])
+        best = per.max(axis=1)
+        return np.maximum(best, z) if self.cfg.interest_svm == "max-with-global" else best
 
     def dense(self, d: Rows | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Dense score, best interest and its cosine for each of the n rows."""
@@ -87,7 +102,7 @@ class Model:
         return out, best, near
 
     def evidence(self, x: sparse.csr_matrix, d: Rows | None) -> Evidence:
-        lex = _z(self.lexical(x), self.lex_scale)
+        lex = self.lexical_z(x)
         dense_raw, best, near = self.dense(d, x.shape[0])
         dense = _z(dense_raw, self.dense_scale) if self.interests else np.zeros_like(lex)
         score = lex + self.cfg.dense_weight * dense
@@ -175,6 +190,8 @@ def fit(data: TrainingSet, cfg: LearnerConfig = LearnerConfig()) -> Model:
         hits = np.bincount(model.dense(rejected, rejected.shape[0])[1], minlength=len(interests))
         model.penalty = cfg.interest_penalty * hits / (hits + 2.0)
     model.lex_scale = _scale(model.lexical(data.ref_lex)) if data.ref_lex.shape[0] else (0.0, 1.0)
+    if cfg.interest_svm:
+        model.interest_lex = _interest_svms(data, cfg)
     if interests and data.ref_dense is not None and data.ref_dense.shape[0]:
         model.dense_scale = _scale(model.dense(data.ref_dense, data.ref_dense.shape[0])[0])
     if data.ref_lex.shape[0]:
@@ -183,15 +200,40 @@ def fit(data: TrainingSet, cfg: LearnerConfig = LearnerConfig()) -> Model:
 
 
 def _fit_svm(data: TrainingSet, cfg: LearnerConfig) -> tuple[np.ndarray, float]:
-    n_pos, n_neg, n_rej = data.pos_lex.shape[0], data.neg_lex.shape[0], data.rej_lex.shape[0]
-    width = data.pos_lex.shape[1]
+    return _svm(data.pos_lex, data.pos_weights, data.neg_lex, data.rej_lex, cfg)
+
+
+def _interest_svms(
+    data: TrainingSet, cfg: LearnerConfig
+) -> list[tuple[np.ndarray, float, tuple[float, float]]]:
+    """One lexical SVM per interest (its papers against the same negatives), when there are 2+."""
+    groups = data.pos_groups
+    if groups is None or len(np.unique(groups)) < 2 or not data.ref_lex.shape[0]:
+        return []
+    out = []
+    for g in np.unique(groups):
+        take = np.flatnonzero(groups == g)
+        coef, b = _svm(data.pos_lex[take], data.pos_weights[take], data.neg_lex, data.rej_lex, cfg)
+        out.append((coef, b, _scale(np.asarray(data.ref_lex @ coef).ravel() + b)))
+    return out
+
+
+def _svm(
+    pos: sparse.csr_matrix,
+    weights: np.ndarray,
+    neg: sparse.csr_matrix,
+    rej: sparse.csr_matrix,
+    cfg: LearnerConfig,
+) -> tuple[np.ndarray, float]:
+    n_pos, n_neg, n_rej = pos.shape[0], neg.shape[0], rej.shape[0]
+    width = pos.shape[1]
     if n_pos == 0 or width == 0 or n_neg + n_rej == 0:
-        centroid = np.asarray(data.pos_lex.mean(axis=0)).ravel() if n_pos else np.zeros(width)
+        centroid = np.asarray(pos.mean(axis=0)).ravel() if n_pos else np.zeros(width)
         return centroid.astype(np.float32), 0.0
-    x = sparse.vstack([data.pos_lex, data.neg_lex, data.rej_lex], format="csr")
+    x = sparse.vstack([pos, neg, rej], format="csr")
     y = np.r_[np.ones(n_pos), np.zeros(n_neg + n_rej)]
     # balanced classes: the positives together weigh as much as the negatives together
-    pos_w = data.pos_weights / data.pos_weights.sum() * (n_neg + n_rej * cfg.reject_weight_svm)
+    pos_w = weights / weights.sum() * (n_neg + n_rej * cfg.reject_weight_svm)
     w = np.r_[pos_w, np.ones(n_neg), np.full(n_rej, cfg.reject_weight_svm)]
     clf = LinearSVC(C=cfg.C, tol=1e-4, max_iter=5000, random_state=0, dual=True)  # 10x faster here
     clf.fit(x, y, sample_weight=w / w.mean())
