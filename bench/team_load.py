@@ -79,9 +79,8 @@ def setup(location: str, queries_from: Path, rng: random.Random) -> tuple[list[s
     if not has:
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as own:
             own.write("\n".join(rng.sample(ids, 20)) + "\n")
-        subprocess.run(
-            [load.EXE, "--db", location, "profile", "create", "load", "--papers", own.name], check=True
-        )
+        command = [load.EXE, "--db", location, "profile", "create", "load", "--papers", own.name]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # stdout carries the JSON
         os.unlink(own.name)
     return queries, ids
 
