@@ -297,21 +297,23 @@ class PostgresLibrary(CommonLibrary):
         the first `RERANK` keep their cheap order, below all of those (pages stay consistent)."""
         query, params = tsquery(terms, excluded, joiner)
         where, fparams = pg_filters(f)
+        # the tsquery written out where it is used (not joined from a CTE), so the planner knows
+        # how many papers match and picks a sequential or a bitmap scan accordingly
         matches = (  # materialized: (pk, cheap) rows only, counted and sorted without their tsvectors
-            f"SELECT p.pk, ts_rank({_WEIGHTS}, p.tsv, tq.q) AS cheap"
-            f" FROM papers p, tq WHERE p.tsv @@ tq.q{''.join(' AND ' + w for w in where)}"
+            f"SELECT p.pk, ts_rank({_WEIGHTS}, p.tsv, {query}) AS cheap"
+            f" FROM papers p WHERE p.tsv @@ {query}{''.join(' AND ' + w for w in where)}"
         )
-        head = f"WITH tq AS (SELECT {query} AS q), m AS MATERIALIZED ({matches})"
-        args, rows = [*params, *fparams], []
+        head = f"WITH m AS MATERIALIZED ({matches})"
+        args, rows = [*params, *params, *fparams], []
         if offset < RERANK:
             q = (
                 f"{head}, top AS (SELECT pk FROM m ORDER BY cheap DESC, pk LIMIT {RERANK})"
-                f" SELECT top.pk, ts_rank_cd({_WEIGHTS}, p.tsv, tq.q) AS s, (SELECT count(*) FROM m)"
-                " FROM top JOIN papers p ON p.pk = top.pk, tq ORDER BY s DESC, top.pk LIMIT ? OFFSET ?"
+                f" SELECT top.pk, ts_rank_cd({_WEIGHTS}, p.tsv, {query}) AS s, (SELECT count(*) FROM m)"
+                " FROM top JOIN papers p ON p.pk = top.pk ORDER BY s DESC, top.pk LIMIT ? OFFSET ?"
             )
             rows = [
                 (int(r[0]), 1.0 + float(r[1]), int(r[2]))
-                for r in self.conn.execute(q, [*args, min(limit, RERANK - offset), offset])
+                for r in self.conn.execute(q, [*args, *params, min(limit, RERANK - offset), offset])
             ]
         if offset + limit > RERANK and (offset >= RERANK or len(rows) == RERANK - offset):
             start = max(offset, RERANK)
@@ -426,10 +428,9 @@ def _term(t: fts.Term) -> tuple[str, list[Any]]:
     return "(phraseto_tsquery('english', ?) || phraseto_tsquery('simple', ?))", [t.text, t.text]
 
 
-def _key(
-    terms: Sequence[fts.Term], excluded: Sequence[fts.Term], joiner: str, f: fts.Filters
-) -> tuple[Any, ...]:
-    return (tuple(terms), tuple(excluded), joiner, f)
+def _key(terms: Sequence[fts.Term], excluded: Sequence[fts.Term], joiner: str, f: fts.Filters) -> str:
+    """The memo key of one keyword query: its terms, how they join, its filters."""
+    return repr((tuple(terms), tuple(excluded), joiner, f))
 
 
 def _any_words(words: list[str]) -> tuple[str, list[Any]]:
