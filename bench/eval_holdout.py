@@ -507,7 +507,8 @@ def run(authors: int, cuts: list[str], log_path: Path, only: set[str] | None) ->
 # the SVM's 118k at C 0.017), the SVM's own negatives (every other paper) at that C, a shorter
 # half-life; and the arxiv-sanity SVM itself on the same dev authors, to read ratios from.
 # Round 4: a lexical SVM per interest, scored by the best interest (with or without the
-# profile-wide SVM beside them), run with `--only` beside the logged knn-2 rows.
+# profile-wide SVM beside them), run with `--only` beside the logged knn-2 rows. Round 5: a third
+# evidence, the TF-IDF cosine to the profile's (recency-weighted) mean row, at weight 0.5 and 1.
 DEV_GRID: dict[str, dict[str, Any]] = {
     "knn-2": {"knn": 2},
     "knn-2-C-0.02": {"knn": 2, "C": 0.02},
@@ -515,6 +516,8 @@ DEV_GRID: dict[str, dict[str, Any]] = {
     "knn-2-half-life-180": {"knn": 2, "half_life_days": 180},
     "knn-2-interest-svm-max": {"knn": 2, "interest_svm": "max"},
     "knn-2-interest-svm-max-with-global": {"knn": 2, "interest_svm": "max-with-global"},
+    "knn-2-centroid-0.5": {"knn": 2, "centroid_weight": 0.5},
+    "knn-2-centroid-1": {"knn": 2, "centroid_weight": 1.0},
 }
 DEV_BASELINES = ("arxiv-sanity-svm",)
 

@@ -47,3 +47,23 @@ def test_per_interest_lexical_models_lift_a_small_interests_papers():
     one = learner.fit(data).lexical_z(sparse.csr_matrix(probe))
     per = learner.fit(data, learner.LearnerConfig(interest_svm="max")).lexical_z(sparse.csr_matrix(probe))
     assert per[0] > one[0]
+
+
+def test_the_centroid_evidence_adds_the_cosine_to_the_profiles_mean_row():
+    """`centroid_weight` (a setting tried on dev authors, off by default): a paper that reads like
+    the profile's average paper gains; one that reads like none of it does not."""
+    rng = np.random.default_rng(1)
+    pos = rng.random((6, 20)) * (rng.random((6, 20)) < 0.4)
+    pos[:, :5] += 1.0
+    neg = rng.random((120, 20)) * (rng.random((120, 20)) < 0.4)
+    data = learner.TrainingSet(
+        pos_lex=sparse.csr_matrix(pos.astype(np.float32)),
+        pos_weights=np.ones(6),
+        neg_lex=sparse.csr_matrix(neg[:80].astype(np.float32)),
+        rej_lex=sparse.csr_matrix((0, 20), dtype=np.float32),
+        ref_lex=sparse.csr_matrix(neg[80:].astype(np.float32)),
+    )
+    probes = sparse.csr_matrix(np.vstack([pos.mean(axis=0), np.r_[np.zeros(19), 1.0]]).astype(np.float32))
+    plain = learner.fit(data).evidence(probes, None).score
+    more = learner.fit(data, learner.LearnerConfig(centroid_weight=1.0)).evidence(probes, None).score
+    assert more[0] - plain[0] > more[1] - plain[1]

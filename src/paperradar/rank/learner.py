@@ -45,6 +45,7 @@ class LearnerConfig:
     # lexical models per interest (arxiv-sanity-lite's one SVM per tag): "" none, "max" the best
     # interest's z-score, "max-with-global" the best of those and the profile-wide SVM's
     interest_svm: str = ""
+    centroid_weight: float = 0.0  # weight of a third evidence: TF-IDF cosine to the positives' mean row
 
 
 @dataclass
@@ -74,6 +75,8 @@ class Model:
     reference: np.ndarray = field(default_factory=lambda: np.zeros(0))  # sorted reference scores
     # per interest (cfg.interest_svm): SVM weights, intercept and scale on the reference papers
     interest_lex: list[tuple[np.ndarray, float, tuple[float, float]]] = field(default_factory=list)
+    centroid: np.ndarray | None = None  # the positives' mean TF-IDF row (unit), with cfg.centroid_weight
+    centroid_scale: tuple[float, float] = (0.0, 1.0)
 
     def lexical(self, x: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(x @ self.coef).ravel() + self.intercept
@@ -106,6 +109,10 @@ class Model:
         dense_raw, best, near = self.dense(d, x.shape[0])
         dense = _z(dense_raw, self.dense_scale) if self.interests else np.zeros_like(lex)
         score = lex + self.cfg.dense_weight * dense
+        if self.centroid is not None:
+            score = score + self.cfg.centroid_weight * _z(
+                np.asarray(x @ self.centroid).ravel(), self.centroid_scale
+            )
         if len(self.penalty) and len(best):
             score = score - self.penalty[np.maximum(best, 0)] * (best >= 0)
         return Evidence(score, lex, dense, best, near)
@@ -192,6 +199,10 @@ def fit(data: TrainingSet, cfg: LearnerConfig = LearnerConfig()) -> Model:
     model.lex_scale = _scale(model.lexical(data.ref_lex)) if data.ref_lex.shape[0] else (0.0, 1.0)
     if cfg.interest_svm:
         model.interest_lex = _interest_svms(data, cfg)
+    if cfg.centroid_weight and data.pos_lex.shape[0] and data.ref_lex.shape[0]:
+        mean = np.asarray(data.pos_lex.T @ data.pos_weights).ravel()
+        model.centroid = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+        model.centroid_scale = _scale(np.asarray(data.ref_lex @ model.centroid).ravel())
     if interests and data.ref_dense is not None and data.ref_dense.shape[0]:
         model.dense_scale = _scale(model.dense(data.ref_dense, data.ref_dense.shape[0])[0])
     if data.ref_lex.shape[0]:
