@@ -417,7 +417,10 @@ def tsquery(
 
 
 def _term(t: fts.Term) -> tuple[str, list[Any]]:
-    """One term: a phrase of its words (title and abstract stemmed as English, authors not)."""
+    """One term: a phrase of its words (title and abstract stemmed as English, authors not). A
+    term that is only English stopwords ("through", "but") is empty, and an empty operand drops
+    out of `&&` and `||`: the English index has no stopwords, so requiring one (as authors'
+    unstemmed words) would make every paper fail an AND and the search fall back to any word."""
     if t.prefix:
         words = [w for w in "".join(c if c.isalnum() else " " for c in t.text).split() if w]
         if words:
@@ -425,7 +428,11 @@ def _term(t: fts.Term) -> tuple[str, list[Any]]:
             last = f"'{words[-1].lower()}':*"
             text = f"{q} <-> {last}" if q else last
             return "(to_tsquery('simple', ?))", [text]
-    return "(phraseto_tsquery('english', ?) || phraseto_tsquery('simple', ?))", [t.text, t.text]
+    sql = (
+        "(phraseto_tsquery('english', ?) || CASE WHEN numnode(phraseto_tsquery('english', ?)) > 0"
+        " THEN phraseto_tsquery('simple', ?) ELSE ''::tsquery END)"
+    )
+    return sql, [t.text, t.text, t.text]
 
 
 def _key(terms: Sequence[fts.Term], excluded: Sequence[fts.Term], joiner: str, f: fts.Filters) -> str:
