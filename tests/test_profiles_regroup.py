@@ -17,9 +17,10 @@ from web_helpers import client_for
 
 
 @pytest.fixture
-def world(lib, monkeypatch):
-    """A profile of protein and galaxy papers; candidates on robots and compilers. Records the
-    thread of every k-means clustering of interests."""
+def world(any_lib, monkeypatch):
+    """On each backend: a profile of protein and galaxy papers; candidates on robots and
+    compilers. Records the thread of every k-means clustering of interests."""
+    lib = any_lib
     own = make_papers(lib, [("proteins", i, ["Ann Lee"], []) for i in range(6)])
     own += make_papers(lib, [("galaxies", i, ["Ann Lee"], []) for i in range(4)])
     robots = make_papers(lib, [("robots", 100 + i, ["C D"], []) for i in range(8)])
