@@ -7,7 +7,7 @@ PAPERRADAR_FAULT_AFTER (default 0) calls of NAME's function through; the next on
 process id to PATH and holds there (an hour at most) for the test's `kill -9`. The job worker the
 server spawns runs this file again as its main module, so the point is armed there too.
 
-  import-batch  ingest._store_batch: inside a batch's transaction (earlier batches committed)
+  import-batch  ingest.store_batch: inside a batch's transaction (earlier batches committed)
   index-batch   SQLiteLibrary.put_embeddings: inside a batch of vectors' transaction
   topics-write  storage.topics.replace_topics: inside a topics build's write transaction
   digest-sent   storage.delivery.record_delivery: a channel accepted the digest, not yet recorded
@@ -40,7 +40,7 @@ def targets() -> dict[str, tuple[Any, str]]:
     from paperradar.storage.sqlite import SQLiteLibrary
 
     return {
-        "import-batch": (ingest, "_store_batch"),
+        "import-batch": (ingest, "store_batch"),
         "index-batch": (SQLiteLibrary, "put_embeddings"),
         "topics-write": (topics, "replace_topics"),
         "digest-sent": (delivery, "record_delivery"),

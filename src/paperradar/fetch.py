@@ -32,7 +32,7 @@ Clock = Callable[[], float]
 
 
 @dataclass
-class _Pacer:
+class Pacer:
     """Keeps requests at least `delay` seconds apart (on a monotonic clock)."""
 
     delay: float
@@ -79,13 +79,13 @@ def fetch_arxiv(
         params["search_query"] = query
     if ids:
         params["id_list"] = ",".join(ids)
-    pacer = _Pacer(delay, clock, sleep)
+    pacer = Pacer(delay, clock, sleep)
     fetched = 0
-    with _client(timeout) as client:
+    with http_client(timeout) as client:
         while max_results is None or fetched < max_results:
             size = page_size if max_results is None else min(page_size, max_results - fetched)
             page = {**params, "start": start, "max_results": size}
-            response = _get(client, base_url, page, retries=retries, backoff=backoff, pacer=pacer)
+            response = get_with_retries(client, base_url, page, retries=retries, backoff=backoff, pacer=pacer)
             body = response.content
             total, count = _arxiv_page(response, body)
             yield body
@@ -99,19 +99,19 @@ def fetch_arxiv(
 
 def _arxiv_page(response: httpx.Response, body: bytes) -> tuple[int, int]:
     """(totalResults, entries on this page); arXiv's error feed or a non-feed answer raise."""
-    host = _host(response.request.url)
+    host = host_of(response.request.url)
     try:
         error = arxiv_atom.api_error(body)
         total, _, _ = arxiv_atom.page_info(body)
         count = arxiv_atom.entry_count(body)
     except ParseError as e:
         if response.is_error:
-            raise NetworkError(f"{host} answered {_status(response)}") from None
+            raise NetworkError(f"{host} answered {status_line(response)}") from None
         raise NetworkError(f"{host} did not answer with an arXiv API feed: {e.reason}") from None
     if error is not None:
         raise InvalidInput(f"the arXiv API refused the request: {error}")
     if response.is_error:
-        raise NetworkError(f"{host} answered {_status(response)}")
+        raise NetworkError(f"{host} answered {status_line(response)}")
     return total, count
 
 
@@ -132,12 +132,14 @@ def fetch_hf_daily(
             raise ValueError(date)
     except ValueError:
         raise InvalidInput(f"not a date: {date!r} (use YYYY-MM-DD)") from None
-    pacer = _Pacer(0.0, clock, sleep)
-    with _client(timeout) as client:
-        response = _get(client, base_url, {"date": date}, retries=retries, backoff=backoff, pacer=pacer)
-    host = _host(response.request.url)
+    pacer = Pacer(0.0, clock, sleep)
+    with http_client(timeout) as client:
+        response = get_with_retries(
+            client, base_url, {"date": date}, retries=retries, backoff=backoff, pacer=pacer
+        )
+    host = host_of(response.request.url)
     if response.is_error:
-        raise NetworkError(f"{host} answered {_status(response)} for date {date}")
+        raise NetworkError(f"{host} answered {status_line(response)} for date {date}")
     if response.content.lstrip()[:1] not in (b"[", b"{"):
         raise NetworkError(f"{host} did not answer with JSON (a login page or a proxy in the way?)")
     return response.content
@@ -146,21 +148,21 @@ def fetch_hf_daily(
 # ---------------------------------------------------------------- HTTP with retries
 
 
-def _client(timeout: float) -> httpx.Client:
+def http_client(timeout: float) -> httpx.Client:
     return httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
 
 
-def _get(
+def get_with_retries(
     client: httpx.Client,
     url: str,
     params: dict[str, str | int],
     *,
     retries: int,
     backoff: float,
-    pacer: _Pacer,
+    pacer: Pacer,
 ) -> httpx.Response:
     """GET with pacing and retries. Returns any answer that is not worth retrying (2xx-4xx but 429)."""
-    host = _host(httpx.URL(url))
+    host = host_of(httpx.URL(url))
     failure = ""
     wait = 0.0
     for attempt in range(retries + 1):
@@ -179,7 +181,7 @@ def _get(
             continue
         if response.status_code != 429 and response.status_code < 500:
             return response
-        failure = f"{host} answered {_status(response)}"
+        failure = f"{host} answered {status_line(response)}"
         wait = max(wait, min(_retry_after(response) or 0.0, 300.0))
     tries = f"{retries + 1} attempts" if retries else "1 attempt"
     if failure.startswith("cannot reach"):
@@ -192,12 +194,12 @@ _NAME_UNKNOWN = re.compile(
 )
 
 
-def _host(url: httpx.URL) -> str:
+def host_of(url: httpx.URL) -> str:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.host if url.port in (None, default) else f"{url.host}:{url.port}"
 
 
-def _status(response: httpx.Response) -> str:
+def status_line(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 

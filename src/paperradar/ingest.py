@@ -114,22 +114,20 @@ def import_source(
     if fmt != "auto" and not report.read and not report.rejected:
         _check_not_other_format(source, module)
     report.rejected.sort(key=lambda e: e.line or 0)
+    log_report(lib, report, started)
+    return report
+
+
+def log_report(lib: Library, report: ImportReport, started: str) -> None:
+    """Record a finished import in the library's import log (`paperradar log`, the import page)."""
+    counts = {
+        k: v for k, v in report.as_json().items() if k not in ("path", "format", "rejected", "conflicts")
+    }
     with lib.transaction():
         lib.log_import(
-            {
-                "path": source.path,
-                "importer": module.NAME,
-                "started_at": started,
-                "finished_at": now_iso(),
-                "counts": {
-                    k: v
-                    for k, v in report.as_json().items()
-                    if k not in ("path", "format", "rejected", "conflicts")
-                }
-                | {"rejected": len(report.rejected), "conflicts": len(report.conflicts)},
-            }
-        )
-    return report
+            {"path": report.path, "importer": report.importer, "started_at": started, "finished_at": now_iso(),
+             "counts": counts | {"rejected": len(report.rejected), "conflicts": len(report.conflicts)}}
+        )  # fmt: skip
 
 
 def _parse(
@@ -222,7 +220,7 @@ def store_chunks(
         report.read += len(prepared)
         if prepared:
             with lib.transaction():
-                _store_batch(lib, prepared, report, state)
+                store_batch(lib, prepared, report, state)
         if progress:
             progress(len(prepared) + len(errors))
 
@@ -323,7 +321,7 @@ def _produce(name: str, source: Source, column_map: dict[str, str] | None, queue
     queue.join_thread()
 
 
-def _store_batch(
+def store_batch(
     lib: Library, prepared: list[dict[str, Any]], report: ImportReport, state: MatchState | None = None
 ) -> None:
     existing = lib.existing_record_keys([p["key"] for p in prepared])

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import InvalidInput, NotFound
 from .export import EXPORT_FORMATS
-from .ingest import ImportReport, _store_batch, now_iso, paper_row
+from .ingest import ImportReport, now_iso, paper_row, store_batch
 from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
 from .storage import open_file
 from .storage.base import Library
@@ -271,4 +271,4 @@ def _carry_embeddings(src: Library, dst: Library) -> int:
 def _rebuild_batch(dst: Library, batch: list[dict[str, Any]], report: ImportReport) -> None:
     report.read += len(batch)
     with dst.transaction():
-        _store_batch(dst, batch, report)
+        store_batch(dst, batch, report)

@@ -29,7 +29,7 @@ from .errors import InvalidInput, ParseError, RadarError
 from .importers import arxiv_atom, arxiv_oai
 from .importers.arxiv_oai import page_info as oai_page_info
 from .importers.base import Source
-from .ingest import ImportReport, import_source, ingest_records, now_iso
+from .ingest import ImportReport, import_source, ingest_records, log_report, now_iso
 from .models import Record
 from .storage import delivery
 from .storage.base import Library
@@ -126,6 +126,21 @@ def sync(
         )
         report = runner(lib, source, options, progress or (lambda _m: None))
         reports.append(report)
+    return reports
+
+
+def sync_and_index(
+    lib: Library, sources: list[str], options: SyncOptions, progress: Progress | None = None
+) -> list[SourceReport]:
+    """Sync, then embed what arrived (the quality tier when few, issue 12) and bring the ranking
+    features up to date: what `paperradar sync` and `watch` do."""
+    reports = sync(lib, sources, options, progress)
+    if any(r.new for r in reports):
+        from .index import index_new_papers
+        from .rank.features import build_features
+
+        index_new_papers(lib)
+        build_features(lib)
     return reports
 
 
@@ -275,8 +290,8 @@ def sync_oai(lib: Library, source: str, options: SyncOptions, progress: Progress
     if "token" in cursor:
         params = {"verb": "ListRecords", "resumptionToken": cursor["token"]}
     report = SourceReport(source)
-    pacer = fetch._Pacer(options.delay, options.clock, options.sleep)
-    with fetch._client(30.0) as client:
+    pacer = fetch.Pacer(options.delay, options.clock, options.sleep)
+    with fetch.http_client(30.0) as client:
         while True:
             try:
                 body = _oai_page(client, options, params, pacer)
@@ -301,12 +316,12 @@ def _oai_page(client: Any, options: SyncOptions, params: dict[str, str], pacer: 
     """One OAI-PMH answer (503 with Retry-After, arXiv's flow control, is waited out and retried)."""
     from .errors import NetworkError
 
-    response = fetch._get(
+    response = fetch.get_with_retries(
         client, options.arxiv_oai, dict(params), retries=options.retries, backoff=2.0, pacer=pacer
     )
-    host = fetch._host(response.request.url)
+    host = fetch.host_of(response.request.url)
     if response.is_error:
-        raise NetworkError(f"{host} answered {fetch._status(response)}")
+        raise NetworkError(f"{host} answered {fetch.status_line(response)}")
     try:
         info = oai_page_info(response.content)
     except ParseError as e:
@@ -328,10 +343,5 @@ def _import_oai(lib: Library, body: bytes, name: str, category: str | None) -> I
     ]
     started = now_iso()
     ingest_records(lib, items, report)
-    counts = {"read": report.read, "new": report.new, "merged": report.merged, "unchanged": report.unchanged}
-    with lib.transaction():
-        lib.log_import(
-            {"path": name, "importer": arxiv_oai.NAME, "started_at": started, "finished_at": now_iso(),
-             "counts": counts | {"rejected": len(report.rejected)}}
-        )  # fmt: skip
+    log_report(lib, report, started)  # the same import log entry as any import
     return report

@@ -6,14 +6,13 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from .. import config
-from ..errors import InvalidInput, NetworkError, RadarError
+from ..errors import InvalidInput, RadarError
 from . import JsonFlag, app, err, library, out, print_json
 
 digest_app = typer.Typer(
@@ -37,25 +36,24 @@ def _int_setting(name: str, flag: int | None = None) -> int:
 # ---------------------------------------------------------------- sync and enrich
 
 
-def run_sync(sources: list[str] | None, days: int | None) -> list[Any]:
-    from ..sync import SyncOptions, parse_sources, sync
+def sync_options(days: int | None) -> Any:
+    """The sync settings, read here at the edge (a flag wins over the setting)."""
+    from ..sync import SyncOptions
 
-    chosen = parse_sources(sources or config.get("sync_sources"))
-    options = SyncOptions(
+    return SyncOptions(
         arxiv_api=config.get("arxiv_api") or "", hf_api=config.get("hf_api") or "",
         arxiv_oai=config.get("arxiv_oai") or "",
         days=_int_setting("sync_days", days), max_results=_int_setting("sync_max"),
         delay=float(config.get("arxiv_delay") or 3.0), retries=_int_setting("fetch_retries"),
     )  # fmt: skip
-    with library() as lib:
-        reports = sync(lib, chosen, options, _progress())
-        if any(r.new for r in reports):  # embed what arrived: the quality tier when few (issue 12)
-            from ..index import index_new_papers
-            from .index_cmd import build_ranking_features
 
-            index_new_papers(lib)
-            build_ranking_features(lib)
-        return reports
+
+def run_sync(sources: list[str] | None, days: int | None) -> list[Any]:
+    from ..sync import parse_sources, sync_and_index
+
+    chosen = parse_sources(sources or config.get("sync_sources"))
+    with library() as lib:
+        return sync_and_index(lib, chosen, sync_options(days), _progress())
 
 
 @app.command("sync")
@@ -186,23 +184,15 @@ def send_cmd(
     Matrix, JSON), each exactly once; exit code 0 only when every channel accepted every digest.
     The SMTP password and Matrix token come from PAPERRADAR_SMTP_PASSWORD / PAPERRADAR_MATRIX_TOKEN
     or paperradar.toml, never a flag."""
-    from ..digest.service import SendResult, deliver_digest
+    from ..digest.service import deliver_digests
 
     channels = _channels(to, sender, smtp_host, smtp_port, security, webhook, no_email)
     names = _profiles(profile, every)
-    results = []
     with library() as lib:
-        for name in names:
-            try:
-                results.append(deliver_digest(
-                    lib, name, channels, limit=_int_setting("digest_size", limit), since=since, all_time=all_time,
-                ))  # fmt: skip
-            except (
-                RadarError
-            ) as e:  # one profile's problem (no papers to learn from...) does not stop the rest
-                if not every:
-                    raise
-                results.append(SendResult(name, "failed", error=str(e)))
+        results = deliver_digests(
+            lib, names, channels, keep_going=every, limit=_int_setting("digest_size", limit),
+            since=since, all_time=all_time,
+        )  # fmt: skip
     _render_sent(results, as_json)
     retry = " (it is sent on the next run)"  # only a stored digest is retried
     _fail_on(
@@ -319,20 +309,29 @@ def _every(text: str) -> float:
     return value
 
 
+def watch_plan(send: bool) -> Any:
+    """What each watch run does, from the settings: sync the sync_sources (if any), then send
+    every profile's digest when a recipient or webhook is configured."""
+    from ..sync import parse_sources
+    from ..watch import WatchPlan
+
+    raw = config.get("sync_sources")
+    sends = send and bool(config.get("mail_to") or config.get("webhooks"))
+    return WatchPlan(
+        sources=parse_sources(raw) if raw else [],
+        sync_options=sync_options(None),
+        channels=(lambda: _channels(None, None, None, None, None, None, False)) if sends else None,
+        digest_size=_int_setting("digest_size"),
+    )
+
+
 def watch_once(send: bool) -> dict[str, Any]:
-    """One scheduled run: sync the configured sources, then send every profile's digest."""
-    entry: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "errors": []}
-    if config.get("sync_sources"):
-        reports = run_sync(None, None)
-        entry["sync"] = {r.source: {"new": r.new, "error": r.error} for r in reports}
-        entry["errors"] += [f"{r.source}: {r.error}" for r in reports if r.error]
-    if send and (config.get("mail_to") or config.get("webhooks")):
-        try:
-            send_cmd(None, every=True)
-        except (RadarError, typer.Exit) as e:
-            entry["errors"].append(str(e) or "a digest was not sent")
-    entry["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    return entry
+    """One scheduled run (watch.run_once) with the settings as they are now."""
+    from ..watch import run_once
+
+    plan = watch_plan(send)
+    with library() as lib:
+        return run_once(lib, plan, _progress())
 
 
 @app.command("watch")
@@ -342,16 +341,16 @@ def watch_cmd(
     send: Annotated[bool, typer.Option("--send/--no-send", help="Email digests after syncing.")] = True,
 ) -> None:
     """Sync and send digests on a schedule; each run is logged to stderr and to watch.log."""
+    from ..watch import append_log, now
+
     pause = _every(every)
     log = config.data_dir() / "watch.log"
     while True:
         try:
             entry = watch_once(send)
-        except (RadarError, NetworkError) as e:
-            entry = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "errors": [str(e)]}
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
+        except RadarError as e:
+            entry = {"started": now(), "errors": [str(e)]}
+        append_log(log, entry)
         status = "ok" if not entry["errors"] else "; ".join(entry["errors"])
         err.print(f"watch run {entry['started']}: {status}", highlight=False)
         if once:

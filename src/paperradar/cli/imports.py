@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -19,10 +20,11 @@ from rich.progress import (
 )
 
 from ..cluster import SHARD_LINES
-from ..errors import InvalidInput, RadarError
 from ..importers import IMPORTERS
 from ..importers.base import Source
-from ..ingest import ImportReport, MatchState, expand_paths, import_source
+from ..imports import SourceProgress, import_sources, index_imported
+from ..ingest import Chunker, ImportReport, expand_paths
+from ..storage import Library
 from . import JsonFlag, app, err, library, out, print_json
 from .cluster_opts import RayAddress, RayShardLines, RayThreads, RayWorkers, make_cluster
 
@@ -71,25 +73,17 @@ def import_cmd(
     chunker = _ray_chunker(cluster) if cluster else None
     stdin = paths == ["-"]
     sources = [Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")] if stdin else _sources(paths)
-    reports: list[ImportReport] = []
-    failures: list[str] = []
     with library() as lib:
-        matching = MatchState(lib)  # once per command: 21 small files do not rebuild it 21 times
-        for source in sources:
-            try:
-                if isinstance(source, str):  # zotero:...: fetched or read now, so a failure is this one's
-                    source = _zotero_source(source)
-                reports.append(_import_one(lib, source, fmt, mapping, matching, chunker))
-            except RadarError as e:
-                failures.append(str(e))
-                err.print(f"[red]Error:[/red] {escape(str(e))}", highlight=False)
-        changed = any(r.new or r.merged for r in reports)
-        indexed = _index_new(lib) if changed and not no_index else None
+        with _records_bar() as progress:
+            run = import_sources(
+                lib, sources, fmt, mapping, progress=progress, chunker=chunker, on_failure=_print_failure
+            )
+        indexed = _index_new(lib) if run.changed and not no_index else None
     if as_json:
-        print_json({"files": [r.as_json() for r in reports], "failed": failures, "index": indexed})
+        print_json({"files": [r.as_json() for r in run.files], "failed": run.failed, "index": indexed})
     else:
-        _render(reports)
-    if failures and not reports:
+        _render(run.files)
+    if run.failed and not run.files:
         raise typer.Exit(1)
 
 
@@ -105,51 +99,53 @@ def _sources(paths: list[str]) -> list[Source | str]:
     return out
 
 
-def _zotero_source(spec: str) -> Source:
-    from .. import zotero
-
-    return zotero.source_for(spec)
+def _print_failure(message: str) -> None:
+    err.print(f"[red]Error:[/red] {escape(message)}", highlight=False)
 
 
-def _index_new(lib) -> dict | None:  # type: ignore[no-untyped-def]
-    from ..index import index_new_papers
+@contextmanager
+def _records_bar() -> Iterator[SourceProgress | None]:
+    """The CLI's adapter for the import's progress: a spinner per source counting its records,
+    drawn only when stderr is a terminal."""
+    if not err.is_terminal:
+        yield None
+        return
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err)
+    tasks: dict[str, Any] = {}
+    done: dict[str, int] = {}
 
-    columns = ("embedding new papers (fast)", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    def progress(name: str, n: int) -> None:
+        if name not in tasks:
+            tasks[name], done[name] = bar.add_task(f"{escape(name)}: 0 records", total=None), 0
+        done[name] += n
+        bar.update(tasks[name], description=f"{escape(name)}: {done[name]:,} records")
+
+    with bar:
+        yield progress
+
+
+def _index_new(lib: Library) -> dict[str, object] | None:
+    """Embed the new papers (fast tier) and build the ranking features, with a progress bar."""
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
-        task = bar.add_task("fast", total=None)
-        report = index_new_papers(lib, lambda done, total: bar.update(task, completed=done, total=total))
-    from .index_cmd import build_ranking_features
+        task = bar.add_task("embedding new papers (fast)", total=None)
 
-    build_ranking_features(lib)
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+            if done >= total:
+                bar.update(task, description="building the ranking features")
+
+        report = index_imported(lib, progress)["index"]
     if report is None:
         err.print("semantic search is off until the embedding models are built (`make models`)")
     return report
 
 
-def _ray_chunker(cluster):  # type: ignore[no-untyped-def]
+def _ray_chunker(cluster: Any) -> Chunker:
     """Shards of a bulk snapshot parsed on the cluster (`cluster.ray_chunks`), matched and written here."""
     from ..cluster import ray_chunks
 
     return lambda name, source, column_map: ray_chunks(name, source, column_map, cluster)
-
-
-def _import_one(lib, source: Source, fmt: str, mapping, matching: MatchState, chunker=None):  # type: ignore[no-untyped-def]
-    show = err.is_terminal
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err)
-    with bar if show else nullcontext():
-        task = bar.add_task(f"{source.path}: 0 records", total=None) if show else None
-        done = 0
-
-        def progress(n: int) -> None:
-            nonlocal done
-            done += n
-            if task is not None:
-                bar.update(task, description=f"{escape(source.path)}: {done:,} records")
-
-        try:
-            return import_source(lib, source, fmt, mapping, progress, matching, chunker)
-        except UnicodeDecodeError as e:
-            raise InvalidInput(f"{source.path}: not UTF-8 text ({e.reason})") from e
 
 
 def _render(reports: list[ImportReport]) -> None:

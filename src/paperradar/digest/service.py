@@ -19,7 +19,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from .. import config
-from ..errors import InvalidInput, NetworkError, NotFound
+from ..errors import InvalidInput, NetworkError, NotFound, RadarError
 from ..models import Paper
 from ..papers import get_paper
 from ..storage import delivery
@@ -289,6 +289,29 @@ def deliver_digest(
         delivery.mark_sent(lib, pk, _labels(channels), datetime.now(UTC).isoformat(timespec="seconds"))
     _mark_seen(lib, profile, digest)
     return result
+
+
+def deliver_digests(
+    lib: Library,
+    profiles: Sequence[str],
+    channels: Sequence[Channel],
+    *,
+    keep_going: bool = True,
+    limit: int = 10,
+    since: str | None = None,
+    all_time: bool = False,
+) -> list[SendResult]:
+    """Each profile's digest to every channel (deliver_digest). With `keep_going`, one profile's
+    problem (no papers to learn from...) is its result's error and does not stop the rest."""
+    results = []
+    for name in profiles:
+        try:
+            results.append(deliver_digest(lib, name, channels, limit=limit, since=since, all_time=all_time))
+        except RadarError as e:
+            if not keep_going:
+                raise
+            results.append(SendResult(name, "failed", error=str(e)))
+    return results
 
 
 def _labels(channels: Sequence[Channel]) -> str:

@@ -3,7 +3,7 @@ Page `/import`, action `/api/import`, progress `/api/jobs/{id}`. Uploads are sni
 importers' `detect` (never trusted by name), read from memory (no path from the request touches
 the file system) and bounded (importers.base.UPLOAD_LIMITS: expanded size, compression ratio,
 lines). The work runs as a background job in a spawned worker process (jobs.py), then the new
-papers are embedded like a CLI import (index.index_new_papers). A request waits for the job a
+papers are embedded like a CLI import (both call the import service, paperradar/imports.py). A request waits for the job a
 while; a longer one answers with the job, whose page polls its progress.
 Does I/O through the library and the job runner."""
 
@@ -21,10 +21,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from ..errors import InvalidInput, NotFound, RadarError
 from ..importers import IMPORTERS
 from ..importers.base import UPLOAD_LIMITS, Source
-from ..ingest import import_source
+from ..imports import import_sources, index_imported
 from ..jobs import JobRunner, job_json
-from ..storage.base import Library
-from ..storage.jobs import get_job
+from ..storage import Library
 from .deps import Lib, render
 from .errors import WebError
 
@@ -51,34 +50,21 @@ async def read_upload(request: Request, upload: UploadFile) -> bytes:
     return data
 
 
-def run_imports(
-    lib: Library, sources: list[Source], fmt: str, progress: Callable[[int], None] | None = None
-) -> dict[str, Any]:
-    """Import each source; one unreadable source is reported and does not stop the others."""
-    files, failed = [], []
-    for source in sources:
-        try:
-            files.append(import_source(lib, source, fmt, progress=progress).as_json())
-        except UnicodeDecodeError as e:
-            failed.append(f"{source.path}: not UTF-8 text ({e.reason})")
-        except RadarError as e:
-            failed.append(str(e))
-    return {"ok": bool(files), "files": files, "failed": failed}
-
-
 def import_work(
     lib: Library, progress: Callable[[int], None], sources: list[Source], fmt: str
 ) -> dict[str, Any]:
-    """The import job (run in the worker): the imports, then the new papers embedded and the
-    ranking features brought up to date (so no request has to build them)."""
-    from ..index import index_new_papers
-    from ..rank.features import build_features
-
-    report = run_imports(lib, sources, fmt, progress)
-    changed = any(f["new"] or f["merged"] for f in report["files"])
-    report["index"] = index_new_papers(lib) if changed else None
-    report["features"] = build_features(lib) if changed else None
+    """The import job (run in the worker): the import service's run, then the new papers embedded
+    and the ranking features brought up to date (so no request has to build them)."""
+    run = import_sources(lib, sources, fmt, progress=lambda _name, n: progress(n))
+    report = run.as_json()
+    report |= index_imported(lib) if run.changed else {"index": None, "features": None}
     return report
+
+
+def stored_job(lib: Library, job_id: int) -> dict[str, Any] | None:
+    """The job's row as the job runner reports it, or None."""
+    found = job_json(lib, job_id)
+    return None if found is None else found["job"]
 
 
 async def gather(request: Request, files: list[UploadFile], text: str) -> list[Source]:
@@ -98,7 +84,7 @@ async def start_and_wait(request: Request, lib: Library, sources: list[Source], 
     job_id = runner.submit(lib, "import", import_work, sources, fmt)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(runner.futures[job_id])), wait)
-    return get_job(lib, job_id)
+    return stored_job(lib, job_id)
 
 
 def finished_report(job: dict[str, Any]) -> dict[str, Any]:
@@ -149,7 +135,7 @@ def api_job(lib: Lib, job_id: JobId):
 
 @router.get("/import", response_class=HTMLResponse, include_in_schema=False)
 def import_page(request: Request, lib: Lib, job: Annotated[int | None, Query(ge=1, le=2**62)] = None):
-    return job_page(request, get_job(lib, job) if job else None, "auto", "")
+    return job_page(request, stored_job(lib, job) if job else None, "auto", "")
 
 
 @router.post("/import", response_class=HTMLResponse, include_in_schema=False)

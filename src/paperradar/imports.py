@@ -1,0 +1,95 @@
+"""The import service: several sources into the library, one after another, then the new papers
+embedded and the ranking features brought up to date. `paperradar import` and the web's import
+job both call it (they only render the result). Does I/O through the library (and fetches a
+`zotero:` source when its turn comes).
+
+One unreadable source is reported in `failed` and does not stop the others; within a source, a
+bad record is reported by the importer and never stops the file (ingest.import_source).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidInput, RadarError
+from .importers.base import Source
+from .ingest import Chunker, ImportReport, MatchState, import_source
+from .storage.base import Library
+
+SourceProgress = Callable[[str, int], None]  # (the source's name, records just handled)
+
+
+@dataclass
+class ImportRun:
+    """What an import of several sources did: a report per source read, a message per source not."""
+
+    files: list[ImportReport] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(r.new or r.merged for r in self.files)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": bool(self.files), "files": [r.as_json() for r in self.files], "failed": self.failed}
+
+
+def import_sources(
+    lib: Library,
+    sources: Iterable[Source | str],
+    fmt: str = "auto",
+    column_map: dict[str, str] | None = None,
+    *,
+    progress: SourceProgress | None = None,
+    chunker: Chunker | None = None,
+    on_failure: Callable[[str], None] | None = None,
+) -> ImportRun:
+    """Import each source in turn (a `zotero:` spec is read when its turn comes, so its failure is
+    its own). Matching is set up once for all of them. `on_failure` hears each failed source as
+    it happens (the CLI prints it at once)."""
+    run = ImportRun()
+    matching = MatchState(lib)
+    for source in sources:
+        try:
+            run.files.append(_import_one(lib, source, fmt, column_map, progress, matching, chunker))
+        except RadarError as e:
+            run.failed.append(str(e))
+            if on_failure is not None:
+                on_failure(str(e))
+    return run
+
+
+def _import_one(
+    lib: Library,
+    source: Source | str,
+    fmt: str,
+    column_map: dict[str, str] | None,
+    progress: SourceProgress | None,
+    matching: MatchState,
+    chunker: Chunker | None,
+) -> ImportReport:
+    if isinstance(source, str):
+        from . import zotero
+
+        source = zotero.source_for(source)
+    name = source.path
+    counted = (lambda n: progress(name, n)) if progress is not None else None
+    try:
+        return import_source(lib, source, fmt, column_map, counted, matching, chunker)
+    except UnicodeDecodeError as e:
+        raise InvalidInput(f"{name}: not UTF-8 text ({e.reason})") from e
+
+
+def index_imported(
+    lib: Library, progress: Callable[[int, int], None] | None = None
+) -> dict[str, dict[str, object] | None]:
+    """After an import that changed something: embed the new papers (the fast tier, so semantic
+    search finds them at once) and bring the ranking features up to date, so no request has to
+    build them. `index` is None when the embedding models are not built."""
+    from .index import index_new_papers
+    from .rank.features import build_features
+
+    index = index_new_papers(lib, progress)
+    return {"index": index, "features": build_features(lib)}
