@@ -11,6 +11,7 @@ psycopg_pool pool per address; each open library holds one of them. Does I/O (th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +35,7 @@ _WEIGHTS = f"'{{0, {fts.W_AUTHORS / _TOP}, {fts.W_ABSTRACT / _TOP}, {fts.W_TITLE
 # keyword ranking's second stage: the best RERANK matches by ts_rank are ranked again by ts_rank_cd;
 # their scores are 1 + ts_rank_cd, the others' ts_rank / (1 + ts_rank), so they stay above the others
 RERANK = 200
+COUNT_KEPT_S = 5.0  # how long text_ranked's count of a query answers text_count for it
 _HEADLINE_ALL = f"StartSel={fts.MARK_OPEN}, StopSel={fts.MARK_CLOSE}, HighlightAll=true"
 _HEADLINE_FRAGMENT = (
     f"StartSel={fts.MARK_OPEN}, StopSel={fts.MARK_CLOSE}, MaxFragments=1,"
@@ -147,7 +149,7 @@ class PostgresLibrary(CommonLibrary):
         self.conn = Connection(raw, self)  # type: ignore[assignment]
         self._lock = threading.RLock()
         self._refs: list[PaperRef] | None = None
-        self._totals: dict[str, int] = {}  # text_ranked's count, taken by text_count
+        self._totals: dict[str, tuple[float, int]] = {}  # text_ranked's counts, for text_count
         migrate(raw)
 
     def close(self) -> None:
@@ -325,7 +327,7 @@ class PostgresLibrary(CommonLibrary):
         if len(self._totals) > 64:
             self._totals.clear()
         if rows:
-            self._totals[_key(terms, excluded, joiner, f)] = rows[0][2]
+            self._totals[_key(terms, excluded, joiner, f)] = (time.monotonic(), rows[0][2])
         return [(pk, score) for pk, score, _ in rows]
 
     def text_count(
@@ -333,8 +335,8 @@ class PostgresLibrary(CommonLibrary):
     ) -> int:
         """How many papers match; the count `text_ranked` just made for the same query, if any."""
         known = self._totals.pop(_key(terms, excluded, joiner, f), None)
-        if known is not None:
-            return known
+        if known is not None and time.monotonic() - known[0] < COUNT_KEPT_S:
+            return known[1]
         query, params = tsquery(terms, excluded, joiner)
         where, fparams = pg_filters(f)
         q = f"SELECT count(*) FROM papers p, (SELECT {query} AS q) tq WHERE p.tsv @@ q" + "".join(
