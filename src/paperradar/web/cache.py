@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import RadarError
-from ..storage.base import Library
+from ..storage import Library
 from .deps import LibraryPool
 
 log = logging.getLogger(__name__)

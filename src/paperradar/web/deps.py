@@ -20,8 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..models import FEEDBACK_KINDS
-from ..storage import open_library
-from ..storage.base import Library
+from ..storage import Library, open_library
 from .security import CSRF_COOKIE, new_csrf
 
 HERE = Path(__file__).resolve().parent

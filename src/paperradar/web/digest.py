@@ -23,8 +23,7 @@ from ..digest.render import FEEDBACK_LABELS, authors_line, display_title, meta_l
 from ..digest.service import link_settings, preview_digest, profile_feed, search_feed
 from ..errors import NotFound
 from ..papers import get_paper
-from ..storage import delivery
-from ..storage.base import Library
+from ..storage import Library, delivery
 from ..storage.profiles import profile_names
 from .deps import Lib, render
 from .errors import ErrorBody

@@ -17,8 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ..errors import RadarError
-from ..storage import freshness
-from ..storage.base import Library
+from ..storage import Library, freshness
 from .cache import RefreshingCache, cache_on
 from .deps import Lib, render
 from .papers import paper_brief

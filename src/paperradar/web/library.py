@@ -13,7 +13,7 @@ from ..errors import InvalidInput, RadarError
 from ..export import EXPORT_FORMATS
 from ..importers import IMPORTERS
 from ..models import one_of
-from ..storage.base import Library
+from ..storage import Library
 from .cache import Memo
 from .deps import Lib, Limit, Offset, PageNumber, page_base, page_json, render, shown_path
 from .papers import paper_brief

@@ -14,7 +14,7 @@ from ..display import author_line, display_text, key_sentences, paper_label, pap
 from ..index import best_index
 from ..models import Paper, paper_date
 from ..similar import similar_to
-from ..storage.base import Library
+from ..storage import Library
 from .cache import Memo
 from .deps import Lib, hide_paths, render
 from .errors import ErrorBody

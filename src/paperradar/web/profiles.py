@@ -17,7 +17,7 @@ from ..errors import InvalidInput, RadarError
 from ..importers.base import Source
 from ..models import FEEDBACK_KINDS, one_of
 from ..papers import load_paper
-from ..storage.base import Library
+from ..storage import Library
 from .deps import Lib, render
 from .errors import ErrorBody, error_body
 from .imports import display_name, read_upload

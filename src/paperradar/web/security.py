@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
-from ..storage.base import Library
+from ..storage import Library
 from ..storage.web import get_setting, set_setting
 
 CSRF_COOKIE = "paperradar_csrf"
