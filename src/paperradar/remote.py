@@ -1,8 +1,11 @@
 """Fetch papers from arXiv and Hugging Face and import them through the one import pipeline.
 
-Paging progress of an arXiv query is saved after each imported page (in the data folder), so
-an interrupted fetch resumes where it stopped. Does network and file I/O (through `fetch`,
-the library and the state file).
+Paging progress of an arXiv query is saved in the library after each imported page (the
+sync_state table, as source `arxiv-fetch:<hash of the query>`), so an interrupted fetch resumes
+where it stopped, and two libraries never share a cursor. Before, the cursors lived in one
+`fetch-state.json` in the data folder, shared by every library: the first library that fetches
+after the upgrade adopts that file's cursors and renames it (`.adopted`), so it is read once.
+Does network and SQL I/O (through `fetch` and the library), and renames that old file.
 """
 
 from __future__ import annotations
@@ -14,26 +17,39 @@ from pathlib import Path
 
 from . import fetch
 from .importers.base import Source
-from .ingest import ImportReport, import_source
-from .papers import write_atomic
-from .storage.base import Library
+from .ingest import ImportReport, import_source, now_iso
+from .storage import Library, delivery
+
+CURSOR_PREFIX = "arxiv-fetch:"
 
 
-def _state_key(query: str | None, ids: list[str] | None) -> str:
+def cursor_source(query: str | None, ids: list[str] | None) -> str:
+    """The sync_state source under which a query's (or an id list's) paging is saved."""
     text = json.dumps({"query": query, "ids": sorted(ids or [])}, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+    return CURSOR_PREFIX + hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _load_state(path: Path) -> dict[str, int]:
+def adopt_legacy_state(lib: Library, path: Path | None) -> int:
+    """Move the cursors of the old shared `fetch-state.json` into this library (those it does not
+    have already) and rename the file, so no other library reads them. Returns how many."""
+    if path is None or not path.is_file():
+        return 0
     try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (FileNotFoundError, ValueError):
-        return {}
+        old = dict(json.loads(path.read_text(encoding="utf-8")))
+    except ValueError:
+        old = {}
+    adopted = 0
+    for key, start in old.items():
+        source = CURSOR_PREFIX + str(key)
+        if isinstance(start, int) and not delivery.get_cursor(lib, source):
+            delivery.save_cursor(lib, source, {"start": start, "adopted_from": path.name}, now_iso(), None)
+            adopted += 1
+    path.replace(path.with_name(path.name + ".adopted"))
+    return adopted
 
 
 def fetch_arxiv_into(
     lib: Library,
-    state_file: Path,
     query: str | None = None,
     ids: list[str] | None = None,
     max_results: int | None = None,
@@ -42,16 +58,17 @@ def fetch_arxiv_into(
     base_url: str = fetch.ARXIV_API,
     delay: float = 3.0,
     retries: int = 4,
+    legacy_state: Path | None = None,
 ) -> list[ImportReport]:
-    """Fetch an arXiv API search or id list page by page, importing each page as it arrives."""
-    key = _state_key(query, ids)
-    state = _load_state(state_file)
-    start = state.get(key, 0) if resume else 0
+    """Fetch an arXiv API search or id list page by page, importing each page as it arrives and
+    saving in the library where the next page starts (`legacy_state`: the old shared state file,
+    adopted first)."""
+    adopt_legacy_state(lib, legacy_state)
+    source = cursor_source(query, ids)
+    start = int(delivery.get_cursor(lib, source).get("start", 0)) if resume else 0
 
     def save(next_start: int) -> None:
-        state[key] = next_start
-        state_file.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(state_file, json.dumps(state, indent=1))
+        delivery.save_cursor(lib, source, {"start": next_start, "query": query}, now_iso(), None)
 
     reports = []
     pages = fetch.fetch_arxiv(

@@ -35,7 +35,6 @@ def fetch_arxiv_cmd(
     with library() as lib:
         reports = remote.fetch_arxiv_into(
             lib,
-            config.data_dir() / "fetch-state.json",
             query=query,
             ids=ids,
             max_results=max_results,
@@ -44,6 +43,7 @@ def fetch_arxiv_cmd(
             base_url=config.get("arxiv_api") or "",
             delay=float(config.get("arxiv_delay") or 3.0),
             retries=int(config.get("fetch_retries") or 0),
+            legacy_state=config.data_dir() / "fetch-state.json",
         )
     if as_json:
         print_json({"files": [r.as_json() for r in reports], "failed": []})
