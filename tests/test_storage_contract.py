@@ -400,8 +400,8 @@ def test_pages_of_a_long_ranking_agree_with_one_long_page(demo, monkeypatch):
 
 
 def test_a_stopword_in_the_query_does_not_make_every_word_optional(demo):
-    """"through" and "for" are not in PostgreSQL's English index: they must not turn the query into
-    "any of these words" there, while FTS5 (which keeps them) finds them."""
+    """Stopwords ("for", "through") are not in PostgreSQL's English index: they must not turn the
+    query into "any of these words" there, while FTS5 (which keeps them) finds them."""
     result = search(demo, "language models for", limit=5)
     assert result.total > 0 and not result.relaxed
     words = search(demo, "language models", limit=5).total
