@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .embed import Embedder
+from .embed import TIER_DIRS, TIERS, Embedder
 from .embed import text_for as text_of
 from .errors import BackendUnavailable
 from .storage.base import Library
@@ -215,7 +215,7 @@ def _tiers_with_vectors(have: dict[str, int], only: str | None) -> dict[str, tup
     from .embed import load_embedder
 
     found: dict[str, tuple[int, Embedder]] = {}
-    for tier in (only,) if only else ("quality", "fast"):
+    for tier in (only,) if only else sorted(TIERS, key=lambda t: t != "quality"):
         try:
             embedder = load_embedder(tier)  # type: ignore[arg-type]
         except (ImportError, BackendUnavailable):
@@ -241,17 +241,34 @@ def _mixed(lib: Library, tiers: dict[str, tuple[int, Embedder]]) -> tuple[Search
 def _single(
     lib: Library, tiers: dict[str, tuple[int, Embedder]], have: dict[str, int]
 ) -> tuple[SearchIndex, Embedder] | None:
-    if not tiers:
+    by_model = {embedder.model_id: embedder for _, embedder in tiers.values()}
+    chosen = main_model({m: have[m] for m in by_model})
+    if chosen is None:
         return None
-    count = {t: n for t, (n, _) in tiers.items()}
-    if "quality" in count and count["quality"] >= QUALITY_COVERAGE * count.get("fast", 0):
-        embedder = tiers["quality"][1]
-    else:
-        embedder = tiers[max(count, key=lambda t: count[t])][1]
+    embedder = by_model[chosen]
     from .ann import AnnIndex
 
     index: SearchIndex | None = AnnIndex.open(lib, embedder.model_id, have[embedder.model_id])
     return (index or VectorIndex.load(lib, embedder.model_id)), embedder
+
+
+def is_fast_model(model_id: str) -> bool:
+    """Whether a stored model id is the fast tier's (its files live in TIER_DIRS["fast"])."""
+    return f"/{TIER_DIRS['fast']}-" in model_id
+
+
+def main_model(have: dict[str, int]) -> str | None:
+    """The one model choice for whole-library work (topics, a one-tier search index), from how many
+    papers each stored model covers: a quality-tier model once it covers QUALITY_COVERAGE of what
+    the best-covered model does, else the model covering the most papers; None without vectors."""
+    if not have:
+        return None
+    most = max(have, key=lambda m: (have[m], not is_fast_model(m)))
+    quality = [m for m in have if not is_fast_model(m)]
+    best_quality = max(quality, key=lambda m: have[m]) if quality else None
+    if best_quality is not None and have[best_quality] >= QUALITY_COVERAGE * have[most]:
+        return best_quality
+    return most
 
 
 QUALITY_COVERAGE = 0.98

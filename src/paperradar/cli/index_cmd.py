@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from .. import index as idx
 from .. import papers as svc
+from ..embed import TIERS
 from ..errors import BackendUnavailable, InvalidInput
 from ..facets import FACETS
 from ..similar import similar_to
@@ -19,8 +20,6 @@ from .cluster_opts import RayAddress, RayGpus, RayThreads, RayWorkers, make_clus
 
 if TYPE_CHECKING:
     from ..embed import Tier
-
-TIERS = ("fast", "quality")
 
 
 def _embedder(tier: str):  # type: ignore[no-untyped-def]
@@ -48,7 +47,7 @@ def index_cmd(
     With --ray the embedding runs on a Ray cluster; the vectors are the same as local ones."""
     cluster = make_cluster(ray, ray_workers, ray_threads, ray_gpus)
     with library() as lib:
-        reports = [_index_tier(lib, name, cluster) for name in tier or ["fast", "quality"]]
+        reports = [_index_tier(lib, name, cluster) for name in tier or list(TIERS)]
         build_ranking_features(lib)
     if as_json:
         print_json(reports)

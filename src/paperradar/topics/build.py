@@ -17,7 +17,7 @@ import numpy as np
 
 from ..embed import text_for
 from ..errors import BackendUnavailable, InvalidInput
-from ..index import VectorIndex
+from ..index import VectorIndex, main_model
 from ..ingest import now_iso
 from ..storage import topics as db
 from ..storage.base import Library
@@ -48,11 +48,12 @@ class BuildReport:
 
 
 def topic_model(lib: Library) -> str:
-    """The embedding model covering the most papers (the quality tier when it is as complete)."""
-    have = lib.embedding_models()
-    if not have:
+    """The embedding model topics are built on: the library's main model (index.main_model, the
+    same choice as semantic search's)."""
+    chosen = main_model(lib.embedding_models())
+    if chosen is None:
         raise BackendUnavailable("no embeddings yet: run `paperradar index --tier fast` first")
-    return max(have, key=lambda m: (have[m], "static" not in m))
+    return chosen
 
 
 def build_topics(
