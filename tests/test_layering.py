@@ -36,11 +36,7 @@ STORAGE_IMPORTS_LEFT = {
 }
 # (importing module, private name) pairs that cross a package boundary, still to be made public.
 PRIVATE_IMPORTS_LEFT = {
-    ("paperradar.cli.db", "paperradar.storage.postgres._safe"),
-    ("paperradar.cli.serve", "paperradar.storage.postgres._safe"),
     ("paperradar.cli.imports", "paperradar.importers._columns"),
-    ("paperradar.display", "paperradar.normalize._word_costs"),
-    ("paperradar.facets", "paperradar.highlights._model"),
 }
 
 

@@ -74,9 +74,9 @@ def display_text(text: str | None) -> str:
 
 @lru_cache(maxsize=1)
 def _ranks() -> dict[str, int]:
-    from .normalize import _word_costs
+    from .normalize import word_costs
 
-    costs = _word_costs()
+    costs = word_costs()
     return {w: i for i, w in enumerate(sorted(costs, key=costs.__getitem__)) if i < COMMON}
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .embed import Embedder
-from .highlights import _model, features, sentences
+from .highlights import features, kind_weights, sentences
 
 FACETS = ("background", "method", "result")
 CACHE = 50_000  # sentence vectors kept per process
@@ -31,7 +31,7 @@ def facet_weights(sents: Sequence[str]) -> dict[str, np.ndarray]:
     if n == 0:
         return {f: np.zeros(0) for f in FACETS}
     feats = features(list(sents))
-    model = _model()
+    model = kind_weights()
     idea = _sigmoid(np.array([sum(model["idea"].get(k, 0.0) * v for k, v in f.items()) for f in feats]))
     result = _sigmoid(np.array([sum(model["result"].get(k, 0.0) * v for k, v in f.items()) for f in feats]))
     early = 1.0 - np.arange(n) / max(n - 1, 1)  # background comes first

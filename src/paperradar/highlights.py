@@ -110,7 +110,7 @@ def features(sents: list[str]) -> list[dict[str, float]]:
 
 
 @lru_cache(maxsize=1)
-def _model() -> dict[str, dict[str, float]]:
+def kind_weights() -> dict[str, dict[str, float]]:
     data = json.loads(MODEL_FILE.read_text())
     return {kind: dict(data["weights"][kind]) for kind in KINDS}
 
@@ -132,7 +132,7 @@ def highlight(abstract: str | None) -> Highlights:
     sents = sentences(abstract or "")
     if len(sents) < 2:
         return Highlights(None, None)
-    m = _model()
+    m = kind_weights()
     feats = features(sents)
     i, r = pick(_scored(feats, m["idea"]), _scored(feats, m["result"]))
     return Highlights(sents[i], sents[r])

@@ -55,7 +55,7 @@ def clean_text(text: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _word_costs() -> dict[str, float]:
+def word_costs() -> dict[str, float]:
     import math
 
     import wordninja
@@ -65,7 +65,7 @@ def _word_costs() -> dict[str, float]:
 
 
 def is_known_word(word: str) -> bool:
-    return word.lower() in _word_costs()
+    return word.lower() in word_costs()
 
 
 # Words that a lost space glues onto the end of the word before them. Short ones that are also

@@ -9,7 +9,7 @@ import typer
 from ..errors import InvalidInput
 from ..storage import open_library
 from ..storage.copy import copy_library
-from ..storage.postgres import _safe
+from ..storage.postgres import without_password
 from . import JsonFlag, app, err, out, print_json
 
 db_app = typer.Typer(help="Move a library between a SQLite file and PostgreSQL.", no_args_is_help=True)
@@ -40,7 +40,9 @@ def copy_cmd(
         )
     else:
         rows = sum(report.copied.values())
-        out.print(f"copied {rows:,} rows into {_safe(dst)}; {len(report.counts)} tables with equal counts")
+        out.print(
+            f"copied {rows:,} rows into {without_password(dst)}; {len(report.counts)} tables with equal counts"
+        )
         out.print(f"papers checksum {report.checksum[0][:16]} (source) {report.checksum[1][:16]} (copy)")
     if not report.ok:
         bad = [t for t, (a, b) in report.counts.items() if a != b]

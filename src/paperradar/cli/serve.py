@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from .. import config
 from ..storage import open_library
-from ..storage.postgres import _safe
+from ..storage.postgres import without_password
 from . import app, err, state
 
 
@@ -61,7 +61,8 @@ def serve_cmd(
             lib.close()
     _say_accounts(path)
     web = create_app(path, token_hash=stored if not is_loopback(host) else None, allowed_hosts=allowed_host)
-    shown = escape(_safe(path))  # a postgresql:// address without its password (logs keep this line)
+    # a postgresql:// address without its password (logs keep this line)
+    shown = escape(without_password(path))
     err.print(f"paperradar: serving {shown} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
     uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
 

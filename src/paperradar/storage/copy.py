@@ -90,9 +90,9 @@ def _check_destination(src: Library, dst: Library, tables: list[Table]) -> None:
 
 
 def _shown(location: str) -> str:
-    from .postgres import _safe
+    from .postgres import without_password
 
-    return _safe(location)
+    return without_password(location)
 
 
 def _count(lib: Library, table: str) -> int:

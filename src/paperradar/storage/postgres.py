@@ -145,7 +145,7 @@ class PostgresLibrary(CommonLibrary):
             self._pool = _pool(url)
             raw = self._pool.getconn(timeout=30)
         except Exception as e:
-            raise InvalidInput(f"cannot open library {_safe(url)}: {e}") from e
+            raise InvalidInput(f"cannot open library {without_password(url)}: {e}") from e
         self.conn = Connection(raw, self)  # type: ignore[assignment]
         self._lock = threading.RLock()
         self._refs: list[PaperRef] | None = None
@@ -462,7 +462,7 @@ def pg_filters(f: fts.Filters) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-def _safe(url: str) -> str:
+def without_password(url: str) -> str:
     """The address without its password (for messages)."""
     from urllib.parse import urlsplit, urlunsplit
 
