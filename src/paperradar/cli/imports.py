@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from ..cluster import SHARD_LINES
-from ..importers import IMPORTERS
+from ..importers import IMPORTERS, parse_column_map
 from ..importers.base import Source
 from ..imports import SourceProgress, import_sources, index_imported
 from ..ingest import Chunker, ImportReport, expand_paths
@@ -30,11 +30,7 @@ from .cluster_opts import RayAddress, RayShardLines, RayThreads, RayWorkers, mak
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:
-    if not text:
-        return None
-    from ..importers._columns import parse_map_option
-
-    return parse_map_option(text)
+    return parse_column_map(text) if text else None
 
 
 @app.command("import")

@@ -65,3 +65,11 @@ def detect(source: Source) -> ModuleType:
         )
     scored.sort(key=lambda sm: -sm[0])
     return scored[0][1]
+
+
+def parse_column_map(text: str) -> dict[str, str]:
+    """A `--map` option (`title=paper_title,abstract=summary`) as the tabular importers' column map;
+    InvalidInput when it is malformed."""
+    from ._columns import parse_map_option
+
+    return parse_map_option(text)
