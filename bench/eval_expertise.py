@@ -8,7 +8,7 @@ better). Text is title + abstract. Embeddings are computed once and cached in be
 
 - ours (cross-validated): the recommender's learner (rank/learner.py) over rank/features.py's
   TF-IDF of the package and the tier's embeddings; negatives and reference papers by id hash, as
-  in `recommend`. Its settings (dense weight, knn) come from a small grid, chosen by 10-fold
+  in `recommend`. Its settings (dense weight, knn, centroid weight) come from a small grid, chosen by 10-fold
   cross-validation: for each fold, the setting with the lowest mean loss on the other 9 folds is
   scored on that fold; the reported loss is the mean of those 10 held-out fold losses.
 - baselines in the same run: mean, max and top-3-mean cosine of the tier's embeddings to the
@@ -40,7 +40,16 @@ from paperradar.rank import learner, model_cache
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "eval" / "reviewer-expertise"
 OUT = HERE / "out"
-GRID = [learner.LearnerConfig(dense_weight=w, knn=k) for w in (1.0, 2.0, 4.0, 8.0, 16.0) for k in (1, 3, 5)]
+# dense weight x knn (x the TF-IDF centroid evidence, LearnerConfig.centroid_weight, in CENTROIDS).
+# Issue 11's second session widened the grid twice: the earlier runs chose knn 5, then knn 8, on
+# every fold, each time at the grid's edge; the centroid (0 / 4 / 8) was never chosen.
+CENTROIDS = (0.0,)
+GRID = [
+    learner.LearnerConfig(dense_weight=w, knn=k, centroid_weight=c)
+    for w in (4.0, 8.0, 16.0)
+    for k in (5, 8, 12, 20)
+    for c in CENTROIDS
+]
 
 
 def load() -> tuple[dict[str, str], list[dict[str, Any]], dict[str, list[str]]]:
@@ -163,7 +172,7 @@ def _cross_validate(per: dict[str, dict[int, float]]) -> tuple[dict[int, str], f
     for f in folds:
         best = min(per, key=lambda n: np.mean([per[n][g] for g in folds if g != f]))
         cfg = GRID[int(best[4:])]
-        chosen[f] = f"dense_weight {cfg.dense_weight}, knn {cfg.knn}"
+        chosen[f] = f"dense_weight {cfg.dense_weight}, knn {cfg.knn}, centroid_weight {cfg.centroid_weight}"
         held.append(per[best][f])
     return chosen, float(np.mean(held))
 
