@@ -18,8 +18,27 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PAGES = SHARED / "samples" / "pages"
 EXAMPLES = REPO / "examples"
+# Tests never read the developer's PAPERRADAR_* settings (issue 18): all are cleared but these,
+# which the Makefile or a run sets on purpose for the tests themselves.
+KEPT_VARIABLES = {"PAPERRADAR_TEST_PG", "PAPERRADAR_SEAM_ROOT", "PAPERRADAR_SCREENSHOTS"}
 # imports in tests embed with the fast tier (ms); the quality tier's turn is tested on its own (issue 12)
-os.environ.setdefault("PAPERRADAR_QUALITY_IMPORT_MAX", "0")
+TEST_SETTINGS = {"PAPERRADAR_QUALITY_IMPORT_MAX": "0"}
+
+
+def clean_environment(setenv=os.environ.__setitem__, delenv=os.environ.pop) -> None:
+    for name in [n for n in os.environ if n.startswith("PAPERRADAR_") and n not in KEPT_VARIABLES]:
+        delenv(name)
+    for name, value in TEST_SETTINGS.items():
+        setenv(name, value)
+
+
+clean_environment()  # before any fixture, module-scoped ones included
+
+
+@pytest.fixture(autouse=True)
+def _no_paperradar_settings(monkeypatch):
+    """Each test starts from the clean settings, whatever an earlier test left behind."""
+    clean_environment(monkeypatch.setenv, monkeypatch.delenv)
 
 
 def need_shared(path: Path) -> Path:
