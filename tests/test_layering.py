@@ -15,7 +15,6 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "paperradar"
 STORAGE_IMPORTS_LEFT = {
     ("paperradar.cli.db", "paperradar.storage.copy"),
     ("paperradar.cli.db", "paperradar.storage.postgres"),
-    ("paperradar.cli.deliver", "paperradar.storage.delivery"),
     ("paperradar.cli.serve", "paperradar.storage.postgres"),
     ("paperradar.cli.serve", "paperradar.storage.users"),
     ("paperradar.cli.users", "paperradar.storage.users"),

@@ -129,6 +129,11 @@ def sync(
     return reports
 
 
+def sync_states(lib: Library) -> list[dict[str, Any]]:
+    """Where each source stopped (`paperradar sync --status`): source, cursor, last_ok, last_error."""
+    return delivery.sync_states(lib)
+
+
 def sync_and_index(
     lib: Library, sources: list[str], options: SyncOptions, progress: Progress | None = None
 ) -> list[SourceReport]:

@@ -70,10 +70,10 @@ def sync_cmd(
 ) -> None:
     """Fetch what is new from each source since it last stopped, through the usual import and dedup."""
     if status:
-        from ..storage import delivery
+        from ..sync import sync_states
 
         with library() as lib:
-            states = delivery.sync_states(lib)
+            states = sync_states(lib)
         if as_json:
             return print_json(states)
         for s in states:
