@@ -22,7 +22,8 @@ def free_port() -> int:
 
 
 def test_serving_a_postgresql_library_never_prints_its_password(pg_url):
-    """The banner goes to the service's log (journald under systemd): the address without its password."""
+    """The banner goes to the service's log (journald under systemd), /api/stats to every member:
+    the address without its password."""
     password = urlsplit(pg_url).password
     assert password
     port = free_port()
@@ -38,7 +39,8 @@ def test_serving_a_postgresql_library_never_prints_its_password(pg_url):
         deadline = time.monotonic() + 60
         while True:  # the banner is printed just before the server listens
             try:
-                assert httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=5).status_code == 200
+                stats = httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=5)
+                assert stats.status_code == 200
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "the server did not answer"
@@ -48,3 +50,15 @@ def test_serving_a_postgresql_library_never_prints_its_password(pg_url):
         proc.wait(30)
     assert f":{password}@" not in banner
     assert ":***@" in banner and urlsplit(pg_url).path in banner
+    assert f":{password}@" not in stats.text and stats.json()["path"].endswith(urlsplit(pg_url).path)
+
+
+def test_stats_of_a_postgresql_library_hide_its_password(pg_url):
+    """`paperradar stats` is pasted into bug reports: the address without its password."""
+    password = urlsplit(pg_url).password
+    out = subprocess.run(
+        [EXE, "--db", pg_url, "stats", "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert password and f":{password}@" not in out.stdout + out.stderr
+    assert ":***@" in out.stdout

@@ -17,7 +17,7 @@ from .errors import InvalidInput, NotFound
 from .export import EXPORT_FORMATS
 from .ingest import ImportReport, now_iso, paper_row, store_batch
 from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
-from .storage import open_file
+from .storage import open_file, without_password
 from .storage.base import Library
 from .storage.profiles import move_paper_refs
 
@@ -100,7 +100,7 @@ def paper_json(paper: Paper, with_sources: bool = True) -> dict[str, Any]:
 
 
 def stats(lib: Library) -> dict[str, Any]:
-    return {"path": lib.path, **lib.counts(), "records_by_importer": lib.source_counts()}
+    return {"path": without_password(lib.path), **lib.counts(), "records_by_importer": lib.source_counts()}
 
 
 def export_papers(papers: Iterable[Paper], fmt: str) -> str:

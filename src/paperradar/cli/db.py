@@ -7,9 +7,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from ..storage import open_library
+from ..storage import open_library, without_password
 from ..storage.copy import copy_library
-from ..storage.postgres import without_password
 from . import JsonFlag, app, err, out, print_json
 
 db_app = typer.Typer(help="Move a library between a SQLite file and PostgreSQL.", no_args_is_help=True)

@@ -13,8 +13,7 @@ import typer
 from rich.markup import escape
 
 from .. import config
-from ..storage import open_library
-from ..storage.postgres import without_password
+from ..storage import open_library, without_password
 from . import app, err, state
 
 

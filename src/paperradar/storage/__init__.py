@@ -13,13 +13,33 @@ from .base import Library, VectorSource
 from .queries import VectorReader
 from .sqlite import SQLiteLibrary
 
-__all__ = ["Library", "is_postgres", "open_file", "open_library", "open_vector_reader", "side_path"]
+__all__ = [
+    "Library",
+    "is_postgres",
+    "open_file",
+    "open_library",
+    "open_vector_reader",
+    "side_path",
+    "without_password",
+]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def is_postgres(location: str | Path) -> bool:
     return str(location).startswith(POSTGRES_SCHEMES)
+
+
+def without_password(location: str | Path) -> str:
+    """A library's location as messages, logs and pages show it: a `postgresql://` address
+    without its password, a file path as it is."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    text = str(location)
+    parts = urlsplit(text) if is_postgres(text) else None
+    if parts is None or not parts.password:
+        return text
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(":" + parts.password + "@", ":***@")))
 
 
 def side_path(location: str, suffix: str) -> Path | None:

@@ -90,7 +90,7 @@ def _check_destination(src: Library, dst: Library, tables: list[Table]) -> None:
 
 
 def _shown(location: str) -> str:
-    from .postgres import without_password
+    from . import without_password
 
     return without_password(location)
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import InvalidInput
-from . import fts
+from . import fts, without_password
 from .base import Library, PaperRef, Table
 from .common import CommonLibrary, _chunks
 from .dialect import to_postgres
@@ -460,17 +460,6 @@ def pg_filters(f: fts.Filters) -> tuple[list[str], list[Any]]:
         words = ["'" + w.lower() + "'" for w in "".join(c if c.isalnum() else " " for c in name).split()]
         params.append(" <-> ".join(words[:-1] + [words[-1] + ":*"]))
     return where, params
-
-
-def without_password(url: str) -> str:
-    """The address without its password (for messages)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def _contract(a: SQLiteLibrary, b: PostgresLibrary) -> tuple[Library, Library]:

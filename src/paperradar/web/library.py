@@ -67,7 +67,8 @@ def api_library(lib: Lib, query: Search, sort: Sort = "recent", limit: Limit = P
 @router.get("/api/stats", tags=["library"])
 def api_stats(lib: Lib):
     """What the library holds: papers, source records, merged papers, records per importer."""
-    return {"ok": True, **stats_of(lib), "path": shown_path(lib.path)}  # no server folders (issue 13)
+    stats = stats_of(lib)
+    return {"ok": True, **stats, "path": shown_path(stats["path"])}  # no server folders (issue 13)
 
 
 @router.get("/library", response_class=HTMLResponse, include_in_schema=False)
