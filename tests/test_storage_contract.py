@@ -163,6 +163,16 @@ def test_every_table_that_refers_to_a_paper_is_found(any_lib):
         assert (table, "paper_pk") in refs
 
 
+def test_many_papers_read_at_once_are_the_papers_read_one_by_one(demo):
+    """A page of hits is read in one query: the same papers as one query each, missing ones left out."""
+    pks = demo.list_pks(30)
+    assert len(pks) == 30
+    rows = demo.paper_rows([*pks, pks[0], 10**9])
+    assert sorted(rows) == sorted(pks)
+    assert all(rows[pk] == demo.paper_row(pk) for pk in pks)
+    assert [p.id for p in list_papers(demo, 30)] == [demo.paper_row(pk)["id"] for pk in pks]
+
+
 def test_keyword_search_finds_and_marks_the_words(demo):
     result = search(demo, "KV cache compression", limit=5)
     assert result.total >= 5

@@ -24,8 +24,25 @@ from .storage.profiles import move_paper_refs
 
 def load_paper(lib: Library, pk: int, with_sources: bool = True) -> Paper:
     row = lib.paper_row(pk)
+    paper = paper_of_row(row)
+    if with_sources:
+        paper.sources = [
+            StoredRecord(
+                r["key"], row["id"], r["importer"], r["path"], r["line"], r["imported_at"], r["fields"], ""
+            )
+            for r in lib.records_of(pk)
+        ]
+    return paper
+
+
+def load_papers(lib: Library, pks: list[int]) -> dict[int, Paper]:
+    """Many papers without their sources, read in one query (a page of hits); missing pks are left out."""
+    return {pk: paper_of_row(row) for pk, row in lib.paper_rows(pks).items()}
+
+
+def paper_of_row(row: dict[str, Any]) -> Paper:
     d = row["data"]
-    paper = Paper(
+    return Paper(
         id=row["id"],
         ids=list(d.get("ids", [])),
         title=d.get("title"),
@@ -44,14 +61,6 @@ def load_paper(lib: Library, pk: int, with_sources: bool = True) -> Paper:
         has_code=bool(d.get("has_code")),
         provenance=dict(d.get("provenance", {})),
     )
-    if with_sources:
-        paper.sources = [
-            StoredRecord(
-                r["key"], row["id"], r["importer"], r["path"], r["line"], r["imported_at"], r["fields"], ""
-            )
-            for r in lib.records_of(pk)
-        ]
-    return paper
 
 
 def get_paper(lib: Library, ref: str) -> Paper:
@@ -60,7 +69,9 @@ def get_paper(lib: Library, ref: str) -> Paper:
 
 
 def list_papers(lib: Library, limit: int | None = 20, offset: int = 0, order: str = "recent") -> list[Paper]:
-    return [load_paper(lib, pk, with_sources=False) for pk in lib.list_pks(limit, offset, order)]
+    pks = lib.list_pks(limit, offset, order)
+    papers = load_papers(lib, pks)
+    return [papers[pk] for pk in pks]
 
 
 def paper_json(paper: Paper, with_sources: bool = True) -> dict[str, Any]:

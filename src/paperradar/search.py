@@ -21,7 +21,7 @@ import numpy as np
 from .errors import BackendUnavailable, InvalidInput
 from .index import best_index
 from .models import Paper, paper_date  # paper_date: re-exported for callers of search
-from .papers import load_paper
+from .papers import load_papers
 from .similar import rrf
 from .storage import fts
 from .storage.base import Library
@@ -111,9 +111,10 @@ def keyword_search(lib: Library, q: Query, f: Filters, limit: int, offset: int) 
     pks = [pk for pk, _ in ranked]
     marks = lib.text_marks(*words, pks) if pks else {}
     which = lib.text_which(wanted, pks) if relaxed else {}
-    hits = []
+    hits, papers = [], load_papers(lib, pks)
     for pk, score in ranked:
-        paper = load_paper(lib, pk, with_sources=False)
+        if (paper := papers.get(pk)) is None:  # merged away since it was ranked
+            continue
         marked_title, marked_abstract, marked_authors = marks.get(pk, ("", "", ""))
         title, abstract = shown_segments(marked_title), shown_segments(marked_abstract)
         authors = segments(marked_authors)
@@ -139,9 +140,10 @@ def _ranked(
 def _browse(lib: Library, q: Query, f: Filters, limit: int, offset: int, notes: list[str]) -> SearchResult:
     pks, total = lib.text_browse(f, list(q.excluded), limit, offset)
     why = "no search words: newest papers first" + (" (passing the filters)" if f.active else "")
-    hits = []
+    hits, papers = [], load_papers(lib, pks)
     for pk in pks:
-        paper = load_paper(lib, pk, with_sources=False)
+        if (paper := papers.get(pk)) is None:
+            continue
         hits.append(Hit(paper, 0.0, first_words(paper), [why], _plain(paper.title)))
     return SearchResult(hits, total, notes=notes)
 
@@ -203,9 +205,10 @@ def _fused_hits(
     cosine: dict[int, float],
 ) -> list[Hit]:
     marks = lib.text_marks(*words, [pk for pk, _ in page]) if page else {}
-    hits = []
+    hits, papers = [], load_papers(lib, [pk for pk, _ in page])
     for pk, score in page:
-        paper = load_paper(lib, pk, with_sources=False)
+        if (paper := papers.get(pk)) is None:
+            continue
         title, abstract, _ = (shown_segments(m) for m in marks.get(pk, ("", "", "")))
         reasons = []
         if pk in cosine:

@@ -38,6 +38,12 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
+def _paper_row(r: Any) -> dict[str, Any]:
+    data = json.loads(r["data"])
+    data.update(title=r["title"], abstract=r["abstract"])
+    return {"pk": r["pk"], "id": r["id"], "data": data, "updated_at": r["updated_at"]}
+
+
 class CommonLibrary(PaperQueries):
     """The shared repositories; a backend supplies `conn`, `insert_papers` and `paper_refs`."""
 
@@ -201,9 +207,17 @@ class CommonLibrary(PaperQueries):
         r = self.conn.execute(q, (pk,)).fetchone()
         if r is None:
             raise NotFound(f"no paper with pk {pk}")
-        data = json.loads(r["data"])
-        data.update(title=r["title"], abstract=r["abstract"])
-        return {"pk": r["pk"], "id": r["id"], "data": data, "updated_at": r["updated_at"]}
+        return _paper_row(r)
+
+    def paper_rows(self, pks: list[int]) -> dict[int, dict[str, Any]]:
+        """`paper_row` of many papers in one query a chunk (a page of hits is one round trip on
+        PostgreSQL, not twenty); papers that do not exist are left out."""
+        rows: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(pks)), 500):
+            marks = ",".join("?" * len(chunk))
+            q = f"SELECT pk, id, title, abstract, data, created_at, updated_at FROM papers WHERE pk IN ({marks})"
+            rows.update((r["pk"], _paper_row(r)) for r in self.conn.execute(q, chunk))
+        return rows
 
     def counts(self) -> dict[str, int]:
         one = lambda q: int(self.conn.execute(q).fetchone()[0])  # noqa: E731
