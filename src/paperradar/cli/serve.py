@@ -16,6 +16,8 @@ from .. import config
 from ..storage import open_library, without_password
 from . import app, err, state
 
+KEEP_ALIVE_S = 75  # seconds an idle connection stays open
+
 
 @app.command("serve")
 def serve_cmd(
@@ -63,7 +65,11 @@ def serve_cmd(
     # a postgresql:// address without its password (logs keep this line)
     shown = escape(without_password(path))
     err.print(f"paperradar: serving {shown} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
-    uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
+    # browsers keep an idle connection for minutes: with uvicorn's 5 s, a request sent as the server
+    # closes its side fails (a team load run saw it); 75 s is nginx's default
+    uvicorn.run(
+        web, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=KEEP_ALIVE_S
+    )
 
 
 def _say_accounts(path: str) -> None:
