@@ -23,7 +23,7 @@ def test_fetch_arxiv_ids_imports_every_page_and_resumes(cli, env: FakeAPI):
     ids = ["--id", "2403.03507", "--id", "2407.08296", "--id", "2410.09918"]
     result = cli("fetch", "arxiv", *ids, "--page-size", "2", "--json")
     assert result.exit_code == 0, result.output
-    files = json.loads(result.output)["files"]
+    files = json.loads(result.stdout)["files"]
     assert [f["new"] for f in files] == [2, 1]  # two pages, three papers
     shown = json.loads(cli("papers", "show", "2410.09918", "--json").output)
     assert shown["title"].startswith("Dualformer")
@@ -44,7 +44,7 @@ def test_fetch_arxiv_ids_imports_every_page_and_resumes(cli, env: FakeAPI):
 def test_fetch_hf_daily_day(cli, env):
     result = cli("fetch", "hf-daily", "--date", "2024-03-07", "--json")
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)["files"][0]
+    report = json.loads(result.stdout)["files"][0]
     assert report["format"] == "hf_daily" and report["new"] >= 1 and report["rejected"] == []
 
 

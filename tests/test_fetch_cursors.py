@@ -31,7 +31,7 @@ def fetch(db: str, *extra: str) -> dict:
     args = ["--db", db, "fetch", "arxiv", *[a for i in IDS for a in ("--id", i)], "--page-size", "2"]
     result = CliRunner().invoke(app, [*args, *extra, "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)  # stderr may hold the fake server thread's messages
 
 
 def test_two_libraries_fetching_the_same_ids_each_resume_from_their_own_page(env: FakeAPI, tmp_path):
