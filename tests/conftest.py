@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -132,6 +134,30 @@ def cli(db_path):
         return runner.invoke(app, ["--db", db_path, *args], input=input, catch_exceptions=False)
 
     return run
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int, within: float = 15.0) -> bool:
+    """The port can be bound again, as a restarted server binds it (TIME_WAIT is no obstacle, a
+    listening socket is), within `within` seconds: a killed server's job worker notices its death
+    within 0.5 s, and a loaded CI machine is slow to run it."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
 
 
 @contextmanager

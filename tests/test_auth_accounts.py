@@ -5,7 +5,6 @@ one gets 401; only admins write to the shared library; a library without users i
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from conftest import free_port
 from paperradar import accounts, profiles
 from paperradar.search import search
 from paperradar.storage import open_library
@@ -24,19 +24,13 @@ from web_helpers import client_for, demo_library, is_error
 PASSWORD = {"alice": "alice's long password", "bob": "bob's long password", "root": "the admin's password"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def serve(path: str) -> Iterator[str]:
     """The web app served by uvicorn in a thread on a free loopback port: yields its base URL."""
     import uvicorn
 
     from paperradar.web import create_app
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import numpy as np
 import pytest
 import ray
 
-from conftest import EXAMPLES, SHARED, need_shared
+from conftest import EXAMPLES, SHARED, free_port, need_shared
 from paperradar import cluster as rc
 from paperradar.embed import load_embedder
 from paperradar.index import update_index
@@ -32,12 +31,6 @@ from paperradar.storage import open_library
 
 RAY = Path(sys.executable).with_name("ray")
 SNAPSHOT = SHARED / "corpora" / "arxiv-118k" / "kaggle_snapshot_format_sample_200.jsonl.gz"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _node(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -69,7 +62,7 @@ def cluster_address():
     temp = Path(tempfile.mkdtemp(prefix="prray-"))  # short: Ray's socket paths must fit in 107 bytes
     auth = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     env = {**os.environ, **auth}
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     node = ["--node-ip-address=127.0.0.1", "--num-cpus=1"]
     logs = [temp / "head.log", temp / "node.log"]
     head = [

@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import REPO
+from conftest import REPO, free_port, port_is_free
 from paperradar.index import BATCH as EMBED_BATCH
 from paperradar.ingest import BATCH, exit_with_parent
 from paperradar.storage import open_library
@@ -74,12 +73,6 @@ def db(base, tmp_path) -> Path:
 
 
 # ---------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def held_env(tmp: Path, point: str | None = None, after: int = 0, **extra: str) -> dict[str, str]:
@@ -136,21 +129,6 @@ def wait_held(env: dict[str, str], what: Any = None, seconds: float = 120) -> in
         assert time.monotonic() < deadline, "the fault point was not reached"
         time.sleep(0.05)
     return int(marker.read_text())
-
-
-def port_is_free(port: int) -> bool:
-    """The port can be bound again at once, as a restarted server binds it."""
-    deadline = time.monotonic() + 15  # a job worker notices its server's death within 0.5 s (CI may be slow)
-    while True:
-        try:
-            with socket.socket() as s:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.1)
 
 
 def gone(pid: int) -> bool:

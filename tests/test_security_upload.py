@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port, port_is_free
 from paperradar.errors import ParseError
 from paperradar.importers.base import UPLOAD_LIMITS, Source
 from paperradar.storage import open_library
@@ -124,12 +125,6 @@ def test_a_restarted_server_reports_the_job_it_was_killed_during(lib_path):
     assert got["done"] == 3000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_up(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -147,7 +142,7 @@ def test_killing_the_server_during_an_import_frees_its_port(tmp_path):
 
     lib_path = tmp_path / "lib.db"
     open_library(lib_path).close()
-    port = _free_port()
+    port = free_port()
     cmd = [
         str(Path(sys.executable).parent / "paperradar"),
         "--db",
@@ -179,16 +174,7 @@ def test_killing_the_server_during_an_import_frees_its_port(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    deadline = time.monotonic() + 15  # the watchdog looks every 0.5 s; a loaded CI machine is slow to run it
-    while True:  # nothing else holds the port: it can be bound again at once
-        try:
-            with socket.socket() as s:  # as a restarted server binds: only a listening socket blocks it
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("127.0.0.1", port))
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "a process still holds the port"
-            time.sleep(0.2)
+    assert port_is_free(port), "a process still holds the port"
     lib = open_library(lib_path)
     try:
         assert lib.check_integrity() == []

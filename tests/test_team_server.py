@@ -3,7 +3,6 @@ process on 127.0.0.1 against the test PostgreSQL."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,13 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from conftest import free_port
+
 EXE = str(Path(sys.executable).parent / "paperradar")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serving_a_postgresql_library_never_prints_its_password(pg_url):

@@ -5,7 +5,6 @@ and a phone width to bench/out/screenshots/ (or $PAPERRADAR_SCREENSHOTS)."""
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from paperradar import profiles
 from paperradar.storage import open_library
 from web_helpers import HOSTILE_ID, HOSTILE_TITLE, REPO, demo_library
@@ -32,12 +32,6 @@ if not CHROMIUM.exists():
 playwright = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
 
@@ -54,7 +48,7 @@ def running_app(path) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
     from paperradar.web import create_app
 
-    port = _free_port()
+    port = free_port()
     srv = uvicorn.Server(
         uvicorn.Config(create_app(str(path)), host="127.0.0.1", port=port, log_level="warning")
     )
