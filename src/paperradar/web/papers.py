@@ -15,6 +15,7 @@ from ..index import best_index
 from ..models import Paper, paper_date
 from ..similar import similar_to
 from ..storage import Library
+from . import schemas
 from .cache import Memo
 from .deps import Lib, hide_paths, render
 from .errors import ErrorBody
@@ -85,8 +86,10 @@ def paper_data(
     }
 
 
-@router.get("/api/papers/{ref:path}/similar", tags=["papers"])
-def api_similar(lib: Lib, ref: str, facet: str | None = None):
+@router.get(
+    "/api/papers/{ref:path}/similar", tags=["papers"], response_model=schemas.SimilarList, **schemas.JSON
+)
+def api_similar(lib: Lib, ref: str, facet: str | None = None) -> dict[str, Any]:
     """The papers most like this one, with reasons (what the paper page loads after it shows);
     `facet` (background, method or result) asks for papers similar in that respect."""
     pk = lib.resolve(ref)
@@ -102,15 +105,17 @@ def _check_facet(facet: str | None) -> None:
         raise InvalidInput(f"facet must be one of {', '.join(FACETS)}, not {facet!r}")
 
 
-@router.get("/api/papers/{ref:path}", tags=["papers"])
-def api_paper(lib: Lib, ref: str):
+@router.get("/api/papers/{ref:path}", tags=["papers"], response_model=schemas.PaperPage, **schemas.JSON)
+def api_paper(lib: Lib, ref: str) -> dict[str, Any]:
     """One paper by any of its ids (arxiv:2410.09918, 2410.09918v2, a DOI): the merged record, its
     sources with provenance, links and similar papers. 404 when the library does not have it."""
     return paper_data(lib, ref)
 
 
 @router.get("/paper/{ref:path}", response_class=HTMLResponse, include_in_schema=False)
-def paper_page(request: Request, lib: Lib, ref: str, similar: bool = False, facet: str | None = None):
+def paper_page(
+    request: Request, lib: Lib, ref: str, similar: bool = False, facet: str | None = None
+) -> HTMLResponse:
     """The paper at once; its similar papers (by `facet` when given) inline when known (or asked
     for with ?similar=1, the no-script way), else fetched by the page from /api/papers/{id}/similar."""
     _check_facet(facet)
@@ -168,15 +173,17 @@ def fetch_metadata(lib: Library, ref: str) -> dict[str, Any]:
     "/api/papers/{ref:path}/fetch",
     tags=["papers"],
     responses={502: {"model": ErrorBody, "description": "arXiv could not be reached"}},
+    response_model=schemas.Fetched,
+    **schemas.JSON,
 )
-def api_fetch(lib: Lib, ref: str):
+def api_fetch(lib: Lib, ref: str) -> dict[str, Any]:
     """Look the paper up on arXiv by its id and merge what arXiv has (title, authors, abstract,
     dates, categories), like `paperradar enrich` for one paper. `found`: arXiv knew the id."""
     return fetch_metadata(lib, ref)
 
 
 @router.post("/paper/{ref:path}/fetch", include_in_schema=False)
-def fetch_form(lib: Lib, ref: str, next: Annotated[str, Form()] = ""):
+def fetch_form(lib: Lib, ref: str, next: Annotated[str, Form()] = "") -> RedirectResponse:
     data = fetch_metadata(lib, ref)
     target = (
         next if next.startswith("/") and not next.startswith("//") else "/paper/" + quote(data["paper"]["id"])
