@@ -21,11 +21,15 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .storage import open_vector_reader
 from .storage.base import Library, VectorSource
+
+if TYPE_CHECKING:  # usearch is imported where an index is built or read
+    from usearch.index import Index
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +182,7 @@ class AnnIndex:
         self,
         lib_path: str,
         model_id: str,
-        view,
+        view: Index,
         seq: int,
         delta_pks: np.ndarray,
         delta: np.ndarray,

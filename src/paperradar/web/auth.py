@@ -14,7 +14,7 @@ admins /api/users (list, add, remove). Does I/O through the library (accounts.py
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -25,6 +25,7 @@ from .. import accounts
 from ..storage import Library
 from ..storage import users as store
 from . import login as token_login
+from . import schemas
 from .deps import Lib, over_https, render
 from .errors import WebError, error_response, wants_html
 from .security import AUTH_COOKIE, CSRF_COOKIE, SAFE_METHODS, LoginLimiter
@@ -86,7 +87,7 @@ def _safe_next(target: str) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, lib: Lib, next: str = "/"):
+def login_page(request: Request, lib: Lib, next: str = "/") -> HTMLResponse:
     if not store.has_users(lib):
         return token_login.login_page(request, next)
     return render(request, "account_login.html", {"next": _safe_next(next), "error": None, "name": ""})
@@ -100,7 +101,7 @@ def login(
     name: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)] = "",
     token: Annotated[str, Form(max_length=200)] = "",
-):
+) -> Response:
     """A user's name and password (a library with users), or the access token (one without)."""
     if not store.has_users(lib):
         return token_login.login(request, token, next)
@@ -141,8 +142,8 @@ def logout(request: Request, lib: Lib) -> Response:
     return response
 
 
-@router.get("/api/me", tags=["accounts"])
-def api_me(request: Request):
+@router.get("/api/me", tags=["accounts"], response_model=schemas.Me, **schemas.JSON)
+def api_me(request: Request) -> dict[str, Any]:
     """Who the request is signed in as: `user` is null on a library without users."""
     user = getattr(request.state, "user", None)
     if user is None:
@@ -175,32 +176,32 @@ def signed_in(request: Request, admin: bool = False) -> accounts.User:
     return user  # type: ignore[no-any-return]
 
 
-@router.get("/api/users", tags=["accounts"])
-def api_users(request: Request, lib: Lib):
+@router.get("/api/users", tags=["accounts"], response_model=schemas.UserList, **schemas.JSON)
+def api_users(request: Request, lib: Lib) -> dict[str, Any]:
     """Every user with their role and what they own (admins only; never a secret)."""
     signed_in(request, admin=True)
     items = [accounts.summary_json(s) for s in accounts.list_users(lib)]
     return {"ok": True, "total": len(items), "items": items}
 
 
-@router.post("/api/users", tags=["accounts"])
-def api_add_user(request: Request, lib: Lib, body: NewUser):
+@router.post("/api/users", tags=["accounts"], response_model=schemas.UserBody, **schemas.JSON)
+def api_add_user(request: Request, lib: Lib, body: NewUser) -> dict[str, Any]:
     """Add a user (admins only; the first user is added with `paperradar users add`)."""
     signed_in(request, admin=True)
     user = accounts.add_user(lib, body.name, body.password, admin=body.admin)
     return {"ok": True, "user": {"name": user.name, "admin": user.admin}}
 
 
-@router.post("/api/users/{name}/remove", tags=["accounts"])
-def api_remove_user(request: Request, lib: Lib, name: str):
+@router.post("/api/users/{name}/remove", tags=["accounts"], response_model=schemas.Removed, **schemas.JSON)
+def api_remove_user(request: Request, lib: Lib, name: str) -> dict[str, Any]:
     """Remove a user with their sessions and tokens; their profiles pass to the admins (admins only)."""
     if signed_in(request, admin=True).name.lower() == name.lower():
         raise WebError(400, "an admin cannot remove themselves here (use `paperradar users remove`)")
     return {"ok": True, "removed": accounts.remove_user(lib, name).name}
 
 
-@router.post("/api/me/token", tags=["accounts"])
-def api_new_token(request: Request, lib: Lib, body: TokenLabel):
+@router.post("/api/me/token", tags=["accounts"], response_model=schemas.NewToken, **schemas.JSON)
+def api_new_token(request: Request, lib: Lib, body: TokenLabel) -> dict[str, Any]:
     """A new API token for the signed-in user, shown this once (only its hash is kept)."""
     user = signed_in(request)
     return {"ok": True, "token": accounts.new_api_token(lib, user.name, body.label)}

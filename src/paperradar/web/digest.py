@@ -25,6 +25,7 @@ from ..errors import NotFound
 from ..papers import get_paper
 from ..storage import Library, delivery
 from ..storage.profiles import profile_names
+from . import schemas
 from .deps import Lib, render
 from .errors import ErrorBody
 
@@ -62,14 +63,18 @@ def _claim(lib: Library, token: str) -> FeedbackClaim:
 
 @router.get("/api/digest/search.atom", tags=["digest"], responses=ATOM_DOC)
 @router.get("/digest/search.atom", include_in_schema=False)
-def search_atom(request: Request, lib: Lib, q: Annotated[str, Query(min_length=1, max_length=500)]):
+def search_atom(
+    request: Request, lib: Lib, q: Annotated[str, Query(min_length=1, max_length=500)]
+) -> Response:
     """Atom feed of a saved search: its best matches."""
     return AtomResponse(search_feed(lib, q, base_url=_base(request)))
 
 
 @router.get("/api/digest/{profile}/feed.atom", tags=["digest"], responses=ATOM_DOC)
 @router.get("/digest/{profile}/feed.atom", include_in_schema=False)
-def profile_atom(request: Request, lib: Lib, profile: str, days: Annotated[int, Query(ge=1, le=365)] = 7):
+def profile_atom(
+    request: Request, lib: Lib, profile: str, days: Annotated[int, Query(ge=1, le=365)] = 7
+) -> Response:
     """Atom feed of the profile's best papers added in the last `days` days."""
     return AtomResponse(profile_feed(lib, profile, days=days, base_url=_base(request)))
 
@@ -77,7 +82,7 @@ def profile_atom(request: Request, lib: Lib, profile: str, days: Annotated[int, 
 # ---------------------------------------------------------------- JSON
 
 
-@router.get("/api/digest/{profile}", tags=["digest"])
+@router.get("/api/digest/{profile}", tags=["digest"], response_model=schemas.DigestPreview, **schemas.JSON)
 def api_preview(
     request: Request,
     lib: Lib,
@@ -86,7 +91,7 @@ def api_preview(
     wait: Annotated[
         bool, Query(description="false: answer at once, `preparing` while the first preview is computed")
     ] = True,
-):
+) -> dict[str, Any]:
     """The digest `paperradar digest send` would send now (nothing is marked sent or seen).
     `stale`: served from before the latest feedback or import while a fresh one is computed;
     `preparing` (with `wait=false`): the first preview is being computed, `digest` is null."""
@@ -112,8 +117,16 @@ SEND_REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/api/digest/{profile}/send", tags=["digest"], responses=SEND_REFUSED)
-def api_send(lib: Lib, profile: str, limit: Annotated[int | None, Query(ge=1, le=100)] = None):
+@router.post(
+    "/api/digest/{profile}/send",
+    tags=["digest"],
+    responses=SEND_REFUSED,
+    response_model=schemas.Sent,
+    **schemas.JSON,
+)
+def api_send(
+    lib: Lib, profile: str, limit: Annotated[int | None, Query(ge=1, le=100)] = None
+) -> dict[str, Any] | JSONResponse:
     """Send the digest now by email and to the webhooks configured (mail_to, webhooks settings),
     each exactly once; `result.status` is sent or nothing_new; a refused send is a 502 (the same
     digest goes to the channels that missed it on the next send)."""
@@ -127,7 +140,7 @@ def api_send(lib: Lib, profile: str, limit: Annotated[int | None, Query(ge=1, le
 
 
 @router.post("/digest/{profile}/send", include_in_schema=False)
-def send_form(lib: Lib, profile: str):
+def send_form(lib: Lib, profile: str) -> RedirectResponse:
     result = send_now(lib, profile, None)
     return RedirectResponse(f"/digest/{quote(profile)}?sent={result.status}", status_code=303)
 
@@ -143,15 +156,17 @@ def _channel_names() -> list[str]:
         return []
 
 
-@router.get("/api/digest/{profile}/history", tags=["digest"])
-def api_history(lib: Lib, profile: str):
+@router.get(
+    "/api/digest/{profile}/history", tags=["digest"], response_model=schemas.DigestHistory, **schemas.JSON
+)
+def api_history(lib: Lib, profile: str) -> dict[str, Any]:
     """The profile's digests, newest first: status (pending or sent), papers, attempts, last error."""
     prof.get_profile(lib, profile)
     return {"ok": True, "items": delivery.digests_of(lib, profile)}
 
 
-@router.post("/api/digest/feedback", tags=["digest"])
-def api_feedback(lib: Lib, body: FeedbackToken):
+@router.post("/api/digest/feedback", tags=["digest"], response_model=schemas.LinkFeedback, **schemas.JSON)
+def api_feedback(lib: Lib, body: FeedbackToken) -> dict[str, Any]:
     """Record the feedback a signed digest link carries (400 when altered or expired)."""
     claim = _claim(lib, body.token)
     mark = prof.give_feedback(lib, claim.profile, claim.paper, claim.kind)
@@ -165,20 +180,20 @@ def api_feedback(lib: Lib, body: FeedbackToken):
 
 
 @router.get("/digest", response_class=HTMLResponse, include_in_schema=False)
-def digest_index(request: Request, lib: Lib):
+def digest_index(request: Request, lib: Lib) -> HTMLResponse:
     rows = [{"name": name, "history": delivery.digests_of(lib, name, limit=1)} for name in profile_names(lib)]
     return render(request, "digest_index.html", {"profiles": rows, "twin": "/api/profiles"})
 
 
 @router.get("/digest/feedback", response_class=HTMLResponse, include_in_schema=False)
-def feedback_page(request: Request, lib: Lib, t: Annotated[str, Query(max_length=2000)] = ""):
+def feedback_page(request: Request, lib: Lib, t: Annotated[str, Query(max_length=2000)] = "") -> HTMLResponse:
     claim = _claim(lib, t)
     ctx = {"claim": claim, "token": t, "label": FEEDBACK_LABELS[claim.kind], "paper": _card(lib, claim.paper)}
     return render(request, "digest_feedback.html", ctx)
 
 
 @router.post("/digest/feedback", response_class=HTMLResponse, include_in_schema=False)
-def feedback_form(request: Request, lib: Lib, token: Annotated[str, Form(max_length=2000)]):
+def feedback_form(request: Request, lib: Lib, token: Annotated[str, Form(max_length=2000)]) -> HTMLResponse:
     claim = _claim(lib, token)
     prof.give_feedback(lib, claim.profile, claim.paper, claim.kind)
     ctx = {
@@ -191,7 +206,7 @@ def feedback_form(request: Request, lib: Lib, token: Annotated[str, Form(max_len
 
 
 @router.get("/digest/{profile}/email", response_class=HTMLResponse, include_in_schema=False)
-def email_page(request: Request, lib: Lib, profile: str, limit: Limit = 10):
+def email_page(request: Request, lib: Lib, profile: str, limit: Limit = 10) -> HTMLResponse:
     """The digest email exactly as it would be sent (its own inline-styled HTML)."""
     return HTMLResponse(render_html(preview_digest(lib, profile, limit=limit, base_url=_base(request))))
 
@@ -238,7 +253,7 @@ def cached_preview(
 
 
 @router.get("/digest/{profile}", response_class=HTMLResponse, include_in_schema=False)
-def preview_page(request: Request, lib: Lib, profile: str, limit: Limit = 10):
+def preview_page(request: Request, lib: Lib, profile: str, limit: Limit = 10) -> HTMLResponse:
     """The preview never blocks long: the first one after a start is computed in the background
     (seconds on a big library) while the page says so and polls for it (issue 15)."""
     digest, stale = cached_preview(request, lib, profile, limit, wait=False)

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from ..errors import RadarError
 from ..storage import Library, freshness
+from . import schemas
 from .cache import RefreshingCache, cache_on
 from .deps import Lib, render
 from .papers import paper_brief
@@ -115,7 +116,7 @@ Days = Annotated[int | None, Query(ge=1, le=36500, description="Papers dated in 
 HomeLimit = Annotated[int, Query(ge=1, le=100)]
 
 
-@router.get("/api/home", tags=["home"])
+@router.get("/api/home", tags=["home"], response_model=schemas.Home, **schemas.JSON)
 def api_home(
     request: Request,
     lib: Lib,
@@ -125,7 +126,7 @@ def api_home(
     wait: Annotated[
         bool, Query(description="false: answer at once, `preparing` while the first list is computed")
     ] = True,
-):
+) -> dict[str, Any]:
     """Recommendations for `profile` (default: the first), grouped by interest, best first, each
     with its key sentences. `stale`: true when served from before the latest feedback or import
     while a fresh list is computed in the background (papers acted on since are left out)."""
@@ -150,7 +151,7 @@ def home_page(
     lib: Lib,
     profile: Annotated[str | None, Query(max_length=100)] = None,
     days: Days = None,
-):
+) -> HTMLResponse:
     error: str | None = None
     data: dict[str, Any] = {"profile": profile, "profiles": [], "groups": [], "stale": False}
     try:  # the page never waits: the first list after a start is computed in the background

@@ -24,6 +24,7 @@ from ..importers.base import UPLOAD_LIMITS, Source
 from ..imports import import_sources, index_imported
 from ..jobs import JobRunner, job_json
 from ..storage import Library
+from . import schemas
 from .deps import Lib, render
 from .errors import WebError
 
@@ -78,7 +79,9 @@ async def gather(request: Request, files: list[UploadFile], text: str) -> list[S
     return sources
 
 
-async def start_and_wait(request: Request, lib: Library, sources: list[Source], fmt: str, wait: float):
+async def start_and_wait(
+    request: Request, lib: Library, sources: list[Source], fmt: str, wait: float
+) -> dict[str, Any] | None:
     """Start the import job and wait up to `wait` seconds for it: the job row as it then is."""
     runner: JobRunner = request.app.state.jobs
     job_id = runner.submit(lib, "import", import_work, sources, fmt)
@@ -102,7 +105,9 @@ RUNNING: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/api/import", tags=["import"], responses=RUNNING)
+@router.post(
+    "/api/import", tags=["import"], responses=RUNNING, response_model=schemas.ImportReport, **schemas.JSON
+)
 async def api_import(
     request: Request,
     lib: Lib,
@@ -110,7 +115,7 @@ async def api_import(
     text: Annotated[str, Form(max_length=1_000_000, description="Pasted page text.")] = "",
     format: FormatField = "auto",
     wait: Annotated[float, Query(ge=0, le=600, description="Seconds to wait for the job.")] = 300,
-):
+) -> dict[str, Any] | JSONResponse:
     """Import pasted text and/or uploaded files (multipart form). The report per source lists the
     rejected lines with their reason; `failed` names sources that could not be read at all. The
     import runs as a job; one still running after `wait` seconds answers 202 with the job, whose
@@ -123,8 +128,8 @@ async def api_import(
     return finished_report(job)
 
 
-@router.get("/api/jobs/{job_id}", tags=["import"])
-def api_job(lib: Lib, job_id: JobId):
+@router.get("/api/jobs/{job_id}", tags=["import"], response_model=schemas.JobBody, **schemas.JSON)
+def api_job(lib: Lib, job_id: JobId) -> dict[str, Any]:
     """A background job: its state (queued, running, done, failed, interrupted), how many records
     it has handled, its message and, when done, its result."""
     found = job_json(lib, job_id)
@@ -134,7 +139,9 @@ def api_job(lib: Lib, job_id: JobId):
 
 
 @router.get("/import", response_class=HTMLResponse, include_in_schema=False)
-def import_page(request: Request, lib: Lib, job: Annotated[int | None, Query(ge=1, le=2**62)] = None):
+def import_page(
+    request: Request, lib: Lib, job: Annotated[int | None, Query(ge=1, le=2**62)] = None
+) -> HTMLResponse:
     return job_page(request, stored_job(lib, job) if job else None, "auto", "")
 
 
@@ -145,7 +152,7 @@ async def import_form(
     files: Annotated[list[UploadFile], File()] = [],  # noqa: B006
     text: Annotated[str, Form(max_length=1_000_000)] = "",
     format: FormatField = "auto",
-):
+) -> HTMLResponse:
     try:
         job = await start_and_wait(request, lib, await gather(request, files, text), format, PAGE_WAIT)
     except RadarError as e:

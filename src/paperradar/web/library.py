@@ -14,6 +14,7 @@ from ..export import EXPORT_FORMATS
 from ..importers import IMPORTERS
 from ..models import one_of
 from ..storage import Library
+from . import schemas
 from .cache import Memo
 from .deps import Lib, Limit, Offset, PageNumber, page_base, page_json, render, shown_path
 from .papers import paper_brief
@@ -56,16 +57,18 @@ def stats_of(lib: Library) -> dict[str, Any]:
     return dict(_STATS.get(lib, lib.path, lambda: svc.stats(lib)))
 
 
-@router.get("/api/library", tags=["library"])
-def api_library(lib: Lib, query: Search, sort: Sort = "recent", limit: Limit = PAGE, offset: Offset = 0):
+@router.get("/api/library", tags=["library"], response_model=schemas.LibraryPage, **schemas.JSON)
+def api_library(
+    lib: Lib, query: Search, sort: Sort = "recent", limit: Limit = PAGE, offset: Offset = 0
+) -> dict[str, Any]:
     """Papers in the library, newest first (or by `sort`); with words or filters, those that match."""
     got = browse(lib, query, sort, limit, offset)
     items = [svc.paper_json(p, with_sources=False) for p in got["papers"]]
     return page_json(items, got["total"], limit, offset, sort=sort)
 
 
-@router.get("/api/stats", tags=["library"])
-def api_stats(lib: Lib):
+@router.get("/api/stats", tags=["library"], response_model=schemas.Stats, **schemas.JSON)
+def api_stats(lib: Lib) -> dict[str, Any]:
     """What the library holds: papers, source records, merged papers, records per importer."""
     stats = stats_of(lib)
     return {"ok": True, **stats, "path": shown_path(stats["path"])}  # no server folders (issue 13)
@@ -78,7 +81,7 @@ def library_page(
     query: Search,
     sort: Sort = "recent",
     page: PageNumber = 1,
-):
+) -> HTMLResponse:
     error: str | None = None
     got: dict[str, Any] = {"papers": [], "total": 0}
     try:
@@ -125,7 +128,7 @@ def _safe(text: str) -> str:
 @router.get("/api/export", tags=["library"], response_class=Response)
 def api_export(
     lib: Lib, ids: Annotated[list[str], Query(min_length=1, max_length=MAX_EXPORT)], format: Format = "bibtex"
-):
+) -> Response:
     """The papers as a BibTeX, RIS, CSL-JSON or JSONL file (the same text as `paperradar papers export`)."""
     return export_response(lib, ids, format)
 
@@ -135,6 +138,6 @@ def api_export_post(
     lib: Lib,
     ids: Annotated[list[str], Form(max_length=MAX_EXPORT)],
     format: Annotated[str, Form(pattern=one_of(EXPORT_FORMATS))] = "bibtex",
-):
+) -> Response:
     """The same as GET /api/export, for a selection too long for a URL (form fields `ids`, `format`)."""
     return export_response(lib, ids, format)

@@ -22,12 +22,14 @@ def _safe_next(target: str) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, next: str = "/"):
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
     return render(request, "login.html", {"next": _safe_next(next), "error": None})
 
 
 @router.post("/login", response_class=HTMLResponse, include_in_schema=False)
-def login(request: Request, token: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/"):
+def login(
+    request: Request, token: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/"
+) -> Response:
     stored = request.app.state.token_hash
     if not stored:
         return RedirectResponse(_safe_next(next), status_code=303)

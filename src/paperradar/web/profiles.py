@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +18,7 @@ from ..importers.base import Source
 from ..models import FEEDBACK_KINDS, one_of
 from ..papers import load_paper
 from ..storage import Library
+from . import schemas
 from .deps import Lib, render
 from .errors import ErrorBody, error_body
 from .imports import display_name, read_upload
@@ -54,15 +55,15 @@ def create(lib: Library, name: str, author: str | None, pick: int | None, refs: 
     return svc.create_profile(lib, name, author=author or None, papers=refs, pick=pick)
 
 
-@router.get("/api/profiles", tags=["profiles"])
-def api_profiles(lib: Lib):
+@router.get("/api/profiles", tags=["profiles"], response_model=schemas.ProfileList, **schemas.JSON)
+def api_profiles(lib: Lib) -> dict[str, Any]:
     """Every profile with its papers, interests and feedback history."""
     items = [svc.profile_json(p) for p in svc.list_profiles(lib)]
     return {"ok": True, "total": len(items), "items": items}
 
 
-@router.get("/api/authors", tags=["profiles"])
-def api_authors(lib: Lib, name: Annotated[str, Query(min_length=1, max_length=200)]):
+@router.get("/api/authors", tags=["profiles"], response_model=schemas.CandidateList, **schemas.JSON)
+def api_authors(lib: Lib, name: Annotated[str, Query(min_length=1, max_length=200)]) -> dict[str, Any]:
     """The people in the library with this name (to choose `pick` when creating a profile)."""
     items = [svc.candidate_json(c) for c in svc.author_candidates(lib, name)]
     return {"ok": True, "total": len(items), "items": items}
@@ -72,8 +73,10 @@ def api_authors(lib: Lib, name: Annotated[str, Query(min_length=1, max_length=20
     "/api/profiles",
     tags=["profiles"],
     responses={409: {"model": ErrorBody, "description": "a profile of that name exists already"}},
+    response_model=schemas.ProfileBody,
+    **schemas.JSON,
 )
-def api_create(lib: Lib, body: NewProfile):
+def api_create(lib: Lib, body: NewProfile) -> dict[str, Any] | JSONResponse:
     """Create a profile from an author name (with `pick` when it names several people) and/or paper ids.
     An ambiguous name answers 400 with `candidates`; a name already taken answers 409."""
     try:
@@ -83,41 +86,50 @@ def api_create(lib: Lib, body: NewProfile):
     return {"ok": True, "profile": svc.profile_json(profile)}
 
 
-@router.get("/api/profiles/{name}", tags=["profiles"])
-def api_profile(lib: Lib, name: str):
+@router.get("/api/profiles/{name}", tags=["profiles"], response_model=schemas.ProfileBody, **schemas.JSON)
+def api_profile(lib: Lib, name: str) -> dict[str, Any]:
     """One profile: its papers, interests (named groups of papers) and feedback, newest last."""
     return {"ok": True, "profile": svc.profile_json(svc.get_profile(lib, name))}
 
 
-@router.post("/api/profiles/{name}/feedback", tags=["profiles"])
-def api_feedback(lib: Lib, name: str, body: Feedback):
+@router.post(
+    "/api/profiles/{name}/feedback", tags=["profiles"], response_model=schemas.FeedbackBody, **schemas.JSON
+)
+def api_feedback(lib: Lib, name: str, body: Feedback) -> dict[str, Any]:
     """Like, dislike or mark not interested; takes effect on the next recommendations."""
     mark = svc.give_feedback(lib, name, body.paper, body.kind)
     return {"ok": True, "feedback": {"paper": mark.paper, "kind": mark.kind, "at": mark.at}}
 
 
-@router.post("/api/profiles/{name}/undo", tags=["profiles"])
-def api_undo(lib: Lib, name: str):
+@router.post("/api/profiles/{name}/undo", tags=["profiles"], response_model=schemas.Undone, **schemas.JSON)
+def api_undo(lib: Lib, name: str) -> dict[str, Any]:
     """Take back the latest feedback (`undone` is null when there was none)."""
     mark = svc.undo_feedback(lib, name)
     undone = None if mark is None else {"paper": mark.paper, "kind": mark.kind, "at": mark.at}
     return {"ok": True, "undone": undone}
 
 
-@router.post("/api/profiles/{name}/papers", tags=["profiles"])
-def api_add_papers(lib: Lib, name: str, body: PaperRefs):
+@router.post(
+    "/api/profiles/{name}/papers", tags=["profiles"], response_model=schemas.ProfileBody, **schemas.JSON
+)
+def api_add_papers(lib: Lib, name: str, body: PaperRefs) -> dict[str, Any]:
     """Add papers (any of their ids) to the profile."""
     return {"ok": True, "profile": svc.profile_json(svc.add_papers(lib, name, body.papers))}
 
 
-@router.post("/api/profiles/{name}/papers/remove", tags=["profiles"])
-def api_remove_papers(lib: Lib, name: str, body: PaperRefs):
+@router.post(
+    "/api/profiles/{name}/papers/remove",
+    tags=["profiles"],
+    response_model=schemas.ProfileBody,
+    **schemas.JSON,
+)
+def api_remove_papers(lib: Lib, name: str, body: PaperRefs) -> dict[str, Any]:
     """Remove papers from the profile."""
     return {"ok": True, "profile": svc.profile_json(svc.remove_papers(lib, name, body.papers))}
 
 
-@router.post("/api/profiles/{name}/delete", tags=["profiles"])
-def api_delete(lib: Lib, name: str):
+@router.post("/api/profiles/{name}/delete", tags=["profiles"], response_model=schemas.Deleted, **schemas.JSON)
+def api_delete(lib: Lib, name: str) -> dict[str, Any]:
     """Delete the profile (its papers stay in the library)."""
     svc.delete_profile(lib, name)
     return {"ok": True, "deleted": name}
@@ -147,44 +159,56 @@ class Ratings(BaseModel):
     ratings: Annotated[dict[Annotated[str, Field(max_length=300)], Kind], Field(min_length=1, max_length=50)]
 
 
-@router.post("/api/profiles/{name}/follow", tags=["profiles"])
-def api_follow(lib: Lib, name: str, body: Follow):
+@router.post(
+    "/api/profiles/{name}/follow", tags=["profiles"], response_model=schemas.ProfileBody, **schemas.JSON
+)
+def api_follow(lib: Lib, name: str, body: Follow) -> dict[str, Any]:
     """Follow an author: their new papers always come first, marked as such."""
     return {"ok": True, "profile": svc.profile_json(svc.follow(lib, name, body.author))}
 
 
-@router.post("/api/profiles/{name}/unfollow", tags=["profiles"])
-def api_unfollow(lib: Lib, name: str, body: Follow):
+@router.post(
+    "/api/profiles/{name}/unfollow", tags=["profiles"], response_model=schemas.ProfileBody, **schemas.JSON
+)
+def api_unfollow(lib: Lib, name: str, body: Follow) -> dict[str, Any]:
     """Stop following an author."""
     return {"ok": True, "profile": svc.profile_json(svc.unfollow(lib, name, body.author))}
 
 
-@router.post("/api/profiles/{name}/rules", tags=["profiles"])
-def api_add_rule(lib: Lib, name: str, body: Rule):
+@router.post(
+    "/api/profiles/{name}/rules", tags=["profiles"], response_model=schemas.ProfileBody, **schemas.JSON
+)
+def api_add_rule(lib: Lib, name: str, body: Rule) -> dict[str, Any]:
     """Add a keyword rule: `must` keeps only papers mentioning one must-word, `exclude` drops papers."""
     return {"ok": True, "profile": svc.profile_json(svc.add_rule(lib, name, body.kind, body.word))}
 
 
-@router.post("/api/profiles/{name}/rules/remove", tags=["profiles"])
-def api_remove_rule(lib: Lib, name: str, body: Rule):
+@router.post(
+    "/api/profiles/{name}/rules/remove", tags=["profiles"], response_model=schemas.ProfileBody, **schemas.JSON
+)
+def api_remove_rule(lib: Lib, name: str, body: Rule) -> dict[str, Any]:
     """Remove a keyword rule."""
     return {"ok": True, "profile": svc.profile_json(svc.remove_rule(lib, name, body.kind, body.word))}
 
 
-@router.post("/api/profiles/{name}/threshold", tags=["profiles"])
-def api_threshold(lib: Lib, name: str, body: Threshold):
+@router.post(
+    "/api/profiles/{name}/threshold", tags=["profiles"], response_model=schemas.ProfileBody, **schemas.JSON
+)
+def api_threshold(lib: Lib, name: str, body: Threshold) -> dict[str, Any]:
     """Set (or with null, remove) the minimum score: a percentile of the library, 0-1."""
     return {"ok": True, "profile": svc.profile_json(svc.set_threshold(lib, name, body.value))}
 
 
-@router.post("/api/profiles/{name}/reset", tags=["profiles"])
-def api_reset(lib: Lib, name: str, body: Reset):
+@router.post(
+    "/api/profiles/{name}/reset", tags=["profiles"], response_model=schemas.ProfileBody, **schemas.JSON
+)
+def api_reset(lib: Lib, name: str, body: Reset) -> dict[str, Any]:
     """Forget what the profile learned: feedback, seen papers, follows, rules, threshold."""
     return {"ok": True, "profile": svc.profile_json(svc.reset_profile(lib, name, body.what))}
 
 
-@router.get("/api/profiles/{name}/rate", tags=["profiles"])
-def api_to_rate(lib: Lib, name: str, count: Annotated[int, Query(ge=1, le=50)] = 10):
+@router.get("/api/profiles/{name}/rate", tags=["profiles"], response_model=schemas.ToRateList, **schemas.JSON)
+def api_to_rate(lib: Lib, name: str, count: Annotated[int, Query(ge=1, le=50)] = 10) -> dict[str, Any]:
     """Papers to rate, chosen to teach the profile the most (uncertain for it, unlike each other)."""
     from ..recommend import papers_to_rate
 
@@ -192,8 +216,8 @@ def api_to_rate(lib: Lib, name: str, count: Annotated[int, Query(ge=1, le=50)] =
     return {"ok": True, "total": len(items), "items": items}
 
 
-@router.post("/api/profiles/{name}/rate", tags=["profiles"])
-def api_rate(lib: Lib, name: str, body: Ratings):
+@router.post("/api/profiles/{name}/rate", tags=["profiles"], response_model=schemas.Rated, **schemas.JSON)
+def api_rate(lib: Lib, name: str, body: Ratings) -> dict[str, Any]:
     """Record ratings ({paper id: like | dislike | not_interested}); the next ranking learns from them."""
     from ..recommend import rate
 
@@ -204,7 +228,7 @@ def api_rate(lib: Lib, name: str, body: Ratings):
 
 
 @router.get("/profiles", response_class=HTMLResponse, include_in_schema=False)
-def profiles_page(request: Request, lib: Lib):
+def profiles_page(request: Request, lib: Lib) -> HTMLResponse:
     return _list_page(request, lib, {})
 
 
@@ -222,7 +246,7 @@ async def create_form(
     pick: Annotated[int | None, Form(ge=1, le=1000)] = None,
     ids: Annotated[str, Form(max_length=1_000_000)] = "",
     file: Annotated[UploadFile | None, File()] = None,
-):
+) -> Response:
     form: dict[str, Any] = {"name": name, "author": author, "ids": ids, "pick": pick}
     data = await read_upload(request, file) if file is not None and file.filename else b""
     try:
@@ -250,7 +274,9 @@ def _create_from_form(
 
 
 @router.get("/profiles/{name}", response_class=HTMLResponse, include_in_schema=False)
-def profile_page(request: Request, lib: Lib, name: str, rate: Annotated[bool, Query()] = False):
+def profile_page(
+    request: Request, lib: Lib, name: str, rate: Annotated[bool, Query()] = False
+) -> HTMLResponse:
     from ..recommend import papers_to_rate
 
     profile = svc.get_profile(lib, name)
@@ -267,7 +293,7 @@ def steer_form(
     action: Annotated[str, Form(pattern="^(follow|unfollow|must|exclude|unrule|threshold|reset|unpaper)$")],
     value: Annotated[str, Form(max_length=200)] = "",
     kind: Annotated[str, Form(pattern="^(|must|exclude)$")] = "",
-):
+) -> RedirectResponse:
     """The profile page's steering forms: follow/unfollow an author, add/remove a keyword rule,
     set the threshold (empty removes it), reset one kind of learned state, remove a paper (issue 15)."""
     if action == "unpaper":
@@ -295,7 +321,7 @@ def _percentile(value: str) -> float | None:
 
 
 @router.post("/profiles/{name}/rate", include_in_schema=False)
-async def rate_form(request: Request, lib: Lib, name: str):
+async def rate_form(request: Request, lib: Lib, name: str) -> RedirectResponse:
     """The "rate these 10" form: one radio group per paper (rate-<paper id> = like | dislike)."""
     from ..recommend import rate
 
@@ -324,19 +350,19 @@ def feedback_form(
     paper: Annotated[str, Form(max_length=300)],
     kind: Annotated[str, Form(pattern=one_of(FEEDBACK_KINDS))],
     next: Annotated[str, Form()] = "/",
-):
+) -> RedirectResponse:
     svc.give_feedback(lib, name, paper, kind)
     return _back(next, "/")
 
 
 @router.post("/profiles/{name}/undo", include_in_schema=False)
-def undo_form(lib: Lib, name: str, next: Annotated[str, Form()] = ""):
+def undo_form(lib: Lib, name: str, next: Annotated[str, Form()] = "") -> RedirectResponse:
     svc.undo_feedback(lib, name)
     return _back(next, f"/profiles/{quote(name)}")
 
 
 @router.post("/profiles/{name}/delete", include_in_schema=False)
-def delete_form(lib: Lib, name: str):
+def delete_form(lib: Lib, name: str) -> RedirectResponse:
     svc.delete_profile(lib, name)
     return RedirectResponse("/profiles", status_code=303)
 
@@ -347,6 +373,6 @@ def add_form(
     profile: Annotated[str, Form(max_length=100)],
     ids: Annotated[list[str], Form(max_length=5000)],
     next: Annotated[str, Form()] = "",
-):
+) -> RedirectResponse:
     svc.add_papers(lib, profile, ids)
     return _back(next, f"/profiles/{quote(profile)}")

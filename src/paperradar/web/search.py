@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from .. import search as svc
 from ..errors import RadarError
 from ..importers import IMPORTERS
+from . import schemas
 from .deps import Lib, Limit, Offset, PageNumber, page_base, render
 from .papers import paper_brief
 
@@ -110,8 +111,8 @@ async def search_query(
 Search = Annotated[SearchQuery, Depends(search_query)]
 
 
-@router.get("/api/search", tags=["search"])
-def api_search(lib: Lib, query: Search, limit: Limit = PAGE, offset: Offset = 0):
+@router.get("/api/search", tags=["search"], response_model=schemas.SearchPage, **schemas.JSON)
+def api_search(lib: Lib, query: Search, limit: Limit = PAGE, offset: Offset = 0) -> dict[str, Any]:
     """Search results, best first, with snippets (`highlights` are [start, end) offsets in `snippet`)."""
     result = query.run(lib, limit, offset)
     items = [svc.hit_json(h) for h in result.hits]
@@ -132,7 +133,7 @@ def api_search(lib: Lib, query: Search, limit: Limit = PAGE, offset: Offset = 0)
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
-def search_page(request: Request, lib: Lib, query: Search, page: PageNumber = 1):
+def search_page(request: Request, lib: Lib, query: Search, page: PageNumber = 1) -> HTMLResponse:
     offset = (page - 1) * PAGE
     result, error = None, None
     try:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from ..errors import RadarError
 from ..storage import topics as db
 from ..topics import views
+from . import schemas
 from .deps import Lib, render
 
 router = APIRouter()
@@ -24,21 +25,23 @@ Profile = Annotated[str | None, Query(max_length=200, description="A profile's n
 MinZ = Annotated[float, Query(ge=0, le=100, description="How many standard deviations a rise must be.")]
 
 
-@router.get("/api/topics", tags=["topics"])
-def api_topics(lib: Lib, level: Level = None):
+@router.get("/api/topics", tags=["topics"], response_model=schemas.TopicList, **schemas.JSON)
+def api_topics(lib: Lib, level: Level = None) -> dict[str, Any]:
     """Every topic, biggest first: `{id, label, size, parent, level, terms}`; empty before a build."""
     items = [views.topic_json(t) for t in views.list_topics(lib, level)]
     return {"ok": True, "total": len(items), "build": db.last_build(lib), "items": items}
 
 
-@router.get("/api/topics/{ref}", tags=["topics"])
-def api_topic(lib: Lib, ref: str, limit: Annotated[int, Query(ge=1, le=100)] = 10):
+@router.get("/api/topics/{ref}", tags=["topics"], response_model=schemas.TopicDetail, **schemas.JSON)
+def api_topic(lib: Lib, ref: str, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
     """One topic (by id or words of its label): terms, parent or children, papers, papers per month."""
     return {"ok": True, **views.show_topic(lib, ref, limit)}
 
 
-@router.get("/api/trends", tags=["topics"])
-def api_trends(lib: Lib, profile: Profile = None, window: Window = 3, level: Level = None, min_z: MinZ = 3.0):
+@router.get("/api/trends", tags=["topics"], response_model=schemas.Trends, **schemas.JSON)
+def api_trends(
+    lib: Lib, profile: Profile = None, window: Window = 3, level: Level = None, min_z: MinZ = 3.0
+) -> dict[str, Any]:
     """Rising topics and papers per topic per month, and the largest movers (up or down, each with
     a 90% interval on its growth) for when nothing rises significantly; with `profile`, what is new
     in its topics."""
@@ -65,13 +68,13 @@ def movers_json(data: dict[str, Any], window: int, limit: int = 8) -> list[dict[
     ]
 
 
-@router.get("/api/map", tags=["topics"])
+@router.get("/api/map", tags=["topics"], response_model=schemas.MapBody, **schemas.JSON)
 def api_map(
     lib: Lib,
     q: Annotated[str, Query(max_length=500, description="Highlight the papers this search finds.")] = "",
     profile: Profile = None,
     limit: Annotated[int, Query(ge=1, le=200_000)] = MAP_POINTS,
-):
+) -> dict[str, Any]:
     """Map points `{id, title, x, y, topic, hit}` (an even sample of `limit`, highlighted ones always)
     and topics with their positions."""
     return {"ok": True, "query": q, "profile": profile, **_map(lib, q, profile, limit)}
@@ -91,7 +94,7 @@ def _map(lib: Any, q: str, profile: str | None, limit: int) -> dict[str, Any]:
 
 
 @router.get("/topics", response_class=HTMLResponse, include_in_schema=False)
-def topics_page(request: Request, lib: Lib):
+def topics_page(request: Request, lib: Lib) -> HTMLResponse:
     found = views.list_topics(lib)
     broad = [t for t in found if t.level == 1]
     children = {b.id: [t for t in found if t.parent == b.id] for b in broad}
@@ -100,7 +103,7 @@ def topics_page(request: Request, lib: Lib):
 
 
 @router.get("/topics/{ref}", response_class=HTMLResponse, include_in_schema=False)
-def topic_page(request: Request, lib: Lib, ref: str):
+def topic_page(request: Request, lib: Lib, ref: str) -> HTMLResponse:
     data = views.show_topic(lib, ref, 15)
     peak = max(data["counts"] or [1])
     ctx = {"t": data, "peak": peak, "twin": f"/api/topics/{data['id']}"}
@@ -108,7 +111,7 @@ def topic_page(request: Request, lib: Lib, ref: str):
 
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
-def map_page(request: Request, lib: Lib, q: str = "", profile: str = ""):
+def map_page(request: Request, lib: Lib, q: str = "", profile: str = "") -> HTMLResponse:
     from ..storage.profiles import profile_names
 
     names = profile_names(lib)
@@ -120,7 +123,7 @@ def map_page(request: Request, lib: Lib, q: str = "", profile: str = ""):
 @router.get("/trends", response_class=HTMLResponse, include_in_schema=False)
 def trends_page(
     request: Request, lib: Lib, profile: str | None = None, window: Window = 3, min_z: MinZ = 3.0
-):
+) -> HTMLResponse:
     """Rising topics (or, when none rises significantly, the largest movers with their intervals)
     and what is new in a profile's topics (the first profile's unless "all topics" is chosen)."""
     from ..storage.profiles import profile_names
