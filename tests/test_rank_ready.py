@@ -131,7 +131,8 @@ def test_the_servers_job_runner_rebuilds_stale_features_in_the_background(stale)
         assert ready_regrouper(lib).wait_idle(60)  # (the server's worker) uses the stale features
         (job_id,) = runner.futures
         runner.futures[job_id].result(timeout=300)  # the job runs in its own process
-        assert get_job(lib, job_id)["state"] == "done"
+        job = get_job(lib, job_id)
+        assert job is not None and job.state == "done"
     finally:
         runner.close()
     assert F._read_cache(lib).key == F.library_key(lib) != built_key

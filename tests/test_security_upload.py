@@ -178,7 +178,7 @@ def test_killing_the_server_during_an_import_frees_its_port(tmp_path):
     lib = open_library(lib_path)
     try:
         assert lib.check_integrity() == []
-        assert get_job(lib, job)["state"] in ("running", "queued", "done")  # as the killed server left it
+        assert get_job(lib, job).state in ("running", "queued", "done")  # as the killed server left it
     finally:
         lib.close()
 

@@ -125,5 +125,6 @@ def _progress(lib: Library, job_id: int, every: float = 0.5) -> Callable[[int], 
 
 
 def job_json(lib: Library, job_id: int) -> dict[str, Any] | None:
+    """The JSON answer of /api/jobs/{id}: `{"ok": true, "job": {...}}`, or None for no such job."""
     job = get_job(lib, job_id)
-    return None if job is None else {"ok": True, "job": job}
+    return None if job is None else {"ok": True, "job": job.as_json()}

@@ -6,12 +6,31 @@ Does I/O (the database), through the library's connection.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .base import Library
 
 LIVE = ("queued", "running")
+JOB_COLUMNS = "id, kind, state, done, message, result, created_at, updated_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One row of the jobs table: a background job's state and progress."""
+
+    id: int
+    kind: str
+    state: str  # queued, running, done, failed, interrupted
+    done: int  # items done so far
+    message: str
+    result: dict[str, Any] | None  # the work's result, when done
+    created_at: str
+    updated_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def _now() -> str:
@@ -43,13 +62,13 @@ def update_job(
         )
 
 
-def get_job(lib: Library, job_id: int) -> dict[str, Any] | None:
-    row = lib.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+def get_job(lib: Library, job_id: int) -> Job | None:
+    row = lib.conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return None if row is None else _job(row)
 
 
-def recent_jobs(lib: Library, limit: int = 20) -> list[dict[str, Any]]:
-    rows = lib.conn.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+def recent_jobs(lib: Library, limit: int = 20) -> list[Job]:
+    rows = lib.conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [_job(r) for r in rows]
 
 
@@ -63,7 +82,14 @@ def interrupt_live_jobs(lib: Library, message: str) -> int:
     return cur.rowcount
 
 
-def _job(row: Any) -> dict[str, Any]:
-    out = dict(row)
-    out["result"] = json.loads(out["result"]) if out["result"] else None
-    return out
+def _job(row: Any) -> Job:
+    return Job(
+        id=int(row["id"]),
+        kind=row["kind"],
+        state=row["state"],
+        done=int(row["done"]),
+        message=row["message"],
+        result=json.loads(row["result"]) if row["result"] else None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
