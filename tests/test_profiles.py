@@ -69,7 +69,7 @@ def test_profile_from_an_author_in_the_demo_library(demo):
         assert "Yuandong Tian" in [a.name for a in get_paper(demo, pid).authors]
     in_interests = [pid for it in profile.interests for pid in it.papers]
     assert sorted(in_interests) == sorted(profile.papers)  # every paper in exactly one interest
-    assert all(it.name and it.terms for it in profile.interests)
+    assert profile.interests and all(it.name and it.terms for it in profile.interests)
     assert P.get_profile(demo, "YT").name == "yt"  # names are case-insensitive
     with pytest.raises(InvalidInput, match="exists already"):
         P.create_profile(demo, "yt", author="Yuandong Tian")
@@ -175,7 +175,7 @@ def test_merging_and_rebuilding_keep_the_researchers_profile_and_feedback(tmp_pa
         lib, [("graphs", 1, ["Ann Lee"], ["cs.LG"]), ("graphs", 2, ["Ann Lee"], ["cs.LG"]),
               ("robots", 3, ["Bo Chan"], ["cs.RO"]), ("robots", 4, ["Bo Chan"], ["cs.RO"])]
     )  # fmt: skip
-    ids = {pk: lib.paper_row(pk)["id"] for pk in (a, b, c, d)}
+    ids = {pk: lib.paper_row(pk).id for pk in (a, b, c, d)}
     P.create_profile(lib, "me", papers=[ids[a], ids[b]])
     P.give_feedback(lib, "me", ids[c], "not_interested")
     P.mark_seen(lib, "me", [d])

@@ -56,7 +56,7 @@ def test_likes_through_the_api_never_cluster_and_the_server_regroups_once(world)
     before = grouping(lib)
     for pk in robots[:3]:
         r = client.post_csrf(
-            "/api/profiles/ann/feedback", json={"paper": lib.paper_row(pk)["id"], "kind": "like"}
+            "/api/profiles/ann/feedback", json={"paper": lib.paper_row(pk).id, "kind": "like"}
         )
         assert r.status_code == 200, r.text
     assert clustered == [] and grouping(lib) == before  # the likes were writes only
@@ -69,7 +69,7 @@ def test_likes_through_the_api_never_cluster_and_the_server_regroups_once(world)
     gate.set()
     assert worker.wait_idle(30)
     assert clustered == ["paperradar-regroup"]  # three likes and a ranking: one k-means, off the request
-    liked = sorted(lib.paper_row(pk)["id"] for pk in robots[:3])
+    liked = sorted(lib.paper_row(pk).id for pk in robots[:3])
     assert liked in grouping(lib)  # the robots papers became an interest of their own
 
     late = ranked(lib, robots[3:] + compilers)

@@ -59,7 +59,7 @@ def test_a_like_on_stale_features_builds_nothing_and_asks_for_a_background_build
     lib, new, builds, asked, built_key = stale
     P.give_feedback(lib, "ann", new[0], "like")  # a write only: interests are regrouped later
     assert builds == [] and on_disk_key(lib) == built_key  # nothing built, nothing rewritten
-    liked = lib.paper_row(new[0])["id"]
+    liked = lib.paper_row(new[0]).id
     recommend(lib, "ann", among=new, limit=3, mark_seen=False)  # no server: the next ranking regroups
     assert builds == [] and on_disk_key(lib) == built_key
     assert asked and set(asked) == {lib.path}

@@ -47,7 +47,7 @@ def test_on_topic_papers_come_first_with_their_reasons(world):
     top = [topic_of(cands, lib.resolve(r.paper.id)) for r in recs[:9]]
     assert sorted(set(top)) == ["galaxies", "proteins"]  # all 9 on-topic papers above the 12 others
     first = recs[0]
-    own_ids = {lib.paper_row(pk)["id"] for pk in own}
+    own_ids = {lib.paper_row(pk).id for pk in own}
     assert first.interest and first.nearest and set(first.nearest) <= own_ids
     text = (first.paper.title + " " + first.paper.abstract).lower()
     assert first.terms and all(all(w in text for w in t.split()) for t in first.terms)

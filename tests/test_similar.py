@@ -20,7 +20,7 @@ def pages_lib(lib):
 
 
 def title_of(lib, pk):
-    return lib.paper_row(pk)["data"]["title"] or ""
+    return lib.paper_row(pk).title or ""
 
 
 def test_query_terms_drop_stop_words_and_keep_title_first():
@@ -41,7 +41,7 @@ def test_lexical_neighbours_of_galore_are_its_family(pages_lib):
     assert galore not in [h.pk for h in hits]  # never itself
     titles = [title_of(lib, h.pk) for h in hits]
     assert any(t.startswith("Q-GaLore") for t in titles[:3]), titles
-    assert all(h.reasons for h in hits[:3])
+    assert hits and all(h.reasons for h in hits[:3])
 
 
 def test_pool_restricts_the_ranking(pages_lib):
@@ -89,7 +89,7 @@ def test_facet_weights_follow_the_abstract():
     assert int(w["background"].argmax()) == 0
     assert int(w["method"].argmax()) == 1
     assert int(w["result"].argmax()) == 2
-    assert all(abs(v.sum() - 1.0) < 1e-9 for v in w.values())
+    assert w and all(abs(v.sum() - 1.0) < 1e-9 for v in w.values())
 
 
 def test_facet_through_the_api_and_the_paper_page(tmp_path):
@@ -99,7 +99,9 @@ def test_facet_through_the_api_and_the_paper_page(tmp_path):
     client = client_for(demo_library(tmp_path / "lib.db"))
     body = client.get("/api/papers/arxiv:2407.08296/similar?facet=method").json()
     assert body["ok"] and body["items"]
-    assert all(any(r.startswith("close in its method") for r in i["reasons"]) for i in body["items"])
+    assert body["items"] and all(
+        any(r.startswith("close in its method") for r in i["reasons"]) for i in body["items"]
+    )
     assert is_error(client.get("/api/papers/arxiv:2407.08296/similar?facet=vibes"), 400)
     html = {"accept": "text/html"}
     page = client.get("/paper/arxiv:2407.08296?facet=result&similar=1", headers=html).text

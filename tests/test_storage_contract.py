@@ -153,7 +153,7 @@ def test_merge_carries_profiles_feedback_and_seen_marks(demo):
     assert [(m.paper, m.kind) for m in prof.feedback] == [(merged.id, "like")]
     assert prof.seen == 1
     assert demo.corrections() and demo.check_integrity() == []
-    a, b = split_paper(demo, merged.id, [demo.records_of(demo.resolve(merged.id))[-1]["key"][:12]])
+    a, b = split_paper(demo, merged.id, [demo.records_of(demo.resolve(merged.id))[-1].key[:12]])
     assert a.id != b.id and demo.counts()["papers"] == 177
 
 
@@ -170,7 +170,7 @@ def test_many_papers_read_at_once_are_the_papers_read_one_by_one(demo):
     rows = demo.paper_rows([*pks, pks[0], 10**9])
     assert sorted(rows) == sorted(pks)
     assert all(rows[pk] == demo.paper_row(pk) for pk in pks)
-    assert [p.id for p in list_papers(demo, 30)] == [demo.paper_row(pk)["id"] for pk in pks]
+    assert [p.id for p in list_papers(demo, 30)] == [demo.paper_row(pk).id for pk in pks]
 
 
 def test_keyword_search_finds_and_marks_the_words(demo):

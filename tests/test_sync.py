@@ -39,7 +39,7 @@ def test_first_sync_pages_through_the_window_and_imports_everything(lib, api):
     assert t.sleeps == [3.0]  # arXiv's 3 s between the two pages
     assert paper_count(lib) == 8
     p = lib.resolve("arxiv:2606.28737")
-    assert "cs.CL" in lib.paper_row(p)["data"]["categories"]
+    assert "cs.CL" in lib.paper_row(p).data["categories"]
     assert delivery.get_cursor(lib, "arxiv:cs.CL") == {"until": "2026-07-01"}
 
 
@@ -127,9 +127,9 @@ def test_oai_harvest_follows_the_resumption_token_and_keeps_one_category(lib, ap
     assert second == {"path": "/oai", "verb": "ListRecords", "resumptionToken": "6961466|1001"}
     assert t.sleeps == [3.0]  # arXiv's pace between pages
     assert report.new == 6 and paper_count(lib) == 6  # the 3 cs.CV/cs.LG records of the set stay out
-    p = lib.paper_row(lib.resolve("arxiv:2606.28667"))["data"]
-    assert p["title"] == "Phonological Perception of Sign Language Models"
-    assert [a["name"] for a in p["authors"]][:2] == ["Kayo Yin", "Jessica Carter"]
+    p = lib.paper_row(lib.resolve("arxiv:2606.28667"))
+    assert p.title == "Phonological Perception of Sign Language Models"
+    assert [a["name"] for a in p.data["authors"]][:2] == ["Kayo Yin", "Jessica Carter"]
     # the next harvest starts from the date of the last answer, and an empty one is not an error
     assert delivery.get_cursor(lib, "arxiv-oai:cs.CL") == {"from": "2026-07-01"}
     api.requests.clear()
@@ -162,9 +162,7 @@ def test_same_paper_from_oai_and_the_api_is_one_paper(lib, api):
     # 2606.28737 is in both answers (6 cs.CL records harvested, 8 from the API): 13 papers
     assert paper_count(lib) == 13
     paper = lib.paper_row(lib.resolve("arxiv:2606.28737"))
-    assert (
-        lib.conn.execute("SELECT count(*) FROM records WHERE paper_pk = ?", (paper["pk"],)).fetchone()[0] == 2
-    )
+    assert lib.conn.execute("SELECT count(*) FROM records WHERE paper_pk = ?", (paper.pk,)).fetchone()[0] == 2
 
 
 def test_sources_are_checked():

@@ -23,13 +23,16 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .embed import Tier, tier_files
 from .errors import BackendUnavailable, InvalidInput
 from .importers.base import ParseError, Source
+
+if TYPE_CHECKING:
+    from .ingest import Chunk
 
 LINE_FORMATS = ("arxiv_snapshot",)  # one record a line, and each line read on its own
 SHARD_LINES = 20_000  # lines per parsing task
@@ -229,18 +232,14 @@ def line_shards(source: Source, lines: int = SHARD_LINES) -> Iterator[tuple[int,
             yield first, bytes(buf)
 
 
-def parse_shard(
-    name: str, path: str, first: int, data: bytes
-) -> list[tuple[list[dict[str, Any]], list[ParseError]]]:
+def parse_shard(name: str, path: str, first: int, data: bytes) -> list[Chunk]:
     """One shard parsed and prepared (run on a worker); lines renumbered to the whole file's."""
     from .ingest import parsed_chunks
 
     shift = first - 1
     out = []
     for prepared, errors in parsed_chunks(name, Source.from_bytes(data, path), None):
-        for row in prepared:
-            row["line"] = row["line"] + shift if row.get("line") else row.get("line")
-        out.append((prepared, [_shifted(e, shift) for e in errors]))
+        out.append(([p.moved(shift) for p in prepared], [_shifted(e, shift) for e in errors]))
     return out
 
 
@@ -250,7 +249,7 @@ def _shifted(error: ParseError, shift: int) -> ParseError:
 
 def ray_chunks(
     name: str, source: Source, column_map: dict[str, str] | None, cluster: Cluster
-) -> Iterator[tuple[list[dict[str, Any]], list[ParseError]]]:
+) -> Iterator[Chunk]:
     """The prepared chunks of `source`, parsed shard by shard on the cluster, in file order (the
     same chunks `ingest.parsed_chunks` gives). At most `workers` shards are in flight, so memory
     here stays bounded."""

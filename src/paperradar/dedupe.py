@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -38,6 +38,9 @@ from rapidfuzz import fuzz
 
 from .models import PartialDate, preferred_date
 from .normalize import author_key, title_key
+
+if TYPE_CHECKING:
+    from .storage.rows import RecordRow
 
 # How much an importer's word counts when records disagree (higher wins).
 IMPORTER_RANK = {
@@ -313,14 +316,14 @@ def preferred_id(ids: Iterable[str], fallback: str) -> str:
     return ids[0] if ids else fallback
 
 
-def _rank(rec: dict[str, Any]) -> tuple[int, str]:
-    return IMPORTER_RANK.get(rec["importer"], 10), rec["imported_at"]
+def _rank(rec: RecordRow) -> tuple[int, str]:
+    return IMPORTER_RANK.get(rec.importer, 10), rec.imported_at
 
 
-def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+def choose_fields(records: list[RecordRow]) -> tuple[dict[str, Any], dict[str, str]]:
     """One value per field from a paper's records: {field: value}, {field: record key}.
 
-    Each record is {"key", "importer", "imported_at", "fields"}. The rule per field:
+    Each record gives its key, importer, import time and fields. The rule per field:
     - abstract: a complete abstract beats a truncated one; then the longer (in steps of 200
       characters, so a later, fuller version wins over a short copy); then importer rank.
     - authors: a complete author list beats a partial one ("et al."); then the longer (in steps
@@ -339,21 +342,21 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
     prov: dict[str, str] = {}
 
     def best(name: str, quality=lambda f: 0) -> None:  # type: ignore[no-untyped-def]
-        givers = [r for r in ordered if r["fields"].get(name) not in (None, "", [], {})]
+        givers = [r for r in ordered if r.fields.get(name) not in (None, "", [], {})]
         if givers:
-            top = max(givers, key=lambda r: (quality(r["fields"]), *_rank(r)))
-            chosen[name] = top["fields"][name]
-            prov[name] = top["key"]
+            top = max(givers, key=lambda r: (quality(r.fields), *_rank(r)))
+            chosen[name] = top.fields[name]
+            prov[name] = top.key
 
     best("title")
     best("abstract", lambda f: (not f.get("abstract_truncated"), len(f["abstract"]) // 200))
     best("authors", lambda f: (f.get("authors_complete", True), len(f["authors"]) // 5))
     if "authors" in chosen:
-        top = next(r for r in ordered if r["key"] == prov["authors"])
-        chosen["authors_complete"] = top["fields"].get("authors_complete", True)
+        top = next(r for r in ordered if r.key == prov["authors"])
+        chosen["authors_complete"] = top.fields.get("authors_complete", True)
     else:
-        chosen["authors_complete"] = not any("author_count" in r["fields"] for r in ordered)
-    counts = [r["fields"]["author_count"] for r in ordered if r["fields"].get("author_count")]
+        chosen["authors_complete"] = not any("author_count" in r.fields for r in ordered)
+    counts = [r.fields["author_count"] for r in ordered if r.fields.get("author_count")]
     if counts:
         chosen["author_count"] = max(counts)
     for name in ("categories", "comment", "organisation", "upvotes", "score", "venue"):
@@ -362,7 +365,7 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
     _union_links(ordered, chosen)
     ids: list[str] = []
     for r in ordered:
-        ids.extend(i for i in r["fields"].get("ids", ()) if i not in ids)
+        ids.extend(i for i in r.fields.get("ids", ()) if i not in ids)
     chosen["ids"] = ids
     return chosen, prov
 
@@ -370,37 +373,37 @@ def choose_fields(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[s
 _NOT_CHOSEN = {"extra", "abstract_truncated", "authors_complete"}
 
 
-def _single(only: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    chosen = {k: v for k, v in only["fields"].items() if k not in _NOT_CHOSEN}
+def _single(only: RecordRow) -> tuple[dict[str, Any], dict[str, str]]:
+    chosen = {k: v for k, v in only.fields.items() if k not in _NOT_CHOSEN}
     chosen.setdefault("ids", [])
-    chosen["authors_complete"] = only["fields"].get("authors_complete", True)
-    prov = {k: only["key"] for k in chosen if k not in ("ids", "links", "dates", "authors_complete")}
-    prov.update({f"dates.{k}": only["key"] for k in chosen.get("dates", ())})
+    chosen["authors_complete"] = only.fields.get("authors_complete", True)
+    prov = {k: only.key for k in chosen if k not in ("ids", "links", "dates", "authors_complete")}
+    prov.update({f"dates.{k}": only.key for k in chosen.get("dates", ())})
     return chosen, prov
 
 
-def _choose_dates(ordered: list[dict[str, Any]], chosen: dict[str, Any], prov: dict[str, str]) -> None:
+def _choose_dates(ordered: list[RecordRow], chosen: dict[str, Any], prov: dict[str, str]) -> None:
     dates: dict[str, str] = {}
     for kind in ("published", "updated", "listed", "created"):
-        givers = [r for r in ordered if kind in r["fields"].get("dates", {})]
+        givers = [r for r in ordered if kind in r.fields.get("dates", {})]
         if not givers:
             continue
 
-        def quality(r: dict[str, Any], kind: str = kind) -> tuple[bool, int, int, str]:
-            d = r["fields"]["dates"][kind]
+        def quality(r: RecordRow, kind: str = kind) -> tuple[bool, int, int, str]:
+            d = r.fields["dates"][kind]
             return (d[:1].isdigit(), len(d), *_rank(r))
 
         top = max(givers, key=quality)
-        dates[kind] = top["fields"]["dates"][kind]
-        prov[f"dates.{kind}"] = top["key"]
+        dates[kind] = top.fields["dates"][kind]
+        prov[f"dates.{kind}"] = top.key
     if dates:
         chosen["dates"] = dates
 
 
-def _union_links(ordered: list[dict[str, Any]], chosen: dict[str, Any]) -> None:
+def _union_links(ordered: list[RecordRow], chosen: dict[str, Any]) -> None:
     links: dict[str, list[str]] = {}
     for r in ordered:
-        for kind, urls in r["fields"].get("links", {}).items():
+        for kind, urls in r.fields.get("links", {}).items():
             bucket = links.setdefault(kind, [])
             bucket.extend(u for u in urls if u not in bucket)
     if links:

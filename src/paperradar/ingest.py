@@ -17,7 +17,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -26,12 +26,12 @@ from types import ModuleType
 from typing import Any
 
 from . import dedupe, importers
+from .config import load_settings
 from .dedupe import Candidate, Probe
 from .errors import InvalidInput, ParseError, RadarError
 from .importers.base import Source
 from .models import Record
-from .storage.base import Library
-from .storage.common import dumps
+from .storage import ImportLog, Library, MatchRow, NewRecord, PaperValues, RecordRow
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,8 @@ def log_report(lib: Library, report: ImportReport, started: str) -> None:
     }
     with lib.transaction():
         lib.log_import(
-            {"path": report.path, "importer": report.importer, "started_at": started, "finished_at": now_iso(),
-             "counts": counts | {"rejected": len(report.rejected), "conflicts": len(report.conflicts)}}
+            ImportLog(report.path, report.importer, started, now_iso(),
+                      counts | {"rejected": len(report.rejected), "conflicts": len(report.conflicts)})
         )  # fmt: skip
 
 
@@ -175,7 +175,22 @@ def _check_not_other_format(source: Source, module: ModuleType) -> None:
         )
 
 
-Chunk = tuple[list[dict[str, Any]], list[ParseError]]
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A parsed record ready to store: the row the library keeps, its source text, and its matching
+    view (computed by `prepare`, so a parsing worker does that work)."""
+
+    record: RecordRow
+    raw: str
+    probe: Probe
+
+    def moved(self, shift: int) -> Prepared:
+        """The same record with its line `shift` lines further (a shard parsed on its own)."""
+        line = self.record.line + shift if self.record.line else self.record.line
+        return replace(self, record=replace(self.record, line=line))
+
+
+Chunk = tuple[list[Prepared], list[ParseError]]
 Chunker = Callable[[str, Source, dict[str, str] | None], Iterator[Chunk]]  # (importer, source, map) -> chunks
 
 
@@ -184,7 +199,7 @@ def prepared_chunks(items: Iterable[Record | ParseError], source: Source | None 
     may run in a worker process. The last chunk carries the problems the reader found."""
     it = iter(items)
     while chunk := list(islice(it, BATCH)):
-        prepared: list[dict[str, Any]] = []
+        prepared: list[Prepared] = []
         errors: list[ParseError] = []
         now = now_iso()
         for item in chunk:
@@ -225,21 +240,24 @@ def store_chunks(
             progress(len(prepared) + len(errors))
 
 
-def prepare(rec: Record, now: str | None = None) -> dict[str, Any]:
+def prepare(rec: Record, now: str | None = None) -> Prepared:
     """A Record as the row the library keeps: key, provenance and the fields it gave; also its
     matching view (computed here, so the parsing worker does that work)."""
     fields = rec.given_fields()
-    p: dict[str, Any] = {
-        "key": dedupe.record_key(rec.source.importer, fields),
-        "importer": rec.source.importer,
-        "path": rec.source.path,
-        "line": rec.source.line,
-        "imported_at": rec.source.fetched_at or now or now_iso(),
-        "fields": fields,
-        "raw": rec.raw,
-    }
-    p["probe"] = Probe.from_fields(fields)
-    return p
+    row = RecordRow(
+        key=dedupe.record_key(rec.source.importer, fields),
+        importer=rec.source.importer,
+        path=rec.source.path,
+        line=rec.source.line,
+        imported_at=rec.source.fetched_at or now or now_iso(),
+        fields=fields,
+    )
+    return Prepared(row, rec.raw, Probe.from_fields(fields))
+
+
+def prepare_stored(record: RecordRow, raw: str) -> Prepared:
+    """A record already stored, prepared to be matched again (`papers rebuild`)."""
+    return Prepared(record, raw, Probe.from_fields(record.fields))
 
 
 # ---------------------------------------------------------------- the parsing worker
@@ -249,7 +267,7 @@ _POLL = 1.0
 
 
 def _worth_a_worker(source: Source) -> bool:
-    if (os.cpu_count() or 1) < 2 or os.environ.get("PAPERRADAR_NO_WORKER"):
+    if (os.cpu_count() or 1) < 2 or load_settings().no_worker:
         return False
     size = len(source.data) if source.data is not None else (source.file.stat().st_size if source.file else 0)
     return size >= PARALLEL_MIN_BYTES
@@ -322,43 +340,44 @@ def _produce(name: str, source: Source, column_map: dict[str, str] | None, queue
 
 
 def store_batch(
-    lib: Library, prepared: list[dict[str, Any]], report: ImportReport, state: MatchState | None = None
+    lib: Library, prepared: list[Prepared], report: ImportReport, state: MatchState | None = None
 ) -> None:
-    existing = lib.existing_record_keys([p["key"] for p in prepared])
-    fresh: list[dict[str, Any]] = []
+    existing = lib.existing_record_keys([p.record.key for p in prepared])
+    fresh: list[Prepared] = []
     seen: set[str] = set()
     for p in prepared:
-        if p["key"] in existing or p["key"] in seen:
+        if p.record.key in existing or p.record.key in seen:
             report.unchanged += 1
         else:
-            seen.add(p["key"])
+            seen.add(p.record.key)
             fresh.append(p)
     if not fresh:
         return
-    probes = [p.pop("probe", None) or Probe.from_fields(p["fields"]) for p in fresh]
     writer = BatchWriter(lib)
-    matcher = Matcher(state or MatchState(lib), probes, writer.flush)
-    for p, probe in zip(fresh, probes, strict=True):
-        pk = matcher.match(probe, p["key"])
+    matcher = Matcher(state or MatchState(lib), [p.probe for p in fresh], writer.flush)
+    new_records: list[NewRecord] = []
+    for p in fresh:
+        rec = p.record
+        pk = matcher.match(p.probe, rec.key)
         if matcher.conflicts:
-            _set_aside(p, matcher.conflicts, report)
+            _set_aside(rec, matcher.conflicts, report)
             matcher.conflicts.clear()
         if pk is None:
-            recs = [p]
-            row, chosen = paper_row(recs)
-            pk = writer.add(row, recs)
+            recs = [rec]
+            values, chosen = paper_values(recs)
+            pk = writer.add(values, recs)
             report.new += 1
         else:
             recs = writer.records(pk)
-            recs.append(p)
-            row, chosen = paper_row(recs)
-            writer.update(pk, row)
+            recs.append(rec)
+            values, chosen = paper_values(recs)
+            writer.update(pk, values)
             report.merged += 1
-        p["paper_pk"] = pk
-        writer.aliases.extend((alias, pk) for alias in [*p["fields"].get("ids", ()), local_id(recs)])
-        matcher.register(pk, row, chosen, recs)
+        new_records.append(NewRecord(rec, pk, p.raw))
+        writer.aliases.extend((alias, pk) for alias in [*rec.fields.get("ids", ()), local_id(recs)])
+        matcher.register(pk, values, chosen, recs)
     writer.flush()
-    lib.add_records([{**p, "fields": dumps(p["fields"])} for p in fresh])
+    lib.add_records(new_records)
 
 
 def _publisher_doi(alias: str) -> bool:
@@ -366,15 +385,15 @@ def _publisher_doi(alias: str) -> bool:
     return alias.startswith("doi:") and not alias.startswith("doi:10.48550/")
 
 
-def _set_aside(p: dict[str, Any], shared: list[str], report: ImportReport) -> None:
+def _set_aside(rec: RecordRow, shared: list[str], report: ImportReport) -> None:
     """A record whose id belongs to a paper with a clearly different title: the id stays with that
     paper, and is kept in this record's `extra.disputed_ids`; the import reports it."""
-    fields = p["fields"]
+    fields = rec.fields
     fields["ids"] = [i for i in fields.get("ids", ()) if i not in shared]
     fields.setdefault("extra", {})["disputed_ids"] = list(shared)
     for alias in shared:
         reason = f"{alias} is also the id of a paper with a different title; kept as a separate paper"
-        report.conflicts.append(ParseError(p["path"], p["line"], reason))
+        report.conflicts.append(ParseError(rec.path, rec.line, reason))
 
 
 class BatchWriter:
@@ -387,68 +406,68 @@ class BatchWriter:
     def __init__(self, lib: Library):
         self.lib = lib
         self.next_pk = lib.max_paper_pk() + 1
-        self.new_rows: dict[int, dict[str, Any]] = {}
-        self.pending: dict[int, list[dict[str, Any]]] = {}
+        self.new_rows: dict[int, PaperValues] = {}
+        self.pending: dict[int, list[RecordRow]] = {}
         self.aliases: list[tuple[str, int]] = []
 
-    def add(self, row: dict[str, Any], records: list[dict[str, Any]]) -> int:
+    def add(self, values: PaperValues, records: list[RecordRow]) -> int:
         pk = self.next_pk
         self.next_pk += 1
-        self.new_rows[pk] = {**row, "pk": pk}
+        self.new_rows[pk] = values
         self.pending[pk] = records
         return pk
 
-    def records(self, pk: int) -> list[dict[str, Any]]:
+    def records(self, pk: int) -> list[RecordRow]:
         if pk not in self.pending:
             self.pending[pk] = self.lib.records_of(pk)
         return self.pending[pk]
 
-    def update(self, pk: int, row: dict[str, Any]) -> None:
+    def update(self, pk: int, values: PaperValues) -> None:
         if pk in self.new_rows:
-            self.new_rows[pk] = {**row, "pk": pk}
+            self.new_rows[pk] = values
         else:
-            self.lib.update_paper(pk, row)
+            self.lib.update_paper(pk, values)
 
     def flush(self) -> None:
         if self.new_rows:
-            self.lib.insert_papers(list(self.new_rows.values()))
+            self.lib.insert_papers(self.new_rows)
             self.new_rows = {}
         if self.aliases:
             self.lib.add_alias_pairs(self.aliases)
             self.aliases = []
 
 
-def local_id(records: list[dict[str, Any]]) -> str:
+def local_id(records: list[RecordRow]) -> str:
     """A paper's own stable id, from its first record: used when no source gives an id."""
-    return "paperradar:" + records[0]["key"][:12]
+    return "paperradar:" + records[0].key[:12]
 
 
-def paper_row(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The papers-table row for a paper made of these records, and the chosen values."""
+def paper_values(records: list[RecordRow]) -> tuple[PaperValues, dict[str, Any]]:
+    """What the papers table keeps of a paper made of these records, and the chosen values."""
     chosen, prov = dedupe.choose_fields(records)
     own = local_id(records)
     ids = chosen["ids"]
     has_code = bool(chosen.get("links", {}).get("code")) or any(
-        r["fields"].get("extra", {}).get("has_code") for r in records
+        r.fields.get("extra", {}).get("has_code") for r in records
     )
     # title and abstract live in their own columns (and the full-text index); not repeated here
     data = {k: v for k, v in chosen.items() if k not in ("title", "abstract")}
     data.update(ids=ids + [own], has_code=has_code, provenance=prov)
     title = chosen.get("title")
-    row = {
-        "id": dedupe.preferred_id(ids, own),
-        "title": title,
-        "abstract": chosen.get("abstract"),
-        "authors": "; ".join(a["name"] for a in chosen.get("authors", [])),
-        "title_key": dedupe.title_key(title),
-        "year": dedupe.year_of(chosen.get("dates", {}), ids),
-        "date": dedupe.preferred_iso(chosen.get("dates", {}), ids),
-        "categories": chosen.get("categories", []),
-        "weak": int(not title or not ids),
-        "data": dumps(data),
-        "now": now_iso(),
-    }
-    return row, chosen
+    values = PaperValues(
+        id=dedupe.preferred_id(ids, own),
+        title=title,
+        abstract=chosen.get("abstract"),
+        authors="; ".join(a["name"] for a in chosen.get("authors", [])),
+        title_key=dedupe.title_key(title),
+        year=dedupe.year_of(chosen.get("dates", {}), ids),
+        date=dedupe.preferred_iso(chosen.get("dates", {}), ids),
+        categories=list(chosen.get("categories", [])),
+        weak=not title or not ids,
+        data=data,
+        now=now_iso(),
+    )
+    return values, chosen
 
 
 _WORD = re.compile(r"[A-Za-z]{7,}")
@@ -499,7 +518,7 @@ class MatchState:
     def load(self, pks: Iterable[int]) -> None:
         missing = [pk for pk in pks if pk not in self.cands]
         for row in self.lib.match_view(missing):
-            self.cands[row["pk"]] = _candidate(row)
+            self.cands[row.pk] = _candidate(row)
 
 
 class Matcher:
@@ -555,29 +574,29 @@ class Matcher:
         if not self.splits:
             return True
         if pk not in self._keys_cache:
-            self._keys_cache[pk] = {r["key"] for r in self.lib.records_of(pk)}
+            self._keys_cache[pk] = {r.key for r in self.lib.records_of(pk)}
         return not any(frozenset((key, other)) in self.splits for other in self._keys_cache[pk])
 
     def register(
-        self, pk: int, row: dict[str, Any], chosen: dict[str, Any], records: list[dict[str, Any]]
+        self, pk: int, values: PaperValues, chosen: dict[str, Any], records: list[RecordRow]
     ) -> None:
         for alias in chosen["ids"]:
             self.alias[alias] = pk
-        if row["title_key"] and pk not in self.titles.setdefault(row["title_key"], []):
-            self.titles[row["title_key"]].append(pk)
+        if values.title_key and pk not in self.titles.setdefault(values.title_key, []):
+            self.titles[values.title_key].append(pk)
         self.cands[pk] = _candidate(
-            {
-                "pk": pk,
-                "ids": chosen["ids"],
-                "title_key": row["title_key"],
-                "authors": [a["name"] for a in chosen.get("authors", [])],
-                "year": row["year"],
-                "abstract": row["abstract"],
-                "dates": chosen.get("dates", {}),
-            }
+            MatchRow(
+                pk=pk,
+                ids=chosen["ids"],
+                title_key=values.title_key,
+                authors=[a["name"] for a in chosen.get("authors", [])],
+                year=values.year,
+                abstract=values.abstract,
+                dates=chosen.get("dates", {}),
+            )
         )
-        self._keys_cache[pk] = {r["key"] for r in records}
-        if row["weak"]:
+        self._keys_cache[pk] = {r.key for r in records}
+        if values.weak:
             self.state.weak.add(pk, self.cands[pk].signature)
 
 
@@ -590,7 +609,7 @@ class WeakPapers:
     def __init__(self, lib: Library):
         self.index = dedupe.ShingleIndex()
         for row in lib.match_view(lib.weak_papers()):
-            self.index.add_sample(row["pk"], dedupe.abstract_sample(row["abstract"], self.index.SAMPLE))
+            self.index.add_sample(row.pk, dedupe.abstract_sample(row.abstract, self.index.SAMPLE))
 
     def __len__(self) -> int:
         return len(self.index)
@@ -602,13 +621,13 @@ class WeakPapers:
         self.index.add(pk, signature)
 
 
-def _candidate(row: dict[str, Any]) -> Candidate:
+def _candidate(row: MatchRow) -> Candidate:
     return Candidate(
-        pk=row["pk"],
-        ids=set(row["ids"]),
-        title_key=row["title_key"],
-        authors=row["authors"],
-        year=row["year"],
-        abstract=row["abstract"],
-        dates=set(row.get("dates", {}).values()),
+        pk=row.pk,
+        ids=set(row.ids),
+        title_key=row.title_key,
+        authors=row.authors,
+        year=row.year,
+        abstract=row.abstract,
+        dates=set(row.dates.values()),
     )

@@ -10,15 +10,15 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput, NotFound
 from .export import EXPORT_FORMATS
-from .ingest import ImportReport, now_iso, paper_row, store_batch
+from .ingest import ImportReport, Prepared, now_iso, paper_values, prepare_stored, store_batch
 from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
-from .storage import open_file, without_password
-from .storage.base import Library
+from .storage import Library, PaperRow, RecordRow, open_file, without_password
 from .storage.profiles import move_paper_refs
 
 
@@ -27,9 +27,7 @@ def load_paper(lib: Library, pk: int, with_sources: bool = True) -> Paper:
     paper = paper_of_row(row)
     if with_sources:
         paper.sources = [
-            StoredRecord(
-                r["key"], row["id"], r["importer"], r["path"], r["line"], r["imported_at"], r["fields"], ""
-            )
+            StoredRecord(r.key, row.id, r.importer, r.path, r.line, r.imported_at, r.fields, "")
             for r in lib.records_of(pk)
         ]
     return paper
@@ -40,13 +38,13 @@ def load_papers(lib: Library, pks: list[int]) -> dict[int, Paper]:
     return {pk: paper_of_row(row) for pk, row in lib.paper_rows(pks).items()}
 
 
-def paper_of_row(row: dict[str, Any]) -> Paper:
-    d = row["data"]
+def paper_of_row(row: PaperRow) -> Paper:
+    d = row.data
     return Paper(
-        id=row["id"],
+        id=row.id,
         ids=list(d.get("ids", [])),
-        title=d.get("title"),
-        abstract=d.get("abstract"),
+        title=row.title,
+        abstract=row.abstract,
         authors=authors_from_json(d.get("authors", [])),
         authors_complete=d.get("authors_complete", True),
         author_count=d.get("author_count"),
@@ -157,49 +155,49 @@ def _merge(lib: Library, a: int, b: int, record: bool) -> None:
     now = now_iso()
     if record:
         for r in recs_b:
-            lib.add_correction("merge", recs_a[0]["key"], r["key"], now)
-    lib.move_records([r["key"] for r in recs_b], a)
+            lib.add_correction("merge", recs_a[0].key, r.key, now)
+    lib.move_records([r.key for r in recs_b], a)
     lib.move_aliases(b, a)  # every id of the merged-away paper, its local id too, now finds `a`
     move_paper_refs(lib, b, a)  # profiles, feedback and seen marks follow the paper
     lib.delete_paper(b)
-    row, _ = paper_row(recs_a + recs_b)
-    lib.update_paper(a, row)
+    values, _ = paper_values(recs_a + recs_b)
+    lib.update_paper(a, values)
 
 
 def split_paper(lib: Library, ref: str, record_keys: list[str]) -> tuple[Paper, Paper]:
     """Move some source records of a paper into a paper of their own (a user's correction)."""
     pk = lib.resolve(ref)
     recs = lib.records_of(pk)
-    keys = {r["key"] for r in recs}
+    keys = {r.key for r in recs}
     wanted = [k for k in keys if any(k.startswith(p) for p in record_keys)]
     unknown = [p for p in record_keys if not any(k.startswith(p) for k in keys)]
     if unknown:
         raise NotFound(f"{ref} has no source record {', '.join(unknown)} (see `papers show {ref}`)")
     if len(wanted) == len(recs):
         raise InvalidInput("a split must leave at least one source record with the paper")
-    stay = [r for r in recs if r["key"] not in wanted]
-    go = [r for r in recs if r["key"] in wanted]
+    stay = [r for r in recs if r.key not in wanted]
+    go = [r for r in recs if r.key in wanted]
     now = now_iso()
     with lib.transaction():
         for g in go:
             for s in stay:
-                lib.add_correction("split", s["key"], g["key"], now)
+                lib.add_correction("split", s.key, g.key, now)
         new_pk = _rehome(lib, pk, stay, go)
     return load_paper(lib, pk), load_paper(lib, new_pk)
 
 
-def _rehome(lib: Library, pk: int, stay: list[dict[str, Any]], go: list[dict[str, Any]]) -> int:
-    row, chosen = paper_row(stay)
-    new_row, new_chosen = paper_row(go)
-    if new_row["id"] == row["id"]:  # both sides carry the same id: the split-off part uses its own
-        new_row["id"] = f"paperradar:{go[0]['key'][:12]}"
+def _rehome(lib: Library, pk: int, stay: list[RecordRow], go: list[RecordRow]) -> int:
+    values, chosen = paper_values(stay)
+    new_values, new_chosen = paper_values(go)
+    if new_values.id == values.id:  # both sides carry the same id: the split-off part uses its own
+        new_values = replace(new_values, id=f"paperradar:{go[0].key[:12]}")
     lib.delete_aliases(pk)  # each side gets its own back below; the paper row stays (its records point at it)
-    lib.update_paper(pk, row)
-    new_pk = lib.insert_paper(new_row)
-    lib.move_records([r["key"] for r in go], new_pk)
-    lib.add_aliases(pk, [*chosen["ids"], f"paperradar:{stay[0]['key'][:12]}"])
+    lib.update_paper(pk, values)
+    new_pk = lib.insert_paper(new_values)
+    lib.move_records([r.key for r in go], new_pk)
+    lib.add_aliases(pk, [*chosen["ids"], f"paperradar:{stay[0].key[:12]}"])
     lib.add_aliases(
-        new_pk, [i for i in new_chosen["ids"] if i not in chosen["ids"]] + [f"paperradar:{go[0]['key'][:12]}"]
+        new_pk, [i for i in new_chosen["ids"] if i not in chosen["ids"]] + [f"paperradar:{go[0].key[:12]}"]
     )
     return new_pk
 
@@ -217,9 +215,9 @@ def rebuild(lib_path: str) -> dict[str, Any]:
         for kind, a, b in corrections:
             dst.add_correction(kind, a, b, now_iso())
     report = ImportReport(lib_path, "rebuild")
-    batch: list[dict[str, Any]] = []
+    batch: list[Prepared] = []
     for r in src.all_records():
-        batch.append({**r, "raw": src.raw_of(r["key"])})
+        batch.append(prepare_stored(r, src.raw_of(r.key)))
         if len(batch) >= 1000:
             _rebuild_batch(dst, batch, report)
             batch = []
@@ -279,7 +277,7 @@ def _carry_embeddings(src: Library, dst: Library) -> int:
     return carried
 
 
-def _rebuild_batch(dst: Library, batch: list[dict[str, Any]], report: ImportReport) -> None:
+def _rebuild_batch(dst: Library, batch: list[Prepared], report: ImportReport) -> None:
     report.read += len(batch)
     with dst.transaction():
         store_batch(dst, batch, report)

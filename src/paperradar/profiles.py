@@ -195,7 +195,7 @@ def papers_in_source(
         if isinstance(item, Exception):
             continue
         try:
-            pks.append(lib.paper_of_record(prepare(item)["key"]))
+            pks.append(lib.paper_of_record(prepare(item).record.key))
         except NotFound:
             continue
     return list(dict.fromkeys(pks)), report
@@ -291,7 +291,7 @@ def get_profile(lib: Library, name: str) -> Profile:
 def _ids_of(lib: Library, pks: list[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for pk in set(pks):
-        out[pk] = lib.paper_row(pk)["id"]
+        out[pk] = lib.paper_row(pk).id
     return out
 
 
@@ -335,7 +335,7 @@ def give_feedback(lib: Library, name: str, ref: str | int, kind: str) -> Feedbac
         store.mark_seen(lib, row["pk"], [pk], now)
     if kind == "like":
         interests_changed(lib, row["name"])
-    return FeedbackMark(lib.paper_row(pk)["id"], kind, now)
+    return FeedbackMark(lib.paper_row(pk).id, kind, now)
 
 
 def undo_feedback(lib: Library, name: str) -> FeedbackMark | None:
@@ -349,7 +349,7 @@ def undo_feedback(lib: Library, name: str) -> FeedbackMark | None:
         return None
     if gone["kind"] == "like":
         interests_changed(lib, row["name"])
-    return FeedbackMark(lib.paper_row(gone["paper_pk"])["id"], gone["kind"], gone["created_at"])
+    return FeedbackMark(lib.paper_row(gone["paper_pk"]).id, gone["kind"], gone["created_at"])
 
 
 # ---------------------------------------------------------------- steering

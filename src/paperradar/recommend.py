@@ -281,7 +281,7 @@ def _explain(
         why.append(
             Reason(
                 "nearest_paper",
-                {"paper": p["id"], "title": p["data"].get("title"), "similarity": round(sim, 3)},
+                {"paper": p.id, "title": p.title, "similarity": round(sim, 3)},
             )
         )
     words = fitted.terms(pk)

@@ -86,11 +86,11 @@ def similar_to(
         raise InvalidInput(f"facet must be one of {', '.join(FACETS)}, not {facet!r}")
     pool = None if among is None else [p for p in among if p != pk]
     depth = max(limit * 5, 100) if pool is None else len(pool)
-    row = lib.paper_row(pk)["data"]
+    row = lib.paper_row(pk)
     lexical: list[tuple[int, float]] = []
     dense: list[tuple[int, float]] = []
     if mode in ("lexical", "hybrid"):
-        lexical = lib.bm25_scores(query_terms(row.get("title"), row.get("abstract")), pool, depth, exclude=pk)
+        lexical = lib.bm25_scores(query_terms(row.title, row.abstract), pool, depth, exclude=pk)
     if mode in ("dense", "hybrid") and index is not None:
         dense = _dense(index, pk, pool, depth)
     if mode == "lexical" or not dense:
@@ -104,7 +104,7 @@ def similar_to(
     cos = dict(dense)
     matched: dict[int, float] = {}
     if facet is not None:
-        fused, matched = _by_facet(lib, row.get("abstract"), fused, facet, sentence_vectors, facet_weight)
+        fused, matched = _by_facet(lib, row.abstract, fused, facet, sentence_vectors, facet_weight)
     best = sorted(fused.items(), key=lambda kv: -kv[1])[:limit]
     return [
         Similar(

@@ -100,7 +100,7 @@ def new_digest(
 ) -> Digest:
     new = window(lib, profile, now, since, all_time)
     ranked = rank(lib, profile, candidates(lib, profile, new), limit)
-    sent = [lib.paper_row(pk)["id"] for pk in delivery.sent_pks(lib, profile)]
+    sent = [lib.paper_row(pk).id for pk in delivery.sent_pks(lib, profile)]
     return build_digest(
         profile, ranked, generated_at=now, since=new.start, already_sent=sent, limit=limit,
         links=link_settings(lib, base_url),

@@ -1,8 +1,9 @@
 """Where the library lives. `open_library` picks the backend from the location: a
 `postgresql://` address opens PostgreSQL (postgres.py), anything else is a SQLite file (sqlite.py).
 
-`Library` (base.py) is the contract both satisfy; everything outside storage/ is typed against it,
-never against a backend class, and holds no SQL (tests/test_storage_seam.py). Does I/O.
+`Library` (base.py) is the contract both satisfy, and the typed rows of its papers repository
+(rows.py) are re-exported here; everything outside storage/ is typed against them, never against a
+backend class, and holds no SQL (tests/test_storage_seam.py). Does I/O.
 """
 
 from __future__ import annotations
@@ -11,10 +12,17 @@ from pathlib import Path
 
 from .base import Library, VectorSource
 from .queries import VectorReader
+from .rows import ImportLog, MatchRow, NewRecord, PaperRow, PaperValues, RecordRow
 from .sqlite import SQLiteLibrary
 
 __all__ = [
+    "ImportLog",
     "Library",
+    "MatchRow",
+    "NewRecord",
+    "PaperRow",
+    "PaperValues",
+    "RecordRow",
     "is_postgres",
     "open_file",
     "open_library",

@@ -7,26 +7,31 @@ catalogue, integrity checks. Does I/O (through `self.conn`).
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import orjson
-
 from ..errors import NotFound
 from .base import PaperRef
 from .queries import PaperQueries
+from .rows import (
+    ImportLog,
+    MatchRow,
+    NewRecord,
+    PaperRow,
+    PaperValues,
+    RecordRow,
+    dumps,
+    match_row_of,
+    paper_row_of,
+    record_row_of,
+)
 
 # tables the library remakes itself when papers merge or are rebuilt: every other table that
 # refers to a paper is carried by `move_paper_refs` and `carry_user_data`, found by `paper_refs`
 REMADE = frozenset(
     {"papers", "aliases", "records", "corrections", "embeddings", "paper_categories", "embedding_log"}
 )
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 def _marks(items: list[Any]) -> str:
@@ -38,10 +43,9 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
-def _paper_row(r: Any) -> dict[str, Any]:
-    data = json.loads(r["data"])
-    data.update(title=r["title"], abstract=r["abstract"])
-    return {"pk": r["pk"], "id": r["id"], "data": data, "updated_at": r["updated_at"]}
+def _packed(raw: str) -> bytes:
+    """A record's source text as stored: compressed (read rarely, and half the size)."""
+    return zlib.compress(raw.encode(), 1)
 
 
 class CommonLibrary(PaperQueries):
@@ -49,7 +53,7 @@ class CommonLibrary(PaperQueries):
 
     conn: Any
 
-    def insert_papers(self, rows: list[dict[str, Any]]) -> None:
+    def insert_papers(self, rows: dict[int, PaperValues]) -> None:
         raise NotImplementedError
 
     def paper_refs(self) -> list[PaperRef]:
@@ -77,68 +81,45 @@ class CommonLibrary(PaperQueries):
                 out.setdefault(r[0], []).append(r[1])
         return out
 
-    def match_view(self, pks: Iterable[int]) -> list[dict[str, Any]]:
+    def match_view(self, pks: Iterable[int]) -> list[MatchRow]:
         """What matching needs of some papers: ids, title key, author names, year, abstract."""
-        pks = list(pks)
-        rows: list[dict[str, Any]] = []
-        for chunk in _chunks(pks, 500):
+        rows: list[MatchRow] = []
+        for chunk in _chunks(list(pks), 500):
             q = f"SELECT pk, title_key, year, abstract, data FROM papers WHERE pk IN ({_marks(chunk)})"
-            for r in self.conn.execute(q, chunk):
-                data = json.loads(r["data"])
-                rows.append(
-                    {
-                        "pk": r["pk"],
-                        "ids": data.get("ids", []),
-                        "title_key": r["title_key"] or "",
-                        "authors": [a["name"] for a in data.get("authors", [])],
-                        "year": r["year"],
-                        "abstract": r["abstract"],
-                        "dates": data.get("dates", {}),
-                    }
-                )
+            rows += [match_row_of(r) for r in self.conn.execute(q, chunk)]
         return rows
 
     def weak_papers(self) -> list[int]:
         """Papers that lack a title or any id (matched by abstract only)."""
         return [r[0] for r in self.conn.execute("SELECT pk FROM papers WHERE weak = 1")]
 
-    def records_of(self, pk: int) -> list[dict[str, Any]]:
+    def records_of(self, pk: int) -> list[RecordRow]:
         q = "SELECT key, importer, path, line, imported_at, fields FROM records WHERE paper_pk = ? ORDER BY pk"
-        return [
-            {
-                "key": r["key"],
-                "importer": r["importer"],
-                "path": r["path"],
-                "line": r["line"],
-                "imported_at": r["imported_at"],
-                "fields": json.loads(r["fields"]),
-            }
-            for r in self.conn.execute(q, (pk,))
-        ]
+        return [record_row_of(r) for r in self.conn.execute(q, (pk,))]
 
-    def insert_paper(self, row: dict[str, Any]) -> int:
+    def insert_paper(self, values: PaperValues) -> int:
         pk = self.max_paper_pk() + 1
-        self.insert_papers([{**row, "pk": pk}])
+        self.insert_papers({pk: values})
         return pk
 
-    def _put_categories(self, rows: list[dict[str, Any]]) -> None:
+    def _put_categories(self, rows: dict[int, PaperValues]) -> None:
         """Each paper's categories as rows (lowercased), for category filters."""
         self.conn.executemany(
             "INSERT OR IGNORE INTO paper_categories (category, paper_pk) VALUES (?, ?)",
-            [(c.lower(), r["pk"]) for r in rows for c in r.get("categories") or ()],
+            [(c.lower(), pk) for pk, v in rows.items() for c in v.categories],
         )
 
     def max_paper_pk(self) -> int:
         return int(self.conn.execute("SELECT coalesce(max(pk), 0) FROM papers").fetchone()[0])
 
-    def update_paper(self, pk: int, row: dict[str, Any]) -> None:
+    def update_paper(self, pk: int, values: PaperValues) -> None:
         self.conn.execute(
             "UPDATE papers SET id=:id, title=:title, abstract=:abstract, authors=:authors, title_key=:title_key,"
             " year=:year, date=:date, weak=:weak, data=:data, updated_at=:now WHERE pk=:pk",
-            {**row, "pk": pk},
+            values.params(pk),
         )
         self.conn.execute("DELETE FROM paper_categories WHERE paper_pk = ?", (pk,))
-        self._put_categories([{**row, "pk": pk}])
+        self._put_categories({pk: values})
 
     def delete_paper(self, pk: int) -> None:
         self.delete_aliases(pk)
@@ -157,11 +138,11 @@ class CommonLibrary(PaperQueries):
             pairs,
         )
 
-    def add_records(self, rows: list[dict[str, Any]]) -> None:
+    def add_records(self, rows: list[NewRecord]) -> None:
         self.conn.executemany(
             "INSERT INTO records (key, paper_pk, importer, path, line, imported_at, fields, raw)"
-            " VALUES (:key, :paper_pk, :importer, :path, :line, :imported_at, :fields, :raw)",
-            [{**r, "raw": zlib.compress(r["raw"].encode(), 1)} for r in rows],
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*n.params(), _packed(n.raw)) for n in rows],
         )
 
     def move_aliases(self, from_pk: int, to_pk: int) -> None:
@@ -175,16 +156,10 @@ class CommonLibrary(PaperQueries):
         q = "SELECT kind, record_a, record_b FROM corrections ORDER BY pk"
         return [(r[0], r[1], r[2]) for r in self.conn.execute(q)]
 
-    def log_import(self, report: dict[str, Any]) -> None:
+    def log_import(self, entry: ImportLog) -> None:
         self.conn.execute(
             "INSERT INTO imports (path, importer, started_at, finished_at, counts) VALUES (?, ?, ?, ?, ?)",
-            (
-                report["path"],
-                report["importer"],
-                report["started_at"],
-                report["finished_at"],
-                dumps(report["counts"]),
-            ),
+            (entry.path, entry.importer, entry.started_at, entry.finished_at, dumps(entry.counts)),
         )
 
     def resolve(self, ref: str) -> int:
@@ -202,21 +177,21 @@ class CommonLibrary(PaperQueries):
             return next(iter(hit.values()))
         raise NotFound(f"no paper with id {ref!r} in the library")
 
-    def paper_row(self, pk: int) -> dict[str, Any]:
+    def paper_row(self, pk: int) -> PaperRow:
         q = "SELECT pk, id, title, abstract, data, created_at, updated_at FROM papers WHERE pk = ?"
         r = self.conn.execute(q, (pk,)).fetchone()
         if r is None:
             raise NotFound(f"no paper with pk {pk}")
-        return _paper_row(r)
+        return paper_row_of(r)
 
-    def paper_rows(self, pks: list[int]) -> dict[int, dict[str, Any]]:
+    def paper_rows(self, pks: list[int]) -> dict[int, PaperRow]:
         """`paper_row` of many papers in one query a chunk (a page of hits is one round trip on
         PostgreSQL, not twenty); papers that do not exist are left out."""
-        rows: dict[int, dict[str, Any]] = {}
+        rows: dict[int, PaperRow] = {}
         for chunk in _chunks(list(dict.fromkeys(pks)), 500):
             marks = ",".join("?" * len(chunk))
             q = f"SELECT pk, id, title, abstract, data, created_at, updated_at FROM papers WHERE pk IN ({marks})"
-            rows.update((r["pk"], _paper_row(r)) for r in self.conn.execute(q, chunk))
+            rows.update((r["pk"], paper_row_of(r)) for r in self.conn.execute(q, chunk))
         return rows
 
     def counts(self) -> dict[str, int]:
@@ -240,7 +215,7 @@ class CommonLibrary(PaperQueries):
         r = self.conn.execute("SELECT raw FROM records WHERE key = ?", (key,)).fetchone()
         if r is None:
             raise NotFound(f"no source record {key!r}")
-        return zlib.decompress(r[0]).decode()  # stored compressed: read rarely, and half the size
+        return zlib.decompress(r[0]).decode()  # stored compressed (_packed)
 
     def paper_of_record(self, key: str) -> int:
         r = self.conn.execute("SELECT paper_pk FROM records WHERE key = ?", (key,)).fetchone()
@@ -248,10 +223,10 @@ class CommonLibrary(PaperQueries):
             raise NotFound(f"no source record {key!r}")
         return int(r[0])
 
-    def all_records(self) -> Iterator[dict[str, Any]]:
+    def all_records(self) -> Iterator[RecordRow]:
         q = "SELECT key, importer, path, line, imported_at, fields FROM records ORDER BY pk"
         for r in self.conn.execute(q):
-            yield {**dict(r), "fields": json.loads(r["fields"])}
+            yield record_row_of(r)
 
     def paper_texts(self) -> Iterator[tuple[int, str | None, str | None]]:
         """(pk, title, abstract) of every paper, in pk order (streamed)."""

@@ -22,6 +22,7 @@ from .base import Library, PaperRef, Table
 from .common import CommonLibrary, _chunks
 from .dialect import to_postgres
 from .pg_migrations import migrate
+from .rows import PaperValues
 from .sqlite import SQLiteLibrary
 
 WRITE_LOCK = 16_0002  # the advisory lock every write transaction takes
@@ -173,13 +174,13 @@ class PostgresLibrary(CommonLibrary):
 
     # ------------------------------------------------------------ what differs from SQLite
 
-    def insert_papers(self, rows: list[dict[str, Any]]) -> None:
+    def insert_papers(self, rows: dict[int, PaperValues]) -> None:
         """Insert papers whose pk the caller chose; the tsvector column indexes them itself."""
         self.conn.executemany(
             "INSERT INTO papers (pk, id, title, abstract, authors, title_key, year, date, weak, data,"
             " created_at, updated_at) VALUES (:pk, :id, :title, :abstract, :authors, :title_key, :year, :date, :weak,"
             " :data, :now, :now)",
-            rows,
+            [v.params(pk) for pk, v in rows.items()],
         )
         self._put_categories(rows)
 

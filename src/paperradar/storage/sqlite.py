@@ -19,6 +19,7 @@ from . import fts
 from .base import PaperRef, Table
 from .common import REMADE, CommonLibrary, _marks
 from .migrations import migrate
+from .rows import PaperValues
 
 
 class SQLiteLibrary(CommonLibrary):
@@ -78,17 +79,18 @@ class SQLiteLibrary(CommonLibrary):
 
     # ------------------------------------------------------------ writes (inside a transaction)
 
-    def insert_papers(self, rows: list[dict[str, Any]]) -> None:
+    def insert_papers(self, rows: dict[int, PaperValues]) -> None:
         """Insert papers whose pk the caller chose (see `max_paper_pk`)."""
+        params = [v.params(pk) for pk, v in rows.items()]
         self.conn.executemany(
             "INSERT INTO papers (pk, id, title, abstract, authors, title_key, year, date, weak, data,"
             " created_at, updated_at) VALUES (:pk, :id, :title, :abstract, :authors, :title_key, :year, :date, :weak,"
             " :data, :now, :now)",
-            rows,
+            params,
         )
         self.conn.executemany(
             "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (:pk, :title, :abstract, :authors)",
-            rows,
+            params,
         )
         self._put_categories(rows)
 

@@ -94,7 +94,7 @@ def api_similar(lib: Lib, ref: str, facet: str | None = None) -> dict[str, Any]:
     `facet` (background, method or result) asks for papers similar in that respect."""
     pk = lib.resolve(ref)
     _check_facet(facet)
-    return {"ok": True, "id": lib.paper_row(pk)["id"], "items": remembered_similar(lib, pk, facet=facet)}
+    return {"ok": True, "id": lib.paper_row(pk).id, "items": remembered_similar(lib, pk, facet=facet)}
 
 
 def _check_facet(facet: str | None) -> None:
