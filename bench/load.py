@@ -59,7 +59,7 @@ give = p.give_feedback
 def inline(lib, name, ref, kind):
     mark = give(lib, name, ref, kind)
     if kind.replace("-", "_") == "like":
-        p.refresh_interests(lib, p.store.profile_row(lib, name)["pk"])
+        p.refresh_interests(lib, p.find_profile(lib, name).pk)
     return mark
 p.give_feedback = inline
 from paperradar.cli import main

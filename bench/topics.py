@@ -135,18 +135,18 @@ def evaluate(db_path: Path) -> dict[str, Any]:
     cats = db.primary_categories(lib)
     truth = np.array([cats.get(int(pk), "?") for pk in pks])
     a = db.assignments(lib)
-    row = {int(pk): i for i, pk in enumerate(a["pk"])}
+    row = {int(pk): i for i, pk in enumerate(a.pk)}
     at = np.array([row[int(pk)] for pk in pks])
-    fine = a["topic"][at]
+    fine = a.topic[at]
     topics = db.topics(lib)
-    parent = {t["id"]: t["parent"] for t in topics}
+    parent = {t.id: t.parent for t in topics}
     broad = np.array([parent[int(t)] for t in fine])
     texts = paper_texts(lib, pks)
     base, base_s = baseline(texts, len(np.unique(fine)), len(np.unique(broad)))
     rng = np.random.default_rng(0)
-    label_of = {t["id"]: t["label"] for t in topics if t["level"] == 2}
+    label_of = {t.id: t.label for t in topics if t.level == 2}
     sample = rng.choice(len(pks), SAMPLE, replace=False)
-    xy = np.stack([a["x"][at], a["y"][at]], axis=1)[sample]
+    xy = np.stack([a.x[at], a.y[at]], axis=1)[sample]
     high = index.matrix[sample]
     centred = high - high.mean(axis=0)
     pca = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T

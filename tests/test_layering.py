@@ -23,13 +23,7 @@ STORAGE_IMPORTS_LEFT = {
     ("paperradar.web.digest", "paperradar.storage.freshness"),
     ("paperradar.web.digest", "paperradar.storage.profiles"),
     ("paperradar.web.home", "paperradar.storage.freshness"),
-    ("paperradar.web.home", "paperradar.storage.profiles"),
-    ("paperradar.web.papers", "paperradar.storage.profiles"),
-    ("paperradar.web.search", "paperradar.storage.profiles"),
     ("paperradar.web.security", "paperradar.storage.web"),
-    ("paperradar.web.topics", "paperradar.storage.profiles"),
-    ("paperradar.web.topics", "paperradar.storage.topics"),
-    ("paperradar.web.warm", "paperradar.storage.profiles"),
 }
 # (importing module, private name) pairs that cross a package boundary, still to be made public.
 PRIVATE_IMPORTS_LEFT: set[tuple[str, str]] = set()

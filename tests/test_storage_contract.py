@@ -231,19 +231,19 @@ def test_topics_store_arrays(demo):
         T.replace_topics(
             demo,
             [
-                {"id": 1, "level": 1, "parent": None, "label": "broad", "terms": ["a"], "size": 2},
-                {"id": 2, "level": 2, "parent": 1, "label": "fine", "terms": ["a", "b"], "size": 2,
-                 "centroid": centroid, "x": 0.5, "y": 0.25},
+                T.TopicRow(1, 1, None, "broad", ["a"], 2, None, None, None, None),
+                T.TopicRow(2, 2, 1, "fine", ["a", "b"], 2, centroid, 0.5, 0.25, None),
             ],
         )  # fmt: skip
         T.put_assignments(demo, [(pks[0], 2, 0.9, 0.1, 0.2), (pks[1], 2, 0.8, 0.3, 0.4)])
         T.put_assignments(demo, [(pks[1], 2, 0.7, 0.3, 0.4)])  # replaces
         T.log_build(demo, "2024-01-01T00:00:00", "m", {"papers": 2})
-    fine = [t for t in T.topics(demo) if t["level"] == 2][0]
-    assert np.array_equal(fine["centroid"], centroid) and fine["terms"] == ["a", "b"]
+    fine = [t for t in T.topics(demo) if t.level == 2][0]
+    assert np.array_equal(fine.centroid, centroid) and fine.terms == ["a", "b"] and fine.x == 0.5
     assert T.topics_of(demo, pks) == {pks[0]: 2, pks[1]: 2}
     assert T.topic_papers(demo, [2], 5) == [pks[0], pks[1]]
-    assert T.last_build(demo)["papers"] == 2
+    build = T.last_build(demo)
+    assert build is not None and build.model_id == "m" and build.info == {"papers": 2}
 
 
 def test_delivery_cursors_digests_and_settings(demo):

@@ -25,18 +25,12 @@ from .rank.people import group_papers, same_name
 from .stopwords import STOP_WORDS
 from .storage import profiles as store
 from .storage.base import Library
+from .storage.profiles import AuthorPaper, Interest, ProfileRow
 
 FEEDBACK_KINDS = store.FEEDBACK_KINDS
 NEGATIVE_KINDS = ("dislike", "not_interested")
 ID_LIST_MAX = 1 << 20  # a list of ids longer than this is not looked for
 EMBED_ON_THE_FLY = 2000  # papers without vectors embedded at once at most (else left out of dense features)
-
-
-@dataclass
-class Interest:
-    name: str
-    terms: list[str]
-    papers: list[str]  # ids of the profile papers in it
 
 
 @dataclass
@@ -96,33 +90,33 @@ def author_candidates(lib: Library, name: str) -> list[AuthorCandidate]:
     words = re.findall(r"[^\W\d_][\w'-]*", name)
     if not words:
         raise InvalidInput(f"author name {name!r} has no letters")
-    rows = [r for r in store.author_rows(lib, words[-1]) if any(same_name(name, a) for a in r["authors"])]
+    rows = [r for r in store.author_rows(lib, words[-1]) if any(same_name(name, a) for a in r.authors)]
     groups = group_papers(
         name,
-        [r["authors"] for r in rows],
-        [text_for(r["title"], r["abstract"]) for r in rows],
-        [r["categories"] for r in rows],
-        dense_rows(lib, [r["pk"] for r in rows]) if rows else None,
+        [r.authors for r in rows],
+        [text_for(r.title, r.abstract) for r in rows],
+        [r.categories for r in rows],
+        dense_rows(lib, [r.pk for r in rows]) if rows else None,
     )
     return [_candidate(n, name, [rows[i] for i in g]) for n, g in enumerate(groups, start=1)]
 
 
-def _candidate(index: int, name: str, rows: list[dict[str, Any]]) -> AuthorCandidate:
-    spellings = Counter(a for r in rows for a in r["authors"] if same_name(name, a))
-    co = Counter(a for r in rows for a in r["authors"] if not same_name(name, a))
-    cats = Counter(c for r in rows for c in r["categories"][:1])
+def _candidate(index: int, name: str, rows: list[AuthorPaper]) -> AuthorCandidate:
+    spellings = Counter(a for r in rows for a in r.authors if same_name(name, a))
+    co = Counter(a for r in rows for a in r.authors if not same_name(name, a))
+    cats = Counter(c for r in rows for c in r.categories[:1])
     words = Counter(
         w.lower()
         for r in rows
-        for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", r["title"] or "")
+        for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", r.title or "")
         if w.lower() not in _TITLE_STOP
     )
-    years = sorted(int(r["date"][:4]) for r in rows if r["date"] and r["date"][:4].isdigit())
+    years = sorted(int(r.date[:4]) for r in rows if r.date and r.date[:4].isdigit())
     return AuthorCandidate(
         index=index,
         name=spellings.most_common(1)[0][0],
-        papers=[r["id"] for r in rows],
-        paper_pks=[r["pk"] for r in rows],
+        papers=[r.id for r in rows],
+        paper_pks=[r.pk for r in rows],
         coauthors=[a for a, _ in co.most_common(5)],
         topics=[w for w, _ in words.most_common(5)],
         categories=[c for c, _ in cats.most_common(3)],
@@ -265,26 +259,38 @@ def list_profiles(lib: Library) -> list[Profile]:
     return [get_profile(lib, n) for n in store.profile_names(lib)]
 
 
+def profile_names(lib: Library) -> list[str]:
+    """The names of the profiles the viewer may see, sorted without regard to case (cheap: a page
+    that only lists them must not load every profile's papers and feedback)."""
+    return store.profile_names(lib)
+
+
+def find_profile(lib: Library, name: str) -> ProfileRow:
+    """A profile's stored row: its pk, its name as stored (names match without regard to case),
+    its interests (cheap: none of its papers, feedback or seen marks). NotFound when there is none."""
+    return store.profile_row(lib, name)
+
+
 def get_profile(lib: Library, name: str) -> Profile:
     """A profile by name (NotFound when there is none)."""
     row = store.profile_row(lib, name)
-    pks = store.paper_pks(lib, row["pk"])
-    marks = store.feedback(lib, row["pk"])  # read once: a like landing meanwhile must not break this
-    ids = _ids_of(lib, pks + [f["paper_pk"] for f in marks])
+    pks = store.paper_pks(lib, row.pk)
+    marks = store.feedback(lib, row.pk)  # read once: a like landing meanwhile must not break this
+    ids = _ids_of(lib, pks + [f.paper_pk for f in marks])
     return Profile(
-        pk=row["pk"],
-        name=row["name"],
-        author=row["author"],
-        created_at=row["created_at"],
-        recommended_at=row["recommended_at"],
+        pk=row.pk,
+        name=row.name,
+        author=row.author,
+        created_at=row.created_at,
+        recommended_at=row.recommended_at,
         papers=[ids[pk] for pk in pks],
         paper_pks=pks,
-        feedback=[FeedbackMark(ids[f["paper_pk"]], f["kind"], f["created_at"]) for f in marks],
-        interests=[Interest(i["name"], i["terms"], i["papers"]) for i in row["interests"]],
-        seen=len(store.seen_pks(lib, row["pk"])),
-        follows=store.follows(lib, row["pk"]),
-        rules=store.rules(lib, row["pk"]),
-        threshold=row["threshold"],
+        feedback=[FeedbackMark(ids[f.paper_pk], f.kind, f.created_at) for f in marks],
+        interests=list(row.interests),
+        seen=len(store.seen_pks(lib, row.pk)),
+        follows=store.follows(lib, row.pk),
+        rules=store.rules(lib, row.pk),
+        threshold=row.threshold,
     )
 
 
@@ -298,15 +304,15 @@ def _ids_of(lib: Library, pks: list[int]) -> dict[int, str]:
 def delete_profile(lib: Library, name: str) -> None:
     row = store.profile_row(lib, name)
     with lib.transaction():
-        store.delete_profile(lib, row["pk"])
+        store.delete_profile(lib, row.pk)
 
 
 def add_papers(lib: Library, name: str, refs: Sequence[str | int]) -> Profile:
     row = store.profile_row(lib, name)
     pks = resolve_refs(lib, refs)
     with lib.transaction():
-        store.add_papers(lib, row["pk"], pks, now_iso())
-    refresh_interests(lib, row["pk"])
+        store.add_papers(lib, row.pk, pks, now_iso())
+    refresh_interests(lib, row.pk)
     return get_profile(lib, name)
 
 
@@ -314,8 +320,8 @@ def remove_papers(lib: Library, name: str, refs: Sequence[str | int]) -> Profile
     row = store.profile_row(lib, name)
     pks = resolve_refs(lib, refs)
     with lib.transaction():
-        store.remove_papers(lib, row["pk"], pks)
-    refresh_interests(lib, row["pk"])
+        store.remove_papers(lib, row.pk, pks)
+    refresh_interests(lib, row.pk)
     return get_profile(lib, name)
 
 
@@ -331,10 +337,10 @@ def give_feedback(lib: Library, name: str, ref: str | int, kind: str) -> Feedbac
     pk = resolve_refs(lib, [ref])[0]
     now = now_iso()
     with lib.transaction():
-        store.add_feedback(lib, row["pk"], pk, kind, now)
-        store.mark_seen(lib, row["pk"], [pk], now)
+        store.add_feedback(lib, row.pk, pk, kind, now)
+        store.mark_seen(lib, row.pk, [pk], now)
     if kind == "like":
-        interests_changed(lib, row["name"])
+        interests_changed(lib, row.name)
     return FeedbackMark(lib.paper_row(pk).id, kind, now)
 
 
@@ -342,14 +348,14 @@ def undo_feedback(lib: Library, name: str) -> FeedbackMark | None:
     """Take back the profile's latest feedback; returns it (None when there was none)."""
     row = store.profile_row(lib, name)
     with lib.transaction():
-        gone = store.pop_feedback(lib, row["pk"])
-        if gone is not None and gone["paper_pk"] not in store.current_feedback(lib, row["pk"]):
-            store.unsee(lib, row["pk"], [gone["paper_pk"]])  # so it can be recommended again
+        gone = store.pop_feedback(lib, row.pk)
+        if gone is not None and gone.paper_pk not in store.current_feedback(lib, row.pk):
+            store.unsee(lib, row.pk, [gone.paper_pk])  # so it can be recommended again
     if gone is None:
         return None
-    if gone["kind"] == "like":
-        interests_changed(lib, row["name"])
-    return FeedbackMark(lib.paper_row(gone["paper_pk"]).id, gone["kind"], gone["created_at"])
+    if gone.kind == "like":
+        interests_changed(lib, row.name)
+    return FeedbackMark(lib.paper_row(gone.paper_pk).id, gone.kind, gone.created_at)
 
 
 # ---------------------------------------------------------------- steering
@@ -362,14 +368,14 @@ def follow(lib: Library, name: str, author: str) -> Profile:
         raise InvalidInput(f"bad author name {author!r}")
     row = store.profile_row(lib, name)
     with lib.transaction():
-        store.add_follow(lib, row["pk"], author, now_iso())
+        store.add_follow(lib, row.pk, author, now_iso())
     return get_profile(lib, name)
 
 
 def unfollow(lib: Library, name: str, author: str) -> Profile:
     row = store.profile_row(lib, name)
     with lib.transaction():
-        if not store.remove_follow(lib, row["pk"], " ".join(author.split())):
+        if not store.remove_follow(lib, row.pk, " ".join(author.split())):
             raise NotFound(f"profile {name!r} does not follow {author!r}")
     return get_profile(lib, name)
 
@@ -387,14 +393,14 @@ def add_rule(lib: Library, name: str, kind: str, word: str) -> Profile:
         raise InvalidInput("a rule needs a word or phrase of 1-100 characters")
     row = store.profile_row(lib, name)
     with lib.transaction():
-        store.add_rule(lib, row["pk"], kind, word, now_iso())
+        store.add_rule(lib, row.pk, kind, word, now_iso())
     return get_profile(lib, name)
 
 
 def remove_rule(lib: Library, name: str, kind: str, word: str) -> Profile:
     row = store.profile_row(lib, name)
     with lib.transaction():
-        if not store.remove_rule(lib, row["pk"], kind, " ".join(word.split())):
+        if not store.remove_rule(lib, row.pk, kind, " ".join(word.split())):
             raise NotFound(f"profile {name!r} has no {kind} rule {word!r}")
     return get_profile(lib, name)
 
@@ -406,7 +412,7 @@ def set_threshold(lib: Library, name: str, value: float | None) -> Profile:
         raise InvalidInput("the threshold is a percentile between 0 and 1 (e.g. 0.99)")
     row = store.profile_row(lib, name)
     with lib.transaction():
-        store.set_threshold(lib, row["pk"], value)
+        store.set_threshold(lib, row.pk, value)
     return get_profile(lib, name)
 
 
@@ -420,7 +426,7 @@ def reset_profile(lib: Library, name: str, what: Sequence[str]) -> Profile:
     if bad or not what:
         raise InvalidInput(f"reset one or more of {', '.join(RESETTABLE)}")
     row = store.profile_row(lib, name)
-    pk = row["pk"]
+    pk = row.pk
     with lib.transaction():
         if "feedback" in what:
             store.unsee(lib, pk, store.clear_feedback(lib, pk))
@@ -436,13 +442,13 @@ def reset_profile(lib: Library, name: str, what: Sequence[str]) -> Profile:
         if "threshold" in what:
             store.set_threshold(lib, pk, None)
     if "feedback" in what:
-        interests_changed(lib, row["name"])
+        interests_changed(lib, row.name)
     return get_profile(lib, name)
 
 
 def mark_seen(lib: Library, profile: str | Profile, pks: Sequence[int]) -> None:
     """Remember that the profile was shown these papers: they are not recommended again."""
-    ppk = profile.pk if isinstance(profile, Profile) else store.profile_row(lib, profile)["pk"]
+    ppk = profile.pk if isinstance(profile, Profile) else store.profile_row(lib, profile).pk
     with lib.transaction():
         store.mark_seen(lib, ppk, list(pks), now_iso())
 
@@ -515,7 +521,7 @@ def refresh_interests(lib: Library, profile_pk: int) -> None:
     from .rank.ready import features_for
 
     pks, _ = positives_and_negatives(lib, profile_pk)
-    found: list[dict[str, Any]] = []
+    found: list[Interest] = []
     if pks:
         feats = features_for(lib, pks, sample=0)
         rows = feats.rows(pks)
@@ -530,11 +536,10 @@ def refresh_interests(lib: Library, profile_pk: int) -> None:
         space = dense if usable and dense is not None else lex
         ids = _ids_of(lib, pks + rowless)
         for c in ranking.build_clusters(space, lex, feats.names):
-            found.append({"name": c.name, "terms": c.terms, "papers": [ids[pks[i]] for i in c.members]})
+            found.append(Interest(c.name, c.terms, [ids[pks[i]] for i in c.members]))
         if rowless:
-            if not found:
-                found.append({"name": "general", "terms": [], "papers": []})
-            found[0]["papers"] += [ids[pk] for pk in rowless]
+            first = found[0] if found else Interest("general", [], [])
+            found[:1] = [Interest(first.name, first.terms, first.papers + [ids[pk] for pk in rowless])]
     with lib.transaction():
         store.set_interests(lib, profile_pk, found)
 

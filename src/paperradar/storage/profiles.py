@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import NotFound
@@ -18,12 +19,67 @@ from .common import dumps
 FEEDBACK_KINDS = ("like", "dislike", "not_interested")
 
 
-def profile_row(lib: Library, name: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Interest:
+    """One of a profile's interests, as stored in its `interests` JSON column: a name, its key
+    terms and the ids of the profile's papers in it."""
+
+    name: str
+    terms: list[str]
+    papers: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRow:
+    """A row of the profiles table (cheap to read: none of its papers, feedback or seen marks)."""
+
+    pk: int
+    name: str  # as stored (a name is looked up without regard to case)
+    author: str | None
+    created_at: str
+    recommended_at: str | None
+    interests: list[Interest]
+    threshold: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    """A row of the feedback table: one like, dislike or not-interested mark."""
+
+    pk: int
+    paper_pk: int
+    kind: str  # one of FEEDBACK_KINDS
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorPaper:
+    """A paper found by an author's last name (`author_rows`): what telling people apart needs."""
+
+    pk: int
+    id: str
+    title: str | None
+    abstract: str | None
+    date: str | None
+    authors: list[str]  # names, in the paper's order
+    categories: list[str]
+
+
+def profile_row(lib: Library, name: str) -> ProfileRow:
+    """The profile's row (NotFound when there is none the viewer may see)."""
     q = "SELECT pk, name, author, created_at, recommended_at, interests, threshold FROM profiles WHERE name = ?"
     r = lib.conn.execute(q, (name,)).fetchone()
     if r is None or users.hidden(lib, int(r["pk"])):  # issue 16: another user's profile is not found
         raise NotFound(f"no profile named {name!r} (see `paperradar profile list`)")
-    return {**dict(r), "interests": json.loads(r["interests"])}
+    return ProfileRow(
+        pk=int(r["pk"]),
+        name=r["name"],
+        author=r["author"],
+        created_at=r["created_at"],
+        recommended_at=r["recommended_at"],
+        interests=[Interest(i["name"], i["terms"], i["papers"]) for i in json.loads(r["interests"])],
+        threshold=r["threshold"],
+    )
 
 
 def profile_exists(lib: Library, name: str) -> bool:
@@ -49,8 +105,9 @@ def delete_profile(lib: Library, profile_pk: int) -> None:
     lib.conn.execute("DELETE FROM profiles WHERE pk = ?", (profile_pk,))
 
 
-def set_interests(lib: Library, profile_pk: int, interests: list[dict[str, Any]]) -> None:
-    lib.conn.execute("UPDATE profiles SET interests = ? WHERE pk = ?", (dumps(interests), profile_pk))
+def set_interests(lib: Library, profile_pk: int, interests: list[Interest]) -> None:
+    stored = [asdict(i) for i in interests]
+    lib.conn.execute("UPDATE profiles SET interests = ? WHERE pk = ?", (dumps(stored), profile_pk))
 
 
 def set_recommended_at(lib: Library, profile_pk: int, when: str) -> None:
@@ -83,25 +140,29 @@ def add_feedback(lib: Library, profile_pk: int, paper_pk: int, kind: str, now: s
     )
 
 
-def pop_feedback(lib: Library, profile_pk: int) -> dict[str, Any] | None:
+def pop_feedback(lib: Library, profile_pk: int) -> FeedbackRow | None:
     """Delete the profile's latest feedback and return it (None when there is none)."""
     q = "SELECT pk, paper_pk, kind, created_at FROM feedback WHERE profile_pk = ? ORDER BY pk DESC LIMIT 1"
     r = lib.conn.execute(q, (profile_pk,)).fetchone()
     if r is None:
         return None
     lib.conn.execute("DELETE FROM feedback WHERE pk = ?", (r["pk"],))
-    return dict(r)
+    return _feedback(r)
 
 
-def feedback(lib: Library, profile_pk: int) -> list[dict[str, Any]]:
-    """Every feedback row, oldest first: {paper_pk, kind, created_at}."""
-    q = "SELECT paper_pk, kind, created_at FROM feedback WHERE profile_pk = ? ORDER BY pk"
-    return [dict(r) for r in lib.conn.execute(q, (profile_pk,))]
+def feedback(lib: Library, profile_pk: int) -> list[FeedbackRow]:
+    """Every feedback row of the profile, oldest first."""
+    q = "SELECT pk, paper_pk, kind, created_at FROM feedback WHERE profile_pk = ? ORDER BY pk"
+    return [_feedback(r) for r in lib.conn.execute(q, (profile_pk,))]
+
+
+def _feedback(r: Any) -> FeedbackRow:
+    return FeedbackRow(int(r["pk"]), int(r["paper_pk"]), r["kind"], r["created_at"])
 
 
 def current_feedback(lib: Library, profile_pk: int) -> dict[int, str]:
     """The latest feedback kind per paper (a later mark replaces an earlier one)."""
-    return {row["paper_pk"]: row["kind"] for row in feedback(lib, profile_pk)}
+    return {row.paper_pk: row.kind for row in feedback(lib, profile_pk)}
 
 
 def mark_seen(lib: Library, profile_pk: int, pks: list[int], now: str) -> None:
@@ -214,9 +275,9 @@ def random_pks(lib: Library, n: int, avoid: set[int], seed: int) -> list[int]:
     return sorted(rng.sample(pool, min(n, len(pool))))
 
 
-def author_rows(lib: Library, last_name: str) -> list[dict[str, Any]]:
+def author_rows(lib: Library, last_name: str) -> list[AuthorPaper]:
     """Papers whose authors text contains `last_name` (a coarse full-text pre-filter; the caller
-    checks the names): pk, id, title, abstract, authors (list of names), categories, date."""
+    checks the names), in pk order."""
     words = '"' + last_name.replace('"', "") + '"'
     q = (
         "SELECT p.pk, p.id, p.title, p.abstract, p.date, p.data FROM papers_fts f JOIN papers p"
@@ -226,15 +287,15 @@ def author_rows(lib: Library, last_name: str) -> list[dict[str, Any]]:
     for r in lib.conn.execute(q, (f"authors : {words}",)):
         data = json.loads(r["data"])
         out.append(
-            {
-                "pk": r["pk"],
-                "id": r["id"],
-                "title": r["title"],
-                "abstract": r["abstract"],
-                "date": r["date"],
-                "authors": [a["name"] for a in data.get("authors", [])],
-                "categories": list(data.get("categories", [])),
-            }
+            AuthorPaper(
+                pk=int(r["pk"]),
+                id=r["id"],
+                title=r["title"],
+                abstract=r["abstract"],
+                date=r["date"],
+                authors=[a["name"] for a in data.get("authors", [])],
+                categories=list(data.get("categories", [])),
+            )
         )
     return out
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,21 +18,67 @@ from .common import _chunks, _marks
 TOPIC_COLUMNS = "id, level, parent, label, terms, size, centroid, x, y, axes"
 
 
-def topics(lib: Library) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class TopicRow:
+    """One row of the topics table: a broad (level 1) or fine (level 2) topic."""
+
+    id: int
+    level: int  # 1 broad, 2 fine
+    parent: int | None  # a fine topic's broad topic
+    label: str
+    terms: list[str]
+    size: int  # papers
+    centroid: np.ndarray | None  # a fine topic's centre in embedding space
+    x: float | None  # map position
+    y: float | None
+    axes: np.ndarray | None  # a fine topic's two layout axes, shape (2, dim)
+
+
+@dataclass(frozen=True, slots=True)
+class Assignments:
+    """Every assigned paper as parallel arrays, in pk order: its fine topic, score and map position."""
+
+    pk: np.ndarray
+    topic: np.ndarray
+    score: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class TopicBuild:
+    """One row of topic_builds: when topics were built, on which model, and the build's report."""
+
+    built_at: str
+    model_id: str
+    info: dict[str, Any]  # the build report's JSON (topics/build.py's BuildReport.as_json)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"built_at": self.built_at, "model_id": self.model_id, **self.info}
+
+
+def topics(lib: Library) -> list[TopicRow]:
     """Every topic (broad and fine), biggest first, with centroids and axes as numpy arrays."""
     q = f"SELECT {TOPIC_COLUMNS} FROM topics ORDER BY level, size DESC, id"
     return [_topic(r) for r in lib.conn.execute(q)]
 
 
-def _topic(r: Any) -> dict[str, Any]:
-    out = dict(r)
-    out["terms"] = json.loads(r["terms"])
-    out["centroid"] = None if r["centroid"] is None else np.frombuffer(r["centroid"], dtype=np.float32)
-    out["axes"] = None if r["axes"] is None else np.frombuffer(r["axes"], dtype=np.float32).reshape(2, -1)
-    return out
+def _topic(r: Any) -> TopicRow:
+    return TopicRow(
+        id=r["id"],
+        level=r["level"],
+        parent=r["parent"],
+        label=r["label"],
+        terms=json.loads(r["terms"]),
+        size=r["size"],
+        centroid=None if r["centroid"] is None else np.frombuffer(r["centroid"], dtype=np.float32),
+        x=r["x"],
+        y=r["y"],
+        axes=None if r["axes"] is None else np.frombuffer(r["axes"], dtype=np.float32).reshape(2, -1),
+    )
 
 
-def replace_topics(lib: Library, rows: list[dict[str, Any]]) -> None:
+def replace_topics(lib: Library, rows: list[TopicRow]) -> None:
     """Replace all topics and assignments (inside the caller's transaction)."""
     lib.conn.execute("DELETE FROM paper_topics")
     lib.conn.execute("DELETE FROM topics")
@@ -39,17 +86,17 @@ def replace_topics(lib: Library, rows: list[dict[str, Any]]) -> None:
         f"INSERT INTO topics ({TOPIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
-                t["id"],
-                t["level"],
-                t["parent"],
-                t["label"],
-                json.dumps(t["terms"]),
-                t["size"],
-                _blob(t.get("centroid")),
-                t.get("x"),
-                t.get("y"),
-                _blob(t.get("axes")),
-            )
+                t.id,
+                t.level,
+                t.parent,
+                t.label,
+                json.dumps(t.terms),
+                t.size,
+                _blob(t.centroid),
+                t.x,
+                t.y,
+                _blob(t.axes),
+            )  # fmt: skip
             for t in rows
         ],
     )
@@ -76,19 +123,19 @@ def add_to_sizes(lib: Library, added: dict[int, int]) -> None:
         )
 
 
-def assignments(lib: Library) -> dict[str, np.ndarray]:
+def assignments(lib: Library) -> Assignments:
     """Every assigned paper as arrays: pk, topic, score, x, y (in pk order)."""
     rows = lib.conn.execute(
         "SELECT paper_pk, topic, score, x, y FROM paper_topics ORDER BY paper_pk"
     ).fetchall()
     cols = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
-    return {
-        "pk": np.asarray(cols[0], dtype=np.int64),
-        "topic": np.asarray(cols[1], dtype=np.int64),
-        "score": np.asarray(cols[2], dtype=np.float32),
-        "x": np.asarray(cols[3], dtype=np.float32),
-        "y": np.asarray(cols[4], dtype=np.float32),
-    }
+    return Assignments(
+        pk=np.asarray(cols[0], dtype=np.int64),
+        topic=np.asarray(cols[1], dtype=np.int64),
+        score=np.asarray(cols[2], dtype=np.float32),
+        x=np.asarray(cols[3], dtype=np.float32),
+        y=np.asarray(cols[4], dtype=np.float32),
+    )
 
 
 def topics_of(lib: Library, pks: list[int]) -> dict[int, int]:
@@ -183,8 +230,9 @@ def log_build(lib: Library, built_at: str, model_id: str, info: dict[str, Any]) 
     )
 
 
-def last_build(lib: Library) -> dict[str, Any] | None:
+def last_build(lib: Library) -> TopicBuild | None:
+    """The latest topics build (None before the first)."""
     r = lib.conn.execute(
         "SELECT built_at, model_id, info FROM topic_builds ORDER BY pk DESC LIMIT 1"
     ).fetchone()
-    return None if r is None else {"built_at": r[0], "model_id": r[1], **json.loads(r[2])}
+    return None if r is None else TopicBuild(r[0], r[1], json.loads(r[2]))

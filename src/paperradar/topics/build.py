@@ -150,14 +150,14 @@ def _stable_ids(
     """Ids for the new fine and broad topics, kept from the previous build where members overlap."""
     old = db.assignments(lib)
     old_topics = db.topics(lib)
-    parent = {t["id"]: t["parent"] for t in old_topics}
+    parent = {t.id: t.parent for t in old_topics}
     old_fine: dict[int, set[int]] = {}
     old_broad: dict[int, set[int]] = {}
-    for pk, t in zip(old["pk"].tolist(), old["topic"].tolist(), strict=True):
+    for pk, t in zip(old.pk.tolist(), old.topic.tolist(), strict=True):
         old_fine.setdefault(t, set()).add(pk)
-        if parent.get(t) is not None:
-            old_broad.setdefault(parent[t], set()).add(pk)
-    next_id = max((t["id"] for t in old_topics), default=0) + 1
+        if (up := parent.get(t)) is not None:
+            old_broad.setdefault(up, set()).add(pk)
+    next_id = max((t.id for t in old_topics), default=0) + 1
     new_fine = _members(pks, fine_of)
     new_broad = _members(pks, broad_of[fine_of])
     fine_ids, next_id = cluster.match_ids(old_fine, new_fine, next_id)
@@ -182,7 +182,7 @@ def _topic_rows(
     centroids: np.ndarray,
     positions: np.ndarray,
     axes: np.ndarray,
-) -> list[dict[str, Any]]:
+) -> list[db.TopicRow]:
     rows = []
     for b, bid in enumerate(broad_ids):
         kids = np.flatnonzero(broad_of == b)
@@ -198,10 +198,20 @@ def _topic_rows(
     return rows
 
 
-def _row(tid, level, parent, terms, size, centroid, x, y, axes) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    label = labels.label_of(terms)
-    return {"id": tid, "level": level, "parent": parent, "label": label, "terms": terms, "size": size,
-            "centroid": centroid, "x": x, "y": y, "axes": axes}  # fmt: skip
+def _row(tid, level, parent, terms, size, centroid, x, y, axes) -> db.TopicRow:  # type: ignore[no-untyped-def]
+    return db.TopicRow(tid, level, parent, labels.label_of(terms), terms, size, centroid, x, y, axes)
+
+
+def _placing(fine: list[db.TopicRow]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The centroids, map positions and layout axes of the fine topics (every build stores them)."""
+    centroids, positions, axes = [], [], []
+    for t in fine:
+        if t.centroid is None or t.axes is None or t.x is None or t.y is None:
+            raise InvalidInput(f"topic {t.id} was stored without its centroid: run `paperradar topics build`")
+        centroids.append(t.centroid)
+        positions.append((t.x, t.y))
+        axes.append(t.axes)
+    return np.stack(centroids), np.array(positions, dtype=np.float32), np.stack(axes)
 
 
 def _assignment_rows(pks: np.ndarray, topic: np.ndarray, scores: np.ndarray, xy: np.ndarray) -> list[tuple]:
@@ -223,18 +233,16 @@ def refresh_topics(lib: Library) -> int:
     build = db.last_build(lib)
     if build is None:
         return 0
-    model_id = build["model_id"]
+    model_id = build.model_id
     if db.count_unassigned(lib, model_id) == 0:
         return 0
     rows = list(db.unassigned_vectors(lib, model_id))
-    fine = [t for t in db.topics(lib) if t["level"] == 2]
-    centroids = np.stack([t["centroid"] for t in fine])
-    positions = np.array([[t["x"], t["y"]] for t in fine], dtype=np.float32)
-    axes = np.stack([t["axes"] for t in fine])
+    fine = [t for t in db.topics(lib) if t.level == 2]
+    centroids, positions, axes = _placing(fine)
     vectors = np.frombuffer(b"".join(b for _, b in rows), dtype=np.float32).reshape(len(rows), -1)
     nearest, scores = cluster.assign(vectors, centroids)
     xy = layout.place(vectors, centroids, positions, axes)
-    ids = np.array([t["id"] for t in fine])[nearest]
+    ids = np.array([t.id for t in fine])[nearest]
     pks = np.array([pk for pk, _ in rows], dtype=np.int64)
     with lib.transaction():
         db.put_assignments(lib, _assignment_rows(pks, ids, scores, xy))

@@ -61,8 +61,15 @@ def _list(lib: Library, level: str | None = None) -> list[Topic]:
     return found
 
 
-def _topic(r: dict[str, Any]) -> Topic:
-    return Topic(r["id"], r["level"], r["label"], r["terms"], r["size"], r["parent"], r["x"], r["y"])
+def _topic(r: db.TopicRow) -> Topic:
+    return Topic(r.id, r.level, r.label, r.terms, r.size, r.parent, r.x or 0.0, r.y or 0.0)
+
+
+def last_build_json(lib: Library) -> dict[str, Any] | None:
+    """The latest build's report (`built_at`, `model_id`, `model`, `papers`, `fine_topics`...),
+    None before the first build."""
+    build = db.last_build(lib)
+    return None if build is None else build.as_json()
 
 
 def get_topic(lib: Library, ref: str | int) -> Topic:
@@ -195,15 +202,15 @@ def map_points(
     of papers (every paper in `highlight` always included, flagged)."""
     topics = list_topics(lib)
     a = db.assignments(lib)
-    keep = np.arange(len(a["pk"]))
+    keep = np.arange(len(a.pk))
     if limit is not None and len(keep) > limit:
         keep = np.random.default_rng(0).choice(len(keep), limit, replace=False)
     marked = set(highlight or ())
     if marked:
-        extra = np.flatnonzero(np.isin(a["pk"], list(marked)))
+        extra = np.flatnonzero(np.isin(a.pk, list(marked)))
         keep = np.union1d(keep, extra)
     keep = np.sort(keep)
-    titles = db.paper_titles(lib, a["pk"][keep].tolist())
+    titles = db.paper_titles(lib, a.pk[keep].tolist())
     points = [
         {
             "id": titles[pk][0],
@@ -213,12 +220,10 @@ def map_points(
             "topic": int(t),
             "hit": pk in marked,
         }  # fmt: skip
-        for pk, t, x, y in zip(
-            a["pk"][keep].tolist(), a["topic"][keep], a["x"][keep], a["y"][keep], strict=True
-        )
+        for pk, t, x, y in zip(a.pk[keep].tolist(), a.topic[keep], a.x[keep], a.y[keep], strict=True)
     ]
     return {
         "topics": [{**topic_json(t), "x": round(t.x, 4), "y": round(t.y, 4)} for t in topics],
         "points": points,
-        "total": len(a["pk"]),
+        "total": len(a.pk),
     }

@@ -220,7 +220,7 @@ def _preview_state(lib: Library, key: tuple[str, int, str]) -> str:
     from ..storage import freshness
     from ..storage.profiles import profile_row
 
-    pk = int(profile_row(lib, key[0])["pk"])
+    pk = profile_row(lib, key[0]).pk
     return freshness.profile_state(lib, pk) + freshness.digest_state(lib, key[0])
 
 
@@ -232,7 +232,7 @@ def _preview_pruned(lib: Library, key: tuple[str, int, str], digest: Any) -> Any
     from ..storage.profiles import profile_row
 
     pks = [lib.resolve(it.paper.id) for it in digest.items]
-    gone = freshness.seen_among(lib, int(profile_row(lib, key[0])["pk"]), pks)
+    gone = freshness.seen_among(lib, profile_row(lib, key[0]).pk, pks)
     return replace(digest, items=[it for it, pk in zip(digest.items, pks, strict=True) if pk not in gone])
 
 

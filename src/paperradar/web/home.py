@@ -32,16 +32,16 @@ Key = tuple[str, int | None, int]  # profile, days, limit
 
 
 def _profile_pk(lib: Library, name: str) -> int:
-    from ..storage import profiles as store
+    from ..profiles import find_profile
 
-    return int(store.profile_row(lib, name)["pk"])
+    return find_profile(lib, name).pk
 
 
 def _profile_name(lib: Library, name: str) -> str:
     """The profile's name as stored (names match without regard to case); NotFound if none."""
-    from ..storage import profiles as store
+    from ..profiles import find_profile
 
-    return str(store.profile_row(lib, name)["name"])
+    return find_profile(lib, name).name
 
 
 def _compute(lib: Library, key: Key) -> list[Any]:
@@ -92,7 +92,7 @@ def home_data(
     """The recommendations of one profile (the first by name when none is chosen), by interest;
     `stale` when they predate the latest change and a fresh list is being computed; `preparing`
     when there are none yet and `wait` is false (the first list is being computed)."""
-    from ..storage.profiles import profile_names
+    from ..profiles import profile_names
 
     names = profile_names(lib)
     chosen = profile or (names[0] if names else None)
@@ -157,7 +157,7 @@ def home_page(
     try:  # the page never waits: the first list after a start is computed in the background
         data = home_data(lib, profile, days, HOME_LIMIT, request, wait=False)
     except RadarError as e:  # e.g. a profile with nothing to learn from: say so above its controls
-        from ..storage.profiles import profile_names
+        from ..profiles import profile_names
 
         error, names = str(e), profile_names(lib)
         data |= {"profiles": names, "profile": profile or (names[0] if names else None)}

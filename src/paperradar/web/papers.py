@@ -150,7 +150,7 @@ def _arxiv(pj: dict[str, Any]) -> str | None:
 def _profile_names(lib: Library) -> list[str]:
     """Names only: loading each profile whole (its papers, feedback and seen marks) cost a paper page
     up to 2 s under load once a profile had a few hundred likes."""
-    from ..storage.profiles import profile_names
+    from ..profiles import profile_names
 
     return profile_names(lib)
 

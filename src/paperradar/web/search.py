@@ -185,14 +185,14 @@ def _qs(request: Request) -> str:
 
 def like_profiles(lib: Any) -> list[str]:
     """The profiles a Like on a card can go to (a card offers the others when there are several)."""
-    from ..storage.profiles import profile_names
+    from ..profiles import profile_names
 
-    return list(profile_names(lib))
+    return profile_names(lib)
 
 
 def first_profile(lib: Any) -> str | None:
     """The profile a Like on a search or library card goes to: the first by name."""
-    from ..storage.profiles import profile_names
+    from ..profiles import profile_names
 
     names = profile_names(lib)
     return names[0] if names else None

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ..errors import RadarError
-from ..storage import topics as db
 from ..topics import views
 from . import schemas
 from .deps import Lib, render
@@ -29,7 +28,7 @@ MinZ = Annotated[float, Query(ge=0, le=100, description="How many standard devia
 def api_topics(lib: Lib, level: Level = None) -> dict[str, Any]:
     """Every topic, biggest first: `{id, label, size, parent, level, terms}`; empty before a build."""
     items = [views.topic_json(t) for t in views.list_topics(lib, level)]
-    return {"ok": True, "total": len(items), "build": db.last_build(lib), "items": items}
+    return {"ok": True, "total": len(items), "build": views.last_build_json(lib), "items": items}
 
 
 @router.get("/api/topics/{ref}", tags=["topics"], response_model=schemas.TopicDetail, **schemas.JSON)
@@ -98,7 +97,7 @@ def topics_page(request: Request, lib: Lib) -> HTMLResponse:
     found = views.list_topics(lib)
     broad = [t for t in found if t.level == 1]
     children = {b.id: [t for t in found if t.parent == b.id] for b in broad}
-    ctx = {"broad": broad, "children": children, "build": db.last_build(lib), "twin": "/api/topics"}
+    ctx = {"broad": broad, "children": children, "build": views.last_build_json(lib), "twin": "/api/topics"}
     return render(request, "topics.html", ctx)
 
 
@@ -112,10 +111,15 @@ def topic_page(request: Request, lib: Lib, ref: str) -> HTMLResponse:
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 def map_page(request: Request, lib: Lib, q: str = "", profile: str = "") -> HTMLResponse:
-    from ..storage.profiles import profile_names
+    from ..profiles import profile_names
 
     names = profile_names(lib)
-    ctx = {"q": q, "profile": profile, "profiles": names, "has_topics": bool(db.last_build(lib))}
+    ctx = {
+        "q": q,
+        "profile": profile,
+        "profiles": names,
+        "has_topics": views.last_build_json(lib) is not None,
+    }
     ctx["twin"] = "/api/map" + (f"?{request.url.query}" if request.url.query else "")
     return render(request, "map.html", ctx)
 
@@ -126,7 +130,7 @@ def trends_page(
 ) -> HTMLResponse:
     """Rising topics (or, when none rises significantly, the largest movers with their intervals)
     and what is new in a profile's topics (the first profile's unless "all topics" is chosen)."""
-    from ..storage.profiles import profile_names
+    from ..profiles import profile_names
 
     names = profile_names(lib)
     chosen = (names[0] if names else "") if profile is None else profile

@@ -76,7 +76,7 @@ class Warmer:
                 return
 
     def _queue_homes(self) -> None:
-        from ..storage.profiles import profile_names
+        from ..profiles import profile_names
         from .home import HOME_LIMIT
 
         with self.state.pool.use() as lib:
