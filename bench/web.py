@@ -61,8 +61,10 @@ def library_copy(src: Path, dst: Path) -> Path:
         source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
         target = sqlite3.connect(tmp)
         source.backup(target)
-        # a library made before migration 7 was written has its number but not its table
-        if not target.execute("SELECT 1 FROM sqlite_master WHERE name = 'web_settings'").fetchone():
+        # a library made before migration 7 was written has its number but not its table (which
+        # migration 14 merges into `settings`)
+        old = target.execute("PRAGMA user_version").fetchone()[0] < 14
+        if old and not target.execute("SELECT 1 FROM sqlite_master WHERE name = 'web_settings'").fetchone():
             target.executescript(MIGRATIONS[6])
         target.close()
         source.close()

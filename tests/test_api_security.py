@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from paperradar.accounts import access_token_hash
 from paperradar.storage import open_library
-from paperradar.storage.web import get_setting
 from paperradar.web.security import hash_token
 from web_helpers import HOSTILE_ID, client_for, demo_library, is_error
 
@@ -115,7 +115,7 @@ def test_serve_on_the_network_makes_a_token_once(cli, db_path, monkeypatch):
     first = cli("serve", "--host", "0.0.0.0", "--port", "8123")
     token = re.search(r"access token \(shown once, keep it\): (\S+)", first.output).group(1)
     lib = open_library(db_path)
-    stored = get_setting(lib, "token_hash")
+    stored = access_token_hash(lib)
     lib.close()
     assert stored == hash_token(token) and token not in stored
     app, kw = apps[0]

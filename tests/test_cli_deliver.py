@@ -16,7 +16,8 @@ import pytest
 from delivery_fakes import api_server, closed_port, smtp_server  # noqa: F401 - fixtures
 from paperradar import profiles
 from paperradar.digest import verify_feedback
-from paperradar.storage import delivery, open_library
+from paperradar.signing import library_secret
+from paperradar.storage import open_library
 
 OWN = ["arxiv:2606.28737", "arxiv:2606.29090"]
 
@@ -84,7 +85,7 @@ def test_sync_then_digest_arrives_once_and_never_twice(cli, env, api, smtp, db_p
     feedback = [h for h in parser.hrefs if h.startswith("http://radar.test/digest/feedback?t=")]
     assert len(feedback) == 9
     lib = open_library(db_path)
-    secret = delivery.get_setting(lib, "link_secret")
+    secret = library_secret(lib)
     lib.close()
     claims = [verify_feedback(parse_qs(urlsplit(h).query)["t"][0], secret, time.time()) for h in feedback]
     assert {c.paper for c in claims} == papers1 and {c.kind for c in claims} == {

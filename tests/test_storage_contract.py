@@ -16,7 +16,7 @@ from paperradar import profiles as P
 from paperradar.importers.base import Source
 from paperradar.papers import export_papers, get_paper, list_papers, merge_papers, split_paper
 from paperradar.search import search
-from paperradar.storage import delivery, fts, open_library
+from paperradar.storage import delivery, fts, open_library, settings
 from paperradar.storage import topics as T
 from paperradar.storage.base import Library
 from paperradar.storage.postgres import close_pool
@@ -261,8 +261,10 @@ def test_delivery_cursors_digests_and_settings(demo):
     with demo.transaction():
         delivery.mark_sent(demo, pk, "me@example.org", "2024-01-03T00:00:01")
     assert delivery.sent_pks(demo, "me") == {demo.resolve("arxiv:2405.12532")}
-    assert delivery.put_setting_once(demo, "secret", "a") == "a"
-    assert delivery.put_setting_once(demo, "secret", "b") == "a"
+    assert settings.put_setting_once(demo, "secret", "a") == "a"
+    assert settings.put_setting_once(demo, "secret", "b") == "a"
+    settings.set_setting(demo, "secret", "c")
+    assert settings.get_setting(demo, "secret") == "c" and settings.get_setting(demo, "nothing") is None
 
 
 def test_writers_at_once_lose_nothing(any_lib, request):

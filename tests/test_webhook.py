@@ -17,7 +17,8 @@ from conftest import http_server
 from delivery_fakes import api_server, smtp_server  # noqa: F401 - fixtures
 from paperradar.digest import verify_feedback
 from paperradar.errors import InvalidInput
-from paperradar.storage import delivery, open_library
+from paperradar.signing import library_secret
+from paperradar.storage import open_library
 from test_cli_deliver import env, make_profile  # noqa: F401 - the env fixture
 
 
@@ -117,13 +118,13 @@ def test_every_kind_gets_the_digest_once_with_key_sentences_and_signed_links(
 
     # the feedback links are the email's: signed for this profile and paper, and they verify
     lib = open_library(db_path)
-    secret = delivery.get_setting(lib, "link_secret")
+    secret = library_secret(lib)
     lib.close()
     for got in (slack, discord, js):
         urls = _feedback_urls(json.dumps(got["body"]).replace("\\u0026", "&"))
         assert len(urls) == 9, got["path"]  # three kinds for each of three papers
         token = parse_qs(urlsplit(urls[0].replace("&amp;", "&")).query)["t"][0]
-        assert verify_feedback(token, secret or "", now=0).profile == "rag"
+        assert verify_feedback(token, secret, now=0).profile == "rag"
 
     again = cli(*args)
     assert again.exit_code == 0 and "nothing new" in again.stdout

@@ -1,9 +1,10 @@
 """Accounts on a team server: adding and removing users, checking passwords, API tokens and login
-sessions. The CLI (`paperradar users`) and the web app (web/auth.py) both call these.
+sessions, who owns which profile, and the single-user server's access token. The CLI
+(`paperradar users`, `serve`) and the web app (web/auth.py, app.py) both call these.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults) and never stored or logged in clear;
 API tokens and session cookies are 256 random bits, stored only as their SHA-256 (a fast hash is
-enough for a secret nobody chose). Does I/O through the library (storage/users.py).
+enough for a secret nobody chose). Does I/O through the library (storage/users.py, settings.py).
 """
 
 from __future__ import annotations
@@ -18,18 +19,23 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .errors import InvalidInput
-from .storage import Library
+from .storage import Library, settings
 from .storage import users as store
-from .storage.users import User, UserSummary
+from .storage.users import User, UserSummary, has_users, viewing_as
 
 __all__ = [
     "User",
     "UserSummary",
+    "access_token_hash",
     "add_user",
     "check_password",
     "end_session",
+    "give_profiles",
+    "has_users",
     "list_users",
+    "new_access_token",
     "new_api_token",
+    "owned_profiles",
     "remove_user",
     "revoke_tokens",
     "session_user",
@@ -37,6 +43,7 @@ __all__ = [
     "start_session",
     "summary_json",
     "token_user",
+    "viewing_as",
 ]
 
 SESSION_DAYS = 30
@@ -44,6 +51,7 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 1000  # argon2 takes any length; a cap keeps a login form from being a CPU sink
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 TOKEN_PREFIX = "prt_"  # API tokens are recognisable in logs and secret scanners
+ACCESS_TOKEN_KEY = "token_hash"  # the library setting holding the access token's hash
 
 _hasher = PasswordHasher()
 
@@ -164,3 +172,33 @@ def session_user(lib: Library, token: str) -> User | None:
 def end_session(lib: Library, token: str) -> None:
     if token:
         store.delete_session(lib, _digest(token))
+
+
+# ---------------------------------------------------------------- profile owners
+
+
+def owned_profiles(lib: Library, name: str) -> list[str]:
+    """The names of the profiles the user owns (NotFound: no such user)."""
+    return store.owned_profiles(lib, store.get_user(lib, name).pk)
+
+
+def give_profiles(lib: Library, name: str | None, profiles: list[str]) -> None:
+    """Give profiles to the user `name` (None: to nobody, i.e. to the admins)."""
+    owner = None if name is None else store.get_user(lib, name).pk
+    for profile in profiles:
+        store.set_owner(lib, profile, owner)
+
+
+# ---------------------------------------------------------------- the single-user server's access token
+
+
+def new_access_token(lib: Library) -> str:
+    """A new access token for `paperradar serve` beyond loopback: returned once, only its hash kept
+    (the hash web/security.token_matches compares with)."""
+    token = secrets.token_urlsafe(24)
+    settings.set_setting(lib, ACCESS_TOKEN_KEY, _digest(token))
+    return token
+
+
+def access_token_hash(lib: Library) -> str | None:
+    return settings.get_setting(lib, ACCESS_TOKEN_KEY)

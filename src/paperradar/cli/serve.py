@@ -40,19 +40,19 @@ def serve_cmd(
     """Serve the web app: search, papers, recommendations, import and export in the browser."""
     import uvicorn
 
+    from ..accounts import access_token_hash, new_access_token
     from ..web import create_app
-    from ..web.security import is_loopback, token_hash
-    from ..web.security import new_token as make_token
+    from ..web.security import is_loopback
 
     path = config.library_path(state.db)
     stored = None
     if not is_loopback(host) or new_token:
         lib = open_library(path)
         try:
-            stored = token_hash(lib)
+            stored = access_token_hash(lib)
             if stored is None or new_token:
-                token = make_token(lib)
-                stored = token_hash(lib)
+                token = new_access_token(lib)
+                stored = access_token_hash(lib)
                 err.print(
                     f"access token (shown once, keep it): [bold]{escape(token)}[/bold]", highlight=False
                 )
@@ -74,7 +74,7 @@ def serve_cmd(
 
 def _say_accounts(path: str) -> None:
     """With accounts (issue 16) everyone signs in as themselves; the access token is not taken."""
-    from ..storage.users import has_users
+    from ..accounts import has_users
 
     lib = open_library(path)
     try:

@@ -14,7 +14,6 @@ import typer
 from rich.markup import escape
 
 from .. import accounts
-from ..storage import users as store
 from . import JsonFlag, app, err, library, out, print_json
 
 users_app = typer.Typer(
@@ -73,7 +72,7 @@ def list_cmd(json_out: JsonFlag = False) -> None:
 def remove_cmd(name: NameArg, json_out: JsonFlag = False) -> None:
     """Remove a user with their sessions and tokens. Their profiles stay, owned by nobody: admins see them."""
     with library() as lib:
-        kept = store.owned_profiles(lib, store.get_user(lib, name).pk)
+        kept = accounts.owned_profiles(lib, name)
         user = accounts.remove_user(lib, name)
     if json_out:
         print_json({"ok": True, "removed": user.name, "profiles_unowned": kept})
@@ -123,7 +122,5 @@ def give_cmd(
 ) -> None:
     """Give profiles to a user (e.g. those made before accounts existed, which only admins see)."""
     with library() as lib:
-        owner = None if name == "-" else store.get_user(lib, name).pk
-        for profile in profiles:
-            store.set_owner(lib, profile, owner)
+        accounts.give_profiles(lib, None if name == "-" else name, profiles)
     err.print(f"{len(profiles)} profiles now owned by {escape(name)}", highlight=False)

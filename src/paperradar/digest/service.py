@@ -11,7 +11,6 @@ Recommendations come from `recommend.recommend`, the same ranking as `paperradar
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,10 +21,12 @@ from .. import config
 from ..errors import InvalidInput, NetworkError, NotFound, RadarError
 from ..models import Paper
 from ..papers import get_paper
+from ..signing import library_secret, old_link_secrets
 from ..storage import delivery
 from ..storage.base import Library
 from .atom import render_atom
 from .build import Digest, DigestItem, LinkSettings, Ranked, build_digest, paper_links
+from .links import FeedbackClaim, verify_feedback
 from .render import render_html, render_text
 
 FIRST_WINDOW = timedelta(days=7)  # a profile's first digest: papers added this recently
@@ -42,12 +43,15 @@ def recommender(lib: Library, profile: str, among: list[int], limit: int) -> Seq
 
 
 def link_settings(lib: Library, base_url: str | None = None) -> LinkSettings:
-    """Where feedback links point and the secret that signs them (made once, kept in the library)."""
-    secret = config.get("link_secret") or delivery.get_setting(lib, "link_secret")
-    if not secret:
-        secret = delivery.put_setting_once(lib, "link_secret", secrets.token_urlsafe(32))
+    """Where feedback links point and the secret that signs them (signing.library_secret)."""
     days = int(config.get("link_days") or 30)
-    return LinkSettings(config.get("public_url", base_url) or "", secret, timedelta(days=days))
+    return LinkSettings(config.get("public_url", base_url) or "", library_secret(lib), timedelta(days=days))
+
+
+def check_feedback(lib: Library, token: str, now: float) -> FeedbackClaim:
+    """The claim of a feedback link (InvalidInput: altered, from another library, or expired);
+    links emailed before the one signer are checked with the old link secret."""
+    return verify_feedback(token, library_secret(lib), now, old_link_secrets(lib))
 
 
 @dataclass(frozen=True)

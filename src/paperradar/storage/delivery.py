@@ -1,5 +1,5 @@
 """SQL for delivery: where each sync source stopped, digests (pending and sent) with their papers,
-papers that lack fields enrichment can fill, and small delivery settings (the link secret).
+papers that lack fields enrichment can fill, and the channels each digest reached.
 
 Functions take the library; writes run inside the caller's `lib.transaction()` unless noted.
 Does I/O (the database).
@@ -162,19 +162,7 @@ def digests_of(lib: Library, profile: str, limit: int = 20) -> list[dict[str, An
     return [digest_row(lib, r[0]) for r in lib.conn.execute(q, (profile, limit))]
 
 
-# ---------------------------------------------------------------- settings
-
-
-def get_setting(lib: Library, key: str) -> str | None:
-    row = lib.conn.execute("SELECT value FROM delivery_settings WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
-
-
-def put_setting_once(lib: Library, key: str, value: str) -> str:
-    """Store `value` unless `key` has one already (its own transaction); returns the value in force."""
-    with lib.transaction():
-        lib.conn.execute("INSERT OR IGNORE INTO delivery_settings (key, value) VALUES (?, ?)", (key, value))
-    return get_setting(lib, key) or value
+# ---------------------------------------------------------------- deliveries
 
 
 def delivered_channels(lib: Library, digest_pk: int) -> set[str]:

@@ -319,6 +319,22 @@ MIGRATIONS: list[str] = [
         DELETE FROM digests WHERE profile = old.name COLLATE NOCASE;
     END;
     """,
+    # 14 (issue 18, one settings table, one signer: storage/settings.py, signing.py): delivery_settings
+    # and web_settings become `settings`, every value carried. The web's `secret` is now the one
+    # signing secret; the old `link_secret` stays only to verify feedback links emailed before.
+    """
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    INSERT INTO settings (key, value, updated_at) SELECT key, value, updated_at FROM web_settings;
+    INSERT INTO settings (key, value, updated_at)
+        SELECT key, value, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM delivery_settings
+        WHERE key NOT IN (SELECT key FROM web_settings);
+    DROP TABLE web_settings;
+    DROP TABLE delivery_settings;
+    """,
 ]
 
 

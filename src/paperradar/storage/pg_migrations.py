@@ -280,6 +280,21 @@ MIGRATIONS: list[str] = [
     CREATE INDEX papers_tsv ON papers USING gin (tsv);
     ANALYZE papers;
     """,
+    # 4 (issue 18, one settings table, one signer): SQLite migration 14 -- delivery_settings and
+    # web_settings become `settings`, every value carried
+    """
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    INSERT INTO settings (key, value, updated_at) SELECT key, value, updated_at FROM web_settings;
+    INSERT INTO settings (key, value, updated_at)
+        SELECT key, value, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')
+        FROM delivery_settings WHERE key NOT IN (SELECT key FROM web_settings);
+    DROP TABLE web_settings;
+    DROP TABLE delivery_settings;
+    """,
 ]
 
 MIGRATION_LOCK = 16_0001  # advisory lock: two processes opening a new library migrate one at a time

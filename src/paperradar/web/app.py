@@ -23,9 +23,9 @@ from starlette.formparsers import MultiPartParser
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import __version__
+from .. import __version__, accounts
 from ..jobs import JobRunner
-from ..storage import users
+from ..signing import library_secret
 from . import auth, errors
 from .deps import STATIC, LibraryPool, make_templates
 from .errors import WebError, error_response
@@ -41,7 +41,6 @@ from .security import (
     csrf_valid,
     host_allowed,
     host_set,
-    load_secret,
     token_matches,
 )
 
@@ -102,7 +101,7 @@ def create_app(
         dependencies=[Depends(csrf_protect)],
     )
     with pool.use() as lib:
-        app.state.secret = load_secret(lib)
+        app.state.secret = library_secret(lib)
         jobs.recover(lib)  # jobs a killed server left running are reported as interrupted
     app.state.jobs = jobs
     app.state.pool = pool
@@ -134,7 +133,7 @@ async def guard(request: Request, call_next: RequestResponseEndpoint) -> Respons
     started = time.perf_counter()
     response = refuse(request)
     if response is None:
-        with users.viewing_as(getattr(request.state, "user", None)):  # profiles the route may see
+        with accounts.viewing_as(getattr(request.state, "user", None)):  # profiles the route may see
             response = await call_next(request)
     response.headers.update(SECURITY_HEADERS)
     response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
@@ -154,7 +153,7 @@ def refuse(request: Request) -> Response | None:
     if is_open(request.url.path):
         return None
     with state.pool.use() as lib:
-        if users.has_users(lib):  # accounts (issue 16): a user signed in, on loopback too
+        if accounts.has_users(lib):  # accounts (issue 16): a user signed in, on loopback too
             return auth.admit(request, lib)
     if state.token_hash:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

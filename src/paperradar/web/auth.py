@@ -4,7 +4,7 @@ A library with users (`paperradar users add`) serves nobody anonymously, on loop
 asks for a sign-in (name and password; a session cookie, HttpOnly, SameSite=Lax, Secure over
 HTTPS) and the API takes `Authorization: Bearer <API token>`. Each user sees and changes only their
 own profiles, their feedback and digests: another user's profile is "not found" (404) everywhere,
-through storage/users.py's viewer scope, set here for the request. The library is shared; writing
+through accounts.viewing_as (the viewer scope), set here for the request. The library is shared; writing
 to it (imports, fetching a paper from arXiv, job progress) is for admins. A library without users
 keeps the single-user behaviour (and the shared access token beyond loopback: web/login.py).
 
@@ -23,7 +23,6 @@ from pydantic import BaseModel, Field
 
 from .. import accounts
 from ..storage import Library
-from ..storage import users as store
 from . import login as token_login
 from . import schemas
 from .deps import Lib, over_https, render
@@ -88,7 +87,7 @@ def _safe_next(target: str) -> str:
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(request: Request, lib: Lib, next: str = "/") -> HTMLResponse:
-    if not store.has_users(lib):
+    if not accounts.has_users(lib):
         return token_login.login_page(request, next)
     return render(request, "account_login.html", {"next": _safe_next(next), "error": None, "name": ""})
 
@@ -103,7 +102,7 @@ def login(
     token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """A user's name and password (a library with users), or the access token (one without)."""
-    if not store.has_users(lib):
+    if not accounts.has_users(lib):
         return token_login.login(request, token, next)
     ctx = {"next": _safe_next(next), "name": name}
     limits = (request.app.state.login_limit, _client(request)), (request.app.state.name_limit, name.lower())

@@ -17,10 +17,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from .. import profiles as prof
-from ..digest import digest_json, render_html, verify_feedback
+from ..digest import digest_json, render_html
 from ..digest.links import FeedbackClaim
 from ..digest.render import FEEDBACK_LABELS, authors_line, display_title, meta_line, short_abstract
-from ..digest.service import link_settings, preview_digest, profile_feed, search_feed
+from ..digest.service import check_feedback, preview_digest, profile_feed, search_feed
 from ..errors import NotFound
 from ..papers import get_paper
 from ..storage import Library, delivery
@@ -55,7 +55,7 @@ def _base(request: Request) -> str:
 
 
 def _claim(lib: Library, token: str) -> FeedbackClaim:
-    return verify_feedback(token, link_settings(lib).secret, time.time())
+    return check_feedback(lib, token, time.time())
 
 
 # ---------------------------------------------------------------- feeds (also at /digest/..., outside the API schema)

@@ -1,8 +1,8 @@
 """Access control for the web app: the access token (needed when bound beyond loopback), the
 login cookie and its rate limit, CSRF tokens for every state change, the trusted Host names (DNS
 rebinding) and the security headers of every response. Pure functions over strings and a secret,
-plus `load_secret`/`token_hash`/`new_token` that read and write the library's web settings.
-See docs/security.md for what each protection covers.
+signed by the one signer (signing.py); the access token's hash is kept through accounts.py.
+See docs/security.md for what each protection covers. No I/O.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
-from ..storage import Library
-from ..storage.web import get_setting, set_setting
+from ..signing import sign, signature, unsign
 
 CSRF_COOKIE = "paperradar_csrf"
 CSRF_FIELD = "csrf_token"
@@ -110,43 +109,17 @@ def token_matches(token: str, stored: str) -> bool:
     return hmac.compare_digest(hash_token(token), stored)
 
 
-def new_token(lib: Library) -> str:
-    """Generate an access token, store only its hash, and return it (to be shown once)."""
-    token = secrets.token_urlsafe(24)
-    set_setting(lib, "token_hash", hash_token(token))
-    return token
+def new_csrf(secret: str) -> str:
+    return sign(secret, "csrf", secrets.token_urlsafe(16))
 
 
-def token_hash(lib: Library) -> str | None:
-    return get_setting(lib, "token_hash")
-
-
-def load_secret(lib: Library) -> bytes:
-    """The key that signs CSRF and login cookies, made once per library so restarts keep sessions."""
-    value = get_setting(lib, "secret")
-    if value is None:
-        value = secrets.token_hex(32)
-        set_setting(lib, "secret", value)
-    return bytes.fromhex(value)
-
-
-def _sign(secret: bytes, message: str) -> str:
-    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def new_csrf(secret: bytes) -> str:
-    nonce = secrets.token_urlsafe(16)
-    return f"{nonce}.{_sign(secret, 'csrf:' + nonce)}"
-
-
-def csrf_valid(secret: bytes, cookie: str | None, sent: str | None) -> bool:
+def csrf_valid(secret: str, cookie: str | None, sent: str | None) -> bool:
     """Double submit, signed: the value sent with the request equals the cookie and we made it."""
     if not cookie or not sent or not hmac.compare_digest(cookie, sent):
         return False
-    nonce, _, sig = cookie.partition(".")
-    return hmac.compare_digest(sig, _sign(secret, "csrf:" + nonce))
+    return unsign(secret, "csrf", cookie) is not None
 
 
-def auth_cookie(secret: bytes, stored_hash: str) -> str:
+def auth_cookie(secret: str, stored_hash: str) -> str:
     """The login cookie's value: changes when the token does, so a new token logs everyone out."""
-    return _sign(secret, "auth:" + stored_hash)
+    return signature(secret, "auth", stored_hash)
