@@ -338,14 +338,16 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply pending migrations; returns the schema version now in force."""
+def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
+    """Apply pending migrations (only up to number `upto`: how tests make an old library);
+    returns the schema version now in force."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    target = len(MIGRATIONS) if upto is None else upto
     if version > len(MIGRATIONS):
         raise sqlite3.DatabaseError(
             f"library schema version {version} is newer than this paperradar ({len(MIGRATIONS)}); upgrade paperradar"
         )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+    for number, script in enumerate(MIGRATIONS[version:target], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(script):
@@ -355,7 +357,7 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    return len(MIGRATIONS)
+    return max(version, target)
 
 
 def _statements(script: str) -> list[str]:

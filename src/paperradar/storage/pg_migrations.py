@@ -300,10 +300,12 @@ MIGRATIONS: list[str] = [
 MIGRATION_LOCK = 16_0001  # advisory lock: two processes opening a new library migrate one at a time
 
 
-def migrate(conn: Any) -> int:
-    """Apply pending migrations (a psycopg connection in autocommit mode); returns the version."""
-    if _version(conn) == len(MIGRATIONS):  # the usual case: one query, no lock
-        return len(MIGRATIONS)
+def migrate(conn: Any, upto: int | None = None) -> int:
+    """Apply pending migrations (a psycopg connection in autocommit mode; only up to number
+    `upto`: how tests make an old library); returns the version."""
+    target = len(MIGRATIONS) if upto is None else upto
+    if _version(conn) == target:  # the usual case: one query, no lock
+        return target
     conn.execute("BEGIN")
     try:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -315,14 +317,14 @@ def migrate(conn: Any) -> int:
                 f"library schema version {version} is newer than this paperradar ({len(MIGRATIONS)});"
                 " upgrade paperradar"
             )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for number, script in enumerate(MIGRATIONS[version:target], start=version + 1):
             conn.execute(script)
             conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (number,))
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-    return len(MIGRATIONS)
+    return max(version, target)
 
 
 def _version(conn: Any) -> int | None:
