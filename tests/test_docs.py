@@ -71,8 +71,26 @@ def test_every_api_route_is_documented(tmp_path):
     routes = api_routes(tmp_path)
     assert len(routes) > 30  # the schema was read
     text = reference_docs()
-    missing = sorted({r for _, r in routes if not documented(r, text)})
-    assert not missing, f"not in docs/ (web.md's API table, or team.md): {missing}"
+    missing = sorted(f"{method} {r}" for method, r in routes if not documented(f"{method} {r}", text))
+    assert not missing, f"not in docs/ with its method (web.md's API table, or team.md): {missing}"
+
+
+def test_every_documented_api_route_exists(tmp_path):
+    """The other way round: a route the docs name (`GET /api/...`) is one the app serves."""
+    routes = api_routes(tmp_path)
+    said = set(re.findall(r"\b(GET|POST|PUT|DELETE) (/api/[^\s`|?)\],]*)", reference_docs()))
+    assert len(said) > 30  # the docs were read
+
+    def served(method: str, path: str) -> bool:
+        return any(m == method and re.fullmatch(pattern(r), path) for m, r in routes)
+
+    unknown = sorted(f"{m} {p}" for m, p in said if not served(m, p))
+    assert not unknown, f"docs/ names API routes the app does not serve: {unknown}"
+
+
+def pattern(route: str) -> str:
+    """`/api/papers/{ref}` matches `/api/papers/{id}`, `/api/papers/NAME` and `/api/papers/x`."""
+    return r"[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]*\}", route))
 
 
 def test_every_command_is_documented():
