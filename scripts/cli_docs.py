@@ -69,16 +69,6 @@ def command_section(path: tuple[str, ...], cmd: Any) -> list[str]:
     return lines
 
 
-# variables read outside config.py's table (issue 18 item 3 moves them into it)
-OUTSIDE_TABLE = [
-    (
-        "PAPERRADAR_MODELS",
-        "where the built models are (default: <checkout>/models, else <data folder>/models)",
-    ),
-    ("PAPERRADAR_NO_WORKER", "any value: parse big imports in this process, not a second one"),
-]
-
-
 def settings_section() -> list[str]:
     """Every setting of config.py's table: the name in paperradar.toml, its variable, default, help."""
     from paperradar.config import SETTINGS
@@ -93,7 +83,6 @@ def settings_section() -> list[str]:
     for s in SETTINGS.values():
         default = f"`{s.default}`" if s.default is not None else ""
         lines.append(f"| `{s.name}` | `{s.env}` | {default} | {cell(s.help)} |")
-    lines += [f"| | `{env}` | | {cell(text)} |" for env, text in OUTSIDE_TABLE]
     return [*lines, ""]
 
 

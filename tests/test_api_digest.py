@@ -49,7 +49,7 @@ def test_preview_json_and_page(setup):
     assert 'href="/digest/rag/feed.atom"' in page.text
     email = client.get("/digest/rag/email", params={"limit": 3})
     assert email.status_code == 200 and "paperradar digest" in email.text.lower()
-    assert all(f"https://arxiv.org/abs/{i[6:]}" in email.text for i in ids)
+    assert ids and all(f"https://arxiv.org/abs/{i[6:]}" in email.text for i in ids)
     assert "Digests" in client.get("/digest", headers={"accept": "text/html"}).text
 
 
@@ -112,14 +112,15 @@ def fresh(tmp_path, monkeypatch):
     chat = Chat()
     with http_server(_handler(chat)) as base:
         chat.base = base
-        yield client_for(str(path)), chat, monkeypatch
+        yield str(path), chat, monkeypatch
 
 
 def test_send_digest_now_from_the_page_goes_once_to_the_configured_channels(fresh):
-    client, chat, env = fresh
-    page = client.get("/digest/rag", headers={"accept": "text/html"}).text
+    path, chat, env = fresh
+    page = client_for(path).get("/digest/rag", headers={"accept": "text/html"}).text
     assert "Send digest now" not in page and "set <code>mail_to</code>" in page  # no channel yet
     env.setenv("PAPERRADAR_WEBHOOKS", f"json={chat.base}/json/in")
+    client = client_for(path)  # a server reads its settings once, as it starts
     page = client.get("/digest/rag", headers={"accept": "text/html"}).text
     assert "Send digest now" in page and "json webhook at 127.0.0.1" in page
     preview = [p["id"] for p in client.get("/api/digest/rag").json()["digest"]["papers"]]
@@ -133,8 +134,9 @@ def test_send_digest_now_from_the_page_goes_once_to_the_configured_channels(fres
 
 
 def test_a_refused_send_is_a_502_in_the_error_shape(fresh):
-    client, chat, env = fresh
+    path, chat, env = fresh
     env.setenv("PAPERRADAR_WEBHOOKS", f"json={chat.base}/json/in")
+    client = client_for(path)
     chat.fail = True
     r = client.post_csrf("/api/digest/rag/send")
     assert is_error(r, 502) and "answered HTTP 500" in r.json()["error"]

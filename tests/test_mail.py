@@ -13,7 +13,8 @@ import trustme
 from aiosmtpd.smtp import AuthResult
 
 from delivery_fakes import Inbox, closed_port, smtp_server, start_smtp  # noqa: F401 - fixtures
-from paperradar.errors import NetworkError
+from paperradar.config import load_settings, with_flags
+from paperradar.errors import InvalidInput, NetworkError
 from paperradar.mail import SMTPSettings, build_message, send_message, smtp_settings
 
 PASSWORD = "correct horse battery staple"
@@ -117,10 +118,24 @@ def test_settings_come_from_flags_then_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("PAPERRADAR_SMTP_HOST", "mail.example.org")
     monkeypatch.setenv("PAPERRADAR_SMTP_SECURITY", "ssl")
     monkeypatch.setenv("PAPERRADAR_SMTP_PASSWORD", PASSWORD)
-    s = smtp_settings()
+    settings = load_settings()
+    s = smtp_settings(settings)
     assert (s.host, s.port, s.security) == ("mail.example.org", 465, "ssl")
     assert PASSWORD not in repr(s) and s.public()["password"] == "(set)"
-    s = smtp_settings(host="127.0.0.1", port=2525, security="none")
+    assert PASSWORD not in repr(settings) and PASSWORD not in settings.model_dump_json()
+    s = smtp_settings(with_flags(settings, smtp_host="127.0.0.1", smtp_port=2525, smtp_security="none"))
     assert (s.host, s.port, s.security) == ("127.0.0.1", 2525, "none")
     (tmp_path / "paperradar.toml").write_text('smtp_port = 2465\nsmtp_user = "radar"\n')
-    assert smtp_settings().port == 2465 and smtp_settings().user == "radar"
+    s = smtp_settings(load_settings())
+    assert s.port == 2465 and s.user == "radar"
+    assert smtp_settings(load_settings(smtp_port=25)).port == 25  # a flag wins over the file
+
+
+def test_a_bad_smtp_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PAPERRADAR_SMTP_SECURITY", "tls")
+    with pytest.raises(InvalidInput, match="smtp_security must be one of ssl, starttls, none, not 'tls'"):
+        smtp_settings(load_settings())  # when mail is sent: a sync with this setting still runs
+    monkeypatch.setenv("PAPERRADAR_SMTP_SECURITY", "SSL")
+    monkeypatch.setenv("PAPERRADAR_SMTP_PORT", "twenty-five")
+    with pytest.raises(InvalidInput, match="smtp_port .* not 'twenty-five'"):
+        load_settings()

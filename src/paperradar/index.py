@@ -104,9 +104,9 @@ def refresh_index(
 def quality_import_max() -> int:
     """New papers up to which an import is embedded by the quality tier (setting quality_import_max,
     default 2,000: a day's arXiv listing, about a minute on 2 cores)."""
-    from . import config
+    from .config import load_settings
 
-    return int(config.get("quality_import_max") or 0)
+    return load_settings().quality_import_max
 
 
 def pending(lib: Library, model_id: str) -> int:

@@ -15,7 +15,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from . import config
+from .config import Settings
 from .errors import InvalidInput, NetworkError
 
 SECURITY = ("ssl", "starttls", "none")
@@ -46,28 +46,18 @@ class SMTPSettings:
         }
 
 
-def smtp_settings(
-    host: str | None = None,
-    port: int | None = None,
-    security: str | None = None,
-    user: str | None = None,
-    password: str | None = None,
-) -> SMTPSettings:
-    """Settings by precedence: the arguments (CLI flags), PAPERRADAR_SMTP_* variables, paperradar.toml."""
-    sec = (config.get("smtp_security", security) or "starttls").lower()
-    if sec not in SECURITY:
-        raise InvalidInput(f"smtp_security must be one of {', '.join(SECURITY)}, not {sec!r}")
-    raw_port = config.get("smtp_port", str(port) if port is not None else None)
-    try:
-        number = int(raw_port) if raw_port else DEFAULT_PORTS[sec]
-    except ValueError:
-        raise InvalidInput(f"smtp_port must be a number, not {raw_port!r}") from None
+def smtp_settings(settings: Settings) -> SMTPSettings:
+    """The SMTP part of the settings (read at the edge: flags over PAPERRADAR_SMTP_* over
+    paperradar.toml, see config.py); the port defaults by the connection security."""
+    security = settings.smtp_security
+    if security not in SECURITY:
+        raise InvalidInput(f"smtp_security must be one of {', '.join(SECURITY)}, not {security!r}")
     return SMTPSettings(
-        host=config.get("smtp_host", host) or "localhost",
-        port=number,
-        security=sec,
-        user=config.get("smtp_user", user),
-        password=config.get("smtp_password", password),
+        host=settings.smtp_host,
+        port=settings.smtp_port or DEFAULT_PORTS[security],
+        security=security,
+        user=settings.smtp_user,
+        password=settings.secret("smtp_password"),
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from . import config
+from .config import Settings, load_settings
 from .errors import BackendUnavailable, InvalidInput
 from .importers.base import Source
 from .storage.zotero_db import ZoteroRows, read_zotero_db
@@ -36,14 +36,16 @@ class ZoteroAccount:
     api: str = ZOTERO_API
 
 
-def account_from_settings() -> ZoteroAccount:
-    user = config.get("zotero_user")
+def account_from_settings(settings: Settings | None = None) -> ZoteroAccount:
+    """The Zotero account of the settings (read now when not given)."""
+    s = settings if settings is not None else load_settings()
+    user = s.zotero_user
     if not user:
         raise InvalidInput(
             "reading Zotero needs your user id: set PAPERRADAR_ZOTERO_USER (and PAPERRADAR_ZOTERO_KEY, an API key"
             " from https://www.zotero.org/settings/keys), or pass zotero:/path/to/zotero.sqlite"
         )
-    return ZoteroAccount(user, config.get("zotero_key"), config.get("zotero_api") or ZOTERO_API)
+    return ZoteroAccount(user, s.secret("zotero_key"), s.zotero_api or ZOTERO_API)
 
 
 def source_for(spec: str, account: ZoteroAccount | None = None, since: int | None = None) -> Source:

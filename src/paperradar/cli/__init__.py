@@ -32,11 +32,26 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 class State:
+    """The global options, and the settings read once (on first use, so that `--help` works
+    whatever the environment holds) with `--db` over PAPERRADAR_DB over paperradar.toml."""
+
     db: str | None = None
     debug: bool = False
+    _settings: config.Settings | None = None
+
+    @property
+    def settings(self) -> config.Settings:
+        if self._settings is None:
+            self._settings = config.load_settings(db=self.db)
+        return self._settings
 
 
 state = State()
+
+
+def settings() -> config.Settings:
+    """The settings of this run (config.py): commands pass them, or the few values, to the library."""
+    return state.settings
 
 
 @app.callback()
@@ -49,12 +64,13 @@ def main_options(
 ) -> None:
     state.db = db
     state.debug = debug
+    state._settings = None  # read again for this invocation (tests run many in one process)
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
 
 
 @contextmanager
 def library() -> Iterator[Library]:
-    lib = open_library(config.library_path(state.db))
+    lib = open_library(state.settings.library_path)
     try:
         yield lib
     finally:

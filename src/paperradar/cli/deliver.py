@@ -13,7 +13,7 @@ import typer
 
 from .. import config
 from ..errors import InvalidInput, RadarError
-from . import JsonFlag, app, err, library, out, print_json
+from . import JsonFlag, app, err, library, out, print_json, settings, state
 
 digest_app = typer.Typer(
     help="Digests of new papers per profile: by email, as a page or a feed.", no_args_is_help=True
@@ -25,35 +25,26 @@ def _progress() -> Callable[[str], None] | None:
     return (lambda msg: err.print(f"[dim]{msg}[/dim]", highlight=False)) if err.is_terminal else None
 
 
-def _int_setting(name: str, flag: int | None = None) -> int:
-    raw = config.get(name, str(flag) if flag is not None else None)
-    try:
-        return int(float(raw or 0))
-    except ValueError:
-        raise InvalidInput(f"{name} must be a number, not {raw!r}") from None
-
-
 # ---------------------------------------------------------------- sync and enrich
 
 
-def sync_options(days: int | None) -> Any:
-    """The sync settings, read here at the edge (a flag wins over the setting)."""
+def sync_options(s: config.Settings, days: int | None) -> Any:
+    """The sync options from the settings `s` (a flag wins over the setting)."""
     from ..sync import SyncOptions
 
     return SyncOptions(
-        arxiv_api=config.get("arxiv_api") or "", hf_api=config.get("hf_api") or "",
-        arxiv_oai=config.get("arxiv_oai") or "",
-        days=_int_setting("sync_days", days), max_results=_int_setting("sync_max"),
-        delay=float(config.get("arxiv_delay") or 3.0), retries=_int_setting("fetch_retries"),
+        arxiv_api=s.arxiv_api, hf_api=s.hf_api, arxiv_oai=s.arxiv_oai,
+        days=s.sync_days if days is None else days, max_results=s.sync_max,
+        delay=s.arxiv_delay, retries=s.fetch_retries,
     )  # fmt: skip
 
 
 def run_sync(sources: list[str] | None, days: int | None) -> list[Any]:
     from ..sync import parse_sources, sync_and_index
 
-    chosen = parse_sources(sources or config.get("sync_sources"))
+    chosen = parse_sources(sources or settings().sync_sources)
     with library() as lib:
-        return sync_and_index(lib, chosen, sync_options(days), _progress())
+        return sync_and_index(lib, chosen, sync_options(settings(), days), _progress())
 
 
 @app.command("sync")
@@ -75,11 +66,11 @@ def sync_cmd(
         with library() as lib:
             states = sync_states(lib)
         if as_json:
-            return print_json(states)
+            return print_json([s.as_json() for s in states])
         for s in states:
-            error = f"  [red]last error: {s['last_error']}[/red]" if s["last_error"] else ""
+            error = f"  [red]last error: {s.last_error}[/red]" if s.last_error else ""
             out.print(
-                f"{s['source']}: {json.dumps(s['cursor'])}, last ok {s['last_ok'] or 'never'}{error}",
+                f"{s.source}: {json.dumps(s.cursor)}, last ok {s.last_ok or 'never'}{error}",
                 highlight=False,
             )
         return None
@@ -114,8 +105,8 @@ def enrich_cmd(
 
     with library() as lib:
         report = enrich(
-            lib, batch=batch, limit=limit, base_url=config.get("arxiv_api") or "",
-            delay=float(config.get("arxiv_delay") or 3.0), retries=_int_setting("fetch_retries"),
+            lib, batch=batch, limit=limit, base_url=settings().arxiv_api,
+            delay=settings().arxiv_delay, retries=settings().fetch_retries,
             progress=_progress(),
         )  # fmt: skip
     if as_json:
@@ -190,7 +181,7 @@ def send_cmd(
     names = _profiles(profile, every)
     with library() as lib:
         results = deliver_digests(
-            lib, names, channels, keep_going=every, limit=_int_setting("digest_size", limit),
+            lib, names, channels, keep_going=every, limit=limit or settings().digest_size,
             since=since, all_time=all_time,
         )  # fmt: skip
     _render_sent(results, as_json)
@@ -216,7 +207,7 @@ def _channels(
     from ..digest.service import configured_channels
 
     return configured_channels(
-        to=to, sender=sender, smtp_host=smtp_host, smtp_port=smtp_port, security=security,
+        settings(), to=to, sender=sender, smtp_host=smtp_host, smtp_port=smtp_port, security=security,
         webhooks=webhook, email=not no_email,
     )  # fmt: skip
 
@@ -251,7 +242,7 @@ def preview_cmd(
         raise InvalidInput(f"--format must be text, markdown, html or json, not {fmt!r}")
     with library() as lib:
         digest = preview_digest(
-            lib, profile, since=since, all_time=all_time, limit=_int_setting("digest_size", limit)
+            lib, profile, since=since, all_time=all_time, limit=limit or settings().digest_size
         )
     text = (
         json.dumps(digest_json(digest), indent=2, ensure_ascii=False) + "\n"
@@ -309,27 +300,28 @@ def _every(text: str) -> float:
     return value
 
 
-def watch_plan(send: bool) -> Any:
-    """What each watch run does, from the settings: sync the sync_sources (if any), then send
+def watch_plan(s: config.Settings, send: bool) -> Any:
+    """What each watch run does, from the settings `s`: sync the sync_sources (if any), then send
     every profile's digest when a recipient or webhook is configured."""
+    from ..digest.service import configured_channels
     from ..sync import parse_sources
     from ..watch import WatchPlan
 
-    raw = config.get("sync_sources")
-    sends = send and bool(config.get("mail_to") or config.get("webhooks"))
+    sends = send and bool(s.mail_to or s.webhooks)
     return WatchPlan(
-        sources=parse_sources(raw) if raw else [],
-        sync_options=sync_options(None),
-        channels=(lambda: _channels(None, None, None, None, None, None, False)) if sends else None,
-        digest_size=_int_setting("digest_size"),
+        sources=parse_sources(s.sync_sources) if s.sync_sources else [],
+        sync_options=sync_options(s, None),
+        channels=(lambda: configured_channels(s)) if sends else None,
+        digest_size=s.digest_size,
     )
 
 
 def watch_once(send: bool) -> dict[str, Any]:
-    """One scheduled run (watch.run_once) with the settings as they are now."""
+    """One scheduled run (watch.run_once) with the settings as they are now (paperradar.toml may
+    have changed since the last run)."""
     from ..watch import run_once
 
-    plan = watch_plan(send)
+    plan = watch_plan(config.load_settings(db=state.db), send)
     with library() as lib:
         return run_once(lib, plan, _progress())
 
@@ -344,7 +336,7 @@ def watch_cmd(
     from ..watch import append_log, now
 
     pause = _every(every)
-    log = config.data_dir() / "watch.log"
+    log = config.data_dir() / "watch.log"  # a run with a bad setting is logged too
     while True:
         try:
             entry = watch_once(send)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .. import config, remote
+from .. import remote
 from ..errors import InvalidInput
-from . import JsonFlag, app, library, print_json
+from . import JsonFlag, app, library, print_json, settings
 from .imports import _render
 
 fetch_app = typer.Typer(help="Fetch papers from arXiv or Hugging Face and import them.", no_args_is_help=True)
@@ -40,10 +40,10 @@ def fetch_arxiv_cmd(
             max_results=max_results,
             page_size=page_size,
             resume=not restart,
-            base_url=config.get("arxiv_api") or "",
-            delay=float(config.get("arxiv_delay") or 3.0),
-            retries=int(config.get("fetch_retries") or 0),
-            legacy_state=config.data_dir() / "fetch-state.json",
+            base_url=settings().arxiv_api,
+            delay=settings().arxiv_delay,
+            retries=settings().fetch_retries,
+            legacy_state=settings().data_dir / "fetch-state.json",
         )
     if as_json:
         print_json({"files": [r.as_json() for r in reports], "failed": []})
@@ -63,7 +63,7 @@ def fetch_hf_cmd(
         raise InvalidInput(f"--date must be YYYY-MM-DD, not {day!r}") from e
     with library() as lib:
         report = remote.fetch_hf_daily_into(
-            lib, when, base_url=config.get("hf_api") or "", retries=int(config.get("fetch_retries") or 0)
+            lib, when, base_url=settings().hf_api, retries=settings().fetch_retries
         )
     if as_json:
         print_json({"files": [report.as_json()], "failed": []})

@@ -18,6 +18,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from .. import config
+from ..config import Settings, with_flags
 from ..errors import InvalidInput, NetworkError, NotFound, RadarError
 from ..models import Paper
 from ..papers import get_paper
@@ -207,6 +208,7 @@ def webhook_channel(hook: Any, transport: Any = None) -> Channel:
 
 
 def configured_channels(
+    settings: Settings,
     *,
     to: str | None = None,
     sender: str | None = None,
@@ -217,18 +219,21 @@ def configured_channels(
     email: bool = True,
 ) -> list[Channel]:
     """The channels a digest goes to: email (the mail_to setting or `to`, unless `email` is
-    false) and each webhook (`webhooks`, else the webhooks setting). InvalidInput when none."""
+    false) and each webhook (`webhooks`, else the webhooks setting). The flags (`to`, `sender`,
+    `smtp_*`, `security`) win over `settings`. InvalidInput when there is no channel."""
     from ..mail import send_message, smtp_settings
     from .webhook import parse_webhook
 
-    specs = list(webhooks) if webhooks else (config.get("webhooks") or "").split()
-    token = config.get("matrix_token")
+    flags = {"mail_to": to, "mail_from": sender, "smtp_host": smtp_host, "smtp_port": smtp_port}
+    settings = with_flags(settings, smtp_security=security, **flags)
+    specs = list(webhooks) if webhooks else (settings.webhooks or "").split()
+    token = settings.secret("matrix_token")
     channels = [webhook_channel(parse_webhook(s, token)) for s in specs]
-    recipient = config.get("mail_to", to) if email else None
+    recipient = settings.mail_to if email else None
     if recipient:
-        settings = smtp_settings(smtp_host, smtp_port, security)
-        send_from = config.get("mail_from", sender) or "paperradar@localhost"
-        channels.insert(0, email_channel(recipient, send_from, lambda msg: send_message(msg, settings)))
+        smtp = smtp_settings(settings)
+        send_from = settings.mail_from or "paperradar@localhost"
+        channels.insert(0, email_channel(recipient, send_from, lambda msg: send_message(msg, smtp)))
     if not channels:
         raise InvalidInput("no recipient: give --to or set mail_to (PAPERRADAR_MAIL_TO), or give --webhook")
     return channels

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -49,16 +48,16 @@ def text_for(title: str | None, abstract: str | None) -> str:
 
 
 def models_dir() -> Path:
-    """Where built models live: $PAPERRADAR_MODELS, else <checkout>/models, else <data dir>/models."""
-    env = os.environ.get("PAPERRADAR_MODELS")
-    if env:
-        return Path(env)
+    """Where built models live: the models setting ($PAPERRADAR_MODELS), else <checkout>/models, else <data dir>/models."""
+    from ..config import load_settings
+
+    settings = load_settings()
+    if settings.models is not None:
+        return settings.models
     checkout = Path(__file__).resolve().parents[3] / "models"
     if checkout.is_dir():
         return checkout
-    from ..config import data_dir
-
-    return data_dir() / "models"
+    return settings.data_dir / "models"
 
 
 def tier_files(tier: Tier, root: Path | None = None) -> tuple[Path, str]:

@@ -24,6 +24,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, accounts
+from ..config import Settings, load_settings
 from ..jobs import JobRunner
 from ..signing import library_secret
 from . import auth, errors
@@ -70,13 +71,17 @@ def create_app(
     token_hash: str | None = None,
     max_upload: int = MAX_UPLOAD,
     allowed_hosts: Sequence[str] | None = None,
+    settings: Settings | None = None,
 ) -> FastAPI:
     """The web app over the library at `lib_path`. With `token_hash` (see security.hash_token)
     every request needs the access token, as a Bearer header or the cookie /login sets.
 
     `allowed_hosts` are the names the browser may use for this server (the Host header, port
     aside; "*" for any). By default a server without a token answers only to loopback names,
-    which stops DNS rebinding; a server with a token answers to any name unless told otherwise."""
+    which stops DNS rebinding; a server with a token answers to any name unless told otherwise.
+
+    `settings` are read once, here, unless given (config.load_settings); routes get them through
+    `deps.AppSettings`."""
     pool = LibraryPool(lib_path)
 
     jobs = JobRunner(lib_path)
@@ -105,6 +110,7 @@ def create_app(
         jobs.recover(lib)  # jobs a killed server left running are reported as interrupted
     app.state.jobs = jobs
     app.state.pool = pool
+    app.state.settings = settings if settings is not None else load_settings()
     app.state.token_hash = token_hash
     app.state.max_upload = max_upload
     # uploads under the limit stay in memory: nothing from a request is written to /tmp

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from ..config import Settings
 from ..models import FEEDBACK_KINDS
 from ..storage import Library, open_library
 from .security import CSRF_COOKIE, new_csrf
@@ -66,6 +67,14 @@ async def get_lib(request: Request) -> AsyncIterator[Library]:
 
 
 Lib = Annotated[Library, Depends(get_lib)]
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings create_app read once (config.py)."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="How many items per page.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many first.")]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER, description="Which page, from 1.")]

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from .. import profiles as prof
+from ..config import Settings
 from ..digest import digest_json, render_html
 from ..digest.links import FeedbackClaim
 from ..digest.render import FEEDBACK_LABELS, authors_line, display_title, meta_line, short_abstract
@@ -26,7 +27,7 @@ from ..papers import get_paper
 from ..storage import Library, delivery
 from ..storage.profiles import profile_names
 from . import schemas
-from .deps import Lib, render
+from .deps import AppSettings, Lib, render
 from .errors import ErrorBody
 
 router = APIRouter()
@@ -101,15 +102,14 @@ def api_preview(
     return {"ok": True, "stale": stale, "digest": digest_json(digest)}
 
 
-def send_now(lib: Library, profile: str, limit: int | None) -> Any:
+def send_now(lib: Library, profile: str, limit: int | None, settings: Settings) -> Any:
     """Send the profile's digest now to the configured channels (the same as `digest send`; its
     size defaults to the digest_size setting)."""
-    from .. import config
     from ..digest.service import configured_channels, deliver_digest
 
     prof.get_profile(lib, profile)
-    size = limit or int(config.get("digest_size") or 10)
-    return deliver_digest(lib, profile, configured_channels(), limit=size)
+    size = limit or settings.digest_size
+    return deliver_digest(lib, profile, configured_channels(settings), limit=size)
 
 
 SEND_REFUSED: dict[int | str, dict[str, Any]] = {
@@ -125,14 +125,14 @@ SEND_REFUSED: dict[int | str, dict[str, Any]] = {
     **schemas.JSON,
 )
 def api_send(
-    lib: Lib, profile: str, limit: Annotated[int | None, Query(ge=1, le=100)] = None
+    lib: Lib, settings: AppSettings, profile: str, limit: Annotated[int | None, Query(ge=1, le=100)] = None
 ) -> dict[str, Any] | JSONResponse:
     """Send the digest now by email and to the webhooks configured (mail_to, webhooks settings),
     each exactly once; `result.status` is sent or nothing_new; a refused send is a 502 (the same
     digest goes to the channels that missed it on the next send)."""
     from .errors import error_body
 
-    result = send_now(lib, profile, limit)
+    result = send_now(lib, profile, limit, settings)
     if result.status == "failed":  # the one error shape, with what was attempted
         body = {**error_body(502, f"digest not sent: {result.error}"), "result": result.as_json()}
         return JSONResponse(body, status_code=502)
@@ -140,18 +140,18 @@ def api_send(
 
 
 @router.post("/digest/{profile}/send", include_in_schema=False)
-def send_form(lib: Lib, profile: str) -> RedirectResponse:
-    result = send_now(lib, profile, None)
+def send_form(lib: Lib, settings: AppSettings, profile: str) -> RedirectResponse:
+    result = send_now(lib, profile, None, settings)
     return RedirectResponse(f"/digest/{quote(profile)}?sent={result.status}", status_code=303)
 
 
-def _channel_names() -> list[str]:
+def _channel_names(settings: Settings) -> list[str]:
     from ..errors import InvalidInput
 
     try:
         from ..digest.service import configured_channels
 
-        return [c.label for c in configured_channels()]
+        return [c.label for c in configured_channels(settings)]
     except InvalidInput:
         return []
 
@@ -253,14 +253,16 @@ def cached_preview(
 
 
 @router.get("/digest/{profile}", response_class=HTMLResponse, include_in_schema=False)
-def preview_page(request: Request, lib: Lib, profile: str, limit: Limit = 10) -> HTMLResponse:
+def preview_page(
+    request: Request, lib: Lib, settings: AppSettings, profile: str, limit: Limit = 10
+) -> HTMLResponse:
     """The preview never blocks long: the first one after a start is computed in the background
     (seconds on a big library) while the page says so and polls for it (issue 15)."""
     digest, stale = cached_preview(request, lib, profile, limit, wait=False)
     groups = [(name, [_item(it) for it in items]) for name, items in digest.groups] if digest else []
     ctx = {"digest": digest, "groups": groups, "profile": profile, "twin": f"/api/digest/{profile}"}
     ctx["preparing"] = f"/api/digest/{quote(profile)}?limit={limit}&wait=false" if digest is None else None
-    ctx |= {"stale": stale, "channels": _channel_names(), "sent": request.query_params.get("sent")}
+    ctx |= {"stale": stale, "channels": _channel_names(settings), "sent": request.query_params.get("sent")}
     return render(request, "digest.html", ctx)
 
 
