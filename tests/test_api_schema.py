@@ -89,4 +89,48 @@ def test_schema_is_valid_openapi(web_app):
     assert spec["openapi"].startswith("3.")
     paths = set(spec["paths"])
     assert {"/api/search", "/api/papers/{ref}", "/api/library", "/api/import", "/api/home"} <= paths
-    assert all(p.startswith("/api/") for p in paths)  # the pages are not part of the API schema
+    assert paths and all(p.startswith("/api/") for p in paths)  # the pages are not part of the API schema
+
+
+# names no response body may carry (a new token is shown once, by POST /api/me/token: `token`)
+SECRET_NAMES = {"password", "password_hash", "secret", "token_hash", "link_secret", "hash"}
+
+
+def response_schemas(spec: dict) -> dict[str, dict]:
+    """Each JSON operation's 200 body schema, by "METHOD path" (exports and Atom feeds aside)."""
+    out = {}
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            content = op["responses"].get("200", {}).get("content", {})
+            if set(content) == {"application/json"}:
+                out[f"{method.upper()} {path}"] = content["application/json"]["schema"]
+    return out
+
+
+def test_every_json_route_declares_its_body(web_app):
+    """Every JSON route names a response model (web/schemas.py), so schemathesis checks its bodies
+    against a real schema; an empty one (`{}`) would let any body pass."""
+    spec = web_app.openapi()
+    bodies = response_schemas(spec)
+    assert len(bodies) > 30
+    bare = sorted(op for op, schema in bodies.items() if "$ref" not in schema)
+    assert not bare, f"JSON routes without a response_model: {bare}"
+    components = spec["components"]["schemas"]
+    for op, schema in bodies.items():
+        model = components[schema["$ref"].rsplit("/", 1)[-1]]
+        assert model["properties"]["ok"]["const"] is True, op  # errors have their own shape
+        assert "ok" in model["required"], op
+
+
+def test_no_response_model_names_a_secret(web_app):
+    spec = web_app.openapi()
+    components = spec["components"]["schemas"]
+    assert len(components) > 30
+    leaks = sorted(
+        f"{name}.{field}"
+        for name, schema in components.items()
+        for field in schema.get("properties", {})
+        if field in SECRET_NAMES and not name.startswith(("NewUser", "Body_"))  # request bodies
+    )
+    assert not leaks, f"response fields named like secrets: {leaks}"
+    assert set(components["Stats"]["properties"]) >= {"path", "papers"}  # the scan reads the models
