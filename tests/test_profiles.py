@@ -165,7 +165,7 @@ def test_feedback_undo_add_remove(demo):
 
 def test_merging_and_rebuilding_keep_the_researchers_profile_and_feedback(tmp_path):
     """Merging two papers moves the profile's links and feedback to the paper that stays; `papers
-    rebuild` (a fresh library swapped in) keeps profiles, feedback and seen marks."""
+    rebuild` (every paper made again) keeps profiles, feedback and seen marks."""
     from paperradar.papers import merge_papers, rebuild
     from paperradar.storage import open_library
 
@@ -184,10 +184,9 @@ def test_merging_and_rebuilding_keep_the_researchers_profile_and_feedback(tmp_pa
     assert me.papers == [ids[a]] and [f.kind for f in me.feedback] == ["not_interested"]
     seen_before = me.seen  # d, and c (dismissed papers count as seen)
     assert seen_before == 2
+    report = rebuild(lib)
+    assert report["user_rows_kept"]["profile_papers"] == 1 and report["user_rows_kept"]["feedback"] == 1
     lib.close()
-
-    report = rebuild(str(path))
-    assert report["user_rows_kept"]["profiles"] == 1 and report["user_rows_kept"]["feedback"] == 1
     lib = open_library(path)
     me = P.get_profile(lib, "me")
     assert get_paper(lib, me.papers[0]).title == get_paper(lib, ids[a]).title

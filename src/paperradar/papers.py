@@ -16,9 +16,9 @@ from typing import Any
 
 from .errors import InvalidInput, NotFound
 from .export import EXPORT_FORMATS
-from .ingest import ImportReport, Prepared, now_iso, paper_values, prepare_stored, store_batch
+from .ingest import BATCH, ImportReport, MatchState, now_iso, paper_values, prepare_stored, store_batch
 from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
-from .storage import Library, PaperRow, RecordRow, open_file, without_password
+from .storage import Library, PaperRow, RecordRow, without_password
 from .storage.profiles import move_paper_refs
 
 
@@ -202,82 +202,55 @@ def _rehome(lib: Library, pk: int, stay: list[RecordRow], go: list[RecordRow]) -
     return new_pk
 
 
-def rebuild(lib_path: str) -> dict[str, Any]:
-    """Re-run matching over every stored record into a fresh library, re-apply the user's merges
-    and splits, then swap it in atomically. Used after matching rules change."""
-    src = open_file(lib_path)
-    tmp_path = f"{lib_path}.rebuild"
-    for suffix in ("", "-wal", "-shm"):
-        Path(tmp_path + suffix).unlink(missing_ok=True)
-    dst = open_file(tmp_path)
-    corrections = src.corrections()
-    with dst.transaction():
-        for kind, a, b in corrections:
-            dst.add_correction(kind, a, b, now_iso())
-    report = ImportReport(lib_path, "rebuild")
-    batch: list[Prepared] = []
-    for r in src.all_records():
-        batch.append(prepare_stored(r, src.raw_of(r.key)))
-        if len(batch) >= 1000:
-            _rebuild_batch(dst, batch, report)
-            batch = []
-    if batch:
-        _rebuild_batch(dst, batch, report)
-    latest = {frozenset((a, b)): kind for kind, a, b in corrections}  # a later split undoes a merge
-    with dst.transaction():
-        for kind, a, b in corrections:
-            if kind == "merge" and latest[frozenset((a, b))] == "merge":
-                pa, pb = dst.paper_of_record(a), dst.paper_of_record(b)
-                if pa != pb:
-                    _merge(dst, pa, pb, record=False)
-    carried = _carry_embeddings(src, dst)
-    user_rows = dst.carry_user_data(lib_path)
-    counts = dst.counts()
-    problems = dst.check_integrity()
-    dst.checkpoint()
-    dst.close()
-    src.close()
-    if problems:
-        raise InvalidInput(
-            f"rebuild produced an inconsistent library ({'; '.join(problems)}); kept the old one"
-        )
-    for suffix in ("-wal", "-shm"):
-        Path(lib_path + suffix).unlink(missing_ok=True)
-    os.replace(tmp_path, lib_path)
+def rebuild(lib: Library) -> dict[str, Any]:
+    """Re-run matching over every stored record, re-apply the user's merges (splits stay in force
+    through matching), and carry to the new papers every row that refers to a paper (profiles'
+    papers, feedback, seen marks, topic members, any table added later) and the vectors of
+    unchanged text. One transaction on either backend: a failure leaves the library as it was,
+    and writers wait until it ends. Used after matching rules change."""
+    report = ImportReport(without_password(lib.path), "rebuild")
+    with lib.transaction():
+        lib.stash_for_rebuild()
+        state = MatchState(lib)
+        for batch in lib.stashed_records(BATCH):
+            report.read += len(batch)
+            store_batch(lib, [prepare_stored(r, raw) for r, raw in batch], report, state)
+        _reapply_merges(lib)
+        carried = lib.restore_embeddings(_pks_by_text_hash(lib))
+        user_rows = lib.restore_paper_refs()
+        problems = lib.check_integrity()
+        if problems:
+            raise InvalidInput(
+                f"rebuild produced an inconsistent library ({'; '.join(problems)}); kept the old one"
+            )
+        papers = lib.counts()["papers"]
     return {
         "records": report.read,
-        "papers": counts["papers"],
+        "papers": papers,
         "merged": report.merged,
         "embeddings_kept": carried,
         "user_rows_kept": user_rows,
     }
 
 
-def _carry_embeddings(src: Library, dst: Library) -> int:
-    """Vectors of the old library whose paper text is unchanged in the new one (same text hash), so a
-    rebuild never means embedding the whole library again."""
+def _reapply_merges(lib: Library) -> None:
+    """The user's merges, except those a later split undid, made again on the new papers."""
+    corrections = lib.corrections()
+    latest = {frozenset((a, b)): kind for kind, a, b in corrections}
+    for kind, a, b in corrections:
+        if kind == "merge" and latest[frozenset((a, b))] == "merge":
+            pa, pb = lib.paper_of_record(a), lib.paper_of_record(b)
+            if pa != pb:
+                _merge(lib, pa, pb, record=False)
+
+
+def _pks_by_text_hash(lib: Library) -> dict[str, int]:
+    """Text hash -> a paper with that text (embeddings are stored by the hash of their text)."""
     from .index import text_hash, text_of
 
     by_hash: dict[str, int] = {}
-    for pk, title, abstract in dst.paper_texts():
+    for pk, title, abstract in lib.paper_texts():
         text = text_of(title, abstract)
         if text:
             by_hash.setdefault(text_hash(text), pk)
-    carried = 0
-    for model_id in src.embedding_models():
-        old_hashes = src.embedding_hashes(model_id)
-        rows = [
-            (by_hash[old_hashes[pk]], old_hashes[pk], blob)
-            for pk, blob in src.vectors(model_id)
-            if old_hashes[pk] in by_hash
-        ]
-        with dst.transaction():
-            dst.put_embeddings(model_id, rows)
-        carried += len(rows)
-    return carried
-
-
-def _rebuild_batch(dst: Library, batch: list[Prepared], report: ImportReport) -> None:
-    report.read += len(batch)
-    with dst.transaction():
-        store_batch(dst, batch, report)
+    return by_hash

@@ -9,12 +9,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .. import config
 from .. import papers as svc
 from ..display import author_line
 from ..export import EXPORT_FORMATS
 from ..models import paper_date
-from . import JsonFlag, app, display_title, library, out, print_json, state
+from . import JsonFlag, app, display_title, library, out, print_json
 
 papers_app = typer.Typer(help="Browse, show, export and correct papers.", no_args_is_help=True)
 app.add_typer(papers_app, name="papers")
@@ -154,7 +153,8 @@ def split_cmd(
 @papers_app.command("rebuild")
 def rebuild_cmd(as_json: JsonFlag = False) -> None:
     """Re-run matching over every stored record, keeping your merges and splits."""
-    result = svc.rebuild(config.library_path(state.db))
+    with library() as lib:
+        result = svc.rebuild(lib)
     if as_json:
         print_json(result)
     else:

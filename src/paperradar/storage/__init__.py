@@ -24,7 +24,6 @@ __all__ = [
     "PaperValues",
     "RecordRow",
     "is_postgres",
-    "open_file",
     "open_library",
     "open_vector_reader",
     "side_path",
@@ -67,11 +66,6 @@ def side_path(location: str, suffix: str) -> Path | None:
     folder = data_dir() / "postgresql"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / (name + suffix)
-
-
-def open_file(path: str | Path) -> Library:
-    """A SQLite library file, never PostgreSQL (for what works on files: rebuild swaps one in)."""
-    return SQLiteLibrary(path)
 
 
 def open_vector_reader(location: str) -> VectorSource:

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import NotFound
 from .base import PaperRef
 from .queries import PaperQueries
+from .rebuild import REMADE, Rebuilds
 from .rows import (
     ImportLog,
     MatchRow,
@@ -25,12 +26,6 @@ from .rows import (
     match_row_of,
     paper_row_of,
     record_row_of,
-)
-
-# tables the library remakes itself when papers merge or are rebuilt: every other table that
-# refers to a paper is carried by `move_paper_refs` and `carry_user_data`, found by `paper_refs`
-REMADE = frozenset(
-    {"papers", "aliases", "records", "corrections", "embeddings", "paper_categories", "embedding_log"}
 )
 
 
@@ -48,8 +43,13 @@ def _packed(raw: str) -> bytes:
     return zlib.compress(raw.encode(), 1)
 
 
-class CommonLibrary(PaperQueries):
-    """The shared repositories; a backend supplies `conn`, `insert_papers` and `paper_refs`."""
+class CommonLibrary(Rebuilds, PaperQueries):
+    """The shared repositories (and rebuild.py's steps); a backend supplies `conn`, `insert_papers`,
+    `paper_refs` and `tables`.
+
+    `REMADE` (rebuild.py) names the tables the library remakes itself when papers merge or are
+    rebuilt; every other table that refers to a paper (`paper_refs`) is carried by
+    `move_paper_refs` and the rebuild."""
 
     conn: Any
 

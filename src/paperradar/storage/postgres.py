@@ -279,9 +279,6 @@ class PostgresLibrary(CommonLibrary):
                         (seq[0],),
                     )
 
-    def carry_user_data(self, old_path: str) -> dict[str, int]:
-        raise InvalidInput("rebuild works on SQLite libraries only for now (PostgreSQL: issue 16 follow-up)")
-
     def check_integrity(self) -> list[str]:
         """Problems found (empty when consistent): orphan records, papers without records."""
         return self._record_problems()
@@ -405,7 +402,7 @@ def tsquery(
     """A tsquery SQL expression for the grammar of fts.py, and its parameters (pure). Each term is
     parsed by PostgreSQL itself (phraseto_tsquery), so no user text is ever tsquery syntax."""
     if not terms:
-        raise ValueError("a tsquery needs at least one term")
+        raise InvalidInput("a search needs at least one word")
     parts, params = [], []
     for t in terms:
         sql, p = _term(t)

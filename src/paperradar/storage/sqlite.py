@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import InvalidInput
 from . import fts
 from .base import PaperRef, Table
-from .common import REMADE, CommonLibrary, _marks
+from .common import CommonLibrary, _marks
 from .migrations import migrate
 from .rows import PaperValues
 
@@ -174,45 +174,6 @@ class SQLiteLibrary(CommonLibrary):
         """After rows were copied in by `db copy`: index the papers for full-text search."""
         with self.transaction():
             self.conn.execute("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')")
-
-    def carry_user_data(self, old_path: str) -> dict[str, int]:
-        """After a rebuild into this (fresh) library: copy every table of the old library that the
-        rebuild does not make itself (profiles, feedback, topics, digests, settings, ...), with each
-        reference to a paper (`paper_refs`) mapped to the new paper that holds the same source record.
-        Rows whose paper is gone, or that would collide after two papers became one, are dropped.
-        Returns rows per table."""
-        refs = {r.table: r.column for r in self.paper_refs()}
-        self.conn.execute("ATTACH DATABASE ? AS old", (old_path,))
-        try:
-            tables = [
-                r[0]
-                for r in self.conn.execute(
-                    "SELECT name FROM old.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-                    "AND name NOT LIKE 'papers_fts%' ORDER BY rowid"
-                )
-                if r[0] not in REMADE
-            ]
-            copied: dict[str, int] = {}
-            with self.transaction():
-                self.conn.execute(
-                    "CREATE TEMP TABLE pk_map AS SELECT o.paper_pk AS old_pk, min(n.paper_pk) AS new_pk "
-                    "FROM old.records o JOIN main.records n ON n.key = o.key GROUP BY o.paper_pk"
-                )
-                for table in tables:
-                    copied[table] = self._carry_table(table, refs.get(table))
-                self.conn.execute("DROP TABLE temp.pk_map")
-        finally:
-            self.conn.execute("DETACH DATABASE old")
-        return copied
-
-    def _carry_table(self, table: str, ref: str | None) -> int:
-        cols = [r[1] for r in self.conn.execute(f"PRAGMA old.table_info({table})")]
-        select = ", ".join("m.new_pk" if c == ref else f"t.{c}" for c in cols)
-        join = f" JOIN pk_map m ON m.old_pk = t.{ref}" if ref else ""
-        cur = self.conn.execute(
-            f"INSERT OR IGNORE INTO main.{table} ({', '.join(cols)}) SELECT {select} FROM old.{table} t{join}"
-        )
-        return cur.rowcount
 
     # ------------------------------------------------------------ text search (the contract's)
 
