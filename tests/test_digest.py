@@ -204,7 +204,8 @@ def test_a_failed_send_is_retried_with_the_same_digest(rag_lib):
     assert again.status == "sent" and again.retried
     assert again.papers == failed.papers and again.message_id == failed.message_id
     [row] = delivery.digests_of(rag_lib, "rag")
-    assert row["status"] == "sent" and row["attempts"] == 2
+    assert row.status == "sent" and row.attempts == 2 and row.message_id == failed.message_id
+    assert [it.paper_id for it in row.items] == failed.papers and [it.rank for it in row.items] == [1, 2, 3]
 
 
 def test_profile_and_search_feeds_parse(rag_lib):

@@ -14,11 +14,6 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "paperradar"
 # cli/ and web/ modules that still import a storage module directly (to be moved behind services).
 STORAGE_IMPORTS_LEFT = {
     ("paperradar.cli.db", "paperradar.storage.copy"),
-    ("paperradar.web.cache", "paperradar.storage.freshness"),
-    ("paperradar.web.digest", "paperradar.storage.delivery"),
-    ("paperradar.web.digest", "paperradar.storage.freshness"),
-    ("paperradar.web.digest", "paperradar.storage.profiles"),
-    ("paperradar.web.home", "paperradar.storage.freshness"),
 }
 # (importing module, private name) pairs that cross a package boundary, still to be made public.
 PRIVATE_IMPORTS_LEFT: set[tuple[str, str]] = set()

@@ -250,17 +250,23 @@ def test_delivery_cursors_digests_and_settings(demo):
     delivery.save_cursor(demo, "arxiv:cs.CL", {"next": 5}, "2024-01-01T00:00:00", None)
     delivery.save_cursor(demo, "arxiv:cs.CL", {"next": 9}, "2024-01-02T00:00:00", "timeout")
     state = delivery.sync_states(demo)[0]
-    assert state["cursor"] == {"next": 9} and state["last_ok"] == "2024-01-01T00:00:00"
-    assert state["last_error"] == "timeout"
+    assert state.cursor == {"next": 9} and state.last_ok == "2024-01-01T00:00:00"
+    assert state.last_error == "timeout"
     with demo.transaction():
         pk = delivery.create_digest(
             demo, "me", created_at="2024-01-03T00:00:00", since=None, last_paper_pk=10, message_id="<m@x>",
-            items=[{"paper_id": "arxiv:2405.12532", "score": 0.5}],
+            items=[delivery.DigestItemRow(1, "arxiv:2405.12532", 0.5, "rag", ("cites rag",))],
         )  # fmt: skip
-    assert delivery.pending_digest(demo, "me")["items"][0]["score"] == 0.5
+    pending = delivery.pending_digest(demo, "me")
+    assert pending is not None and pending.status == "pending" and pending.last_paper_pk == 10
+    assert pending.items == (delivery.DigestItemRow(1, "arxiv:2405.12532", 0.5, "rag", ("cites rag",)),)
     with demo.transaction():
         delivery.mark_sent(demo, pk, "me@example.org", "2024-01-03T00:00:01")
     assert delivery.sent_pks(demo, "me") == {demo.resolve("arxiv:2405.12532")}
+    assert delivery.last_sent(demo, "me") == delivery.LastSent("2024-01-03T00:00:00", 10)
+    assert delivery.digests_of(demo, "me")[0].as_json()["items"] == [
+        {"rank": 1, "paper_id": "arxiv:2405.12532", "score": 0.5, "interest": "rag", "reasons": ["cites rag"]}
+    ]
     assert settings.put_setting_once(demo, "secret", "a") == "a"
     assert settings.put_setting_once(demo, "secret", "b") == "a"
     settings.set_setting(demo, "secret", "c")

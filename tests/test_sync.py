@@ -60,7 +60,7 @@ def test_failure_midway_keeps_the_first_page_and_resumes_after_it(lib, api):
     cursor = delivery.get_cursor(lib, "arxiv:cs.CL")
     assert cursor == {"window": ["2026-06-29", "2026-07-01"], "start": 5}
     [state] = delivery.sync_states(lib)
-    assert state["last_error"] == report.error
+    assert state.source == "arxiv:cs.CL" and state.cursor == cursor and state.last_error == report.error
 
     api.fail_after, api.requests = None, []
     [again] = sync(lib, ["arxiv:cs.CL"], options(api, RUN2))  # a day later: the old window is finished first
@@ -68,7 +68,7 @@ def test_failure_midway_keeps_the_first_page_and_resumes_after_it(lib, api):
     assert api.requests[0]["search_query"].endswith("[202606290000 TO 202607012359]")
     assert again.error is None and again.new == 3 and paper_count(lib) == 8
     assert delivery.get_cursor(lib, "arxiv:cs.CL") == {"until": "2026-07-01"}
-    assert delivery.sync_states(lib)[0]["last_error"] is None
+    assert delivery.sync_states(lib)[0].last_error is None
 
 
 def test_offline_changes_nothing_and_says_so(lib):

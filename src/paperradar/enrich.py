@@ -23,6 +23,7 @@ from .models import Record
 from .normalize import parse_arxiv_id
 from .storage import delivery
 from .storage.base import Library
+from .storage.delivery import MissingFields
 
 Progress = Callable[[str], None]
 
@@ -67,11 +68,11 @@ def enrich(
     """Look up every incomplete paper with an arXiv id; a network failure keeps the batches done."""
     before = delivery.papers_missing_fields(lib)
     report = EnrichReport(incomplete=len(before))
-    wanted: dict[str, dict[str, Any]] = {}
+    wanted: dict[str, MissingFields] = {}
     for row in before:
-        aid = arxiv_id_of(row["ids"], row["id"])
+        aid = arxiv_id_of(list(row.ids), row.id)
         if aid is None:
-            report.no_id.append({"id": row["id"], "missing": row["missing"]})
+            report.no_id.append({"id": row.id, "missing": list(row.missing)})
         elif aid not in wanted:
             wanted[aid] = row
     ids = list(wanted)[:limit]
@@ -146,16 +147,16 @@ def _lookup(
     return got
 
 
-def _count_filled(lib: Library, rows: list[dict[str, Any]], report: EnrichReport) -> None:
-    still = {r["pk"]: set(r["missing"]) for r in delivery.papers_missing_fields(lib)}
+def _count_filled(lib: Library, rows: list[MissingFields], report: EnrichReport) -> None:
+    still = {r.pk: set(r.missing) for r in delivery.papers_missing_fields(lib)}
     for row in rows:
-        pk = row["pk"] if lib.existing_pks([row["pk"]]) else None
+        pk: int | None = row.pk if lib.existing_pks([row.pk]) else None
         if pk is None:  # merged into another paper: look it up by id
             try:
-                pk = lib.resolve(row["id"])
+                pk = lib.resolve(row.id)
             except RadarError:
                 continue
-        gained = set(row["missing"]) - still.get(pk, set())
+        gained = set(row.missing) - still.get(pk, set())
         report.enriched += bool(gained)
         for name in gained:
             report.filled[name] = report.filled.get(name, 0) + 1

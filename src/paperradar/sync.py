@@ -129,7 +129,7 @@ def sync(
     return reports
 
 
-def sync_states(lib: Library) -> list[dict[str, Any]]:
+def sync_states(lib: Library) -> list[delivery.SyncState]:
     """Where each source stopped (`paperradar sync --status`): source, cursor, last_ok, last_error."""
     return delivery.sync_states(lib)
 

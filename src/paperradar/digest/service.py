@@ -80,7 +80,7 @@ def window(
         return Window(since.strip())
     last = delivery.last_sent(lib, profile)
     if last is not None:
-        return Window(None, last["last_paper_pk"], last["created_at"])
+        return Window(None, last.last_paper_pk, last.created_at)
     return Window((now.astimezone(UTC) - FIRST_WINDOW).isoformat(timespec="seconds"))  # as papers.created_at
 
 
@@ -120,17 +120,17 @@ class _Stored:
     reasons: list[str] = field(default_factory=list)
 
 
-def stored_digest(lib: Library, row: dict[str, Any], base_url: str | None = None) -> Digest:
+def stored_digest(lib: Library, row: delivery.DigestRow, base_url: str | None = None) -> Digest:
     """A stored digest rebuilt exactly: same papers, order, reasons and time (so the same links)."""
     ranked = []
-    for it in row["items"]:
+    for it in row.items:
         try:
-            ranked.append(_Stored(get_paper(lib, it["paper_id"]), it["score"], it["interest"], it["reasons"]))
+            ranked.append(_Stored(get_paper(lib, it.paper_id), it.score, it.interest, list(it.reasons)))
         except NotFound:  # deleted from the library since
             continue
-    at = datetime.fromisoformat(row["created_at"])
+    at = datetime.fromisoformat(row.created_at)
     return build_digest(
-        row["profile"], ranked, generated_at=at, since=row["since"], limit=len(ranked) or 1,
+        row.profile, ranked, generated_at=at, since=row.since, limit=len(ranked) or 1,
         links=link_settings(lib, base_url),
     )  # fmt: skip
 
@@ -155,11 +155,16 @@ def preview_digest(
     )  # fmt: skip
 
 
-def _items_json(items: list[DigestItem]) -> list[dict[str, Any]]:
+def _item_rows(items: list[DigestItem]) -> list[delivery.DigestItemRow]:
     return [
-        {"paper_id": it.paper.id, "score": it.score, "interest": it.interest, "reasons": it.reasons}
-        for it in items
+        delivery.DigestItemRow(rank, it.paper.id, it.score, it.interest, tuple(it.reasons))
+        for rank, it in enumerate(items, start=1)
     ]
+
+
+def digest_history(lib: Library, profile: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The profile's stored digests, newest first, as `/api/digest/{profile}/history` shows them."""
+    return [row.as_json() for row in delivery.digests_of(lib, profile, limit)]
 
 
 @dataclass
@@ -277,7 +282,7 @@ def deliver_digest(
         raise InvalidInput("no channel to send the digest to: give an email recipient or a webhook")
     row = delivery.pending_digest(lib, profile)
     if row is not None:
-        digest, message_id, pk = stored_digest(lib, row), row["message_id"], row["pk"]
+        digest, message_id, pk = stored_digest(lib, row), row.message_id, row.pk
     else:
         newest = lib.max_paper_pk()  # before the candidates are read: nothing added later is skipped
         digest = new_digest(
@@ -352,7 +357,7 @@ def _store_pending(lib: Library, digest: Digest, newest: int) -> tuple[str, int]
     with lib.transaction():
         pk = delivery.create_digest(
             lib, digest.profile, created_at=digest.generated_at.astimezone(UTC).isoformat(timespec="seconds"),
-            since=digest.since, last_paper_pk=newest, message_id=message_id, items=_items_json(digest.items),
+            since=digest.since, last_paper_pk=newest, message_id=message_id, items=_item_rows(digest.items),
         )  # fmt: skip
     return message_id, pk
 

@@ -1,17 +1,96 @@
 """SQL for delivery: where each sync source stopped, digests (pending and sent) with their papers,
 papers that lack fields enrichment can fill, and the channels each digest reached.
 
-Functions take the library; writes run inside the caller's `lib.transaction()` unless noted.
-Does I/O (the database).
+Rows come back as the frozen dataclasses below (one per row kind). Functions take the library;
+writes run inside the caller's `lib.transaction()` unless noted. Does I/O (the database).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .base import Library
 from .common import _chunks, _marks, dumps
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """Where a sync source stopped (`paperradar sync --status`); `cursor` is the source's own JSON."""
+
+    source: str
+    cursor: dict[str, Any]
+    last_ok: str | None
+    last_error: str | None
+    updated_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MissingFields:
+    """A paper that lacks fields enrichment can fill (title, abstract, authors, dates, categories)."""
+
+    pk: int
+    id: str
+    ids: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LastSent:
+    """When a profile's last sent digest was made, and the newest paper then (its window's end)."""
+
+    created_at: str
+    last_paper_pk: int
+
+
+@dataclass(frozen=True)
+class DigestItemRow:
+    """One paper of a stored digest, in its rank, with the score, interest and reasons shown."""
+
+    rank: int
+    paper_id: str
+    score: float
+    interest: str | None = None
+    reasons: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "paper_id": self.paper_id,
+            "score": self.score,
+            "interest": self.interest,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    """A stored digest (the columns of `digests`) with its papers."""
+
+    pk: int
+    profile: str
+    created_at: str
+    since: str | None
+    last_paper_pk: int | None
+    status: str  # pending | sent
+    message_id: str
+    recipient: str | None
+    attempts: int
+    last_error: str | None
+    sent_at: str | None
+    items: tuple[DigestItemRow, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape of `/api/digest/{profile}/history`'s items."""
+        return asdict(self) | {"items": [it.as_json() for it in self.items]}
+
+
+_DIGEST_COLUMNS = "pk, profile, created_at, since, last_paper_pk, status, message_id, recipient, attempts, last_error, sent_at"
 
 # ---------------------------------------------------------------- sync cursors
 
@@ -33,16 +112,19 @@ def save_cursor(lib: Library, source: str, cursor: dict[str, Any], now: str, err
         )
 
 
-def sync_states(lib: Library) -> list[dict[str, Any]]:
+def sync_states(lib: Library) -> list[SyncState]:
     q = "SELECT source, cursor, last_ok, last_error, updated_at FROM sync_state ORDER BY source"
-    return [dict(r) | {"cursor": json.loads(r["cursor"])} for r in lib.conn.execute(q)]
+    return [
+        SyncState(r["source"], dict(json.loads(r["cursor"])), r["last_ok"], r["last_error"], r["updated_at"])
+        for r in lib.conn.execute(q)
+    ]
 
 
 # ---------------------------------------------------------------- enrichment
 
 
-def papers_missing_fields(lib: Library) -> list[dict[str, Any]]:
-    """Papers without a title, abstract, authors (or only some), dates or categories: pk, id, ids, missing."""
+def papers_missing_fields(lib: Library) -> list[MissingFields]:
+    """Papers without a title, abstract, authors (or only some), dates or categories."""
     q = """
         SELECT pk, id, json_extract(data, '$.ids') AS ids,
                title IS NULL AS title,
@@ -59,12 +141,9 @@ def papers_missing_fields(lib: Library) -> list[dict[str, Any]]:
     """
     fields = ("title", "abstract", "authors", "dates", "categories")
     return [
-        {
-            "pk": r["pk"],
-            "id": r["id"],
-            "ids": json.loads(r["ids"] or "[]"),
-            "missing": [f for f in fields if r[f]],
-        }
+        MissingFields(
+            int(r["pk"]), r["id"], tuple(json.loads(r["ids"] or "[]")), tuple(f for f in fields if r[f])
+        )
         for r in lib.conn.execute(q)
     ]
 
@@ -93,29 +172,37 @@ def sent_pks(lib: Library, profile: str) -> set[int]:
     return out
 
 
-def last_sent(lib: Library, profile: str) -> dict[str, Any] | None:
+def last_sent(lib: Library, profile: str) -> LastSent | None:
     """When the last sent digest of `profile` was made and its newest paper then (its window's end)."""
     q = """SELECT created_at, last_paper_pk FROM digests WHERE profile = ? AND status = 'sent'
            ORDER BY last_paper_pk DESC, pk DESC LIMIT 1"""
     row = lib.conn.execute(q, (profile,)).fetchone()
-    return dict(row) if row else None
+    return LastSent(row["created_at"], int(row["last_paper_pk"] or 0)) if row else None
 
 
-def pending_digest(lib: Library, profile: str) -> dict[str, Any] | None:
+def pending_digest(lib: Library, profile: str) -> DigestRow | None:
     """The digest built for `profile` whose sending has not succeeded yet, with its items."""
-    q = "SELECT * FROM digests WHERE profile = ? AND status = 'pending' ORDER BY pk LIMIT 1"
+    q = "SELECT pk FROM digests WHERE profile = ? AND status = 'pending' ORDER BY pk LIMIT 1"
     row = lib.conn.execute(q, (profile,)).fetchone()
     return digest_row(lib, row["pk"]) if row else None
 
 
-def digest_row(lib: Library, pk: int) -> dict[str, Any]:
-    row = lib.conn.execute("SELECT * FROM digests WHERE pk = ?", (pk,)).fetchone()
+def _item(row: Any) -> DigestItemRow:
+    data = json.loads(row["data"])
+    reasons = tuple(data.get("reasons") or ())
+    return DigestItemRow(
+        int(row["rank"]), row["paper_id"], float(data["score"]), data.get("interest"), reasons
+    )
+
+
+def digest_row(lib: Library, pk: int) -> DigestRow:
+    r = lib.conn.execute(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE pk = ?", (pk,)).fetchone()
     items_q = "SELECT rank, paper_id, data FROM digest_items WHERE digest_pk = ? ORDER BY rank"
-    items = [
-        {"rank": r["rank"], "paper_id": r["paper_id"], **json.loads(r["data"])}
-        for r in lib.conn.execute(items_q, (pk,))
-    ]
-    return dict(row) | {"items": items}
+    items = tuple(_item(i) for i in lib.conn.execute(items_q, (pk,)))
+    return DigestRow(
+        int(r["pk"]), r["profile"], r["created_at"], r["since"], r["last_paper_pk"], r["status"],
+        r["message_id"], r["recipient"], int(r["attempts"]), r["last_error"], r["sent_at"], items,
+    )  # fmt: skip
 
 
 def create_digest(
@@ -126,9 +213,9 @@ def create_digest(
     since: str | None,
     last_paper_pk: int,
     message_id: str,
-    items: list[dict[str, Any]],
+    items: Sequence[DigestItemRow],
 ) -> int:
-    """Store a digest as pending with its items (paper_id plus JSON data); returns its pk."""
+    """Store a digest as pending with its items (in their ranks); returns its pk."""
     cur = lib.conn.execute(
         """INSERT INTO digests (profile, created_at, since, last_paper_pk, status, message_id)
            VALUES (?, ?, ?, ?, 'pending', ?)""",
@@ -138,8 +225,13 @@ def create_digest(
     lib.conn.executemany(
         "INSERT INTO digest_items (digest_pk, rank, paper_id, data) VALUES (?, ?, ?, ?)",
         [
-            (pk, rank, it["paper_id"], dumps({k: v for k, v in it.items() if k != "paper_id"}))
-            for rank, it in enumerate(items, start=1)
+            (
+                pk,
+                it.rank,
+                it.paper_id,
+                dumps({"score": it.score, "interest": it.interest, "reasons": list(it.reasons)}),
+            )
+            for it in items
         ],
     )
     return pk
@@ -157,7 +249,7 @@ def mark_sent(lib: Library, pk: int, recipient: str, sent_at: str) -> None:
     )
 
 
-def digests_of(lib: Library, profile: str, limit: int = 20) -> list[dict[str, Any]]:
+def digests_of(lib: Library, profile: str, limit: int = 20) -> list[DigestRow]:
     q = "SELECT pk FROM digests WHERE profile = ? ORDER BY pk DESC LIMIT ?"
     return [digest_row(lib, r[0]) for r in lib.conn.execute(q, (profile, limit))]
 

@@ -1,5 +1,5 @@
 """A cache for slow per-profile pages (Home, the digest preview): each value is stamped with a
-fingerprint of what it depends on (storage/freshness.py). A stamp that still matches serves the
+fingerprint of what it depends on (freshness.py). A stamp that still matches serves the
 value; a changed one serves the old value at once, pruned of what the user acted on since, while
 one background thread per key recomputes it. Nothing blocks on a recompute; a first view waits at
 most FIRST_WAIT_S, then the page says the value is being prepared (and polls for it).
@@ -134,7 +134,7 @@ def cache_on(app_state: Any, name: str, make: Callable[[], RefreshingCache]) -> 
 
 
 class Memo:
-    """Values remembered while the library's state (storage/freshness.library_state) stays the
+    """Values remembered while the library's state (freshness.library_state) stays the
     same: for what is slow to compute and changes only with the library (its statistics, a
     paper's similar papers). Bounded: the oldest half is dropped when full."""
 
@@ -144,13 +144,13 @@ class Memo:
         self.lock = threading.Lock()
 
     def has(self, lib: Library, key: Hashable) -> bool:
-        from ..storage.freshness import library_state
+        from ..freshness import library_state
 
         hit = self.values.get(key)
         return hit is not None and hit[0] == library_state(lib)
 
     def get(self, lib: Library, key: Hashable, compute: Callable[[], Any]) -> Any:
-        from ..storage.freshness import library_state
+        from ..freshness import library_state
 
         state = library_state(lib)
         hit = self.values.get(key)

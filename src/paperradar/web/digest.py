@@ -21,11 +21,10 @@ from ..config import Settings
 from ..digest import digest_json, render_html
 from ..digest.links import FeedbackClaim
 from ..digest.render import FEEDBACK_LABELS, authors_line, display_title, meta_line, short_abstract
-from ..digest.service import check_feedback, preview_digest, profile_feed, search_feed
+from ..digest.service import check_feedback, digest_history, preview_digest, profile_feed, search_feed
 from ..errors import NotFound
 from ..papers import get_paper
-from ..storage import Library, delivery
-from ..storage.profiles import profile_names
+from ..storage import Library
 from . import schemas
 from .deps import AppSettings, Lib, render
 from .errors import ErrorBody
@@ -162,7 +161,7 @@ def _channel_names(settings: Settings) -> list[str]:
 def api_history(lib: Lib, profile: str) -> dict[str, Any]:
     """The profile's digests, newest first: status (pending or sent), papers, attempts, last error."""
     prof.get_profile(lib, profile)
-    return {"ok": True, "items": delivery.digests_of(lib, profile)}
+    return {"ok": True, "items": digest_history(lib, profile)}
 
 
 @router.post("/api/digest/feedback", tags=["digest"], response_model=schemas.LinkFeedback, **schemas.JSON)
@@ -181,7 +180,7 @@ def api_feedback(lib: Lib, body: FeedbackToken) -> dict[str, Any]:
 
 @router.get("/digest", response_class=HTMLResponse, include_in_schema=False)
 def digest_index(request: Request, lib: Lib) -> HTMLResponse:
-    rows = [{"name": name, "history": delivery.digests_of(lib, name, limit=1)} for name in profile_names(lib)]
+    rows = [{"name": name, "history": digest_history(lib, name, limit=1)} for name in prof.profile_names(lib)]
     return render(request, "digest_index.html", {"profiles": rows, "twin": "/api/profiles"})
 
 
@@ -217,22 +216,19 @@ def _preview(lib: Library, key: tuple[str, int, str]) -> Any:
 
 
 def _preview_state(lib: Library, key: tuple[str, int, str]) -> str:
-    from ..storage import freshness
-    from ..storage.profiles import profile_row
+    from .. import freshness
 
-    pk = profile_row(lib, key[0]).pk
-    return freshness.profile_state(lib, pk) + freshness.digest_state(lib, key[0])
+    return freshness.digest_preview_state(lib, prof.find_profile(lib, key[0]).pk, key[0])
 
 
 def _preview_pruned(lib: Library, key: tuple[str, int, str], digest: Any) -> Any:
     """A cached preview less the papers given feedback or sent since (shown while it refreshes)."""
     from dataclasses import replace
 
-    from ..storage import freshness
-    from ..storage.profiles import profile_row
+    from .. import freshness
 
     pks = [lib.resolve(it.paper.id) for it in digest.items]
-    gone = freshness.seen_among(lib, profile_row(lib, key[0]).pk, pks)
+    gone = freshness.acted_on(lib, prof.find_profile(lib, key[0]).pk, pks)
     return replace(digest, items=[it for it, pk in zip(digest.items, pks, strict=True) if pk not in gone])
 
 

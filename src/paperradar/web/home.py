@@ -3,7 +3,7 @@ sentences (idea, result), reasons, PDF link and like / dislike / not-interested 
 JSON twin `/api/home`, both over `paperradar.recommend.recommend`.
 
 Recommendations are cached per (profile, window) by web/cache.py, stamped with a fingerprint of
-what they depend on (storage/freshness.py: new papers or embeddings, feedback, profile edits). A
+what they depend on (freshness.py: new papers or embeddings, feedback, profile edits). A
 view whose stamp still matches is served from the cache; after a change the cached list is served
 at once without the papers acted on since, while one background thread recomputes it (never
 blocking a page on a refit). Views do not mark papers seen; feedback does. Does I/O.
@@ -16,8 +16,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from .. import freshness
 from ..errors import RadarError
-from ..storage import Library, freshness
+from ..storage import Library
 from . import schemas
 from .cache import RefreshingCache, cache_on
 from .deps import Lib, render
@@ -58,7 +59,7 @@ def _state(lib: Library, key: Key) -> str:
 def _unseen(lib: Library, key: Key, recs: list[Any]) -> list[Any]:
     """The cached recommendations less those seen or given feedback since."""
     pks = [lib.resolve(r.paper.id) for r in recs]
-    gone = freshness.seen_among(lib, _profile_pk(lib, key[0]), pks)
+    gone = freshness.acted_on(lib, _profile_pk(lib, key[0]), pks)
     return [r for r, pk in zip(recs, pks, strict=True) if pk not in gone]
 
 
