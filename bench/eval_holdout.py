@@ -19,7 +19,7 @@ reported sample.
 Systems, all in this run, on the same authors and candidates:
 - ours: what `profile create` + `recommend` do (rank/model_cache.fit_profile over rank/features.py's
   library-wide TF-IDF and the fast-tier vectors that import makes; interests clustered as
-  profiles.refresh_interests does; negatives by paper-id hash)
+  interests.refresh_interests does; negatives by paper-id hash)
 - arxiv-sanity-svm: arxiv-sanity-lite exactly: TF-IDF 1-2 grams, 20k features, min_df 5,
   max_df 0.1, sublinear tf, its token pattern; LinearSVC(class_weight="balanced", max_iter=10000,
   tol=1e-6, C=0.01, dual=True) over every paper, all but the author's a negative
@@ -249,7 +249,7 @@ def ours_model(
 
 
 def _interest_groups(c: Corpus, before: list[int]) -> np.ndarray:
-    """The profile's interests as profiles.refresh_interests finds them (k-means on the dense rows,
+    """The profile's interests as interests.refresh_interests finds them (k-means on the dense rows,
     k by silhouette); naming them is not needed here."""
     return cluster_rows(normalize(c.dense[before]))
 

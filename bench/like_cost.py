@@ -18,6 +18,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from paperradar import interests as I
 from paperradar import profiles as P
 from paperradar.storage import open_library
 
@@ -46,10 +47,10 @@ def main() -> None:
         values = [x[n] * 1000 for x in likes]
         out[f"like_{what}_p50_max_ms"] = [round(statistics.median(values), 2), round(max(values), 2)]
     profile = P.get_profile(lib, args.profile)
-    out["positives"] = len(P.positives_and_negatives(lib, profile.pk)[0])
-    out["stale_after_likes"] = P.interests_stale(profile)
-    out["regroup_wall_cpu_s"] = [round(x, 3) for x in timed(lambda: P.regroup_if_stale(lib, args.profile))]
-    out["stale_after_regroup"] = P.interests_stale(P.get_profile(lib, args.profile))
+    out["positives"] = len(I.positives_and_negatives(lib, profile.pk)[0])
+    out["stale_after_likes"] = I.interests_stale(profile)
+    out["regroup_wall_cpu_s"] = [round(x, 3) for x in timed(lambda: I.regroup_if_stale(lib, args.profile))]
+    out["stale_after_regroup"] = I.interests_stale(P.get_profile(lib, args.profile))
     out["load_after"] = os.getloadavg()[0]
     print(json.dumps(out))
 

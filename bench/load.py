@@ -54,12 +54,13 @@ UNDO_FIXES = (
 # its profile's interests inside the request (the baseline of bench/load.py's like timings).
 INLINE_INTERESTS = """
 import sys
+import paperradar.interests as i
 import paperradar.profiles as p
 give = p.give_feedback
 def inline(lib, name, ref, kind):
     mark = give(lib, name, ref, kind)
     if kind.replace("-", "_") == "like":
-        p.refresh_interests(lib, p.find_profile(lib, name).pk)
+        i.refresh_interests(lib, p.find_profile(lib, name).pk)
     return mark
 p.give_feedback = inline
 from paperradar.cli import main

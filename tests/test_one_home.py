@@ -140,14 +140,14 @@ def test_name_particles_and_suffixes_are_one_list():
 def test_stop_words_are_scikit_learns_list_plus_one_domain_list():
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    from paperradar import profiles, similar, stopwords
+    from paperradar import authors, similar, stopwords
     from paperradar.topics import labels
 
     assert stopwords.ENGLISH == ENGLISH_STOP_WORDS  # the copy kept as data is scikit-learn's list
     assert {"propose", "state-of-the-art", "results"} <= stopwords.DOMAIN
     assert stopwords.CITEKEY_SKIP <= stopwords.ENGLISH
     assert labels.BOILERPLATE is stopwords.DOMAIN
-    assert profiles._TITLE_STOP is stopwords.STOP_WORDS  # an author's topic words
+    assert authors._TITLE_STOP is stopwords.STOP_WORDS  # an author's topic words
     assert similar.query_terms("Towards a novel method for KV cache compression", None) == [
         "cache",
         "compression",

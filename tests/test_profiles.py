@@ -8,10 +8,13 @@ import random
 import pytest
 
 from conftest import EXAMPLES
+from paperradar import paper_refs
 from paperradar import profiles as P
+from paperradar.authors import AmbiguousAuthor, author_candidates
 from paperradar.errors import InvalidInput, NotFound
 from paperradar.importers.base import Source
 from paperradar.ingest import ImportReport, import_source, ingest_records
+from paperradar.interests import positives_and_negatives
 from paperradar.models import Author, PartialDate, Record, SourceRef
 from paperradar.papers import get_paper
 
@@ -80,12 +83,12 @@ def test_one_name_two_people_are_told_apart(lib):
     ml = [("graphs", i, ["W. Wang", "Li Chen", "Omar Said"], ["cs.LG"]) for i in range(3)]
     other = [("graphs", 9, ["Wen Wang", "Li Chen"], ["cs.LG"])]  # another given name: not a match
     pks = make_papers(lib, bio + ml + other)
-    cands = P.author_candidates(lib, "Wei Wang")
+    cands = author_candidates(lib, "Wei Wang")
     assert [len(c.papers) for c in cands] == [4, 3]
     assert set(cands[0].paper_pks) == set(pks[:4]) and set(cands[1].paper_pks) == set(pks[4:7])
     assert "Ana Ruiz" in cands[0].coauthors and "Li Chen" in cands[1].coauthors
     assert cands[0].categories == ["q-bio.BM"] and cands[1].categories == ["cs.LG"]
-    with pytest.raises(P.AmbiguousAuthor, match="--pick") as info:
+    with pytest.raises(AmbiguousAuthor, match="--pick") as info:
         P.create_profile(lib, "ww", author="Wei Wang")
     assert len(info.value.candidates) == 2
     picked = P.create_profile(lib, "ww", author="Wei Wang", pick=2)
@@ -106,7 +109,7 @@ def test_profile_from_a_bibtex_file_imports_new_papers(demo, tmp_path):
         " doi={10.1234/brand.new}}\n"
     )
     before = demo.counts()["papers"]
-    pks, report = P.papers_in_file(demo, bib)
+    pks, report = paper_refs.papers_in_file(demo, bib)
     assert report is not None and report.importer == "bibtex"
     assert demo.counts()["papers"] == before + 1  # Dualformer matched the library's copy
     profile = P.create_profile(demo, "mine", papers=pks)
@@ -117,11 +120,11 @@ def test_profile_from_a_bibtex_file_imports_new_papers(demo, tmp_path):
 def test_profile_from_a_list_of_ids(demo, tmp_path):
     listed = tmp_path / "ids.txt"
     listed.write_text("# my papers\narxiv:2410.09918\n2410.01779\n")
-    pks, report = P.papers_in_file(demo, listed)
+    pks, report = paper_refs.papers_in_file(demo, listed)
     assert report is None and pks == [demo.resolve("2410.09918"), demo.resolve("2410.01779")]
     listed.write_text("2410.09918\n2501.99999\n")
     with pytest.raises(NotFound, match="2501.99999"):
-        P.papers_in_file(demo, listed)
+        paper_refs.papers_in_file(demo, listed)
 
 
 def test_interests_keep_distinct_topics_apart(lib):
@@ -148,7 +151,7 @@ def test_feedback_undo_add_remove(demo):
         ("like", "arxiv:2410.01779"),
         ("not_interested", "arxiv:2409.20370"),
     ]
-    positives, negatives = P.positives_and_negatives(demo, profile.pk)
+    positives, negatives = positives_and_negatives(demo, profile.pk)
     assert demo.resolve("2410.01779") in positives and negatives == [demo.resolve("2409.20370")]
     undone = P.undo_feedback(demo, "me")
     assert undone is not None and undone.kind == "not_interested"
@@ -203,8 +206,8 @@ def test_a_common_name_chained_by_a_shared_coauthor_still_gives_several_people(l
     bio = [("proteins", i, ["Wei Wang", "Li Chen"], ["cs.LG"]) for i in range(25)]
     sys_ = [("compilers", i, ["Wei Wang", "Li Chen"], ["cs.LG"]) for i in range(20)]
     pks = make_papers(lib, bio + sys_)
-    cands = P.author_candidates(lib, "Wei Wang")
+    cands = author_candidates(lib, "Wei Wang")
     assert len(cands) >= 2
     assert {frozenset(c.paper_pks) for c in cands[:2]} == {frozenset(pks[:25]), frozenset(pks[25:])}
-    with pytest.raises(P.AmbiguousAuthor):
+    with pytest.raises(AmbiguousAuthor):
         P.create_profile(lib, "ww", author="Wei Wang")

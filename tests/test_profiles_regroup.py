@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from paperradar import profiles as P
+from paperradar.interests import regroup_if_stale
 from paperradar.rank import interests, model_cache, regroup
 from paperradar.recommend import recommend
 from test_profiles import make_papers
@@ -51,7 +52,7 @@ def grouping(lib) -> list[list[str]]:
 def test_likes_through_the_api_never_cluster_and_the_server_regroups_once(world):
     lib, robots, compilers, clustered = world
     gate = threading.Event()
-    worker = regroup.serve(lib.path, lambda lib_, name: gate.wait(30) and P.regroup_if_stale(lib_, name), 0)
+    worker = regroup.serve(lib.path, lambda lib_, name: gate.wait(30) and regroup_if_stale(lib_, name), 0)
     client = client_for(lib.path)  # its job runner keeps the worker above
     before = grouping(lib)
     for pk in robots[:3]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from paperradar import profiles as P
+from paperradar import steering as S
 from paperradar.errors import InvalidInput
 from paperradar.rank import features, model_cache
 from paperradar.rank.reasons import KINDS, Reason, reason_text
@@ -41,29 +42,29 @@ def test_a_followed_authors_paper_comes_first_and_says_why(world):
     pool = cands["proteins"] + cands["robots"] + cands["robots_by_ada"]
     ada = cands["robots_by_ada"][0]
     assert pks(lib, ranked(lib, pool))[0] != ada  # off-topic: not first on its own merits
-    P.follow(lib, "ann", "Ada Byron")
+    S.follow(lib, "ann", "Ada Byron")
     recs = ranked(lib, pool)
     assert pks(lib, recs)[0] == ada and recs[0].followed
     assert recs[0].why[0] == Reason("followed_author", {"author": "Ada Byron"})
     assert "Ada Byron, whom you follow" in recs[0].reasons[0]
-    P.unfollow(lib, "ann", "Ada Byron")
+    S.unfollow(lib, "ann", "Ada Byron")
     assert pks(lib, ranked(lib, pool))[0] != ada
 
 
 def test_keyword_rules_are_kept_with_the_profile(world):
     lib, _, cands = world
     pool = cands["proteins"] + cands["robots"]
-    P.add_rule(lib, "ann", "exclude", "protein")
+    S.add_rule(lib, "ann", "exclude", "protein")
     kept = ranked(lib, pool)
     assert set(cands["robots"]) <= set(pks(lib, kept))
     assert all("protein" not in (r.paper.title + r.paper.abstract).lower() for r in kept)
-    P.remove_rule(lib, "ann", "exclude", "protein")
-    P.add_rule(lib, "ann", "must", "gripper")
+    S.remove_rule(lib, "ann", "exclude", "protein")
+    S.add_rule(lib, "ann", "must", "gripper")
     recs = ranked(lib, pool)
     assert recs and all("gripper" in (r.paper.title + r.paper.abstract).lower() for r in recs)
     assert any(r.kind == "keyword_rule" and r.values["word"] == "gripper" for r in recs[0].why)
     with pytest.raises(InvalidInput):
-        P.add_rule(lib, "ann", "maybe", "x")
+        S.add_rule(lib, "ann", "maybe", "x")
 
 
 def test_a_threshold_can_say_nothing_good_today(world):
@@ -71,11 +72,11 @@ def test_a_threshold_can_say_nothing_good_today(world):
     robots, proteins = cands["robots"], cands["proteins"]
     assert ranked(lib, robots)  # without a threshold something is always shown
     bar = (max(r.score for r in ranked(lib, robots)) + max(r.score for r in ranked(lib, proteins))) / 2
-    P.set_threshold(lib, "ann", bar)
+    S.set_threshold(lib, "ann", bar)
     assert ranked(lib, robots) == []  # nothing on topic today
     assert ranked(lib, proteins) and all(r.score >= bar for r in ranked(lib, proteins))
     with pytest.raises(InvalidInput):
-        P.set_threshold(lib, "ann", 1.5)
+        S.set_threshold(lib, "ann", 1.5)
 
 
 def test_scores_say_how_much_of_the_library_a_paper_beats(world):
@@ -136,10 +137,10 @@ def test_rate_these_ten_offers_new_diverse_papers_and_learns_at_once(world):
 def test_reset_forgets_what_was_learned(world):
     lib, _, cands = world
     P.give_feedback(lib, "ann", cands["robots"][0], "like")
-    P.follow(lib, "ann", "Ada Byron")
-    P.add_rule(lib, "ann", "exclude", "telescope")
-    P.set_threshold(lib, "ann", 0.5)
-    profile = P.reset_profile(lib, "ann", ["feedback", "follows", "rules", "threshold"])
+    S.follow(lib, "ann", "Ada Byron")
+    S.add_rule(lib, "ann", "exclude", "telescope")
+    S.set_threshold(lib, "ann", 0.5)
+    profile = S.reset_profile(lib, "ann", ["feedback", "follows", "rules", "threshold"])
     assert not profile.feedback and not profile.follows and profile.rules == {"must": [], "exclude": []}
     assert profile.threshold is None and len(profile.papers) == 10
     assert cands["robots"][0] in pks(lib, recommend(lib, "ann", since="2000", limit=50, mark_seen=False))

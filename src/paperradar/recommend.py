@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 
 from . import profiles as prof
+from .authors import paper_texts
 from .errors import InvalidInput
 from .ingest import now_iso
+from .interests import positives_and_negatives, settle_interests
 from .models import Paper
 from .papers import load_paper
 from .profiles import mark_seen as mark_seen  # part of this module's interface (digests, web)
@@ -100,7 +102,7 @@ def recommend(
     if limit < 1:
         raise InvalidInput("limit must be at least 1")
     profile = settled_profile(lib, profile_name)
-    positives, negatives = prof.positives_and_negatives(lib, profile.pk)
+    positives, negatives = positives_and_negatives(lib, profile.pk)
     window = among is None and query is None
     pool = _candidates(lib, profile, since, days, among, query)
     pool = _filtered(lib, profile.pk, pool, positives, negatives, keep_seen=among is not None)
@@ -119,9 +121,9 @@ def recommend(
 
 def settled_profile(lib: Library, name: str) -> prof.Profile:
     """The profile, its interests first brought up to date where that is cheap to do here: in the
-    web server a background worker re-clusters them (profiles.settle_interests)."""
+    web server a background worker re-clusters them (interests.settle_interests)."""
     profile = prof.get_profile(lib, name)
-    return prof.get_profile(lib, name) if prof.settle_interests(lib, profile) else profile
+    return prof.get_profile(lib, name) if settle_interests(lib, profile) else profile
 
 
 def _candidates(
@@ -181,7 +183,7 @@ def _keyword_filtered(
     exc = [_word_pattern(w) for w in exclude if w.strip()]
     if not inc and not exc:
         return pool, {}
-    texts = dict(zip(pool, prof.paper_texts(lib, pool), strict=True))
+    texts = dict(zip(pool, paper_texts(lib, pool), strict=True))
     kept, matched = [], {}
     for pk in pool:
         if any(p.search(texts[pk]) for p in exc):
@@ -312,7 +314,7 @@ def papers_to_rate(lib: Library, profile_name: str, n: int = 10) -> list[Paper]:
     from .rank.ready import features_for
 
     profile = settled_profile(lib, profile_name)
-    positives, negatives = prof.positives_and_negatives(lib, profile.pk)
+    positives, negatives = positives_and_negatives(lib, profile.pk)
     drop = store.seen_pks(lib, profile.pk) | set(positives) | set(negatives)
     pool = [pk for pk in store.papers_dated_since(lib, "0")[: RATE_POOL + len(drop)] if pk not in drop]
     pool = pool[:RATE_POOL]

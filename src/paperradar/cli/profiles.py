@@ -12,9 +12,13 @@ from ..errors import InvalidInput
 from . import JsonFlag, LazyModule, app, display_title, err, library, out, print_json
 
 if TYPE_CHECKING:
+    from .. import authors, paper_refs, steering
     from .. import profiles as svc
     from .. import recommend as rec
 else:  # ranking needs scikit-learn: load it only when a command runs
+    authors = LazyModule("paperradar.authors")
+    paper_refs = LazyModule("paperradar.paper_refs")
+    steering = LazyModule("paperradar.steering")
     svc = LazyModule("paperradar.profiles")
     rec = LazyModule("paperradar.recommend")
 
@@ -50,25 +54,25 @@ def create_cmd(
     """Create a profile from an author name and/or a file of papers (new papers are imported);
     with neither, an empty profile that learns from `profile rate`."""
     with library() as lib:
-        pks = svc.papers_in_file(lib, papers)[0] if papers else None
+        pks = paper_refs.papers_in_file(lib, papers)[0] if papers else None
         if zotero_collection:  # issue 14: a Zotero collection's papers are the profile's sources
             from .. import zotero
 
             papers = f"zotero:{zotero_collection}"
-            pks = svc.papers_in_source(lib, zotero.source_for(papers), "zotero_json")[0]
+            pks = paper_refs.papers_in_source(lib, zotero.source_for(papers), "zotero_json")[0]
         if papers and not pks:
             raise InvalidInput(f"{papers}: no papers found in it")
         try:
             profile = svc.create_profile(lib, name, author=author, papers=pks, pick=pick)
-        except svc.AmbiguousAuthor as e:
+        except authors.AmbiguousAuthor as e:
             _show_candidates(e.candidates, as_json)
             raise
     _show(profile, as_json)
 
 
-def _show_candidates(cands: list[svc.AuthorCandidate], as_json: bool) -> None:
+def _show_candidates(cands: list[authors.AuthorCandidate], as_json: bool) -> None:
     if as_json:
-        print_json({"candidates": [svc.candidate_json(c) for c in cands]})
+        print_json({"candidates": [authors.candidate_json(c) for c in cands]})
         return
     for c in cands:
         years = "–".join(str(y) for y in dict.fromkeys(c.years) if y) or "?"
@@ -173,7 +177,7 @@ def _refs(lib, refs: list[str]) -> list[str | int]:  # type: ignore[no-untyped-d
     from pathlib import Path
 
     if len(refs) == 1 and (refs[0] == "-" or Path(refs[0]).is_file()):
-        return list(svc.papers_in_file(lib, refs[0])[0])
+        return list(paper_refs.papers_in_file(lib, refs[0])[0])
     return list(refs)
 
 
@@ -231,7 +235,7 @@ def follow_cmd(
 ) -> None:
     """Follow an author: their new papers always come first, marked as such."""
     with library() as lib:
-        profile = svc.unfollow(lib, name, author) if undo else svc.follow(lib, name, author)
+        profile = steering.unfollow(lib, name, author) if undo else steering.follow(lib, name, author)
     _show(profile, as_json)
 
 
@@ -245,7 +249,11 @@ def rule_cmd(
 ) -> None:
     """Keyword rules kept with the profile: must-words keep, exclude-words drop."""
     with library() as lib:
-        profile = svc.remove_rule(lib, name, kind, word) if remove else svc.add_rule(lib, name, kind, word)
+        profile = (
+            steering.remove_rule(lib, name, kind, word)
+            if remove
+            else steering.add_rule(lib, name, kind, word)
+        )
     _show(profile, as_json)
 
 
@@ -260,7 +268,7 @@ def threshold_cmd(
 ) -> None:
     """Show only papers above this percentile: a quiet day then says "nothing good today"."""
     with library() as lib:
-        profile = svc.set_threshold(lib, name, value)
+        profile = steering.set_threshold(lib, name, value)
     _show(profile, as_json)
 
 
@@ -272,7 +280,7 @@ def reset_cmd(
 ) -> None:
     """Forget what the profile learned (its own papers stay)."""
     with library() as lib:
-        profile = svc.reset_profile(lib, name, what)
+        profile = steering.reset_profile(lib, name, what)
     _show(profile, as_json)
 
 
@@ -337,7 +345,7 @@ def recommend_cmd(
     if among is not None and query is not None:
         raise InvalidInput("give --among or --query, not both")
     with library() as lib:
-        pks = svc.papers_in_file(lib, among)[0] if among is not None else None
+        pks = paper_refs.papers_in_file(lib, among)[0] if among is not None else None
         recs = rec.recommend(
             lib,
             name,

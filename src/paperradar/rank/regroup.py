@@ -9,7 +9,7 @@ re-clusters each asked-for profile once, however many likes arrived meanwhile, a
 seconds. Until the new interests land, the ranking uses the old ones, and the positives they lack
 (the new likes) count as one more group of nearest-neighbour evidence (rank/model_cache.py).
 Without a worker (the CLI, library use) nothing runs in the background: the next ranking settles
-the interests first (profiles.settle_interests). Does I/O: the worker opens its own library.
+the interests first (interests.settle_interests). Does I/O: the worker opens its own library.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class Regrouper:
         return True
 
     def _one(self, lib: Any, profile: str) -> None:
-        from ..profiles import regroup_if_stale
+        from ..interests import regroup_if_stale
 
         work = self.work or regroup_if_stale
         try:
@@ -115,7 +115,7 @@ _LOCK = threading.Lock()
 
 def serve(lib_path: str, work: Work | None = None, gap_s: float | None = None) -> Regrouper:
     """The library's background worker (made if needed; its thread starts at the first ask): the
-    web server's job runner calls this at start. `work` defaults to profiles.regroup_if_stale."""
+    web server's job runner calls this at start. `work` defaults to interests.regroup_if_stale."""
     with _LOCK:
         worker = _WORKERS.get(lib_path)
         if worker is None:

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from .. import authors, paper_refs, steering
 from .. import profiles as svc
 from ..errors import InvalidInput, RadarError
 from ..importers.base import Source
@@ -45,9 +46,9 @@ class PaperRefs(BaseModel):
     papers: Annotated[list[Annotated[str, Field(max_length=300)]], Field(min_length=1, max_length=5000)]
 
 
-def ambiguous(e: svc.AmbiguousAuthor) -> JSONResponse:
+def ambiguous(e: authors.AmbiguousAuthor) -> JSONResponse:
     """The shared error shape, plus the people behind the name to pick from."""
-    body = {**error_body(400, str(e)), "candidates": [svc.candidate_json(c) for c in e.candidates]}
+    body = {**error_body(400, str(e)), "candidates": [authors.candidate_json(c) for c in e.candidates]}
     return JSONResponse(body, status_code=400)
 
 
@@ -65,7 +66,7 @@ def api_profiles(lib: Lib) -> dict[str, Any]:
 @router.get("/api/authors", tags=["profiles"], response_model=schemas.CandidateList, **schemas.JSON)
 def api_authors(lib: Lib, name: Annotated[str, Query(min_length=1, max_length=200)]) -> dict[str, Any]:
     """The people in the library with this name (to choose `pick` when creating a profile)."""
-    items = [svc.candidate_json(c) for c in svc.author_candidates(lib, name)]
+    items = [authors.candidate_json(c) for c in authors.author_candidates(lib, name)]
     return {"ok": True, "total": len(items), "items": items}
 
 
@@ -81,7 +82,7 @@ def api_create(lib: Lib, body: NewProfile) -> dict[str, Any] | JSONResponse:
     An ambiguous name answers 400 with `candidates`; a name already taken answers 409."""
     try:
         profile = create(lib, body.name, body.author, body.pick, list(body.papers))
-    except svc.AmbiguousAuthor as e:
+    except authors.AmbiguousAuthor as e:
         return ambiguous(e)
     return {"ok": True, "profile": svc.profile_json(profile)}
 
@@ -164,7 +165,7 @@ class Ratings(BaseModel):
 )
 def api_follow(lib: Lib, name: str, body: Follow) -> dict[str, Any]:
     """Follow an author: their new papers always come first, marked as such."""
-    return {"ok": True, "profile": svc.profile_json(svc.follow(lib, name, body.author))}
+    return {"ok": True, "profile": svc.profile_json(steering.follow(lib, name, body.author))}
 
 
 @router.post(
@@ -172,7 +173,7 @@ def api_follow(lib: Lib, name: str, body: Follow) -> dict[str, Any]:
 )
 def api_unfollow(lib: Lib, name: str, body: Follow) -> dict[str, Any]:
     """Stop following an author."""
-    return {"ok": True, "profile": svc.profile_json(svc.unfollow(lib, name, body.author))}
+    return {"ok": True, "profile": svc.profile_json(steering.unfollow(lib, name, body.author))}
 
 
 @router.post(
@@ -180,7 +181,7 @@ def api_unfollow(lib: Lib, name: str, body: Follow) -> dict[str, Any]:
 )
 def api_add_rule(lib: Lib, name: str, body: Rule) -> dict[str, Any]:
     """Add a keyword rule: `must` keeps only papers mentioning one must-word, `exclude` drops papers."""
-    return {"ok": True, "profile": svc.profile_json(svc.add_rule(lib, name, body.kind, body.word))}
+    return {"ok": True, "profile": svc.profile_json(steering.add_rule(lib, name, body.kind, body.word))}
 
 
 @router.post(
@@ -188,7 +189,7 @@ def api_add_rule(lib: Lib, name: str, body: Rule) -> dict[str, Any]:
 )
 def api_remove_rule(lib: Lib, name: str, body: Rule) -> dict[str, Any]:
     """Remove a keyword rule."""
-    return {"ok": True, "profile": svc.profile_json(svc.remove_rule(lib, name, body.kind, body.word))}
+    return {"ok": True, "profile": svc.profile_json(steering.remove_rule(lib, name, body.kind, body.word))}
 
 
 @router.post(
@@ -196,7 +197,7 @@ def api_remove_rule(lib: Lib, name: str, body: Rule) -> dict[str, Any]:
 )
 def api_threshold(lib: Lib, name: str, body: Threshold) -> dict[str, Any]:
     """Set (or with null, remove) the minimum score: a percentile of the library, 0-1."""
-    return {"ok": True, "profile": svc.profile_json(svc.set_threshold(lib, name, body.value))}
+    return {"ok": True, "profile": svc.profile_json(steering.set_threshold(lib, name, body.value))}
 
 
 @router.post(
@@ -204,7 +205,7 @@ def api_threshold(lib: Lib, name: str, body: Threshold) -> dict[str, Any]:
 )
 def api_reset(lib: Lib, name: str, body: Reset) -> dict[str, Any]:
     """Forget what the profile learned: feedback, seen papers, follows, rules, threshold."""
-    return {"ok": True, "profile": svc.profile_json(svc.reset_profile(lib, name, body.what))}
+    return {"ok": True, "profile": svc.profile_json(steering.reset_profile(lib, name, body.what))}
 
 
 @router.get("/api/profiles/{name}/rate", tags=["profiles"], response_model=schemas.ToRateList, **schemas.JSON)
@@ -251,7 +252,7 @@ async def create_form(
     data = await read_upload(request, file) if file is not None and file.filename else b""
     try:
         profile = await run_in_threadpool(_create_from_form, lib, name, author, pick, ids, data, file)
-    except svc.AmbiguousAuthor as e:
+    except authors.AmbiguousAuthor as e:
         form.update(candidates=e.candidates, error=str(e))
         return _list_page(request, lib, form, status=400)
     except RadarError as e:
@@ -265,9 +266,9 @@ def _create_from_form(
 ) -> Any:
     refs: list[Any] = []
     if ids.strip():
-        refs += svc.papers_in_source(lib, Source.from_text(ids, "<pasted ids>"))[0]
+        refs += paper_refs.papers_in_source(lib, Source.from_text(ids, "<pasted ids>"))[0]
     if data:
-        refs += svc.papers_in_source(lib, Source.from_bytes(data, display_name(file.filename)))[0]
+        refs += paper_refs.papers_in_source(lib, Source.from_bytes(data, display_name(file.filename)))[0]
     if (ids.strip() or data) and not refs and not author.strip():
         raise InvalidInput("no papers found in what was given")
     return create(lib, name, author.strip() or None, pick, refs)
@@ -299,15 +300,15 @@ def steer_form(
     if action == "unpaper":
         svc.remove_papers(lib, name, [value])
     elif action in ("follow", "unfollow"):
-        (svc.follow if action == "follow" else svc.unfollow)(lib, name, value)
+        (steering.follow if action == "follow" else steering.unfollow)(lib, name, value)
     elif action in ("must", "exclude"):
-        svc.add_rule(lib, name, action, value)
+        steering.add_rule(lib, name, action, value)
     elif action == "unrule":
-        svc.remove_rule(lib, name, kind, value)
+        steering.remove_rule(lib, name, kind, value)
     elif action == "threshold":
-        svc.set_threshold(lib, name, _percentile(value))
+        steering.set_threshold(lib, name, _percentile(value))
     else:
-        svc.reset_profile(lib, name, [value])
+        steering.reset_profile(lib, name, [value])
     return RedirectResponse(f"/profiles/{quote(name)}", status_code=303)
 
 
