@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from ..storage import open_library, without_password
-from ..storage.copy import copy_library
+from ..library_copy import copy_between
+from ..storage import without_password
 from . import JsonFlag, app, err, out, print_json
 
 db_app = typer.Typer(help="Move a library between a SQLite file and PostgreSQL.", no_args_is_help=True)
@@ -24,15 +24,8 @@ def copy_cmd(
     """Copy everything (papers, records, corrections, vectors, users, profiles, feedback, topics,
     digests, settings). Run again after an interruption to finish; verified by row counts and
     the checksum of the papers' exported JSONL."""
-    if src == dst:
-        raise InvalidInput("SRC and DST are the same library")
-    source, target = open_library(src), open_library(dst)
-    try:
-        shown = (lambda table, n: err.print(f"{table}: {n:,} rows", end="\r")) if err.is_terminal else None
-        report = copy_library(source, target, progress=shown)
-    finally:
-        source.close()
-        target.close()
+    shown = (lambda table, n: err.print(f"{table}: {n:,} rows", end="\r")) if err.is_terminal else None
+    report = copy_between(src, dst, progress=shown)
     if as_json:
         print_json(
             {"ok": report.ok, "copied": report.copied, "counts": report.counts, "checksum": report.checksum}
