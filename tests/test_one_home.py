@@ -225,11 +225,7 @@ COPIES = {
 
 
 # copies not yet moved to their home, each with why (issue 18 lists them; remove a line when done)
-LEFTOVERS = {
-    "the feedback kinds": {
-        "storage/profiles.py",  # storage/ was being reworked (issue 16); equal to the home, pinned above
-    },
-}
+LEFTOVERS: dict[str, set[str]] = {}
 
 
 @pytest.mark.parametrize("concept", list(COPIES))

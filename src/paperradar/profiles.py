@@ -15,12 +15,11 @@ from .authors import author_papers
 from .errors import Conflict, InvalidInput
 from .ingest import now_iso
 from .interests import interests_changed, refresh_interests
+from .models import FEEDBACK_KINDS
 from .paper_refs import ids_of, resolve_refs
 from .storage import profiles as store
 from .storage.base import Library
 from .storage.profiles import Interest, ProfileRow
-
-FEEDBACK_KINDS = store.FEEDBACK_KINDS
 
 
 @dataclass

@@ -12,11 +12,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import NotFound
+from ..models import FEEDBACK_KINDS as FEEDBACK_KINDS  # the one home (models.py); read here by callers
 from . import users
 from .base import Library
 from .common import dumps
-
-FEEDBACK_KINDS = ("like", "dislike", "not_interested")
 
 
 @dataclass(frozen=True, slots=True)
