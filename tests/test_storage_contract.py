@@ -247,10 +247,10 @@ def test_topics_store_arrays(demo):
 
 
 def test_delivery_cursors_digests_and_settings(demo):
-    delivery.save_cursor(demo, "arxiv:cs.CL", {"next": 5}, "2024-01-01T00:00:00", None)
-    delivery.save_cursor(demo, "arxiv:cs.CL", {"next": 9}, "2024-01-02T00:00:00", "timeout")
+    delivery.save_cursor(demo, "arxiv:cs.CL", delivery.Cursor(start=5), "2024-01-01T00:00:00", None)
+    delivery.save_cursor(demo, "arxiv:cs.CL", delivery.Cursor(start=9), "2024-01-02T00:00:00", "timeout")
     state = delivery.sync_states(demo)[0]
-    assert state.cursor == {"next": 9} and state.last_ok == "2024-01-01T00:00:00"
+    assert state.cursor == delivery.Cursor(start=9) and state.last_ok == "2024-01-01T00:00:00"
     assert state.last_error == "timeout"
     with demo.transaction():
         pk = delivery.create_digest(

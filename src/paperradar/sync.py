@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +33,7 @@ from .ingest import ImportReport, import_source, ingest_records, log_report, now
 from .models import Record
 from .storage import delivery
 from .storage.base import Library
+from .storage.delivery import Cursor
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class SourceReport:
     rejected: int = 0
     done: bool = False
     error: str | None = None
-    cursor: dict[str, Any] = field(default_factory=dict)
+    cursor: Cursor = field(default_factory=Cursor)
 
     def add(self, report: ImportReport) -> None:
         self.requests += 1
@@ -81,7 +82,7 @@ class SourceReport:
         self.rejected += len(report.rejected)
 
     def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return dict(self.__dict__) | {"cursor": self.cursor.as_json()}
 
 
 def parse_sources(text: str | list[str] | None) -> list[str]:
@@ -152,13 +153,13 @@ def sync_and_index(
 # ---------------------------------------------------------------- arXiv API
 
 
-def arxiv_window(cursor: dict[str, Any], today: date, days: int) -> tuple[date, date, int]:
+def arxiv_window(cursor: Cursor, today: date, days: int) -> tuple[date, date, int]:
     """(first day, last day, paging offset) of the next arXiv query; a window in progress resumes."""
-    if "window" in cursor:
-        start, end = (date.fromisoformat(d) for d in cursor["window"])
-        return start, end, int(cursor.get("start", 0))
-    if "until" in cursor:  # the last day again: papers announced late in that day
-        return date.fromisoformat(cursor["until"]), today, 0
+    if cursor.window is not None:
+        start, end = (date.fromisoformat(d) for d in cursor.window)
+        return start, end, cursor.start or 0
+    if cursor.until is not None:  # the last day again: papers announced late in that day
+        return date.fromisoformat(cursor.until), today, 0
     return today - timedelta(days=days), today, 0
 
 
@@ -172,13 +173,12 @@ def sync_arxiv(lib: Library, source: str, options: SyncOptions, progress: Progre
     first, last, offset = arxiv_window(cursor, options.today or date.today(), options.days)
     query = arxiv_query(category, first, last)
     report = SourceReport(source)
-    state = {"window": [first.isoformat(), last.isoformat()], "start": offset}
-    if "until" in cursor:
-        state["until"] = cursor["until"]
+    state = Cursor(window=(first.isoformat(), last.isoformat()), start=offset, until=cursor.until)
     finished = False
 
     def page_done(next_start: int) -> None:
-        state["start"] = next_start
+        nonlocal state
+        state = replace(state, start=next_start)
         delivery.save_cursor(lib, source, state, now_iso(), None)
 
     pages = fetch.fetch_arxiv(
@@ -188,7 +188,7 @@ def sync_arxiv(lib: Library, source: str, options: SyncOptions, progress: Progre
     )  # fmt: skip
     try:
         for body in pages:
-            name = f"{options.arxiv_api}?search_query={query}&start={state['start']}"
+            name = f"{options.arxiv_api}?search_query={query}&start={state.start}"
             report.add(import_source(lib, Source.from_bytes(body, name), arxiv_atom.NAME))
             total, at, _ = arxiv_atom.page_info(body)
             count = arxiv_atom.entry_count(body)
@@ -197,16 +197,14 @@ def sync_arxiv(lib: Library, source: str, options: SyncOptions, progress: Progre
     except RadarError as e:
         return _failed(lib, source, report, state if report.requests else cursor, e)
     if finished:
-        state = {"until": last.isoformat()}
+        state = Cursor(until=last.isoformat())
     report.done = finished
     report.cursor = state
     delivery.save_cursor(lib, source, state, now_iso(), None)
     return report
 
 
-def _failed(
-    lib: Library, source: str, report: SourceReport, cursor: dict[str, Any], e: RadarError
-) -> SourceReport:
+def _failed(lib: Library, source: str, report: SourceReport, cursor: Cursor, e: RadarError) -> SourceReport:
     """Keep the cursor at the last imported page and remember the error."""
     report.error = str(e)
     report.cursor = cursor
@@ -227,11 +225,11 @@ def sync_zotero(lib: Library, source: str, options: SyncOptions, progress: Progr
     report = SourceReport(source)
     try:
         account = zotero.account_from_settings()
-        items, version = zotero.fetch_items(account, source.partition(":")[2] or None, cursor.get("version"))
+        items, version = zotero.fetch_items(account, source.partition(":")[2] or None, cursor.version)
     except RadarError as e:
         return _failed(lib, source, report, cursor, e)
     report.add(import_source(lib, Source.from_bytes(json.dumps(items).encode(), source), "zotero_json"))
-    cursor = {"version": version} if version is not None else cursor
+    cursor = Cursor(version=version) if version is not None else cursor
     progress(f"{source}: {len(items)} items new or changed ({report.new} new papers)")
     report.done = True
     report.cursor = cursor
@@ -242,11 +240,11 @@ def sync_zotero(lib: Library, source: str, options: SyncOptions, progress: Progr
 # ---------------------------------------------------------------- Hugging Face Daily Papers
 
 
-def hf_days(cursor: dict[str, Any], today: date, days: int) -> list[date]:
+def hf_days(cursor: Cursor, today: date, days: int) -> list[date]:
     """Days still to fetch: after the last finished day (today is never finished: it still grows)."""
     first = (
-        date.fromisoformat(cursor["done"]) + timedelta(days=1)
-        if "done" in cursor
+        date.fromisoformat(cursor.done) + timedelta(days=1)
+        if cursor.done is not None
         else today - timedelta(days=days)
     )
     return [first + timedelta(days=n) for n in range((today - first).days + 1)]
@@ -267,7 +265,7 @@ def sync_hf(lib: Library, source: str, options: SyncOptions, progress: Progress)
         name = f"{options.hf_api}?date={day.isoformat()}"
         report.add(import_source(lib, Source.from_bytes(body, name), "hf_daily"))
         if day < today:
-            cursor = {"done": day.isoformat()}
+            cursor = Cursor(done=day.isoformat())
             delivery.save_cursor(lib, source, cursor, now_iso(), None)
         progress(f"hf {day}: {report.read} papers read ({report.new} new)")
     report.done = True
@@ -290,10 +288,10 @@ def sync_oai(lib: Library, source: str, options: SyncOptions, progress: Progress
     setspec, category = oai_set(source.removeprefix("arxiv-oai:"))
     cursor = delivery.get_cursor(lib, source)
     today = options.today or date.today()
-    start = cursor.get("from") or (today - timedelta(days=options.days)).isoformat()
+    start = cursor.from_ or (today - timedelta(days=options.days)).isoformat()
     params = {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": setspec, "from": start}
-    if "token" in cursor:
-        params = {"verb": "ListRecords", "resumptionToken": cursor["token"]}
+    if cursor.token is not None:
+        params = {"verb": "ListRecords", "resumptionToken": cursor.token}
     report = SourceReport(source)
     pacer = fetch.Pacer(options.delay, options.clock, options.sleep)
     with fetch.http_client(30.0) as client:
@@ -306,9 +304,9 @@ def sync_oai(lib: Library, source: str, options: SyncOptions, progress: Progress
             if info.records:
                 report.add(_import_oai(lib, body, f"{options.arxiv_oai}?{urlencode(params)}", category))
             if info.token is None:
-                cursor = {"from": info.response_date or today.isoformat()}
+                cursor = Cursor(from_=info.response_date or today.isoformat())
                 break
-            cursor = {"from": start, "token": info.token}
+            cursor = Cursor(from_=start, token=info.token)
             delivery.save_cursor(lib, source, cursor, now_iso(), None)
             params = {"verb": "ListRecords", "resumptionToken": info.token}
             progress(f"{source}: {report.read} records read ({report.new} new)")

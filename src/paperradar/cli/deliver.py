@@ -70,7 +70,7 @@ def sync_cmd(
         for s in states:
             error = f"  [red]last error: {s.last_error}[/red]" if s.last_error else ""
             out.print(
-                f"{s.source}: {json.dumps(s.cursor)}, last ok {s.last_ok or 'never'}{error}",
+                f"{s.source}: {json.dumps(s.cursor.as_json())}, last ok {s.last_ok or 'never'}{error}",
                 highlight=False,
             )
         return None
