@@ -27,7 +27,7 @@ def app_path(planted, tmp_path):  # noqa: F811
 def test_api_topics_lists_the_documented_shape(app_path):
     data = client_for(app_path).get("/api/topics").json()
     assert data["ok"] and data["total"] == 6 and data["build"]["papers"] == 414
-    assert all({"id", "label", "size", "parent"} <= set(t) for t in data["items"])
+    assert data["items"] and all({"id", "label", "size", "parent"} <= set(t) for t in data["items"])
 
 
 def test_api_topic_and_its_page(app_path):
@@ -56,7 +56,7 @@ def test_api_map_highlights_a_search(app_path):
     data = client.get("/api/map", params={"q": "diarization", "limit": 20}).json()
     hits = [p for p in data["points"] if p["hit"]]
     assert data["total"] == 414 and hits
-    assert all("diarization" in (p["title"] or "").lower() or p["title"] for p in hits)
+    assert hits and all("diarization" in (p["title"] or "").lower() or p["title"] for p in hits)
     assert len(data["topics"]) == 6 and all("x" in t for t in data["topics"])
     assert client.get("/map").status_code == 200
 
