@@ -27,7 +27,7 @@ def test_paper_has_sources_with_provenance_and_similar(client):
     keys = {s["key"] for s in body["paper"]["sources"]}
     assert keys and set(body["paper"]["provenance"].values()) <= keys
     assert body["similar"] and all(s["id"] != body["paper"]["id"] for s in body["similar"])
-    assert all(s["reasons"] for s in body["similar"])
+    assert body["similar"] and all(s["reasons"] for s in body["similar"])
 
 
 def test_unknown_paper_is_404_in_the_error_shape(client):

@@ -47,7 +47,7 @@ def test_feedback_changes_recommendations_and_undo_restores(client):
     before = client.get("/api/home", params={"profile": "fb"}).json()
     ids = [i["id"] for g in before["groups"] for i in g["items"]]
     assert before["profile"] == "fb" and len(ids) >= 2
-    assert all(i["reasons"] for g in before["groups"] for i in g["items"])
+    assert before["groups"] and all(i["reasons"] for g in before["groups"] for i in g["items"])
     r = client.post_csrf("/api/profiles/fb/feedback", json={"paper": ids[0], "kind": "not_interested"})
     assert r.json()["feedback"]["kind"] == "not_interested"
     after = [

@@ -36,7 +36,7 @@ def test_filters_narrow_the_results(client):
     every = client.get("/api/search", params={"q": "language models"}).json()
     since = client.get("/api/search", params={"q": "language models", "since": "2025"}).json()
     assert 0 < since["total"] < every["total"]
-    assert all(i["date"] >= "2025" for i in since["items"])
+    assert since["items"] and all(i["date"] >= "2025" for i in since["items"])
     coded = client.get("/api/search", params={"q": "", "has_code": "true", "limit": 200}).json()
     assert coded["total"] > 0
     for item in coded["items"][:5]:
@@ -45,9 +45,13 @@ def test_filters_narrow_the_results(client):
 
 def test_category_and_author_filters(client):
     r = client.get("/api/search", params={"q": "", "category": "cs.CL", "limit": 100}).json()
-    assert r["total"] > 0 and all(any(c.lower() == "cs.cl" for c in i["categories"]) for i in r["items"])
+    assert (
+        r["total"] > 0
+        and r["items"]
+        and all(any(c.lower() == "cs.cl" for c in i["categories"]) for i in r["items"])
+    )
     r = client.get("/api/search", params={"q": "", "author": "Yuandong Tian", "limit": 100}).json()
-    assert r["total"] > 0 and all(any("Tian" in a for a in i["authors"]) for i in r["items"])
+    assert r["total"] > 0 and r["items"] and all(any("Tian" in a for a in i["authors"]) for i in r["items"])
 
 
 def test_no_words_lists_the_newest(client):

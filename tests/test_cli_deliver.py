@@ -77,7 +77,7 @@ def test_sync_then_digest_arrives_once_and_never_twice(cli, env, api, smtp, db_p
     plain = first.get_body(("plain",)).get_content()
     papers1 = papers_in(first)
     assert len(papers1) == 3 and not papers1 & set(OWN)
-    assert all(f"https://arxiv.org/abs/{p[6:]}" in plain for p in papers1)
+    assert papers1 and all(f"https://arxiv.org/abs/{p[6:]}" in plain for p in papers1)
 
     # one-click feedback links carry a signed claim the web app can verify
     parser = Hrefs()

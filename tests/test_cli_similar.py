@@ -13,7 +13,7 @@ def test_similar_json_lists_neighbours_with_reasons(cli):
     assert result.exit_code == 0, result.output
     hits = json.loads(result.output)
     assert len(hits) == 5
-    assert all({"id", "ids", "title", "score", "reasons"} <= set(h) for h in hits)
+    assert hits and all({"id", "ids", "title", "score", "reasons"} <= set(h) for h in hits)
     assert "arxiv:2407.08296" not in [h["id"] for h in hits]  # Q-GaLore itself is not its own neighbour
     assert any((h["title"] or "").startswith("GaLore: Memory-Efficient") for h in hits[:3])
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
@@ -47,7 +47,9 @@ def test_similar_by_facet_matches_sentences_and_says_which(cli):
     assert result.exit_code == 0, result.output
     hits = json.loads(result.output)
     assert len(hits) == 5 and "arxiv:2407.08296" not in [h["id"] for h in hits]
-    assert all(any(r.startswith("close in its method (sentence match") for r in h["reasons"]) for h in hits)
+    assert hits and all(
+        any(r.startswith("close in its method (sentence match") for r in h["reasons"]) for h in hits
+    )
     assert any("GaLore" in (h["title"] or "") for h in hits)
     shown = cli("similar", "arxiv:2407.08296", "--facet", "result", "--limit", "3")
     assert shown.exit_code == 0 and "close in its results" in shown.output

@@ -25,9 +25,9 @@ def test_build_then_list_gives_the_documented_shape(cli, built):
     assert built["fine_topics"] == 4 and built["broad_topics"] == 2 and built["papers"] == 414
     topics = json.loads(cli("topics", "list", "--json").stdout)
     assert len(topics) == 6
-    assert all({"id", "label", "size", "parent"} <= set(t) for t in topics)
+    assert topics and all({"id", "label", "size", "parent"} <= set(t) for t in topics)
     broad = {t["id"] for t in topics if t["parent"] is None}
-    assert len(broad) == 2 and all(t["parent"] in broad for t in topics if t["parent"] is not None)
+    assert len(broad) == 2 and topics and all(t["parent"] in broad for t in topics if t["parent"] is not None)
     text = cli("topics", "list", "--level", "fine").stdout
     assert "speaker diarization" in text and "protein folding" in text
 

@@ -175,7 +175,7 @@ def _check_csl_item(item: dict) -> None:
     for author in item.get("author", []):
         assert set(author) <= {"family", "given", "suffix", "literal"}
         assert ("literal" in author) != ("family" in author)
-        assert all(isinstance(v, str) and v for v in author.values())
+        assert author and all(isinstance(v, str) and v for v in author.values())
     if "issued" in item and "raw" not in item["issued"]:
         (parts,) = item["issued"]["date-parts"]
         assert 1 <= len(parts) <= 3 and all(isinstance(p, int) for p in parts)

@@ -63,7 +63,7 @@ def test_cards_carry_the_key_sentences_and_a_pdf_link(client):
     items = [i for g in body["groups"] for i in g["items"]]
     with_idea = [i for i in items if i["highlights"]["idea"]]
     assert with_idea, "recommended papers with abstracts get an idea sentence"
-    assert all(i["highlights"]["idea"] != i["highlights"]["result"] for i in with_idea)
+    assert with_idea and all(i["highlights"]["idea"] != i["highlights"]["result"] for i in with_idea)
     page = client.get("/", params={"profile": "me"}).text
     assert 'class="key-sentences"' in page and ">PDF</a>" in page
 

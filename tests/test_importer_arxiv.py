@@ -160,8 +160,8 @@ def test_kaggle_sample_all_parse(kaggle):
     records, errors = kaggle
     assert errors == []
     assert len(records) == 200
-    assert all(r.ids and r.title and r.abstract and r.authors and r.categories for r in records)
-    assert all("published" in r.dates for r in records)
+    assert records and all(r.ids and r.title and r.abstract and r.authors and r.categories for r in records)
+    assert records and all("published" in r.dates for r in records)
 
 
 def test_kaggle_first_record(kaggle):

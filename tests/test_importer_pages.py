@@ -58,7 +58,7 @@ def test_each_sample_is_detected_by_its_own_importer(filename):
     scores = {mod.NAME: mod.detect(head, "pasted.txt") for mod in PAGE_IMPORTERS.values()}
     owner = PAGE_IMPORTERS[filename].NAME
     assert scores[owner] >= 80, scores
-    assert all(score == 0 for name, score in scores.items() if name != owner), scores
+    assert scores and all(score == 0 for name, score in scores.items() if name != owner), scores
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_dataset_viewer_sample():
     assert records[0].source.line == 9
     assert records[-1].ids[0] == "arxiv:2306.17806"
     assert records[-1].abstract.startswith("Classifier-Free Guidance (CFG) has recently emerged")
-    assert all(r.abstract and r.title is None for r in records)
+    assert records and all(r.abstract and r.title is None for r in records)
     by_id = {r.ids[0]: r for r in records}
     versioned = by_id["arxiv:2406.07522"]
     assert versioned.ids == ["arxiv:2406.07522", "arxiv:2406.07522v1", "doi:10.48550/arxiv.2406.07522"]
@@ -328,11 +328,11 @@ def test_profile_feed_every_record_parses():
     records = profile_records()
     assert len(records) == 50
     assert [r.source.line for r in records] == list(range(1, 150, 3))
-    assert all(r.title and r.abstract and r.authors and r.categories for r in records)
+    assert records and all(r.title and r.abstract and r.authors and r.categories for r in records)
     # every title line but one ends in "et al."; that one lists a single author
     incomplete = [r for r in records if not r.authors_complete]
     assert len(incomplete) == 49
-    assert all(len(r.authors) == 3 for r in incomplete)
+    assert incomplete and all(len(r.authors) == 3 for r in incomplete)
 
 
 def test_profile_feed_title_author_boundaries():
@@ -446,7 +446,7 @@ def test_abstract_list_sample():
     assert errors == []
     assert len(records) == 10
     assert [r.source.line for r in records] == list(range(1, 11))
-    assert all(r.ids == [] and r.title is None for r in records)
+    assert records and all(r.ids == [] and r.title is None for r in records)
     assert records[0].abstract.startswith("Large language models (LLMs) have revolutionized natural language")
     assert not records[0].abstract.startswith("Abstract")
     assert records[0].raw.startswith("Abstract:Large language models")

@@ -38,7 +38,7 @@ def test_csv_keeps_good_rows_and_reports_bad_ones_with_their_lines(csv_rows):
         (12, errors[1].reason),
     ]
     assert "no id, title or abstract" in errors[1].reason
-    assert all(r.source.importer == "tabular_csv" for r in records)
+    assert records and all(r.source.importer == "tabular_csv" for r in records)
 
 
 def test_csv_multiline_quoted_abstract_is_one_record_at_its_first_line(csv_rows):

@@ -47,7 +47,7 @@ def test_a_new_paper_adds_its_row_and_keeps_the_rest(fitted):
     after = F.load_features(lib, KEEP, dense=False)
     assert len(fits) == 1 and after.vocabulary.terms == feats.vocabulary.terms  # no refit
     assert after.rows([new])[0] >= 0 and row(after, new).any()
-    assert all(np.array_equal(row(after, pk), before[pk]) for pk in pks)
+    assert pks and all(np.array_equal(row(after, pk), before[pk]) for pk in pks)
 
 
 def test_a_changed_paper_gets_a_new_row_and_a_deleted_one_loses_its_row(fitted):

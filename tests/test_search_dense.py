@@ -40,7 +40,7 @@ def test_semantic_search_finds_meaning_without_the_words(indexed):
     # none of these words is in the paper's title, and "phones"/"cheaper" are not in its abstract
     result = search(indexed, "making language models cheaper to run on phones", mode="semantic", limit=3)
     assert any(t.startswith("MobileLLM") for t in titles(result)), titles(result)
-    assert all(any("close in meaning" in r for r in h.reasons) for h in result.hits)
+    assert result.hits and all(any("close in meaning" in r for r in h.reasons) for h in result.hits)
 
 
 def test_hybrid_keeps_exact_matches_on_top_and_explains_both(indexed):
@@ -103,7 +103,7 @@ def test_a_mixed_tier_library_searches_each_paper_by_its_best_vector(tmp_path):
     assert isinstance(index, MixedIndex) and embedder.model_id == quality.model_id
     assert index.fast_papers == 10 and len(index) == lib.counts()["papers"]
     top = search(lib, "soft robot tentacle grasping", mode="semantic", limit=3)
-    assert all("Octopus" in (h.paper.title or "") for h in top.hits)
+    assert top.hits and all("Octopus" in (h.paper.title or "") for h in top.hits)
     update_index(lib, quality)  # `paperradar index` upgrades them
     index, _ = best_index(lib)
     assert index.fast_papers == 0

@@ -111,9 +111,9 @@ def test_every_kind_gets_the_digest_once_with_key_sentences_and_signed_links(
     assert mx["body"]["msgtype"] == "m.text" and "<b><a href=" in mx["body"]["formatted_body"]
     [js] = chat.of("json")
     assert {p["id"] for p in js["body"]["papers"]} == {h for h in _ids(smtp)}
-    assert all(p["highlights"].get("idea") for p in js["body"]["papers"])
+    assert js["body"]["papers"] and all(p["highlights"].get("idea") for p in js["body"]["papers"])
     message_id = js["body"]["message_id"]
-    assert all(g["headers"]["Idempotency-Key"] == message_id for g in chat.got)
+    assert chat.got and all(g["headers"]["Idempotency-Key"] == message_id for g in chat.got)
     assert mx["path"].endswith("/m.room.message/" + message_id.strip("<>").replace("@", "%40"))
 
     # the feedback links are the email's: signed for this profile and paper, and they verify
