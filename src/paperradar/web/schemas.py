@@ -34,8 +34,6 @@ class Page(Body):
 
 
 # ---------------------------------------------------------------- papers
-
-
 class AuthorOut(BaseModel):
     name: str
     affiliations: list[str]
@@ -119,8 +117,6 @@ class Fetched(Body):
 
 
 # ---------------------------------------------------------------- search and library
-
-
 class HitOut(BaseModel):
     """One search result (the CLI's `search --json` object)."""
 
@@ -164,8 +160,6 @@ class Stats(Body):
 
 
 # ---------------------------------------------------------------- import and jobs
-
-
 class LineNote(BaseModel):
     path: str
     line: int | None
@@ -207,8 +201,6 @@ class JobBody(Body):
 
 
 # ---------------------------------------------------------------- profiles and Home
-
-
 class InterestOut(BaseModel):
     name: str
     terms: list[str]
@@ -328,8 +320,6 @@ class Home(Body):
 
 
 # ---------------------------------------------------------------- digests
-
-
 class DigestPaper(BaseModel):
     id: str
     title: str | None
@@ -400,8 +390,6 @@ class LinkFeedback(Body):
 
 
 # ---------------------------------------------------------------- accounts
-
-
 class UserOut(BaseModel):
     name: str
     admin: bool
@@ -443,8 +431,6 @@ class NewToken(Body):
 
 
 # ---------------------------------------------------------------- topics
-
-
 class TopicOut(BaseModel):
     id: int
     label: str
