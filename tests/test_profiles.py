@@ -166,6 +166,18 @@ def test_feedback_undo_add_remove(demo):
     assert get_paper(demo, "2410.09918").title  # the papers stay in the library
 
 
+def test_names_and_the_stored_row_are_read_without_loading_the_profiles(demo):
+    P.create_profile(demo, "Reading", papers=["2410.09918"])
+    P.create_profile(demo, "attention", papers=["2410.01779"])
+    P.give_feedback(demo, "Reading", "2409.20370", "like")
+    assert P.profile_names(demo) == ["attention", "Reading"]  # sorted without regard to case
+    row = P.find_profile(demo, "READING")  # a name matches without regard to case
+    assert row.name == "Reading" and row.pk == P.get_profile(demo, "reading").pk
+    assert [p for i in row.interests for p in i.papers] == ["arxiv:2410.09918"]  # the like regroups later
+    with pytest.raises(NotFound, match="no profile named 'nobody'"):
+        P.find_profile(demo, "nobody")
+
+
 def test_merging_and_rebuilding_keep_the_researchers_profile_and_feedback(tmp_path):
     """Merging two papers moves the profile's links and feedback to the paper that stays; `papers
     rebuild` (every paper made again) keeps profiles, feedback and seen marks."""

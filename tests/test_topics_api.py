@@ -27,6 +27,9 @@ def app_path(planted, tmp_path):  # noqa: F811
 def test_api_topics_lists_the_documented_shape(app_path):
     data = client_for(app_path).get("/api/topics").json()
     assert data["ok"] and data["total"] == 6 and data["build"]["papers"] == 414
+    build = data["build"]  # the build's report, flat, as before typed rows (storage/topics.TopicBuild)
+    assert {"built_at", "model_id", "model", "fine_topics", "broad_topics"} <= set(build)
+    assert build["model"] == build["model_id"] and build["fine_topics"] == 4
     assert data["items"] and all({"id", "label", "size", "parent"} <= set(t) for t in data["items"])
 
 
