@@ -108,7 +108,9 @@ def display_title(paper: Paper) -> str:
 # the modules that add commands to `app` when imported; each area adds its own line
 COMMAND_MODULES = [
     "db",
-    "deliver",
+    "syncing",  # sync, enrich: before digest and watch, as when one module held them
+    "digests",
+    "watching",
     "fetching",
     "imports",
     "index_cmd",
