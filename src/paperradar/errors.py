@@ -4,7 +4,7 @@ Only these leave the library; the CLI prints `Error: <message>` (exit 1), the we
 `{"ok": false, "error": ..., "status": N}`:
 
     RadarError                 500  something failed that is not the caller's doing
-    ├── InvalidInput           400  the request cannot be done as asked
+    ├── InvalidInput           400  the request cannot be done as asked (also a ValueError)
     │   └── Conflict           409  what it would create exists already (a profile name)
     ├── ParseError             400  one bad spot in one source: file, line, reason
     ├── NotFound               404  no such paper, profile, topic...
@@ -20,7 +20,10 @@ class RadarError(Exception):
     exit_code = 1
 
 
-class InvalidInput(RadarError):
+class InvalidInput(RadarError, ValueError):
+    """The request cannot be done as asked (a bad date, an unknown tier...). Also a ValueError, so
+    the parsers that try a value and fall back (`except ValueError`) treat it as they always did."""
+
     http_status = 400
 
 

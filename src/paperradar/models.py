@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .errors import InvalidInput
+
 # Fields of a Record/Paper that carry bibliographic content (provenance is tracked per field).
 CONTENT_FIELDS = (
     "title",
@@ -48,11 +50,11 @@ class PartialDate:
 
     def __post_init__(self) -> None:
         if self.month is not None and not 1 <= self.month <= 12:
-            raise ValueError(f"month out of range: {self.month}")
+            raise InvalidInput(f"month out of range: {self.month}")
         if self.day is not None and not 1 <= self.day <= 31:
-            raise ValueError(f"day out of range: {self.day}")
+            raise InvalidInput(f"day out of range: {self.day}")
         if self.year is None and self.month is None:
-            raise ValueError("a date needs at least a year or a month")
+            raise InvalidInput("a date needs at least a year or a month")
 
     @property
     def complete(self) -> bool:
@@ -71,7 +73,7 @@ class PartialDate:
     def from_iso(cls, text: str) -> PartialDate:
         m = _ISO_RE.match(text.strip())
         if not m:
-            raise ValueError(f"not an ISO date: {text!r}")
+            raise InvalidInput(f"not an ISO date: {text!r}")
         y, mo, d = (int(g) if g else None for g in m.groups())
         return cls(y, mo, d)
 

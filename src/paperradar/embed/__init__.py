@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from ..errors import BackendUnavailable
+from ..errors import BackendUnavailable, InvalidInput
 
 Tier = Literal["fast", "quality"]
 TIERS: tuple[Tier, ...] = ("fast", "quality")
@@ -91,7 +91,7 @@ def load_embedder(tier: Tier, providers: list[str] | None = None) -> Embedder:
     e.g. ["CUDAExecutionProvider"]; the default is the CPU. Loaded once per process (and again only
     when the model files change)."""
     if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; expected one of {TIERS}")
+        raise InvalidInput(f"unknown tier {tier!r}; expected one of {TIERS}")
     folder, digest = tier_files(tier)
     return _load(tier, str(folder), digest, tuple(providers or ()))
 

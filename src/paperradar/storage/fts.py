@@ -136,7 +136,7 @@ def relaxed_terms(terms: Sequence[Term]) -> list[Term]:
 def match_expression(terms: Sequence[Term], excluded: Sequence[Term] = (), joiner: Joiner = "AND") -> str:
     """The FTS5 MATCH expression: `(a AND b) NOT (c OR d)`. `terms` must not be empty."""
     if not terms:
-        raise ValueError("a MATCH expression needs at least one term")
+        raise InvalidInput("a search needs at least one word")
     expr = "(" + f" {joiner} ".join(t.fts() for t in terms) + ")"
     if excluded:
         expr += " NOT (" + " OR ".join(t.fts() for t in excluded) + ")"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InvalidInput
+
 MIGRATIONS: list[str] = [
     # 1 (issue 16): the SQLite schema of migrations 1-12
     """
@@ -313,7 +315,7 @@ def migrate(conn: Any, upto: int | None = None) -> int:
         row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
         version = int(row[0] or 0)
         if version > len(MIGRATIONS):
-            raise ValueError(
+            raise InvalidInput(
                 f"library schema version {version} is newer than this paperradar ({len(MIGRATIONS)});"
                 " upgrade paperradar"
             )
