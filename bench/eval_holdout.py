@@ -509,6 +509,11 @@ def run(authors: int, cuts: list[str], log_path: Path, only: set[str] | None) ->
 # Round 4: a lexical SVM per interest, scored by the best interest (with or without the
 # profile-wide SVM beside them), run with `--only` beside the logged knn-2 rows. Round 5: a third
 # evidence, the TF-IDF cosine to the profile's (recency-weighted) mean row, at weight 0.5 and 1.
+# Round 6 (issue 11, third session): other third evidences, the per-interest nearest papers on
+# the TF-IDF rows (the dense rule where the fast tier is weak) at weight 1 and 0.5, and the
+# profile's words (BM25-like: each word weighs the profile papers using it); and reciprocal-rank
+# fusion instead of adding z-scores (rrf 0.002 ~ k 60 over 30k candidates), alone and with the
+# lexical nearest papers.
 DEV_GRID: dict[str, dict[str, Any]] = {
     "knn-2": {"knn": 2},
     "knn-2-C-0.02": {"knn": 2, "C": 0.02},
@@ -518,6 +523,11 @@ DEV_GRID: dict[str, dict[str, Any]] = {
     "knn-2-interest-svm-max-with-global": {"knn": 2, "interest_svm": "max-with-global"},
     "knn-2-centroid-0.5": {"knn": 2, "centroid_weight": 0.5},
     "knn-2-centroid-1": {"knn": 2, "centroid_weight": 1.0},
+    "knn-2-lexical-knn-1": {"knn": 2, "lexical_knn_weight": 1.0},
+    "knn-2-lexical-knn-0.5": {"knn": 2, "lexical_knn_weight": 0.5},
+    "knn-2-words-1": {"knn": 2, "words_weight": 1.0},
+    "knn-2-rrf": {"knn": 2, "rrf": 0.002},
+    "knn-2-rrf-lexical-knn": {"knn": 2, "rrf": 0.002, "lexical_knn_weight": 1.0},
 }
 DEV_BASELINES = ("arxiv-sanity-svm",)
 

@@ -46,6 +46,15 @@ class LearnerConfig:
     # interest's z-score, "max-with-global" the best of those and the profile-wide SVM's
     interest_svm: str = ""
     centroid_weight: float = 0.0  # weight of a third evidence: TF-IDF cosine to the positives' mean row
+    # weight of a third evidence: per interest, the mean TF-IDF cosine to its knn nearest papers
+    # (the dense evidence's rule on the lexical rows), the best interest's
+    lexical_knn_weight: float = 0.0
+    # weight of a third evidence, BM25-like "the profile's words": each word weighs the (recency-
+    # weighted) number of profile papers using it; a paper scores its TF-IDF row against that
+    words_weight: float = 0.0
+    # 0: the evidences' z-scores are added; > 0: reciprocal-rank fusion, each evidence's rank in
+    # the library read from its z (the normal upper tail), score = sum of weight / (rrf + tail)
+    rrf: float = 0.0
 
 
 @dataclass
@@ -77,6 +86,11 @@ class Model:
     interest_lex: list[tuple[np.ndarray, float, tuple[float, float]]] = field(default_factory=list)
     centroid: np.ndarray | None = None  # the positives' mean TF-IDF row (unit), with cfg.centroid_weight
     centroid_scale: tuple[float, float] = (0.0, 1.0)
+    # with cfg.lexical_knn_weight: per interest, its papers' TF-IDF rows and recency weights
+    lex_interests: list[tuple[sparse.csr_matrix, np.ndarray]] = field(default_factory=list)
+    lex_knn_scale: tuple[float, float] = (0.0, 1.0)
+    words: np.ndarray | None = None  # with cfg.words_weight: each word's weight in the profile
+    words_scale: tuple[float, float] = (0.0, 1.0)
 
     def lexical(self, x: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(x @ self.coef).ravel() + self.intercept
@@ -108,14 +122,33 @@ class Model:
         lex = self.lexical_z(x)
         dense_raw, best, near = self.dense(d, x.shape[0])
         dense = _z(dense_raw, self.dense_scale) if self.interests else np.zeros_like(lex)
-        score = lex + self.cfg.dense_weight * dense
-        if self.centroid is not None:
-            score = score + self.cfg.centroid_weight * _z(
-                np.asarray(x @ self.centroid).ravel(), self.centroid_scale
-            )
+        parts = [(1.0, lex), (self.cfg.dense_weight, dense), *self.extra(x)]
+        penalty = np.zeros(len(lex))
         if len(self.penalty) and len(best):
-            score = score - self.penalty[np.maximum(best, 0)] * (best >= 0)
-        return Evidence(score, lex, dense, best, near)
+            penalty = self.penalty[np.maximum(best, 0)] * (best >= 0)
+        if self.cfg.rrf > 0:
+            score = sum(w / (self.cfg.rrf + _upper_tail(z - penalty)) for w, z in parts if w)
+        else:
+            score = sum(w * z for w, z in parts if w) - penalty
+        return Evidence(np.asarray(score, dtype=float), lex, dense, best, near)
+
+    def extra(self, x: sparse.csr_matrix) -> list[tuple[float, np.ndarray]]:
+        """The third evidences that are switched on, as (weight, z-score) pairs."""
+        out = []
+        if self.centroid is not None:
+            out.append(
+                (self.cfg.centroid_weight, _z(np.asarray(x @ self.centroid).ravel(), self.centroid_scale))
+            )
+        if self.lex_interests:
+            out.append((self.cfg.lexical_knn_weight, _z(self.lexical_knn(x), self.lex_knn_scale)))
+        if self.words is not None:
+            out.append((self.cfg.words_weight, _z(np.asarray(x @ self.words).ravel(), self.words_scale)))
+        return out
+
+    def lexical_knn(self, x: sparse.csr_matrix) -> np.ndarray:
+        """Per interest, the mean TF-IDF cosine to its knn nearest papers; the best interest's."""
+        per = [_near(x, m, w, self.cfg.knn) for m, w in self.lex_interests]
+        return np.max(np.column_stack(per), axis=1)
 
     def percentile(self, scores: np.ndarray) -> np.ndarray:
         """The share of the library (its reference papers) scoring below each score, in [0, 1).
@@ -199,15 +232,33 @@ def fit(data: TrainingSet, cfg: LearnerConfig = LearnerConfig()) -> Model:
     model.lex_scale = _scale(model.lexical(data.ref_lex)) if data.ref_lex.shape[0] else (0.0, 1.0)
     if cfg.interest_svm:
         model.interest_lex = _interest_svms(data, cfg)
-    if cfg.centroid_weight and data.pos_lex.shape[0] and data.ref_lex.shape[0]:
-        mean = np.asarray(data.pos_lex.T @ data.pos_weights).ravel()
-        model.centroid = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-        model.centroid_scale = _scale(np.asarray(data.ref_lex @ model.centroid).ravel())
+    if data.pos_lex.shape[0] and data.ref_lex.shape[0]:
+        _fit_extra(model, data)
     if interests and data.ref_dense is not None and data.ref_dense.shape[0]:
         model.dense_scale = _scale(model.dense(data.ref_dense, data.ref_dense.shape[0])[0])
     if data.ref_lex.shape[0]:
         model.reference = np.sort(model.evidence(data.ref_lex, data.ref_dense).score)
     return model
+
+
+def _fit_extra(model: Model, data: TrainingSet) -> None:
+    """The third evidences cfg switches on, each with its scale on the reference papers."""
+    cfg, ref = model.cfg, data.ref_lex
+    if cfg.centroid_weight:
+        mean = np.asarray(data.pos_lex.T @ data.pos_weights).ravel()
+        model.centroid = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+        model.centroid_scale = _scale(np.asarray(ref @ model.centroid).ravel())
+    if cfg.lexical_knn_weight:
+        n = data.pos_lex.shape[0]
+        groups = data.pos_groups if data.pos_groups is not None else np.zeros(n, dtype=int)
+        for g in np.unique(groups):
+            take = np.flatnonzero(groups == g)
+            model.lex_interests.append((data.pos_lex[take], data.pos_weights[take]))
+        model.lex_knn_scale = _scale(model.lexical_knn(ref))
+    if cfg.words_weight:
+        used = (data.pos_lex > 0).astype(np.float32)
+        model.words = np.asarray(used.T @ data.pos_weights).ravel().astype(np.float32)
+        model.words_scale = _scale(np.asarray(ref @ model.words).ravel())
 
 
 def _fit_svm(data: TrainingSet, cfg: LearnerConfig) -> tuple[np.ndarray, float]:
