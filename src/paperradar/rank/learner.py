@@ -133,16 +133,14 @@ class Model:
         return Evidence(np.asarray(score, dtype=float), lex, dense, best, near)
 
     def extra(self, x: sparse.csr_matrix) -> list[tuple[float, np.ndarray]]:
-        """The third evidences that are switched on, as (weight, z-score) pairs."""
-        out = []
-        if self.centroid is not None:
-            out.append(
-                (self.cfg.centroid_weight, _z(np.asarray(x @ self.centroid).ravel(), self.centroid_scale))
-            )
-        if self.lex_interests:
-            out.append((self.cfg.lexical_knn_weight, _z(self.lexical_knn(x), self.lex_knn_scale)))
-        if self.words is not None:
-            out.append((self.cfg.words_weight, _z(np.asarray(x @ self.words).ravel(), self.words_scale)))
+        """The third evidences that are fitted and weighed, as (weight, z-score) pairs."""
+        cfg, out = self.cfg, []
+        if self.centroid is not None and cfg.centroid_weight:
+            out.append((cfg.centroid_weight, _z(np.asarray(x @ self.centroid).ravel(), self.centroid_scale)))
+        if self.lex_interests and cfg.lexical_knn_weight:
+            out.append((cfg.lexical_knn_weight, _z(self.lexical_knn(x), self.lex_knn_scale)))
+        if self.words is not None and cfg.words_weight:
+            out.append((cfg.words_weight, _z(np.asarray(x @ self.words).ravel(), self.words_scale)))
         return out
 
     def lexical_knn(self, x: sparse.csr_matrix) -> np.ndarray:
