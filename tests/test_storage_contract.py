@@ -16,7 +16,7 @@ from paperradar import profiles as P
 from paperradar.importers.base import Source
 from paperradar.papers import export_papers, get_paper, list_papers, merge_papers, split_paper
 from paperradar.search import search
-from paperradar.storage import delivery, fts, open_library, settings
+from paperradar.storage import cursors, delivery, fts, open_library, settings
 from paperradar.storage import topics as T
 from paperradar.storage.base import Library
 from paperradar.storage.postgres import close_pool
@@ -247,10 +247,10 @@ def test_topics_store_arrays(demo):
 
 
 def test_delivery_cursors_digests_and_settings(demo):
-    delivery.save_cursor(demo, "arxiv:cs.CL", delivery.Cursor(start=5), "2024-01-01T00:00:00", None)
-    delivery.save_cursor(demo, "arxiv:cs.CL", delivery.Cursor(start=9), "2024-01-02T00:00:00", "timeout")
-    state = delivery.sync_states(demo)[0]
-    assert state.cursor == delivery.Cursor(start=9) and state.last_ok == "2024-01-01T00:00:00"
+    cursors.save_cursor(demo, "arxiv:cs.CL", cursors.Cursor(start=5), "2024-01-01T00:00:00", None)
+    cursors.save_cursor(demo, "arxiv:cs.CL", cursors.Cursor(start=9), "2024-01-02T00:00:00", "timeout")
+    state = cursors.sync_states(demo)[0]
+    assert state.cursor == cursors.Cursor(start=9) and state.last_ok == "2024-01-01T00:00:00"
     assert state.last_error == "timeout"
     with demo.transaction():
         pk = delivery.create_digest(

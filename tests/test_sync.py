@@ -12,8 +12,8 @@ import pytest
 
 from delivery_fakes import NoSleep, api_server, closed_port  # noqa: F401 - fixtures
 from paperradar.errors import InvalidInput
-from paperradar.storage import delivery
-from paperradar.storage.delivery import Cursor
+from paperradar.storage import cursors
+from paperradar.storage.cursors import Cursor
 from paperradar.sync import SyncOptions, parse_sources, sync
 
 RUN1, RUN2 = date(2026, 7, 1), date(2026, 7, 2)
@@ -41,7 +41,7 @@ def test_first_sync_pages_through_the_window_and_imports_everything(lib, api):
     assert paper_count(lib) == 8
     p = lib.resolve("arxiv:2606.28737")
     assert "cs.CL" in lib.paper_row(p).data["categories"]
-    assert delivery.get_cursor(lib, "arxiv:cs.CL") == Cursor(until="2026-07-01")
+    assert cursors.get_cursor(lib, "arxiv:cs.CL") == Cursor(until="2026-07-01")
 
 
 def test_next_sync_starts_where_the_last_one_stopped(lib, api):
@@ -58,10 +58,10 @@ def test_failure_midway_keeps_the_first_page_and_resumes_after_it(lib, api):
     [report] = sync(lib, ["arxiv:cs.CL"], options(api, RUN1))
     assert "HTTP 503" in report.error and "try again later" in report.error
     assert paper_count(lib) == 5
-    cursor = delivery.get_cursor(lib, "arxiv:cs.CL")
+    cursor = cursors.get_cursor(lib, "arxiv:cs.CL")
     assert cursor == Cursor(window=("2026-06-29", "2026-07-01"), start=5)
     assert cursor.as_json() == {"window": ["2026-06-29", "2026-07-01"], "start": 5}  # as stored
-    [state] = delivery.sync_states(lib)
+    [state] = cursors.sync_states(lib)
     assert state.source == "arxiv:cs.CL" and state.cursor == cursor and state.last_error == report.error
 
     api.fail_after, api.requests = None, []
@@ -69,8 +69,8 @@ def test_failure_midway_keeps_the_first_page_and_resumes_after_it(lib, api):
     assert [r["start"] for r in api.requests] == ["5"]
     assert api.requests[0]["search_query"].endswith("[202606290000 TO 202607012359]")
     assert again.error is None and again.new == 3 and paper_count(lib) == 8
-    assert delivery.get_cursor(lib, "arxiv:cs.CL") == Cursor(until="2026-07-01")
-    assert delivery.sync_states(lib)[0].last_error is None
+    assert cursors.get_cursor(lib, "arxiv:cs.CL") == Cursor(until="2026-07-01")
+    assert cursors.sync_states(lib)[0].last_error is None
 
 
 def test_offline_changes_nothing_and_says_so(lib):
@@ -82,21 +82,21 @@ def test_offline_changes_nothing_and_says_so(lib):
         f"cannot reach 127.0.0.1:{port}: connection refused (1 attempt); are you offline?"
     ] * 2
     assert paper_count(lib) == 0
-    assert delivery.get_cursor(lib, "arxiv:cs.CL") == Cursor() == delivery.get_cursor(lib, "hf")
+    assert cursors.get_cursor(lib, "arxiv:cs.CL") == Cursor() == cursors.get_cursor(lib, "hf")
 
 
 def test_server_error_before_any_page_changes_nothing(lib, api):
     api.fail_first = 10
     [report] = sync(lib, ["arxiv:cs.CL"], options(api, RUN1))
     assert "HTTP 503" in report.error and paper_count(lib) == 0
-    assert delivery.get_cursor(lib, "arxiv:cs.CL") == Cursor()
+    assert cursors.get_cursor(lib, "arxiv:cs.CL") == Cursor()
 
 
 def test_hf_daily_fetches_each_day_since_the_last_finished_one(lib, api):
     [report] = sync(lib, ["hf"], options(api, date(2024, 10, 16), days=2))
     assert [r["date"] for r in api.requests] == ["2024-10-14", "2024-10-15", "2024-10-16"]
     assert report.new == 2 and paper_count(lib) == 2
-    assert delivery.get_cursor(lib, "hf") == Cursor(done="2024-10-15")  # today is fetched again next time
+    assert cursors.get_cursor(lib, "hf") == Cursor(done="2024-10-15")  # today is fetched again next time
     api.requests.clear()
     sync(lib, ["hf"], options(api, date(2024, 10, 16)))
     assert [r["date"] for r in api.requests] == ["2024-10-16"]
@@ -133,18 +133,18 @@ def test_oai_harvest_follows_the_resumption_token_and_keeps_one_category(lib, ap
     assert p.title == "Phonological Perception of Sign Language Models"
     assert [a["name"] for a in p.data["authors"]][:2] == ["Kayo Yin", "Jessica Carter"]
     # the next harvest starts from the date of the last answer, and an empty one is not an error
-    assert delivery.get_cursor(lib, "arxiv-oai:cs.CL") == Cursor(from_="2026-07-01")
+    assert cursors.get_cursor(lib, "arxiv-oai:cs.CL") == Cursor(from_="2026-07-01")
     api.requests.clear()
     [again] = sync(lib, ["arxiv-oai:cs.CL"], options(api, RUN2))
     assert api.requests[0]["from"] == "2026-07-01" and again.error is None and again.new == 0
-    assert delivery.get_cursor(lib, "arxiv-oai:cs.CL") == Cursor(from_="2026-07-02")
+    assert cursors.get_cursor(lib, "arxiv-oai:cs.CL") == Cursor(from_="2026-07-02")
 
 
 def test_oai_whole_set_and_resume_after_a_failure(lib, api):
     api.fail_after = 1  # the first page arrives, then the server fails
     [report] = sync(lib, ["arxiv-oai:cs"], options(api, RUN1))
     assert "HTTP 503" in report.error and paper_count(lib) == 6
-    assert delivery.get_cursor(lib, "arxiv-oai:cs").as_json() == {
+    assert cursors.get_cursor(lib, "arxiv-oai:cs").as_json() == {
         "from": "2026-06-29",
         "token": "6961466|1001",
     }

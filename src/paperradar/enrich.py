@@ -21,9 +21,9 @@ from .importers.base import Source
 from .ingest import import_source
 from .models import Record
 from .normalize import parse_arxiv_id
-from .storage import delivery
+from .storage import enrichment
 from .storage.base import Library
-from .storage.delivery import MissingFields
+from .storage.enrichment import MissingFields
 
 Progress = Callable[[str], None]
 
@@ -66,7 +66,7 @@ def enrich(
     progress: Progress | None = None,
 ) -> EnrichReport:
     """Look up every incomplete paper with an arXiv id; a network failure keeps the batches done."""
-    before = delivery.papers_missing_fields(lib)
+    before = enrichment.papers_missing_fields(lib)
     report = EnrichReport(incomplete=len(before))
     wanted: dict[str, MissingFields] = {}
     for row in before:
@@ -148,7 +148,7 @@ def _lookup(
 
 
 def _count_filled(lib: Library, rows: list[MissingFields], report: EnrichReport) -> None:
-    still = {r.pk: set(r.missing) for r in delivery.papers_missing_fields(lib)}
+    still = {r.pk: set(r.missing) for r in enrichment.papers_missing_fields(lib)}
     for row in rows:
         pk: int | None = row.pk if lib.existing_pks([row.pk]) else None
         if pk is None:  # merged into another paper: look it up by id

@@ -18,8 +18,8 @@ from pathlib import Path
 from . import fetch
 from .importers.base import Source
 from .ingest import ImportReport, import_source, now_iso
-from .storage import Library, delivery
-from .storage.delivery import Cursor
+from .storage import Library, cursors
+from .storage.cursors import Cursor
 
 CURSOR_PREFIX = "arxiv-fetch:"
 
@@ -42,8 +42,8 @@ def adopt_legacy_state(lib: Library, path: Path | None) -> int:
     adopted = 0
     for key, start in old.items():
         source = CURSOR_PREFIX + str(key)
-        if isinstance(start, int) and delivery.get_cursor(lib, source) == Cursor():
-            delivery.save_cursor(lib, source, Cursor(start=start, adopted_from=path.name), now_iso(), None)
+        if isinstance(start, int) and cursors.get_cursor(lib, source) == Cursor():
+            cursors.save_cursor(lib, source, Cursor(start=start, adopted_from=path.name), now_iso(), None)
             adopted += 1
     path.replace(path.with_name(path.name + ".adopted"))
     return adopted
@@ -66,10 +66,10 @@ def fetch_arxiv_into(
     adopted first)."""
     adopt_legacy_state(lib, legacy_state)
     source = cursor_source(query, ids)
-    start = (delivery.get_cursor(lib, source).start or 0) if resume else 0
+    start = (cursors.get_cursor(lib, source).start or 0) if resume else 0
 
     def save(next_start: int) -> None:
-        delivery.save_cursor(lib, source, Cursor(start=next_start, query=query), now_iso(), None)
+        cursors.save_cursor(lib, source, Cursor(start=next_start, query=query), now_iso(), None)
 
     reports = []
     pages = fetch.fetch_arxiv(

@@ -31,9 +31,9 @@ from .importers.arxiv_oai import page_info as oai_page_info
 from .importers.base import Source
 from .ingest import ImportReport, import_source, ingest_records, log_report, now_iso
 from .models import Record
-from .storage import delivery
+from .storage import cursors
 from .storage.base import Library
-from .storage.delivery import Cursor
+from .storage.cursors import Cursor
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +130,9 @@ def sync(
     return reports
 
 
-def sync_states(lib: Library) -> list[delivery.SyncState]:
+def sync_states(lib: Library) -> list[cursors.SyncState]:
     """Where each source stopped (`paperradar sync --status`): source, cursor, last_ok, last_error."""
-    return delivery.sync_states(lib)
+    return cursors.sync_states(lib)
 
 
 def sync_and_index(
@@ -169,7 +169,7 @@ def arxiv_query(category: str, start: date, end: date) -> str:
 
 def sync_arxiv(lib: Library, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
     category = source.removeprefix("arxiv:")
-    cursor = delivery.get_cursor(lib, source)
+    cursor = cursors.get_cursor(lib, source)
     first, last, offset = arxiv_window(cursor, options.today or date.today(), options.days)
     query = arxiv_query(category, first, last)
     report = SourceReport(source)
@@ -179,7 +179,7 @@ def sync_arxiv(lib: Library, source: str, options: SyncOptions, progress: Progre
     def page_done(next_start: int) -> None:
         nonlocal state
         state = replace(state, start=next_start)
-        delivery.save_cursor(lib, source, state, now_iso(), None)
+        cursors.save_cursor(lib, source, state, now_iso(), None)
 
     pages = fetch.fetch_arxiv(
         query, start=offset, page_size=options.page_size, max_results=options.max_results,
@@ -200,7 +200,7 @@ def sync_arxiv(lib: Library, source: str, options: SyncOptions, progress: Progre
         state = Cursor(until=last.isoformat())
     report.done = finished
     report.cursor = state
-    delivery.save_cursor(lib, source, state, now_iso(), None)
+    cursors.save_cursor(lib, source, state, now_iso(), None)
     return report
 
 
@@ -208,7 +208,7 @@ def _failed(lib: Library, source: str, report: SourceReport, cursor: Cursor, e: 
     """Keep the cursor at the last imported page and remember the error."""
     report.error = str(e)
     report.cursor = cursor
-    delivery.save_cursor(lib, source, cursor, now_iso(), report.error)
+    cursors.save_cursor(lib, source, cursor, now_iso(), report.error)
     log.info("sync %s failed: %s", source, e)  # the caller reports it
     return report
 
@@ -221,7 +221,7 @@ def sync_zotero(lib: Library, source: str, options: SyncOptions, progress: Progr
     cursor is the library version Zotero reported, so each sync asks only for what changed."""
     from . import zotero
 
-    cursor = delivery.get_cursor(lib, source)
+    cursor = cursors.get_cursor(lib, source)
     report = SourceReport(source)
     try:
         account = zotero.account_from_settings()
@@ -233,7 +233,7 @@ def sync_zotero(lib: Library, source: str, options: SyncOptions, progress: Progr
     progress(f"{source}: {len(items)} items new or changed ({report.new} new papers)")
     report.done = True
     report.cursor = cursor
-    delivery.save_cursor(lib, source, cursor, now_iso(), None)
+    cursors.save_cursor(lib, source, cursor, now_iso(), None)
     return report
 
 
@@ -252,7 +252,7 @@ def hf_days(cursor: Cursor, today: date, days: int) -> list[date]:
 
 def sync_hf(lib: Library, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
     today = options.today or date.today()
-    cursor = delivery.get_cursor(lib, source)
+    cursor = cursors.get_cursor(lib, source)
     report = SourceReport(source)
     for day in hf_days(cursor, today, options.days):
         try:
@@ -266,11 +266,11 @@ def sync_hf(lib: Library, source: str, options: SyncOptions, progress: Progress)
         report.add(import_source(lib, Source.from_bytes(body, name), "hf_daily"))
         if day < today:
             cursor = Cursor(done=day.isoformat())
-            delivery.save_cursor(lib, source, cursor, now_iso(), None)
+            cursors.save_cursor(lib, source, cursor, now_iso(), None)
         progress(f"hf {day}: {report.read} papers read ({report.new} new)")
     report.done = True
     report.cursor = cursor
-    delivery.save_cursor(lib, source, cursor, now_iso(), None)
+    cursors.save_cursor(lib, source, cursor, now_iso(), None)
     return report
 
 
@@ -286,7 +286,7 @@ def oai_set(spec: str) -> tuple[str, str | None]:
 def sync_oai(lib: Library, source: str, options: SyncOptions, progress: Progress) -> SourceReport:
     """Harvest records changed since the last harvest, page by page (resumption tokens)."""
     setspec, category = oai_set(source.removeprefix("arxiv-oai:"))
-    cursor = delivery.get_cursor(lib, source)
+    cursor = cursors.get_cursor(lib, source)
     today = options.today or date.today()
     start = cursor.from_ or (today - timedelta(days=options.days)).isoformat()
     params = {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": setspec, "from": start}
@@ -307,11 +307,11 @@ def sync_oai(lib: Library, source: str, options: SyncOptions, progress: Progress
                 cursor = Cursor(from_=info.response_date or today.isoformat())
                 break
             cursor = Cursor(from_=start, token=info.token)
-            delivery.save_cursor(lib, source, cursor, now_iso(), None)
+            cursors.save_cursor(lib, source, cursor, now_iso(), None)
             params = {"verb": "ListRecords", "resumptionToken": info.token}
             progress(f"{source}: {report.read} records read ({report.new} new)")
     report.done, report.cursor = True, cursor
-    delivery.save_cursor(lib, source, cursor, now_iso(), None)
+    cursors.save_cursor(lib, source, cursor, now_iso(), None)
     return report
 
 
