@@ -3,8 +3,8 @@ Protocols), and the dataclasses that travel between them. No I/O.
 
 `SQLiteLibrary` (sqlite.py) and `PostgresLibrary` (postgres.py) both satisfy `Library`, sharing
 common.py's `CommonLibrary`; tests/test_storage_contract.py runs the same tests on both. The storage
-modules that take a library (profiles.py, topics.py, delivery.py, jobs.py, web.py, freshness.py,
-users.py) are the profile, topic, delivery and settings repositories' functions; they reach the
+modules that take a library (profiles.py, topics.py, delivery.py, cursors.py, enrichment.py,
+jobs.py, settings.py, freshness.py, users.py) are the repositories' functions; they reach the
 database only through `lib.conn` and `lib.transaction()`, which both backends provide (see
 dialect.py). Code outside storage/ never touches `conn`, names a backend class or holds SQL
 (tests/test_storage_seam.py): it calls these methods and functions.
@@ -166,7 +166,7 @@ class VectorSource(Protocol):
 
 class Library(Papers, TextSearch, Vectors, PaperReads, Protocol):
     """A paperradar library on any backend. Profiles and feedback, topics, delivery, settings and
-    users are the functions of storage/profiles.py, topics.py, delivery.py, web.py and users.py,
+    users are the functions of storage/profiles.py, topics.py, delivery.py, settings.py and users.py,
     which work on either backend through `conn` (SQLite-dialect SQL, see dialect.py)."""
 
     path: str
