@@ -1,6 +1,6 @@
 """The one signer (issue 18): digest feedback links, the web's CSRF tokens and its login cookie are
-all signed by itsdangerous under one secret per library, each use with its own salt (`purpose`),
-so a value signed for one use is refused by every other.
+all signed by itsdangerous (HMAC-SHA256) under one secret per library, each use with its own salt
+(`purpose`), so a value signed for one use is refused by every other.
 
 The secret is `PAPERRADAR_LINK_SECRET` when set, else one made once and kept in the library's
 settings (`library_secret`: SQL). The secret that signed feedback links before migration 14 is
@@ -10,6 +10,7 @@ sign/verify functions are pure.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -38,36 +39,41 @@ def old_link_secrets(lib: Library) -> tuple[str, ...]:
     return tuple(str(v) for v in values if v)
 
 
-def _salt(purpose: str) -> str:
-    return f"paperradar-{purpose}"
+def _signer(secret: str, purpose: str) -> Signer:
+    return Signer(secret, salt=f"paperradar-{purpose}", digest_method=hashlib.sha256)
+
+
+def _serializer(secret: str, purpose: str) -> URLSafeSerializer:
+    kwargs = {"digest_method": hashlib.sha256}
+    return URLSafeSerializer(secret, salt=f"paperradar-{purpose}", signer_kwargs=kwargs)
 
 
 def sign(secret: str, purpose: str, value: str) -> str:
     """`value` with its signature appended (`value.signature`)."""
-    return Signer(secret, salt=_salt(purpose)).sign(value).decode()
+    return _signer(secret, purpose).sign(value).decode()
 
 
 def unsign(secret: str, purpose: str, signed: str) -> str | None:
     """The value of a `sign`ed string, or None when it was altered or signed for another purpose."""
     try:
-        return Signer(secret, salt=_salt(purpose)).unsign(signed).decode()
+        return _signer(secret, purpose).unsign(signed).decode()
     except (BadSignature, UnicodeError):
         return None
 
 
 def signature(secret: str, purpose: str, value: str) -> str:
     """Only the signature of `value` (a cookie that must change when `value` does)."""
-    return Signer(secret, salt=_salt(purpose)).get_signature(value).decode()
+    return _signer(secret, purpose).get_signature(value).decode()
 
 
 def dumps(secret: str, purpose: str, obj: Any) -> str:
     """A URL-safe signed token carrying `obj` (JSON)."""
-    return str(URLSafeSerializer(secret, salt=_salt(purpose)).dumps(obj))
+    return str(_serializer(secret, purpose).dumps(obj))
 
 
 def loads(secret: str, purpose: str, token: str) -> Any | None:
     """What a `dumps` token carries, or None when it was altered, or signed elsewhere or otherwise."""
     try:
-        return URLSafeSerializer(secret, salt=_salt(purpose)).loads(token)
+        return _serializer(secret, purpose).loads(token)
     except (BadSignature, UnicodeError, ValueError):
         return None
