@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -341,7 +341,7 @@ def choose_fields(records: list[RecordRow]) -> tuple[dict[str, Any], dict[str, s
     chosen: dict[str, Any] = {}
     prov: dict[str, str] = {}
 
-    def best(name: str, quality=lambda f: 0) -> None:  # type: ignore[no-untyped-def]
+    def best(name: str, quality: Callable[[dict[str, Any]], Any] = lambda f: 0) -> None:
         givers = [r for r in ordered if r.fields.get(name) not in (None, "", [], {})]
         if givers:
             top = max(givers, key=lambda r: (quality(r.fields), *_rank(r)))

@@ -61,5 +61,5 @@ class ParseError(RadarError):
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {reason}")
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[type[ParseError], tuple[str, int | None, str]]:
         return (type(self), (self.source, self.line, self.reason))

@@ -13,6 +13,10 @@ import logging
 import re
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pylatexenc is imported on first use
+    from pylatexenc.latex2text import LatexNodes2Text
 
 # pylatexenc reports macros it cannot expand on stderr; we keep the source text instead
 logging.getLogger("pylatexenc").addHandler(logging.NullHandler())
@@ -37,7 +41,7 @@ def _script(match: re.Match[str]) -> str:
 
 
 @lru_cache(maxsize=1)
-def _latex_converter():  # type: ignore[no-untyped-def]
+def _latex_converter() -> LatexNodes2Text:
     from pylatexenc.latex2text import LatexNodes2Text
 
     return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .. import authors, paper_refs, steering
     from .. import profiles as svc
     from .. import recommend as rec
+    from ..storage import Library
 else:  # ranking needs scikit-learn: load it only when a command runs
     authors = LazyModule("paperradar.authors")
     paper_refs = LazyModule("paperradar.paper_refs")
@@ -108,7 +109,7 @@ def show_cmd(name: NameArg, as_json: JsonFlag = False) -> None:
         _show(profile, as_json, lib)
 
 
-def _show(profile: svc.Profile, as_json: bool, lib=None) -> None:  # type: ignore[no-untyped-def]
+def _show(profile: svc.Profile, as_json: bool, lib: Library | None = None) -> None:
     if as_json:
         print_json(svc.profile_json(profile))
         return
@@ -173,7 +174,7 @@ def remove_cmd(
     _show(profile, as_json)
 
 
-def _refs(lib, refs: list[str]) -> list[str | int]:  # type: ignore[no-untyped-def]
+def _refs(lib: Library, refs: list[str]) -> list[str | int]:
     from pathlib import Path
 
     if len(refs) == 1 and (refs[0] == "-" or Path(refs[0]).is_file()):

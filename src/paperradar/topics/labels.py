@@ -25,7 +25,7 @@ MIN_SHARE = 0.04  # a label phrase is used by at least 4% of the topic's papers
 ACRONYM = re.compile(r"\s*\((?:[A-Za-z][A-Za-z0-9\-]{1,9})\)")  # "models (LLMs)": the acronym repeats
 
 
-def vectorize(texts: list[str]):  # type: ignore[no-untyped-def]
+def vectorize(texts: list[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
     """(binary document-phrase matrix, vocabulary array) over unigrams and bigrams."""
     from sklearn.feature_extraction.text import CountVectorizer
 
