@@ -5,6 +5,7 @@ and SMTP, `paperradar sync` (a local server answering with saved arXiv responses
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from html.parser import HTMLParser
@@ -62,8 +63,10 @@ def test_sync_then_digest_arrives_once_and_never_twice(cli, env, api, smtp, db_p
     result = cli("sync")
     assert result.exit_code == 0, result.output
     assert "arxiv:cs.CL: 2 requests, read 8, new 8" in result.stdout
-    status = cli("sync", "--status", "--json").stdout
-    assert '"source": "arxiv:cs.CL"' in status and '"last_error": null' in status
+    [status] = json.loads(cli("sync", "--status", "--json").stdout)
+    assert set(status) == {"source", "cursor", "last_ok", "last_error", "updated_at"}
+    assert status["source"] == "arxiv:cs.CL" and status["last_error"] is None
+    assert list(status["cursor"]) == ["until"]  # the window finished: next time from its last day
     make_profile(cli, env)
 
     sent = cli("digest", "send", "rag")
