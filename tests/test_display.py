@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from paperradar.display import display_text
+from paperradar.hits import plain, shown_segments, spans
 from paperradar.normalize import clean_text
-from paperradar.search import plain, shown_segments, spans
 from paperradar.storage.fts import MARK_CLOSE, MARK_OPEN
 
 CASES = [

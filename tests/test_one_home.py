@@ -16,10 +16,10 @@ from paperradar.digest.render import authors_line, render_text
 from paperradar.display import author_line, paper_links, title_of
 from paperradar.export import export
 from paperradar.export.bibtex import split_name
+from paperradar.hits import Hit, hit_json
 from paperradar.importers._glued import is_person_name
 from paperradar.models import Author, Paper, PartialDate, paper_date
 from paperradar.normalize import PARTICLES, is_name_suffix
-from paperradar.search import Hit, hit_json
 from paperradar.web.papers import paper_brief
 
 SRC = Path(__file__).parents[1] / "src" / "paperradar"

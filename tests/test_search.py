@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLES
 from paperradar.errors import BackendUnavailable, InvalidInput
+from paperradar.hits import highlight_html, hit_json, segments
 from paperradar.importers.base import Source
 from paperradar.ingest import expand_paths, import_source
-from paperradar.search import Filters, highlight_html, hit_json, search, segments
+from paperradar.search import Filters, search
 from paperradar.storage import open_library
 from paperradar.storage.fts import MARK_CLOSE, MARK_OPEN, Term, match_expression, parse_query, relaxed_terms
 

@@ -51,7 +51,7 @@ _HOMES = {
     # vectors
     "update_index": "index",
     # finding papers
-    "Hit": "search",
+    "Hit": "hits",
     "SearchResult": "search",
     "similar_to": "similar",
     # profiles and recommendations
@@ -130,6 +130,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
         ParseError,
         RadarError,
     )
+    from .hits import Hit
     from .importers.base import Source
     from .index import update_index
     from .ingest import ImportReport, import_source
@@ -137,7 +138,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .papers import get_paper, list_papers
     from .profiles import Profile, create_profile, get_profile, give_feedback
     from .recommend import Recommendation
-    from .search import Hit, SearchResult
+    from .search import SearchResult
     from .similar import similar_to
     from .storage import open_library
     from .storage.base import Library

@@ -27,7 +27,7 @@ from .authors import paper_texts
 from .errors import InvalidInput
 from .ingest import now_iso
 from .interests import positives_and_negatives, settle_interests
-from .models import Paper
+from .models import Paper, paper_date
 from .papers import load_paper
 from .profiles import mark_seen as mark_seen  # part of this module's interface (digests, web)
 from .rank import model_cache
@@ -352,8 +352,6 @@ def score_text(score: float) -> str:
 
 def recommendation_json(rec: Recommendation) -> dict[str, Any]:
     """One result as documented in docs/cli.md ("recommend")."""
-    from .search import paper_date
-
     p = rec.paper
     return {
         "id": p.id,

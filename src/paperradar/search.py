@@ -1,48 +1,34 @@
 """Search the library: the one `search()` that the CLI, the web pages and digests all call.
 
-`mode="keyword"` ranks with FTS5 BM25 (title weighted above abstract and authors). The dense modes
-(`semantic`, `hybrid`) plug in at `_SEARCHERS`; until `paperradar index` has built vectors they
-raise `InvalidInput`. Snippets come back as segments `[(text, highlighted), ...]`, so each front
-end escapes the text and marks the highlights its own way (`highlight_html` for the web).
-Does I/O through the `Library` it is given (storage/fts.py holds the SQL).
+Searching only: the query grammar (storage/fts.py's `parse_query`), then ranking. `mode="keyword"`
+ranks with FTS5 BM25 (title weighted above abstract and authors); `semantic` ranks by the index's
+vectors and `hybrid` fuses both by reciprocal rank. The dense modes raise `BackendUnavailable`
+until `paperradar index` has built vectors. What a hit looks like (snippets as highlighted
+segments, reasons, the JSON shape) is hits.py's job. Does I/O through the `Library` it is given
+(storage/fts.py holds the SQL).
 """
 
 from __future__ import annotations
 
-import html
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from .errors import BackendUnavailable, InvalidInput
+from .hits import Hit, first_words, marked, match_reasons, plain_title, segments, shown_segments
 from .index import best_index
-from .models import Paper, paper_date  # paper_date: re-exported for callers of search
 from .papers import load_papers
 from .similar import rrf
 from .storage import fts
 from .storage.base import Library
-from .storage.fts import MARK_CLOSE, MARK_OPEN, Filters, Joiner, Query, Term, parse_query
+from .storage.fts import Filters, Joiner, Query, Term, parse_query
 
-__all__ = ["MODES", "Filters", "Hit", "SearchResult", "Segments", "search", "hit_json", "highlight_html"]
+__all__ = ["MODES", "Filters", "Hit", "SearchResult", "search"]  # Hit: what SearchResult holds (hits.py)
 
 MODES = ("keyword", "semantic", "hybrid")
 MAX_LIMIT = 1000
-SNIPPET_WORDS = 30  # the abstract's first words when nothing in it matched
-
-Segments = list[tuple[str, bool]]
-
-
-@dataclass
-class Hit:
-    paper: Paper
-    score: float  # higher is better; comparable within one result only
-    snippet: Segments  # the matching abstract fragment (or title), highlights marked
-    reasons: list[str] = field(default_factory=list)
-    title: Segments = field(default_factory=list)  # the title with its matches marked
 
 
 @dataclass
@@ -118,12 +104,14 @@ def keyword_search(lib: Library, q: Query, f: Filters, limit: int, offset: int) 
         marked_title, marked_abstract, marked_authors = marks.get(pk, ("", "", ""))
         title, abstract = shown_segments(marked_title), shown_segments(marked_abstract)
         authors = segments(marked_authors)
-        reasons = _match_reasons(title, abstract, authors)
+        reasons = match_reasons(title, abstract, authors)
         if relaxed:
             found = which.get(pk, [])
             reasons.insert(0, f"matches {len(found)} of {len(wanted)} terms: {', '.join(map(str, found))}")
-        snippet = abstract if _marked(abstract) or not _marked(title) else title
-        hits.append(Hit(paper, score, snippet or first_words(paper), reasons, title or _plain(paper.title)))
+        snippet = abstract if marked(abstract) or not marked(title) else title
+        hits.append(
+            Hit(paper, score, snippet or first_words(paper), reasons, title or plain_title(paper.title))
+        )
     return SearchResult(hits, total, relaxed=relaxed, notes=notes)
 
 
@@ -144,7 +132,7 @@ def _browse(lib: Library, q: Query, f: Filters, limit: int, offset: int, notes: 
     for pk in pks:
         if (paper := papers.get(pk)) is None:
             continue
-        hits.append(Hit(paper, 0.0, first_words(paper), [why], _plain(paper.title)))
+        hits.append(Hit(paper, 0.0, first_words(paper), [why], plain_title(paper.title)))
     return SearchResult(hits, total, notes=notes)
 
 
@@ -215,8 +203,8 @@ def _fused_hits(
             reasons.append(f"close in meaning (cosine {cosine[pk]:.2f})")
         if pk in keyword_rank:
             reasons.append(f"matches the words (keyword rank {keyword_rank[pk]})")
-        snippet = abstract if _marked(abstract) else first_words(paper)
-        hits.append(Hit(paper, score, snippet, reasons, title or _plain(paper.title)))
+        snippet = abstract if marked(abstract) else first_words(paper)
+        hits.append(Hit(paper, score, snippet, reasons, title or plain_title(paper.title)))
     return hits
 
 
@@ -225,106 +213,3 @@ _SEARCHERS: dict[str, Searcher] = {
     "semantic": semantic_search,
     "hybrid": hybrid_search,
 }
-
-
-# ---------------------------------------------------------------- snippets and reasons (pure)
-
-
-_MARKS = re.compile(f"([{MARK_OPEN}{MARK_CLOSE}])")
-
-
-def segments(marked: str) -> Segments:
-    """Text with MARK_OPEN/MARK_CLOSE around matches as [(text, highlighted), ...]; tolerant of
-    unbalanced markers, never yields empty pieces."""
-    out: Segments = []
-    on = False
-    for piece in _MARKS.split(marked):
-        if piece in (MARK_OPEN, MARK_CLOSE):
-            on = piece == MARK_OPEN
-        elif piece:
-            out.append((piece, on))
-    return out
-
-
-def shown_segments(marked: str) -> Segments:
-    """A marked snippet as a reader should see it (display.display_text: no raw Markdown, LaTeX or
-    HTML debris, glued words split), then split into segments; the marks survive the cleaning."""
-    from .display import display_text
-
-    return segments(display_text(marked))
-
-
-def plain(segs: Segments) -> str:
-    return "".join(text for text, _ in segs)
-
-
-def spans(segs: Segments) -> list[list[int]]:
-    """[start, end) character offsets of the highlights in `plain(segs)`."""
-    out, pos = [], 0
-    for text, on in segs:
-        if on:
-            out.append([pos, pos + len(text)])
-        pos += len(text)
-    return out
-
-
-def highlight_html(segs: Segments) -> str:
-    """Segments as safe HTML: text escaped, highlights in <mark>."""
-    return "".join(f"<mark>{html.escape(t)}</mark>" if on else html.escape(t) for t, on in segs)
-
-
-def _marked(segs: Segments) -> bool:
-    return any(on for _, on in segs)
-
-
-def _plain(text: str | None) -> Segments:
-    from .display import display_text
-
-    return [(display_text(text), False)] if text else []
-
-
-def first_words(paper: Paper) -> Segments:
-    from .display import display_text
-
-    words = display_text(paper.abstract).split()
-    if not words:
-        return []
-    more = len(words) > SNIPPET_WORDS
-    return [(" ".join(words[:SNIPPET_WORDS]) + (" " + fts.ELLIPSIS if more else ""), False)]
-
-
-def _match_reasons(title: Segments, abstract: Segments, authors: Segments) -> list[str]:
-    out = []
-    for label, segs in (("title matches", title), ("abstract matches", abstract), ("authors match", authors)):
-        words = _distinct(t for t, on in segs if on)
-        if words:
-            out.append(f"{label} {', '.join(words[:6])}" + (" …" if len(words) > 6 else ""))
-    return out
-
-
-def _distinct(words: Any) -> list[str]:
-    seen: dict[str, str] = {}
-    for w in words:
-        seen.setdefault(w.casefold(), w)
-    return list(seen.values())
-
-
-# ---------------------------------------------------------------- the JSON shape (CLI --json, web API)
-
-
-def hit_json(hit: Hit) -> dict[str, Any]:
-    """One result as documented in docs/cli.md: `snippet` is plain text and `highlights` the
-    [start, end) character ranges of the matched words in it."""
-    p = hit.paper
-    return {
-        "id": p.id,
-        "ids": p.ids,
-        "title": p.title,
-        "score": round(hit.score, 4),
-        "snippet": plain(hit.snippet),
-        "highlights": spans(hit.snippet),
-        "authors": [a.name for a in p.authors],
-        "date": paper_date(p),
-        "categories": p.categories,
-        "reasons": hit.reasons,
-    }

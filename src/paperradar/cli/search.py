@@ -9,12 +9,14 @@ from rich.markup import escape
 
 from .. import search as svc
 from ..display import author_line
+from ..hits import Segments, first_words, hit_json, plain
+from ..models import paper_date
 from . import JsonFlag, app, display_title, err, library, out, print_json
 
 HIGHLIGHT = "bold yellow"
 
 
-def highlight_rich(segs: svc.Segments, style: str = HIGHLIGHT) -> str:
+def highlight_rich(segs: Segments, style: str = HIGHLIGHT) -> str:
     """Segments as rich markup: every piece of text escaped, highlights styled."""
     return "".join(f"[{style}]{escape(t)}[/{style}]" if on else escape(t) for t, on in segs)
 
@@ -62,7 +64,7 @@ def search_cmd(
     with library() as lib:
         result = svc.search(lib, query, mode=mode, limit=limit, offset=offset, filters=filters)
     if as_json:
-        print_json([svc.hit_json(h) for h in result.hits])
+        print_json([hit_json(h) for h in result.hits])
         for note in result.notes:
             err.print(f"note: {escape(note)}", highlight=False)
         return
@@ -78,15 +80,15 @@ def _render(result: svc.SearchResult, offset: int) -> None:
         out.print(f"[bold]{n:>3}.[/bold] {title}", highlight=False)
         meta = [
             f"[cyan]{escape(p.id)}[/cyan]",
-            svc.paper_date(p) or "",
+            paper_date(p) or "",
             author_line(p),
             ", ".join(p.categories[:3]),
         ]
         out.print(
             "     " + " · ".join(escape(m) if i else m for i, m in enumerate(meta) if m), highlight=False
         )
-        same = svc.plain(hit.snippet) == svc.plain(hit.title)  # the abstract did not match: show its start
-        snippet = svc.first_words(p) if same else hit.snippet
+        same = plain(hit.snippet) == plain(hit.title)  # the abstract did not match: show its start
+        snippet = first_words(p) if same else hit.snippet
         if snippet:
             out.print("     [dim]" + highlight_rich(snippet) + "[/dim]", highlight=False)
     shown = (

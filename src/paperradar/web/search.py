@@ -11,7 +11,9 @@ from fastapi.responses import HTMLResponse
 
 from .. import search as svc
 from ..errors import RadarError
+from ..hits import Hit, first_words, highlight_html, hit_json, plain
 from ..importers import IMPORTERS
+from ..models import paper_date
 from . import schemas
 from .deps import Lib, Limit, Offset, PageNumber, page_base, render
 from .papers import paper_brief
@@ -73,7 +75,7 @@ def newest_first(result: svc.SearchResult, limit: int, offset: int) -> svc.Searc
     """One page of the best `SORT_DEPTH` matches, newest first (the paper's preferred date)."""
     from dataclasses import replace
 
-    hits = sorted(result.hits, key=lambda h: svc.paper_date(h.paper) or "", reverse=True)
+    hits = sorted(result.hits, key=lambda h: paper_date(h.paper) or "", reverse=True)
     note = f"newest first among the {len(hits):,} best matches" if result.total > len(hits) else None
     return replace(
         result,
@@ -115,7 +117,7 @@ Search = Annotated[SearchQuery, Depends(search_query)]
 def api_search(lib: Lib, query: Search, limit: Limit = PAGE, offset: Offset = 0) -> dict[str, Any]:
     """Search results, best first, with snippets (`highlights` are [start, end) offsets in `snippet`)."""
     result = query.run(lib, limit, offset)
-    items = [svc.hit_json(h) for h in result.hits]
+    items = [hit_json(h) for h in result.hits]
     more = offset + len(items) < result.total
     return {
         "ok": True,
@@ -168,13 +170,13 @@ def _similar_later(request: Request, lib: Any, ids: list[str]) -> None:
         warmer.similar_later([lib.resolve(i) for i in ids], only_if_idle=True)
 
 
-def _hit_view(hit: svc.Hit) -> dict[str, Any]:
-    same = svc.plain(hit.snippet) == svc.plain(hit.title)
-    snippet = svc.first_words(hit.paper) if same else hit.snippet
+def _hit_view(hit: Hit) -> dict[str, Any]:
+    same = plain(hit.snippet) == plain(hit.title)
+    snippet = first_words(hit.paper) if same else hit.snippet
     return {
         **paper_brief(hit.paper),
-        "title_html": svc.highlight_html(hit.title) if hit.title else "",
-        "snippet_html": svc.highlight_html(snippet),
+        "title_html": highlight_html(hit.title) if hit.title else "",
+        "snippet_html": highlight_html(snippet),
         "reasons": hit.reasons,
     }
 
