@@ -124,9 +124,20 @@ def export_papers(papers: Iterable[Paper], fmt: str) -> str:
     raise InvalidInput(f"unknown export format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}")
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write a file so that readers see the old or the new content, never half of it."""
+def check_folder(path: str | Path) -> Path:
+    """`path` once its folder is known to exist: a file is written into an existing folder, never
+    into folders made up on the way (a mistyped `-o` would otherwise scatter files silently)."""
     path = Path(path)
+    folder = path.parent
+    if not folder.exists():
+        raise InvalidInput(f"folder {folder} does not exist")
+    return path
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never half of it; its folder
+    must exist (`check_folder`)."""
+    path = check_folder(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

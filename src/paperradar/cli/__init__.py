@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,9 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from .. import config
-from ..errors import RadarError
+from ..errors import InvalidInput, RadarError
 from ..models import Paper
-from ..storage import Library, open_library
+from ..storage import Library, is_postgres, open_library
 
 app = typer.Typer(
     help="paperradar: one clean library of papers from every source.",
@@ -68,9 +69,23 @@ def main_options(
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
 
 
+def library_location() -> str:
+    """The library this run opens. A file named by `--db` (or PAPERRADAR_DB, paperradar.toml) goes
+    in an existing folder: a mistyped path is an error, not a new empty library in new folders.
+    The default one, in the data folder, is made on first use."""
+    path = state.settings.library_path
+    if state.settings.db and path != ":memory:" and not is_postgres(path):
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise InvalidInput(
+                f"folder {folder} does not exist (the library file --db names goes in an existing folder)"
+            )
+    return path
+
+
 @contextmanager
 def library() -> Iterator[Library]:
-    lib = open_library(state.settings.library_path)
+    lib = open_library(library_location())
     try:
         yield lib
     finally:

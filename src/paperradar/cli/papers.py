@@ -104,6 +104,8 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Export papers as JSONL (the documented schema), BibTeX, RIS or CSL-JSON."""
+    if output:
+        svc.check_folder(output)  # before the work, not after it
     with library() as lib:
         if ids:
             chosen = [svc.get_paper(lib, i) for i in ids]

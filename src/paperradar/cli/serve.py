@@ -12,9 +12,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .. import config
 from ..storage import open_library, without_password
-from . import app, err, state
+from . import app, err, library_location
 
 KEEP_ALIVE_S = 75  # seconds an idle connection stays open
 
@@ -44,7 +43,7 @@ def serve_cmd(
     from ..web import create_app
     from ..web.security import is_loopback
 
-    path = config.library_path(state.db)
+    path = library_location()
     stored = None
     if not is_loopback(host) or new_token:
         lib = open_library(path)
