@@ -93,3 +93,24 @@ def test_without_a_server_the_next_ranking_regroups_once_and_undo_restores_every
     assert len(clustered) == 1  # undo is a write too
     assert ranked(lib, pool) == first and grouping(lib) == before
     assert len(clustered) == 2
+
+
+def test_a_dislike_of_a_liked_paper_asks_the_worker_and_the_interests_drop_it(world):
+    """Taking a paper out of the positives re-clusters like adding one does: the server's worker
+    is asked, so the profile's interests stop holding the paper without waiting for a ranking."""
+    lib, robots, compilers, _ = world
+    asked: list[str] = []
+    worker = regroup.serve(lib.path, lambda lib_, name: asked.append(name) or regroup_if_stale(lib_, name), 0)
+    liked = lib.paper_row(robots[0]).id
+
+    def held() -> bool:
+        return any(liked in i.papers for i in P.get_profile(lib, "ann").interests)
+
+    P.give_feedback(lib, "ann", robots[0], "like")
+    assert worker.wait_idle(30) and asked == ["ann"] and held()
+    P.give_feedback(lib, "ann", compilers[0], "dislike")  # never a positive: nothing to re-cluster
+    assert worker.wait_idle(30) and asked == ["ann"]
+    P.give_feedback(lib, "ann", robots[0], "dislike")
+    assert worker.wait_idle(30) and asked == ["ann", "ann"] and not held()
+    P.undo_feedback(lib, "ann")  # the like counts again
+    assert worker.wait_idle(30) and asked == ["ann", "ann", "ann"] and held()

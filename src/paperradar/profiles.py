@@ -14,7 +14,7 @@ from typing import Any
 from .authors import author_papers
 from .errors import Conflict, InvalidInput
 from .ingest import now_iso
-from .interests import interests_changed, refresh_interests
+from .interests import interests_changed, positives_and_negatives, refresh_interests
 from .models import FEEDBACK_KINDS
 from .paper_refs import ids_of, resolve_refs
 from .storage import profiles as store
@@ -145,18 +145,20 @@ def remove_papers(lib: Library, name: str, refs: Sequence[str | int]) -> Profile
 def give_feedback(lib: Library, name: str, ref: str | int, kind: str) -> FeedbackMark:
     """Record like, dislike or not_interested for a paper. Disliked and not-interesting papers are
     never recommended again and teach the learner what to avoid; liked ones join the positives at
-    once (the next ranking counts them); the interests are re-clustered later, never here
+    once (the next ranking counts them). When the positives change (a like, or a dislike of a
+    paper that was liked or is the profile's own) the interests are re-clustered later, never here
     (`interests_changed`)."""
     kind = kind.replace("-", "_")
     if kind not in FEEDBACK_KINDS:
         raise InvalidInput(f"feedback must be one of {', '.join(FEEDBACK_KINDS)}, not {kind!r}")
     row = store.profile_row(lib, name)
     pk = resolve_refs(lib, [ref])[0]
+    was_positive = kind != "like" and _is_positive(lib, row.pk, pk)  # a dislike takes it away
     now = now_iso()
     with lib.transaction():
         store.add_feedback(lib, row.pk, pk, kind, now)
         store.mark_seen(lib, row.pk, [pk], now)
-    if kind == "like":
+    if kind == "like" or was_positive:
         interests_changed(lib, row.name)
     return FeedbackMark(lib.paper_row(pk).id, kind, now)
 
@@ -170,9 +172,15 @@ def undo_feedback(lib: Library, name: str) -> FeedbackMark | None:
             store.unsee(lib, row.pk, [gone.paper_pk])  # so it can be recommended again
     if gone is None:
         return None
-    if gone.kind == "like":
+    if gone.kind == "like" or _is_positive(lib, row.pk, gone.paper_pk):  # an undone dislike gives it back
         interests_changed(lib, row.name)
     return FeedbackMark(lib.paper_row(gone.paper_pk).id, gone.kind, gone.created_at)
+
+
+def _is_positive(lib: Library, profile_pk: int, pk: int) -> bool:
+    """Whether the paper is among the profile's positives (its papers and likes, less rejections)."""
+    positive, _ = positives_and_negatives(lib, profile_pk)
+    return pk in positive
 
 
 def mark_seen(lib: Library, profile: str | Profile, pks: Sequence[int]) -> None:
