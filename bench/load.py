@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paperradar.storage import open_library  # noqa: E402
 from search import DEFAULT_DB, make_queries, percentiles  # noqa: E402
 from web import free_port, library_copy, start_server  # noqa: E402
 
@@ -70,8 +71,10 @@ sys.exit(main())
 
 def setup(db: Path, rng: random.Random) -> tuple[list[str], list[str]]:
     """Queries and paper ids from the library; the profile `load` made if missing."""
+    lib = open_library(db)
+    queries = make_queries(lib, 200, seed=0)
+    lib.close()
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    queries = make_queries(conn, 200, seed=0)
     ids = [r[0] for r in conn.execute("SELECT id FROM papers ORDER BY random() LIMIT 3000")]
     has = conn.execute("SELECT 1 FROM profiles WHERE name = 'load'").fetchone()
     conn.close()

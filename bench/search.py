@@ -5,7 +5,8 @@ with `paperradar import` when absent (about 1-3 minutes).
 Queries: 200 drawn deterministically (seed 0) from titles in the library: 2- and 3-word runs of
 content words, single words, quoted 2-word phrases and 6-word natural-language queries.
 Baseline: `SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank LIMIT 20` with the
-same MATCH expression (default bm25, no papers loaded, no snippets, no count).
+same MATCH expression (default bm25, no papers loaded, no snippets, no count), on a read-only
+connection of its own (the library's SQL stays behind its storage contract).
 paperradar: `search(lib, query, limit=20)`: weighted bm25, filters, snippets, the papers, the total.
 Hybrid (when the library has vectors): `search(..., mode="hybrid")`, query embedding included, over
 the persisted ANN index when the library has one (ann.py), else exact; with `--exact-baseline` the
@@ -18,6 +19,7 @@ Each query runs once to warm the cache, then once timed for each side (interleav
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import random
 import re
@@ -37,7 +39,7 @@ from paperradar.embed import load_embedder
 from paperradar.errors import BackendUnavailable
 from paperradar.index import VectorIndex, best_index
 from paperradar.search import Filters, search
-from paperradar.storage import open_library
+from paperradar.storage import Library, open_library
 from paperradar.storage.fts import STOPWORDS, match_expression, parse_query
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,24 +56,25 @@ def build(db: Path) -> None:
     exe = ROOT / ".venv" / "bin" / "paperradar"
     print(f"building {db} from {CORPUS} ...", file=sys.stderr)
     subprocess.run([str(exe), "--db", str(tmp), "import", str(CORPUS)], check=True, stdout=subprocess.DEVNULL)
-    with sqlite3.connect(tmp) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    lib = open_library(tmp)
+    lib.checkpoint()  # the log folded in, so the file moves whole
+    lib.close()
     tmp.replace(db)
     for p in (Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         p.unlink(missing_ok=True)
 
 
-def make_queries(conn: sqlite3.Connection, n: int, seed: int = 0) -> list[str]:
-    """Realistic queries from titles: what someone who half-remembers a paper would type."""
+def make_queries(lib: Library, n: int, seed: int = 0) -> list[str]:
+    """Realistic queries from titles: what someone who half-remembers a paper would type. Each
+    draws a pk at random and takes the first titled paper from there (the library's own reads)."""
     rng = random.Random(seed)
-    max_pk = conn.execute("SELECT max(pk) FROM papers").fetchone()[0]
+    pks = list(lib.all_pks())  # ascending
+    max_pk = pks[-1] if pks else 0
     shapes = ["two"] * 8 + ["three"] * 4 + ["one"] * 3 + ["phrase"] * 3 + ["long"] * 2
     out: list[str] = []
     while len(out) < n:
-        row = conn.execute(
-            "SELECT title FROM papers WHERE pk >= ? AND title IS NOT NULL LIMIT 1", (rng.randint(1, max_pk),)
-        ).fetchone()
-        raw = re.findall(r"[A-Za-z][A-Za-z0-9-]+", row[0] if row else "")
+        title = _title_from(lib, pks, rng.randint(1, max_pk))
+        raw = re.findall(r"[A-Za-z][A-Za-z0-9-]+", title or "")
         shape = shapes[len(out) % len(shapes)]  # a phrase is consecutive words as written
         words = raw if shape == "phrase" else [w for w in raw if w.lower() not in STOPWORDS]
         size = {"one": 1, "two": 2, "three": 3, "phrase": 2, "long": 6}[shape]
@@ -81,6 +84,14 @@ def make_queries(conn: sqlite3.Connection, n: int, seed: int = 0) -> list[str]:
         chosen = words[start : start + size]
         out.append(f'"{" ".join(chosen)}"' if shape == "phrase" else " ".join(chosen).lower())
     return out
+
+
+def _title_from(lib: Library, pks: list[int], at: int) -> str | None:
+    """The title of the first paper with one whose pk is `at` or above (None past the last)."""
+    for pk in pks[bisect.bisect_left(pks, at) :]:
+        if (title := lib.paper_row(pk).title) is not None:
+            return title
+    return None
 
 
 def percentiles(ms: list[float]) -> dict[str, float]:
@@ -114,11 +125,12 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
     if not db.exists():
         build(db)
     lib = open_library(db)
-    papers = lib.conn.execute("SELECT count(*) FROM papers").fetchone()[0]
-    queries = make_queries(lib.conn, n)
+    papers = lib.counts()["papers"]
+    queries = make_queries(lib, n)
     filters = Filters(since="2015", categories=("cs",))
+    bare = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)  # the baseline's own
     sides: dict[str, Callable[[str], object]] = {
-        "baseline (bare FTS5 MATCH ORDER BY rank LIMIT 20)": lambda q: lib.conn.execute(
+        "baseline (bare FTS5 MATCH ORDER BY rank LIMIT 20)": lambda q: bare.execute(
             BASELINE, (match_expression(parse_query(q).terms),)
         ).fetchall(),
         "paperradar keyword search()": lambda q: search(lib, q, limit=20),
@@ -146,6 +158,7 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
         idx._CACHE.clear()
     results = [search(lib, q, limit=20) for q in queries]
     lib.close()
+    bare.close()
     return {
         "peak_rss_mb_before_exact_baseline": round(rss_mb),
         "library": str(db),

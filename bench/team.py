@@ -168,7 +168,7 @@ def searches(lite: str, pg: str, queries: int) -> dict[str, Any]:
     """Keyword (all queries) and hybrid (the first 50) search times on both libraries."""
     libs = {"sqlite": open_library(lite), "postgresql": open_library(pg)}
     try:
-        qs = make_queries(libs["sqlite"].conn, queries)  # type: ignore[arg-type]
+        qs = make_queries(libs["sqlite"], queries)
         kw = measure({k: (lambda q, lib=lib: search(lib, q, limit=20)) for k, lib in libs.items()}, qs)
         try:
             hy: dict[str, list[float]] | None = measure(

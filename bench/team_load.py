@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -67,9 +66,9 @@ def likes(location: str) -> int:
 
 def setup(location: str, queries_from: Path, rng: random.Random) -> tuple[list[str], list[str]]:
     """Queries from the SQLite twin's titles, 3,000 paper ids of LOCATION, the profile `load`."""
-    conn = sqlite3.connect(f"file:{queries_from}?mode=ro", uri=True)
-    queries = make_queries(conn, 200, seed=0)
-    conn.close()
+    twin = open_library(queries_from)
+    queries = make_queries(twin, 200, seed=0)
+    twin.close()
     lib = open_library(location)
     try:
         ids = [r[0] for r in lib.conn.execute("SELECT id FROM papers ORDER BY pk LIMIT 3000")]

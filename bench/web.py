@@ -42,10 +42,10 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paperradar.profiles import create_profile, profile_names  # noqa: E402
 from paperradar.search import search  # noqa: E402
-from paperradar.storage import open_library  # noqa: E402
+from paperradar.storage import Library, open_library  # noqa: E402
 from paperradar.storage.migrations import MIGRATIONS  # noqa: E402
-from paperradar.storage.sqlite import SQLiteLibrary  # noqa: E402
 from search import DEFAULT_DB, make_queries, percentiles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def server_ms(response: httpx.Response) -> float:
 
 
 def load(
-    client: httpx.Client, lib: SQLiteLibrary, queries: list[str], mode: str, until: float
+    client: httpx.Client, lib: Library, queries: list[str], mode: str, until: float
 ) -> dict[str, dict[str, list[float]]]:
     """Each query once to warm, then once timed on the baseline and each endpoint (interleaved, so
     all see the same machine load), one request at a time, until the time budget ends."""
@@ -124,7 +124,7 @@ def load(
 def run(db: Path, n: int, seconds: float, mode: str) -> dict[str, Any]:
     db = library_copy(db, COPY)
     lib = open_library(db)
-    queries = make_queries(lib.conn, n)
+    queries = make_queries(lib, n)
     papers = lib.counts()["papers"]
     lib.close()
     port = free_port()
@@ -161,9 +161,7 @@ def ensure_profile(db: Path, author: str) -> None:
     """A profile named `bench` made from `author`'s papers, unless the library has it."""
     lib = open_library(db)
     try:
-        if not lib.conn.execute("SELECT 1 FROM profiles WHERE name = ?", (PROFILE,)).fetchone():
-            from paperradar.profiles import create_profile
-
+        if PROFILE not in profile_names(lib):
             create_profile(lib, PROFILE, author=author, pick=1)
     finally:
         lib.close()
@@ -172,8 +170,9 @@ def ensure_profile(db: Path, author: str) -> None:
 def page_urls(db: Path, n: int) -> dict[str, list[str]]:
     """The pages to time, each with `n` variants where the page takes a parameter."""
     lib = open_library(db)
-    queries = make_queries(lib.conn, n)
-    ids = [r[0] for r in lib.conn.execute("SELECT id FROM papers ORDER BY pk % 7919, pk LIMIT ?", (n,))]
+    queries = make_queries(lib, n)
+    spread = sorted(lib.paper_ids().items(), key=lambda kv: (kv[0] % 7919, kv[0]))  # papers all over
+    ids = [paper_id for _, paper_id in spread[:n]]
     lib.close()
     q = [f"/search?q={x}" for x in queries]
     return {
