@@ -216,3 +216,17 @@ def test_oai_importer_reads_oai_dc_skips_deleted_and_reports_bad_records():
     assert {k: d.iso() for k, d in rec.dates.items()} == {"published": "2024-03-06", "updated": "2024-06-02"}
     assert rec.source.line == 6 and rec.raw.startswith("<record><header><identifier>oai:arXiv.org:2403.03507")
     assert not isinstance(bad, Record) and "without an arXiv identifier" in bad.reason and bad.line == 15
+
+
+def test_sync_and_index_reports_the_ranking_features_build(lib, api):
+    """`paperradar sync` shows each long step on a terminal: after the papers arrive, the ranking
+    features build says so too (the progress message is the last argument in every protocol)."""
+    from paperradar.rank.features import current_features
+    from paperradar.sync import sync_and_index
+
+    messages: list[str] = []
+    [report] = sync_and_index(lib, ["arxiv:cs.CL"], options(api, RUN1), lambda *a: messages.append(a[-1]))
+    assert report.new == 8
+    assert messages and messages[-1] == "building the ranking features"
+    feats = current_features(lib)
+    assert feats is not None and len(feats.pks) == 8

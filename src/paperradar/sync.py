@@ -146,7 +146,7 @@ def sync_and_index(
         from .rank.features import build_features
 
         index_new_papers(lib)
-        build_features(lib)
+        build_features(lib, progress)
     return reports
 
 
