@@ -162,7 +162,7 @@ def test_a_worker_killed_mid_job_is_retried(cluster_address, tmp_path, cli_run):
     victim = ray.get(embedder.workers[0].pid.remote())
     killed: list[int] = []
 
-    def kill_once(done: int, total: int) -> None:
+    def kill_once(done: int, total: int | None = None, message: str = "") -> None:
         if not killed:
             os.kill(victim, signal.SIGKILL)
             killed.append(done)

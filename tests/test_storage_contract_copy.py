@@ -61,8 +61,8 @@ def test_round_trip_through_postgresql_keeps_everything(source, pg_url, tmp_path
 def test_an_interrupted_copy_finishes_when_run_again(source, pg_url):
     src, dst = open_library(source), open_library(pg_url)
 
-    def stop_at_embeddings(table: str, rows: int) -> None:
-        if table == "embeddings":
+    def stop_at_embeddings(rows: int, total: int | None = None, table: str = "") -> None:
+        if table == "embeddings":  # progress.Progress: (done, total, message), the table copied
             raise KeyboardInterrupt
 
     try:

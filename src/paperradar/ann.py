@@ -19,12 +19,12 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .progress import Progress
 from .storage import open_vector_reader
 from .storage.base import Library, VectorSource
 
@@ -82,7 +82,7 @@ def _read_meta(path: Path) -> dict | None:
 def sync_ann(
     lib: Library,
     model_id: str,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     defer_share: float = 0.0,
 ) -> dict[str, object]:
     """Bring the persisted index of `model_id` up to date with the library (build, patch or drop it).
@@ -114,7 +114,7 @@ def sync_ann(
     return {"ann": action, "vectors": len(index)}
 
 
-def _build(lib: Library, model_id: str, count: int, progress: Callable[[int, int], None] | None):  # type: ignore[no-untyped-def]
+def _build(lib: Library, model_id: str, count: int, progress: Progress | None):  # type: ignore[no-untyped-def]
     index = None
     keys: list[int] = []
     blobs: list[bytes] = []
@@ -136,7 +136,7 @@ def _build(lib: Library, model_id: str, count: int, progress: Callable[[int, int
         keys.clear()
         blobs.clear()
         if progress:
-            progress(done, count)
+            progress(done, count, "building the vector index")
 
     for pk, blob in lib.vectors(model_id):
         keys.append(pk)

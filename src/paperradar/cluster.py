@@ -30,6 +30,7 @@ import numpy as np
 from .embed import Tier, tier_files
 from .errors import BackendUnavailable, InvalidInput
 from .importers.base import ParseError, Source
+from .progress import Progress
 
 if TYPE_CHECKING:
     from .ingest import Chunk
@@ -202,7 +203,9 @@ class RayEmbedder:
         return BATCH
 
 
-def index_on_ray(lib: Any, tier: Tier, cluster: Cluster, progress: Any = None) -> dict[str, object]:
+def index_on_ray(
+    lib: Any, tier: Tier, cluster: Cluster, progress: Progress | None = None
+) -> dict[str, object]:
     """`paperradar index --ray` for one tier: `index.refresh_index` with the cluster's embedder
     (handed `batch_hint()` texts at a time, so every actor has work)."""
     from .index import refresh_index

@@ -21,11 +21,10 @@ from .importers.base import Source
 from .ingest import import_source
 from .models import Record
 from .normalize import parse_arxiv_id
+from .progress import Progress
 from .storage import enrichment
 from .storage.base import Library
 from .storage.enrichment import MissingFields
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -90,7 +89,7 @@ def enrich(
             break
         looked_up.update(chunk)
         if progress:
-            progress(f"enrich: looked up {min(start + batch, len(ids))} of {len(ids)} arXiv ids")
+            progress(min(start + batch, len(ids)), len(ids), "enrich: arXiv ids looked up")
     report.not_on_arxiv = sorted(f"arxiv:{i}" for i in looked_up - returned)
     _count_filled(lib, [wanted[i] for i in ids], report)
     return report

@@ -16,9 +16,8 @@ from typing import Any
 from .errors import InvalidInput, RadarError
 from .importers.base import Source
 from .ingest import Chunker, ImportReport, MatchState, import_source
+from .progress import Progress, Tally
 from .storage.base import Library
-
-SourceProgress = Callable[[str, int], None]  # (the source's name, records just handled)
 
 
 @dataclass
@@ -42,18 +41,20 @@ def import_sources(
     fmt: str = "auto",
     column_map: dict[str, str] | None = None,
     *,
-    progress: SourceProgress | None = None,
+    progress: Progress | None = None,
     chunker: Chunker | None = None,
     on_failure: Callable[[str], None] | None = None,
 ) -> ImportRun:
     """Import each source in turn (a `zotero:` spec is read when its turn comes, so its failure is
     its own). Matching is set up once for all of them. `on_failure` hears each failed source as
-    it happens (the CLI prints it at once)."""
+    it happens (the CLI prints it at once). `progress` hears the records handled so far, across
+    all the sources, with the name of the one being read."""
     run = ImportRun()
     matching = MatchState(lib)
+    tally = Tally(progress) if progress is not None else None
     for source in sources:
         try:
-            run.files.append(_import_one(lib, source, fmt, column_map, progress, matching, chunker))
+            run.files.append(_import_one(lib, source, fmt, column_map, tally, matching, chunker))
         except RadarError as e:
             run.failed.append(str(e))
             if on_failure is not None:
@@ -66,7 +67,7 @@ def _import_one(
     source: Source | str,
     fmt: str,
     column_map: dict[str, str] | None,
-    progress: SourceProgress | None,
+    tally: Tally | None,
     matching: MatchState,
     chunker: Chunker | None,
 ) -> ImportReport:
@@ -75,16 +76,14 @@ def _import_one(
 
         source = zotero.source_for(source)
     name = source.path
-    counted = (lambda n: progress(name, n)) if progress is not None else None
+    counted = tally.under(name) if tally is not None else None
     try:
         return import_source(lib, source, fmt, column_map, counted, matching, chunker)
     except UnicodeDecodeError as e:
         raise InvalidInput(f"{name}: not UTF-8 text ({e.reason})") from e
 
 
-def index_imported(
-    lib: Library, progress: Callable[[int, int], None] | None = None
-) -> dict[str, dict[str, object] | None]:
+def index_imported(lib: Library, progress: Progress | None = None) -> dict[str, dict[str, object] | None]:
     """After an import that changed something: embed the new papers (the fast tier, so semantic
     search finds them at once) and bring the ranking features up to date, so no request has to
     build them. `index` is None when the embedding models are not built."""
@@ -92,4 +91,6 @@ def index_imported(
     from .rank.features import build_features
 
     index = index_new_papers(lib, progress)
+    if progress is not None:
+        progress(0, None, "building the ranking features")
     return {"index": index, "features": build_features(lib)}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,6 +18,7 @@ import numpy as np
 from .embed import TIER_DIRS, TIERS, Embedder
 from .embed import text_for as text_of
 from .errors import BackendUnavailable
+from .progress import Progress
 from .storage.base import Library
 
 BATCH = 256
@@ -49,7 +49,7 @@ class IndexReport:
 def update_index(
     lib: Library,
     embedder: Embedder,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     batch: int = BATCH,
 ) -> IndexReport:
     """Embed what is new or changed; each batch is its own transaction, so a stop loses at most one."""
@@ -79,7 +79,7 @@ def update_index(
             )
         report.embedded += len(chunk)
         if progress:
-            progress(report.embedded, len(todo))
+            progress(report.embedded, len(todo), "embedding papers")
     report.seconds = time.perf_counter() - start
     return report
 
@@ -87,7 +87,7 @@ def update_index(
 def refresh_index(
     lib: Library,
     embedder: Embedder,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     defer_share: float = 0.0,
     batch: int = BATCH,
 ) -> dict[str, object]:
@@ -138,9 +138,7 @@ def import_tier(lib: Library) -> tuple[str, Embedder] | None:
         return None
 
 
-def index_new_papers(
-    lib: Library, progress: Callable[[int, int], None] | None = None
-) -> dict[str, object] | None:
+def index_new_papers(lib: Library, progress: Progress | None = None) -> dict[str, object] | None:
     """After an import or sync: embed the new papers with `import_tier`'s tier, so semantic and
     hybrid search find them at once; `paperradar index` later upgrades the rest to the quality
     tier. A small import leaves a big library's ANN file behind (searched exactly beside it) rather

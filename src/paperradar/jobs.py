@@ -22,6 +22,7 @@ from typing import Any
 
 from .errors import RadarError
 from .ingest import exit_with_parent
+from .progress import Progress
 from .storage import open_library
 from .storage.base import Library
 from .storage.jobs import add_job, get_job, interrupt_live_jobs, update_job
@@ -110,13 +111,12 @@ def run_job(lib_path: str, job_id: int, work: Work, args: tuple[Any, ...]) -> No
         lib.close()
 
 
-def _progress(lib: Library, job_id: int, every: float = 0.5) -> Callable[[int], None]:
-    """A progress callback that adds up items and writes the count at most every `every` s."""
-    done, last = 0, 0.0
+def _progress(lib: Library, job_id: int, every: float = 0.5) -> Progress:
+    """The job's Progress (progress.py): writes the count done at most every `every` s."""
+    last = 0.0
 
-    def step(n: int) -> None:
-        nonlocal done, last
-        done += n
+    def step(done: int, total: int | None = None, message: str = "") -> None:
+        nonlocal last
         if time.monotonic() - last >= every:
             last = time.monotonic()
             update_job(lib, job_id, "running", done=done)

@@ -31,13 +31,13 @@ from .importers.arxiv_oai import page_info as oai_page_info
 from .importers.base import Source
 from .ingest import ImportReport, import_source, ingest_records, log_report, now_iso
 from .models import Record
+from .progress import Progress, no_progress
 from .storage import cursors
 from .storage.base import Library
 from .storage.cursors import Cursor
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
 ARXIV_OAI = "https://oaipmh.arxiv.org/oai"
 _CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
 _OAI_SPEC = re.compile(r"^[a-z-]+(:[a-z-]+)?(\.[A-Za-z-]+)?$")  # cs, physics:hep-th, cs.CL
@@ -125,7 +125,7 @@ def sync(
         runner = {"hf": sync_hf, "arxiv-oai": sync_oai, "zotero": sync_zotero}.get(
             source.split(":")[0], sync_arxiv
         )
-        report = runner(lib, source, options, progress or (lambda _m: None))
+        report = runner(lib, source, options, progress or no_progress)
         reports.append(report)
     return reports
 
@@ -146,7 +146,7 @@ def sync_and_index(
         from .rank.features import build_features
 
         index_new_papers(lib)
-        build_features(lib, progress)
+        build_features(lib)
     return reports
 
 
@@ -193,7 +193,7 @@ def sync_arxiv(lib: Library, source: str, options: SyncOptions, progress: Progre
             total, at, _ = arxiv_atom.page_info(body)
             count = arxiv_atom.entry_count(body)
             finished = count == 0 or at + count >= total
-            progress(f"{source}: {report.read} papers read ({report.new} new)")
+            progress(report.read, None, f"{source}: {report.read} papers read ({report.new} new)")
     except RadarError as e:
         return _failed(lib, source, report, state if report.requests else cursor, e)
     if finished:
@@ -230,7 +230,7 @@ def sync_zotero(lib: Library, source: str, options: SyncOptions, progress: Progr
         return _failed(lib, source, report, cursor, e)
     report.add(import_source(lib, Source.from_bytes(json.dumps(items).encode(), source), "zotero_json"))
     cursor = Cursor(version=version) if version is not None else cursor
-    progress(f"{source}: {len(items)} items new or changed ({report.new} new papers)")
+    progress(len(items), len(items), f"{source}: {len(items)} items new or changed ({report.new} new papers)")
     report.done = True
     report.cursor = cursor
     cursors.save_cursor(lib, source, cursor, now_iso(), None)
@@ -267,7 +267,7 @@ def sync_hf(lib: Library, source: str, options: SyncOptions, progress: Progress)
         if day < today:
             cursor = Cursor(done=day.isoformat())
             cursors.save_cursor(lib, source, cursor, now_iso(), None)
-        progress(f"hf {day}: {report.read} papers read ({report.new} new)")
+        progress(report.read, None, f"hf {day}: {report.read} papers read ({report.new} new)")
     report.done = True
     report.cursor = cursor
     cursors.save_cursor(lib, source, cursor, now_iso(), None)
@@ -309,7 +309,7 @@ def sync_oai(lib: Library, source: str, options: SyncOptions, progress: Progress
             cursor = Cursor(from_=start, token=info.token)
             cursors.save_cursor(lib, source, cursor, now_iso(), None)
             params = {"verb": "ListRecords", "resumptionToken": info.token}
-            progress(f"{source}: {report.read} records read ({report.new} new)")
+            progress(report.read, None, f"{source}: {report.read} records read ({report.new} new)")
     report.done, report.cursor = True, cursor
     cursors.save_cursor(lib, source, cursor, now_iso(), None)
     return report

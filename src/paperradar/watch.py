@@ -16,6 +16,7 @@ from typing import Any
 from .digest.service import Channel, deliver_digests
 from .errors import RadarError
 from .profiles import list_profiles
+from .progress import Progress
 from .storage import Library
 from .sync import SyncOptions, sync_and_index
 
@@ -36,7 +37,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def run_once(lib: Library, plan: WatchPlan, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_once(lib: Library, plan: WatchPlan, progress: Progress | None = None) -> dict[str, Any]:
     """One scheduled run: the log entry (started, sync per source, errors, finished). A failing
     source or profile is an error in the entry; the other sources and profiles still run."""
     entry: dict[str, Any] = {"started": now(), "errors": []}

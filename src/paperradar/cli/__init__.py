@@ -20,6 +20,7 @@ from rich.markup import escape
 from .. import config
 from ..errors import InvalidInput, RadarError
 from ..models import Paper
+from ..progress import Progress
 from ..storage import Library, is_postgres, open_library
 
 app = typer.Typer(
@@ -90,6 +91,31 @@ def library() -> Iterator[Library]:
         yield lib
     finally:
         lib.close()
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress | None]:
+    """The CLI's one adapter of the library's Progress (progress.py): a rich bar on stderr with
+    the stage's message (else `label`), done of total, or a spinner while the total is unknown.
+    None when stderr is not a terminal, so pipes and logs get no bar."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich import progress as rp
+
+    columns = (
+        rp.SpinnerColumn(),
+        rp.TextColumn("{task.description}"),
+        rp.BarColumn(),
+        rp.MofNCompleteColumn(),
+    )
+    with rp.Progress(*columns, rp.TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(escape(label), total=None)
+
+        def update(done: int, total: int | None = None, message: str = "") -> None:
+            bar.update(task, completed=done, total=total, description=escape(message or label))
+
+        yield update
 
 
 def print_json(data: Any) -> None:

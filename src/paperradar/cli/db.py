@@ -9,7 +9,7 @@ import typer
 from ..errors import InvalidInput
 from ..library_copy import copy_between
 from ..storage import without_password
-from . import JsonFlag, app, err, out, print_json
+from . import JsonFlag, app, out, print_json, progress_bar
 
 db_app = typer.Typer(help="Move a library between a SQLite file and PostgreSQL.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -24,8 +24,8 @@ def copy_cmd(
     """Copy everything (papers, records, corrections, vectors, users, profiles, feedback, topics,
     digests, settings). Run again after an interruption to finish; verified by row counts and
     the checksum of the papers' exported JSONL."""
-    shown = (lambda table, n: err.print(f"{table}: {n:,} rows", end="\r")) if err.is_terminal else None
-    report = copy_between(src, dst, progress=shown)
+    with progress_bar("copying") as progress:
+        report = copy_between(src, dst, progress=progress)
     if as_json:
         print_json(
             {"ok": report.ok, "copied": report.copied, "counts": report.counts, "checksum": report.checksum}

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from ..cluster import SHARD_LINES
 from ..importers import IMPORTERS, parse_column_map
 from ..importers.base import Source
-from ..imports import SourceProgress, import_sources, index_imported
+from ..imports import import_sources, index_imported
 from ..ingest import Chunker, ImportReport, expand_paths
 from ..storage import Library
-from . import JsonFlag, app, err, library, out, print_json
+from . import JsonFlag, app, err, library, out, print_json, progress_bar
 from .cluster_opts import RayAddress, RayShardLines, RayThreads, RayWorkers, make_cluster
 
 
@@ -70,7 +59,7 @@ def import_cmd(
     stdin = paths == ["-"]
     sources = [Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")] if stdin else _sources(paths)
     with library() as lib:
-        with _records_bar() as progress:
+        with progress_bar("importing") as progress:
             run = import_sources(
                 lib, sources, fmt, mapping, progress=progress, chunker=chunker, on_failure=_print_failure
             )
@@ -99,38 +88,9 @@ def _print_failure(message: str) -> None:
     err.print(f"[red]Error:[/red] {escape(message)}", highlight=False)
 
 
-@contextmanager
-def _records_bar() -> Iterator[SourceProgress | None]:
-    """The CLI's adapter for the import's progress: a spinner per source counting its records,
-    drawn only when stderr is a terminal."""
-    if not err.is_terminal:
-        yield None
-        return
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err)
-    tasks: dict[str, Any] = {}
-    done: dict[str, int] = {}
-
-    def progress(name: str, n: int) -> None:
-        if name not in tasks:
-            tasks[name], done[name] = bar.add_task(f"{escape(name)}: 0 records", total=None), 0
-        done[name] += n
-        bar.update(tasks[name], description=f"{escape(name)}: {done[name]:,} records")
-
-    with bar:
-        yield progress
-
-
 def _index_new(lib: Library) -> dict[str, object] | None:
     """Embed the new papers (fast tier) and build the ranking features, with a progress bar."""
-    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
-        task = bar.add_task("embedding new papers (fast)", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-            if done >= total:
-                bar.update(task, description="building the ranking features")
-
+    with progress_bar("embedding new papers (fast)") as progress:
         report = index_imported(lib, progress)["index"]
     if report is None:
         err.print("semantic search is off until the embedding models are built (`make models`)")

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from .. import index as idx
 from .. import papers as svc
@@ -15,7 +14,7 @@ from ..embed import TIERS
 from ..errors import BackendUnavailable, InvalidInput
 from ..facets import FACETS
 from ..similar import similar_to
-from . import JsonFlag, app, display_title, err, library, out, print_json
+from . import JsonFlag, app, display_title, library, out, print_json, progress_bar
 from .cluster_opts import RayAddress, RayGpus, RayThreads, RayWorkers, make_cluster
 
 if TYPE_CHECKING:
@@ -62,23 +61,16 @@ def index_cmd(
 def build_ranking_features(lib) -> dict:  # type: ignore[no-untyped-def]
     """Bring the ranking features up to date (after import, index, sync), so that `recommend`,
     digests and the web app never build them while someone waits (rank/ready.py)."""
-    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from ..rank.features import build_features
 
-    columns = (SpinnerColumn(), TextColumn("building the ranking features"), TimeElapsedColumn())
-    with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
-        bar.add_task("features", total=None)
-        return build_features(lib)
+    with progress_bar("building the ranking features") as progress:
+        return build_features(lib, progress)
 
 
 def _index_tier(lib, name: str, cluster=None) -> dict:  # type: ignore[no-untyped-def]
     if name not in TIERS:
         raise InvalidInput(f"--tier must be one of {', '.join(TIERS)}, not {name!r}")
-    columns = (f"embedding ({name})", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
-        task = bar.add_task(name, total=None)
-        progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
+    with progress_bar(f"embedding ({name})") as progress:
         if cluster is not None:
             from ..cluster import index_on_ray
 

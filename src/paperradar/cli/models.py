@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from ..errors import BackendUnavailable
-from . import JsonFlag, app, err, library, out, print_json
+from . import JsonFlag, app, library, out, print_json, progress_bar
 
 models_app = typer.Typer(help="The embedding models: build them, or tune the fast tier to a library.")
 app.add_typer(models_app, name="models")
@@ -51,12 +50,8 @@ def tune_cmd(
     teacher = load_embedder("quality")
     with library() as lib:
         texts = pick(((str(pk), text_for(t, a)) for pk, t, a in lib.paper_texts()), sample)
-    columns = ("teacher reading papers", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
-        task = bar.add_task("tune", total=len(texts))
-        report = tune(
-            models_dir(), teacher, "library", texts, lambda done, total: bar.update(task, completed=done)
-        )
+    with progress_bar("teacher reading papers") as progress:
+        report = tune(models_dir(), teacher, "library", texts, progress)
     if as_json:
         print_json(report.__dict__)
         return

@@ -1,21 +1,16 @@
 """`paperradar sync` and `enrich`: bring new papers in from each source, fill in incomplete ones.
-Also the helpers the digest and watch commands share (progress lines, the options of a sync,
+Also the helpers the digest and watch commands share (the options of a sync,
 errors reported after the rest ran)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
 from .. import config
-from . import JsonFlag, app, err, library, out, print_json, settings
-
-
-def progress_printer() -> Callable[[str], None] | None:
-    return (lambda msg: err.print(f"[dim]{msg}[/dim]", highlight=False)) if err.is_terminal else None
+from . import JsonFlag, app, err, library, out, print_json, progress_bar, settings
 
 
 def sync_options(s: config.Settings, days: int | None) -> Any:
@@ -33,8 +28,8 @@ def run_sync(sources: list[str] | None, days: int | None) -> list[Any]:
     from ..sync import parse_sources, sync_and_index
 
     chosen = parse_sources(sources or settings().sync_sources)
-    with library() as lib:
-        return sync_and_index(lib, chosen, sync_options(settings(), days), progress_printer())
+    with library() as lib, progress_bar("syncing") as progress:
+        return sync_and_index(lib, chosen, sync_options(settings(), days), progress)
 
 
 @app.command("sync")
@@ -93,11 +88,11 @@ def enrich_cmd(
     """Fill titles, authors, dates and categories that pasted pages left out, from arXiv by id."""
     from ..enrich import enrich
 
-    with library() as lib:
+    with library() as lib, progress_bar("enrich") as progress:
         report = enrich(
             lib, batch=batch, limit=limit, base_url=settings().arxiv_api,
             delay=settings().arxiv_delay, retries=settings().fetch_retries,
-            progress=progress_printer(),
+            progress=progress,
         )  # fmt: skip
     if as_json:
         print_json(report.as_json())

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from ..display import label_of
 from ..errors import InvalidInput
-from . import JsonFlag, LazyModule, app, err, library, out, print_json
+from . import JsonFlag, LazyModule, app, err, library, out, print_json, progress_bar
 
 if TYPE_CHECKING:
     from .. import topics as svc
@@ -32,8 +32,8 @@ def build_cmd(
 ) -> None:
     """Cluster the embedded papers into broad and fine topics, label them and lay out the map.
     A rebuild keeps the ids of topics whose papers mostly stay together."""
-    with library() as lib:
-        report = svc.build_topics(lib, fine, broad, progress=_progress)
+    with library() as lib, progress_bar("building topics") as progress:
+        report = svc.build_topics(lib, fine, broad, progress=progress)
     data = report.as_json()
     if as_json:
         print_json(data)
@@ -42,11 +42,6 @@ def build_cmd(
         f"{data['papers']:,} papers: {data['broad_topics']} broad, {data['fine_topics']} fine topics"
         f" ({data['kept_ids']} ids kept from the last build) in {data['seconds']['total']} s"
     )
-
-
-def _progress(message: str) -> None:
-    if err.is_terminal:
-        err.print(f"[dim]{escape(message)}[/dim]", highlight=False)
 
 
 @topics_app.command("list")

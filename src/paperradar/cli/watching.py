@@ -10,8 +10,8 @@ import typer
 
 from .. import config
 from ..errors import InvalidInput, RadarError
-from . import app, err, library, state
-from .syncing import progress_printer, sync_options
+from . import app, err, library, progress_bar, state
+from .syncing import sync_options
 
 
 def _every(text: str) -> float:
@@ -47,8 +47,8 @@ def watch_once(send: bool) -> dict[str, Any]:
     from ..watch import run_once
 
     plan = watch_plan(config.load_settings(db=state.db), send)
-    with library() as lib:
-        return run_once(lib, plan, progress_printer())
+    with library() as lib, progress_bar("watch run") as progress:
+        return run_once(lib, plan, progress)
 
 
 @app.command("watch")

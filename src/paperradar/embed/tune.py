@@ -11,19 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..progress import Progress
 from . import MANIFEST, TIER_DIRS
 from .train import PRIOR_WEIGHT, Contexts, agreement, context_table, token_shares
 
 SAMPLE = 4000  # texts the teacher reads by default (~2 minutes on 2 cores)
 HELD_OUT = 200  # of them, kept out of training to measure the agreement between the tiers
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def learn_contexts(
     for _, ids, states in teacher.token_states(texts):
         contexts.add(ids, states)
         if progress and contexts.texts % 64 == 0:
-            progress(contexts.texts, len(texts))
+            progress(contexts.texts, len(texts), "reading the teacher's token states")
     return contexts
 
 

@@ -22,7 +22,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +33,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from ..embed import text_for
+from ..progress import Progress
 from ..storage.base import Library
 
 if TYPE_CHECKING:
@@ -163,11 +164,11 @@ def load_features(lib: Library, policy: Policy = Policy(), dense: bool = True) -
     return feats
 
 
-def build_features(lib: Library, progress: Callable[[str], None] | None = None) -> dict[str, object]:
+def build_features(lib: Library, progress: Progress | None = None) -> dict[str, object]:
     """Bring the library's features up to date (after import, index, sync; in a background job):
     what a request then ranks with. Returns what was built, for the CLI and the job's result."""
     if progress is not None:
-        progress("building the ranking features")
+        progress(0, None, "building the ranking features")
     feats = load_features(lib)
     return {"papers": len(feats.pks), "terms": len(feats.vocabulary.terms), "dense": feats.dense is not None}
 

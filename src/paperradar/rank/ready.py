@@ -22,6 +22,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
+from ..progress import Progress
 from ..storage.base import Library
 from . import features as F
 
@@ -238,6 +239,6 @@ class JobBuilder:
             self.pending = self.runner.submit(lib, "features", build_job)
 
 
-def build_job(lib: Library, progress: Callable[[int], None]) -> dict[str, Any]:
+def build_job(lib: Library, progress: Progress) -> dict[str, Any]:
     """The background job (in the server's worker process): build the library's features."""
     return F.build_features(lib)

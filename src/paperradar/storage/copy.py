@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from ..progress import Progress
 from .base import Library, Table
 
 BATCH = 2000
 SKIPPED = frozenset({"embedding_log"})  # derived: the destination's own triggers fill it
-
-Progress = Callable[[str, int], None]  # (table, rows copied so far in it)
 
 
 @dataclass
@@ -109,7 +108,7 @@ def _copy_table(src: Library, dst: Library, t: Table, progress: Progress | None)
         with dst.transaction():
             copied += max(0, dst.conn.executemany(insert, rows).rowcount)
         if progress:
-            progress(t.name, copied)
+            progress(copied, None, t.name)
     return copied
 
 

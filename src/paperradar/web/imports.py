@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
@@ -23,6 +22,7 @@ from ..importers import IMPORTERS
 from ..importers.base import UPLOAD_LIMITS, Source
 from ..imports import import_sources, index_imported
 from ..jobs import JobRunner, job_json
+from ..progress import Progress
 from ..storage import Library
 from . import schemas
 from .deps import Lib, render
@@ -51,12 +51,10 @@ async def read_upload(request: Request, upload: UploadFile) -> bytes:
     return data
 
 
-def import_work(
-    lib: Library, progress: Callable[[int], None], sources: list[Source], fmt: str
-) -> dict[str, Any]:
+def import_work(lib: Library, progress: Progress, sources: list[Source], fmt: str) -> dict[str, Any]:
     """The import job (run in the worker): the import service's run, then the new papers embedded
     and the ranking features brought up to date (so no request has to build them)."""
-    run = import_sources(lib, sources, fmt, progress=lambda _name, n: progress(n))
+    run = import_sources(lib, sources, fmt, progress=progress)
     report = run.as_json()
     report |= index_imported(lib) if run.changed else {"index": None, "features": None}
     return report
