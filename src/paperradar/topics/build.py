@@ -1,14 +1,16 @@
 """Building topics over the library, and assigning papers imported since. Does I/O (the library).
 
-`build_topics` clusters every embedded paper (two levels), labels the topics, lays out the map,
-matches the new topics to the previous build's so their ids are kept, and stores it all in one
-transaction. `refresh_topics` gives each newly embedded paper the nearest fine topic and a
-place on the map, touching nothing else, so ids and trends stay comparable between builds.
+`build_topics` clusters every embedded paper (two levels) on its vector joined with its words
+(topics/space.py), labels the topics, lays out the map, matches the new topics to the previous
+build's so their ids are kept, and stores it all in one transaction. `refresh_topics` gives each
+newly embedded paper the nearest fine topic (by its vector alone) and a place on the map, touching
+nothing else, so ids and trends stay comparable between builds.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,11 +20,11 @@ from ..embed import text_for
 from ..errors import BackendUnavailable, InvalidInput
 from ..index import VectorIndex, main_model
 from ..ingest import now_iso
-from ..progress import Progress, stages
 from ..storage import topics as db
 from ..storage.base import Library
-from . import cluster, labels, layout
+from . import cluster, labels, layout, space
 
+Progress = Callable[[str], None]
 LABEL_SAMPLE = 120  # papers per fine topic read for its label (all of a smaller topic)
 
 
@@ -33,6 +35,7 @@ class BuildReport:
     fine: int
     broad: int
     kept_ids: int = 0
+    lexical_dims: int = 0  # dimensions of the lexical view clustered alongside the vectors (0: none)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -42,6 +45,7 @@ class BuildReport:
             "fine_topics": self.fine,
             "broad_topics": self.broad,
             "kept_ids": self.kept_ids,
+            "lexical_dims": self.lexical_dims,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
@@ -59,19 +63,23 @@ def build_topics(
     lib: Library, fine: int | None = None, broad: int | None = None, progress: Progress | None = None
 ) -> BuildReport:
     """Cluster, label and lay out the whole library; keeps the ids of topics that persist."""
-    say = stages(progress)
+    say = progress or (lambda _: None)
     clock = _Clock()
     model_id = topic_model(lib)
     index = VectorIndex.load(lib, model_id)
     vectors, pks = index.matrix, index.pks
     k_fine, k_broad = _sizes(len(pks), fine, broad)
+    say("reading the papers' words")
+    texts = paper_texts(lib, pks)
+    lexical = space.lexical_rows(texts)
+    clock.lap("words")
     say(f"clustering {len(pks):,} papers into {k_fine} topics")
-    fine_of, centroids = cluster.fine_clusters(vectors, k_fine)
+    fine_of, centroids = _cluster(vectors, lexical, k_fine)
     sizes = np.bincount(fine_of, minlength=len(centroids))
     broad_of = cluster.broad_clusters(centroids, min(k_broad, len(centroids)))
     clock.lap("cluster")
     say("labelling topics")
-    terms_fine, terms_broad = _label(lib, pks, fine_of, broad_of, sizes)
+    terms_fine, terms_broad = _label(texts, fine_of, broad_of, sizes)
     clock.lap("label")
     say("laying out the map")
     positions = layout.topic_positions(centroids)
@@ -84,6 +92,7 @@ def build_topics(
         fine_ids, broad_ids, broad_of, sizes, terms_fine, terms_broad, centroids, positions, axes
     )
     report = BuildReport(model_id, len(pks), len(centroids), int(broad_of.max()) + 1, kept)
+    report.lexical_dims = 0 if lexical is None else lexical.shape[1]
     with lib.transaction():
         db.replace_topics(lib, rows)
         db.put_assignments(lib, _assignment_rows(pks, np.asarray(fine_ids)[fine_of], scores, xy))
@@ -91,6 +100,14 @@ def build_topics(
         report.seconds = clock.laps
         db.log_build(lib, now_iso(), model_id, report.as_json())
     return report
+
+
+def _cluster(vectors: np.ndarray, lexical: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fine topic of each paper, unit centroids in the embedding space): spherical k-means on the
+    vectors joined with the lexical view (topics/space.py); the centroids are the members' mean
+    vectors, the space later papers are assigned and the map is laid out in."""
+    fine_of, joint_centroids = cluster.fine_clusters(space.joint_rows(vectors, lexical), k)
+    return fine_of, space.member_centroids(vectors, fine_of, len(joint_centroids))
 
 
 def _sizes(n: int, fine: int | None, broad: int | None) -> tuple[int, int]:
@@ -116,13 +133,13 @@ class _Clock:
 
 
 def _label(
-    lib: Library, pks: np.ndarray, fine_of: np.ndarray, broad_of: np.ndarray, sizes: np.ndarray
+    texts: list[str], fine_of: np.ndarray, broad_of: np.ndarray, sizes: np.ndarray
 ) -> tuple[list[list[str]], list[list[str]]]:
     rng = np.random.default_rng(0)
     sample = np.concatenate(
         [rng.permutation(np.flatnonzero(fine_of == c))[:LABEL_SAMPLE] for c in range(len(sizes))]
     )
-    x, vocab = labels.vectorize(paper_texts(lib, pks[sample]))
+    x, vocab = labels.vectorize([texts[i] for i in sample])
     counts = labels.class_counts(x, fine_of[sample], len(sizes))
     sizes = np.bincount(fine_of[sample], minlength=len(sizes))
     n_broad = int(broad_of.max()) + 1

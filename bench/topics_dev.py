@@ -1,0 +1,103 @@
+"""Choosing the topic space's settings on a dev half of a library, never on the papers reported.
+
+The dev half: the papers whose id hashes into the first half (`rank.features.id_hash_order`, seed
+"topics-dev"), a split that depends only on the ids. Each setting clusters the dev half alone as a
+build would (fine topics by spherical k-means on the joint rows of topics/space.py, broad topics
+from the fine centroids) and is scored against arXiv primary categories (purity, NMI, as in
+bench/topics.py). The chosen settings go into topics/space.py; bench/topics.py then reports the
+whole corpus (docs/evaluation.md).
+
+    .venv/bin/python bench/topics_dev.py --db PATH [--weights 1,0.5] [--dims 128] [--baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paperradar.index import VectorIndex  # noqa: E402
+from paperradar.rank.features import id_hash_order  # noqa: E402
+from paperradar.storage import open_library  # noqa: E402
+from paperradar.storage import topics as db  # noqa: E402
+from paperradar.topics import cluster, space  # noqa: E402
+from paperradar.topics.build import paper_texts, topic_model  # noqa: E402
+from topics import baseline, quality  # noqa: E402  (bench/topics.py)
+
+
+def dev_half(lib, pks: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Row indices (into pks) of the dev half, ascending."""
+    ids = lib.paper_ids()
+    order = id_hash_order([ids.get(int(pk), "") for pk in pks], seed="topics-dev")
+    return np.sort(order[: len(pks) // 2])
+
+
+def load(db_path: Path) -> dict[str, Any]:
+    lib = open_library(db_path)
+    index = VectorIndex.load(lib, topic_model(lib))
+    rows = dev_half(lib, index.pks)
+    pks = index.pks[rows]
+    cats = db.primary_categories(lib)
+    return {
+        "lib": lib,
+        "pks": pks,
+        "vectors": index.matrix[rows],
+        "texts": paper_texts(lib, pks),
+        "truth": np.array([cats.get(int(pk), "?") for pk in pks]),
+    }
+
+
+def run_one(data: dict[str, Any], weight: float, dims: int, methods: list[str]) -> list[dict[str, Any]]:
+    """One fine clustering of the dev half, and each broad method over it."""
+    start = time.perf_counter()
+    k_fine, k_broad = cluster.default_sizes(len(data["pks"]))
+    lexical = space.lexical_rows(data["texts"], dims) if weight < 1 else None
+    rows = space.joint_rows(data["vectors"], lexical, weight)
+    fine_of, joint_centroids = cluster.fine_clusters(rows, k_fine)
+    seconds = round(time.perf_counter() - start, 1)
+    fine = quality(fine_of, data["truth"])
+    out = []
+    for method in methods:
+        if method == "ward":  # what the build does: Ward on the fine centroids in the embedding space
+            centroids = space.member_centroids(data["vectors"], fine_of, len(joint_centroids))
+        elif method == "ward-joint":  # Ward on the fine centroids in the clustering space
+            centroids = joint_centroids
+        else:
+            raise SystemExit(f"unknown broad method {method!r}")
+        broad_of = cluster.broad_clusters(centroids, k_broad)
+        out.append({"weight": weight, "dims": dims, "broad_method": method, "fine": fine,
+                    "broad": quality(broad_of[fine_of], data["truth"]), "fine_seconds": seconds})  # fmt: skip
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", type=Path, required=True)
+    ap.add_argument("--weights", default="1,0.8,0.6")
+    ap.add_argument("--dims", default="128")
+    ap.add_argument("--broad", default="ward,ward-joint")
+    ap.add_argument(
+        "--baseline", action="store_true", help="also the TF-IDF k-means baseline on the dev half"
+    )
+    args = ap.parse_args()
+    data = load(args.db)
+    print(f"dev half: {len(data['pks']):,} papers", file=sys.stderr)
+    if args.baseline:
+        k_fine, k_broad = cluster.default_sizes(len(data["pks"]))
+        base, secs = baseline(data["texts"], k_fine, k_broad)
+        out = {name: quality(labels, data["truth"]) for name, labels in base.items()}
+        print(json.dumps({"baseline": out, "seconds": round(secs, 1)}), flush=True)
+    for dims in [int(d) for d in args.dims.split(",")]:
+        for weight in [float(w) for w in args.weights.split(",")]:
+            for result in run_one(data, weight, dims, args.broad.split(",")):
+                print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
