@@ -10,7 +10,6 @@ nothing else, so ids and trends stay comparable between builds.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +19,11 @@ from ..embed import text_for
 from ..errors import BackendUnavailable, InvalidInput
 from ..index import VectorIndex, main_model
 from ..ingest import now_iso
+from ..progress import Progress, stages
 from ..storage import topics as db
 from ..storage.base import Library
 from . import cluster, labels, layout, space
 
-Progress = Callable[[str], None]
 LABEL_SAMPLE = 120  # papers per fine topic read for its label (all of a smaller topic)
 
 
@@ -63,7 +62,7 @@ def build_topics(
     lib: Library, fine: int | None = None, broad: int | None = None, progress: Progress | None = None
 ) -> BuildReport:
     """Cluster, label and lay out the whole library; keeps the ids of topics that persist."""
-    say = progress or (lambda _: None)
+    say = stages(progress)
     clock = _Clock()
     model_id = topic_model(lib)
     index = VectorIndex.load(lib, model_id)
