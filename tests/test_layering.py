@@ -91,6 +91,7 @@ def test_cli_and_web_reach_storage_only_through_open_library_and_the_library_typ
         "paperradar.storage.open_library",
         "paperradar.storage.Library",
         "paperradar.storage.without_password",
+        "paperradar.storage.is_postgres",  # a location's kind, read from its text
     )
     found, fine = set(), set()
     for path, tree in sources():
