@@ -6,8 +6,9 @@ SQL and the verification. Does I/O (through the two libraries).
 from __future__ import annotations
 
 from .errors import InvalidInput
+from .progress import Progress
 from .storage import open_library
-from .storage.copy import CopyReport, Progress, copy_library
+from .storage.copy import CopyReport, copy_library
 
 __all__ = ["CopyReport", "Progress", "copy_between"]
 
