@@ -18,7 +18,7 @@ from .errors import InvalidInput, NotFound
 from .export import EXPORT_FORMATS
 from .ingest import BATCH, ImportReport, MatchState, now_iso, paper_values, prepare_stored, store_batch
 from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
-from .storage import Library, PaperRow, RecordRow, without_password
+from .storage import Library, PaperRow, RecordRow, is_postgres, without_password
 from .storage.profiles import move_paper_refs
 
 
@@ -132,6 +132,13 @@ def check_folder(path: str | Path) -> Path:
     if not folder.exists():
         raise InvalidInput(f"folder {folder} does not exist")
     return path
+
+
+def check_library_folder(location: str) -> None:
+    """A library file goes in a folder that exists (`check_folder`); a PostgreSQL address or an
+    in-memory library has no folder to check."""
+    if location != ":memory:" and not is_postgres(location):
+        check_folder(location)
 
 
 def write_atomic(path: str | Path, text: str) -> None:

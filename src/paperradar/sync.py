@@ -145,8 +145,8 @@ def sync_and_index(
         from .index import index_new_papers
         from .rank.features import build_features
 
-        index_new_papers(lib)
-        build_features(lib)
+        index_new_papers(lib, progress)
+        build_features(lib, progress)
     return reports
 
 

@@ -10,7 +10,6 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,10 +17,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from .. import config
-from ..errors import InvalidInput, RadarError
+from ..errors import RadarError
 from ..models import Paper
 from ..progress import Progress
-from ..storage import Library, is_postgres, open_library
+from ..storage import Library, open_library
 
 app = typer.Typer(
     help="paperradar: one clean library of papers from every source.",
@@ -75,12 +74,10 @@ def library_location() -> str:
     in an existing folder: a mistyped path is an error, not a new empty library in new folders.
     The default one, in the data folder, is made on first use."""
     path = state.settings.library_path
-    if state.settings.db and path != ":memory:" and not is_postgres(path):
-        folder = Path(path).parent
-        if not folder.is_dir():
-            raise InvalidInput(
-                f"folder {folder} does not exist (the library file --db names goes in an existing folder)"
-            )
+    if state.settings.db:
+        from ..papers import check_library_folder
+
+        check_library_folder(path)
     return path
 
 
