@@ -213,7 +213,18 @@ def _topic_rows(
     return rows
 
 
-def _row(tid, level, parent, terms, size, centroid, x, y, axes) -> db.TopicRow:  # type: ignore[no-untyped-def]
+def _row(
+    tid: int,
+    level: int,
+    parent: int | None,
+    terms: list[str],
+    size: int,
+    centroid: np.ndarray | None,
+    x: float,
+    y: float,
+    axes: np.ndarray | None,
+) -> db.TopicRow:
+    """A topic's row, labelled by its terms."""
     return db.TopicRow(tid, level, parent, labels.label_of(terms), terms, size, centroid, x, y, axes)
 
 
