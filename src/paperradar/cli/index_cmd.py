@@ -3,7 +3,7 @@ and `paperradar similar ID [--facet background|method|result]`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.markup import escape
@@ -18,10 +18,13 @@ from . import JsonFlag, app, display_title, library, out, print_json, progress_b
 from .cluster_opts import RayAddress, RayGpus, RayThreads, RayWorkers, make_cluster
 
 if TYPE_CHECKING:
-    from ..embed import Tier
+    from ..cluster import Cluster
+    from ..embed import Embedder, Tier
+    from ..models import Paper
+    from ..storage import Library
 
 
-def _embedder(tier: str):  # type: ignore[no-untyped-def]
+def _embedder(tier: str) -> Embedder:
     if tier not in TIERS:
         raise InvalidInput(f"--tier must be one of {', '.join(TIERS)}, not {tier!r}")
     try:
@@ -58,7 +61,7 @@ def index_cmd(
         )
 
 
-def build_ranking_features(lib) -> dict:  # type: ignore[no-untyped-def]
+def build_ranking_features(lib: Library) -> dict[str, object]:
     """Bring the ranking features up to date (after import, index, sync), so that `recommend`,
     digests and the web app never build them while someone waits (rank/ready.py)."""
     from ..rank.features import build_features
@@ -67,7 +70,7 @@ def build_ranking_features(lib) -> dict:  # type: ignore[no-untyped-def]
         return build_features(lib, progress)
 
 
-def _index_tier(lib, name: str, cluster=None) -> dict:  # type: ignore[no-untyped-def]
+def _index_tier(lib: Library, name: str, cluster: Cluster | None = None) -> dict[str, object]:
     if name not in TIERS:
         raise InvalidInput(f"--tier must be one of {', '.join(TIERS)}, not {name!r}")
     with progress_bar(f"embedding ({name})") as progress:
@@ -113,6 +116,6 @@ def similar_cmd(
         out.print("    " + escape("; ".join(h.reasons)), style="green", highlight=False)
 
 
-def _brief(p) -> dict:  # type: ignore[no-untyped-def]
+def _brief(p: Paper) -> dict[str, Any]:
     data = svc.paper_json(p, with_sources=False)
     return {k: data[k] for k in ("id", "ids", "title", "authors", "categories", "dates")}
