@@ -59,7 +59,7 @@ def _files(lib_path: str, model_id: str) -> tuple[Path, Path] | None:
     return folder / f"{stem}.usearch", folder / f"{stem}.json"
 
 
-def _new_index(dim: int):  # type: ignore[no-untyped-def]
+def _new_index(dim: int) -> Index:
     from usearch.index import Index
 
     return Index(
@@ -93,10 +93,7 @@ def sync_ann(
     files = _files(lib.path, model_id)
     count = lib.embedding_models().get(model_id, 0)
     if files is None or count < ANN_MIN:
-        for f in files or ():
-            f.unlink(missing_ok=True)
-        lib.forget_embedding_changes(model_id, lib.embedding_generation())
-        return {"ann": "none", "vectors": count}
+        return _drop(lib, model_id, files, count)
     index_file, meta_file = files
     meta = _read_meta(meta_file)
     upto = lib.embedding_generation()  # read first: changes made while we work are applied next time
@@ -109,13 +106,24 @@ def sync_ann(
         index, action = _build(lib, model_id, count, progress), "built"
     else:
         index, action = _patch(lib, model_id, index_file, changed), "updated"
+    if index is None:  # the vectors went while they were read
+        return _drop(lib, model_id, files, 0)
     _save(index, index_file, meta_file, {"model_id": model_id, "seq": upto, "vectors": len(index)})
     lib.forget_embedding_changes(model_id, upto)
     return {"ann": action, "vectors": len(index)}
 
 
-def _build(lib: Library, model_id: str, count: int, progress: Progress | None):  # type: ignore[no-untyped-def]
-    index = None
+def _drop(lib: Library, model_id: str, files: tuple[Path, Path] | None, count: int) -> dict[str, object]:
+    """No index for this model (too few vectors, or an in-memory library): its files go."""
+    for f in files or ():
+        f.unlink(missing_ok=True)
+    lib.forget_embedding_changes(model_id, lib.embedding_generation())
+    return {"ann": "none", "vectors": count}
+
+
+def _build(lib: Library, model_id: str, count: int, progress: Progress | None) -> Index | None:
+    """A new index of the model's vectors (None when it has none), built CHUNK vectors at a time."""
+    index: Index | None = None
     keys: list[int] = []
     blobs: list[bytes] = []
     done = 0
@@ -148,7 +156,7 @@ def _build(lib: Library, model_id: str, count: int, progress: Progress | None): 
     return index
 
 
-def _patch(lib: Library, model_id: str, index_file: Path, changed: list[int]):  # type: ignore[no-untyped-def]
+def _patch(lib: Library, model_id: str, index_file: Path, changed: list[int]) -> Index | None:
     from usearch.index import Index
 
     index = Index.restore(str(index_file), view=False)
@@ -163,7 +171,7 @@ def _patch(lib: Library, model_id: str, index_file: Path, changed: list[int]):  
     return index
 
 
-def _save(index, index_file: Path, meta_file: Path, meta: dict) -> None:  # type: ignore[no-untyped-def]
+def _save(index: Index, index_file: Path, meta_file: Path, meta: dict[str, object]) -> None:
     """Write both files through temporary names: a crash leaves the old pair or the new one."""
     index_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = index_file.with_name(index_file.name + ".tmp")
@@ -188,7 +196,7 @@ class AnnIndex:
         delta: np.ndarray,
         stale: set[int],
         size: int,
-    ):  # type: ignore[no-untyped-def]
+    ) -> None:
         self.model_id = model_id
         self._view = view
         self._lib_path = lib_path
