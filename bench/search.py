@@ -50,6 +50,7 @@ BASELINE = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank 
 
 def build(db: Path) -> None:
     """Import the 118k corpus into `db` (through a temporary name, so a killed build leaves nothing)."""
+    db.parent.mkdir(parents=True, exist_ok=True)  # `--db` makes no folders
     tmp = db.with_name(db.name + ".building")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         p.unlink(missing_ok=True)
