@@ -513,7 +513,8 @@ def run(authors: int, cuts: list[str], log_path: Path, only: set[str] | None) ->
 # the TF-IDF rows (the dense rule where the fast tier is weak) at weight 1 and 0.5, and the
 # profile's words (BM25-like: each word weighs the profile papers using it); and reciprocal-rank
 # fusion instead of adding z-scores (rrf 0.002 ~ k 60 over 30k candidates), alone and with the
-# lexical nearest papers.
+# lexical nearest papers. Round 7: the profile's words (round 6's best recall) at weight 0.5 and 2,
+# and at 1 beside the lexical nearest papers at 0.5.
 DEV_GRID: dict[str, dict[str, Any]] = {
     "knn-2": {"knn": 2},
     "knn-2-C-0.02": {"knn": 2, "C": 0.02},
@@ -528,6 +529,9 @@ DEV_GRID: dict[str, dict[str, Any]] = {
     "knn-2-words-1": {"knn": 2, "words_weight": 1.0},
     "knn-2-rrf": {"knn": 2, "rrf": 0.002},
     "knn-2-rrf-lexical-knn": {"knn": 2, "rrf": 0.002, "lexical_knn_weight": 1.0},
+    "knn-2-words-0.5": {"knn": 2, "words_weight": 0.5},
+    "knn-2-words-2": {"knn": 2, "words_weight": 2.0},
+    "knn-2-words-1-lexical-knn-0.5": {"knn": 2, "words_weight": 1.0, "lexical_knn_weight": 0.5},
 }
 DEV_BASELINES = ("arxiv-sanity-svm",)
 
