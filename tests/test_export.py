@@ -61,7 +61,7 @@ def papers() -> list[Paper]:
         Paper(
             "x",
             ["arxiv:2501.00002"],
-            "GaLore Again",
+            title="GaLore Again",
             authors=zhao,
             dates={"published": PartialDate(2024, 3, 6)},
         )
@@ -70,7 +70,7 @@ def papers() -> list[Paper]:
         Paper(
             "y",
             ["arxiv:2501.00003"],
-            "The GaLore Sequel",
+            title="The GaLore Sequel",
             authors=zhao,
             dates={"published": PartialDate(2024)},
         )

@@ -238,3 +238,18 @@ def test_no_second_copy_of(concept):
         if f.suffix in (".py", ".html") and re.search(pattern, f.read_text(encoding="utf-8"))
     }
     assert found and found <= homes, f"{concept} is written out in {sorted(found - homes)}; use its home"
+
+
+def test_record_and_paper_declare_their_content_fields_once():
+    """issue 18: models.Content is the one home of the fields a Record states and a Paper keeps."""
+    from dataclasses import fields
+
+    from paperradar.models import CONTENT_FIELDS, PLAIN_FIELDS, Content, Record
+
+    shared = {f.name for f in fields(Content)}
+    assert issubclass(Record, Content) and issubclass(Paper, Content)
+    assert set(PLAIN_FIELDS) < set(CONTENT_FIELDS) < shared
+    own_record = {f.name for f in fields(Record)} - shared
+    own_paper = {f.name for f in fields(Paper)} - shared
+    assert own_record & own_paper == {"ids"}  # nothing else is declared twice
+    assert Paper("x:1", ["x:1"], venue="ACL").venue == "ACL"

@@ -36,7 +36,7 @@ import orjson
 from numpy.lib.stride_tricks import sliding_window_view
 from rapidfuzz import fuzz
 
-from .models import PartialDate, preferred_date
+from .models import PLAIN_FIELDS, PartialDate, preferred_date
 from .normalize import author_key, title_key
 
 if TYPE_CHECKING:
@@ -359,7 +359,7 @@ def choose_fields(records: list[RecordRow]) -> tuple[dict[str, Any], dict[str, s
     counts = [r.fields["author_count"] for r in ordered if r.fields.get("author_count")]
     if counts:
         chosen["author_count"] = max(counts)
-    for name in ("categories", "comment", "organisation", "upvotes", "score", "venue"):
+    for name in ("categories", *PLAIN_FIELDS):
         best(name)
     _choose_dates(ordered, chosen, prov)
     _union_links(ordered, chosen)

@@ -9,25 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .errors import InvalidInput
-
-# Fields of a Record/Paper that carry bibliographic content (provenance is tracked per field).
-CONTENT_FIELDS = (
-    "title",
-    "abstract",
-    "authors",
-    "categories",
-    "dates",
-    "comment",
-    "links",
-    "organisation",
-    "upvotes",
-    "score",
-    "venue",
-)
 
 # What a researcher can say about a paper (profiles, digest links, the web forms). The feedback
 # table's CHECK in storage/migrations.py lists the same values; tests/test_one_home.py pins it.
@@ -97,24 +82,22 @@ class SourceRef:
     fetched_at: str | None = None  # ISO timestamp, set by the import pipeline
 
 
-@dataclass
-class Record:
-    """One source's view of one paper, as parsed. Empty fields mean "this source did not say".
+@dataclass(kw_only=True)
+class Content:
+    """What a source says about a paper, and what a paper shows: the one home of the bibliographic
+    fields `Record` and `Paper` share. Add a field here (with its default) and it is stated by
+    records (`Record.given_fields`), kept by papers (`papers.paper_of_row`, `paper_json`), merged
+    (`dedupe.choose_fields`: the highest-ranked record that gives it) and exported to JSON with no
+    other change, unless it needs a rule of its own (see docs/architecture.md, "Add a field").
 
-    ids are namespaced strings: ``arxiv:2410.09918``, ``arxiv:2410.09918v2``, ``doi:10.1/x``,
-    ``s2:<40 hex digits>``, ``corpus:<Semantic Scholar corpus id>``.
     authors_complete is False when the source showed only some authors ("et al.", "10 authors");
     author_count then holds the total the source stated, if any.
     dates maps a kind (published, updated, listed, created) to a PartialDate.
     links maps a kind (abs, pdf, doi, code, project, hf, url) to URLs.
-    raw is the source text of the record, kept verbatim.
     """
 
-    source: SourceRef
-    ids: list[str] = field(default_factory=list)
     title: str | None = None
     abstract: str | None = None
-    abstract_truncated: bool = False
     authors: list[Author] = field(default_factory=list)
     authors_complete: bool = True
     author_count: int | None = None
@@ -126,6 +109,30 @@ class Record:
     upvotes: int | None = None
     score: float | None = None
     venue: str | None = None
+
+
+# Content fields with provenance (a record gives them, a paper keeps which record's value it chose);
+# authors_complete and author_count go with `authors`.
+CONTENT_FIELDS = tuple(f.name for f in fields(Content) if f.name not in ("authors_complete", "author_count"))
+# the content fields with no rule of their own: plain JSON values, merged by record rank
+PLAIN_FIELDS = tuple(
+    n for n in CONTENT_FIELDS if n not in ("title", "abstract", "authors", "categories", "dates", "links")
+)
+
+
+@dataclass
+class Record(Content):
+    """One source's view of one paper, as parsed. Empty fields mean "this source did not say".
+
+    ids are namespaced strings: ``arxiv:2410.09918``, ``arxiv:2410.09918v2``, ``doi:10.1/x``,
+    ``s2:<40 hex digits>``, ``corpus:<Semantic Scholar corpus id>``.
+    The content fields (title, authors, dates...) are `Content`'s.
+    raw is the source text of the record, kept verbatim.
+    """
+
+    source: SourceRef
+    ids: list[str] = field(default_factory=list)
+    abstract_truncated: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     raw: str = ""
 
@@ -172,24 +179,12 @@ class StoredRecord:
 
 
 @dataclass
-class Paper:
-    """A merged library entry. ``provenance`` maps each chosen field to the record key that gave it."""
+class Paper(Content):
+    """A merged library entry: one chosen value per `Content` field. ``provenance`` maps each
+    chosen field to the record key that gave it."""
 
     id: str
     ids: list[str]
-    title: str | None = None
-    abstract: str | None = None
-    authors: list[Author] = field(default_factory=list)
-    authors_complete: bool = True
-    author_count: int | None = None
-    categories: list[str] = field(default_factory=list)
-    dates: dict[str, PartialDate] = field(default_factory=dict)
-    comment: str | None = None
-    links: dict[str, list[str]] = field(default_factory=dict)
-    organisation: str | None = None
-    upvotes: int | None = None
-    score: float | None = None
-    venue: str | None = None
     has_code: bool = False  # a code link is known, or a source showed a "Code" badge
     provenance: dict[str, str] = field(default_factory=dict)
     sources: list[StoredRecord] = field(default_factory=list)
@@ -295,3 +290,18 @@ def authors_from_json(items: list[Any]) -> list[Author]:
 
 def dates_from_json(items: dict[str, str]) -> dict[str, PartialDate]:
     return {k: PartialDate.from_iso(v) for k, v in items.items()}
+
+
+def content_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`Content`'s fields (as keyword arguments) from their JSON form: a paper's stored data."""
+    return {
+        "title": data.get("title"),
+        "abstract": data.get("abstract"),
+        "authors": authors_from_json(data.get("authors", [])),
+        "authors_complete": data.get("authors_complete", True),
+        "author_count": data.get("author_count"),
+        "categories": list(data.get("categories", [])),
+        "dates": dates_from_json(data.get("dates", {})),
+        "links": {k: list(v) for k, v in data.get("links", {}).items()},
+        **{name: data.get(name) for name in PLAIN_FIELDS},
+    }

@@ -17,7 +17,7 @@ from typing import Any
 from .errors import InvalidInput, NotFound
 from .export import EXPORT_FORMATS
 from .ingest import BATCH, ImportReport, MatchState, now_iso, paper_values, prepare_stored, store_batch
-from .models import Paper, StoredRecord, authors_from_json, dates_from_json, to_jsonable
+from .models import PLAIN_FIELDS, Paper, StoredRecord, content_from_json, to_jsonable
 from .storage import Library, PaperRow, RecordRow, is_postgres, without_password
 from .storage.profiles import move_paper_refs
 
@@ -43,21 +43,9 @@ def paper_of_row(row: PaperRow) -> Paper:
     return Paper(
         id=row.id,
         ids=list(d.get("ids", [])),
-        title=row.title,
-        abstract=row.abstract,
-        authors=authors_from_json(d.get("authors", [])),
-        authors_complete=d.get("authors_complete", True),
-        author_count=d.get("author_count"),
-        categories=list(d.get("categories", [])),
-        dates=dates_from_json(d.get("dates", {})),
-        comment=d.get("comment"),
-        links={k: list(v) for k, v in d.get("links", {}).items()},
-        organisation=d.get("organisation"),
-        upvotes=d.get("upvotes"),
-        score=d.get("score"),
-        venue=d.get("venue"),
         has_code=bool(d.get("has_code")),
         provenance=dict(d.get("provenance", {})),
+        **{**content_from_json(d), "title": row.title, "abstract": row.abstract},
     )
 
 
@@ -86,11 +74,7 @@ def paper_json(paper: Paper, with_sources: bool = True) -> dict[str, Any]:
         "dates": to_jsonable(paper.dates),
         "links": paper.links,
         "has_code": paper.has_code,
-        "comment": paper.comment,
-        "venue": paper.venue,
-        "organisation": paper.organisation,
-        "upvotes": paper.upvotes,
-        "score": paper.score,
+        **{name: getattr(paper, name) for name in PLAIN_FIELDS},  # comment, organisation, upvotes...
         "provenance": paper.provenance,
     }
     if with_sources:
