@@ -2,7 +2,8 @@
 all signed by itsdangerous (HMAC-SHA256) under one secret per library, each use with its own salt
 (`purpose`), so a value signed for one use is refused by every other.
 
-The secret is `PAPERRADAR_LINK_SECRET` when set, else one made once and kept in the library's
+The secret is the link_secret setting (`PAPERRADAR_LINK_SECRET`) when the caller hands it in
+(`configured`: the edges read settings once and pass it down), else one made once and kept in the library's
 settings (`library_secret`: SQL). The secret that signed feedback links before migration 14 is
 kept too (`old_link_secrets`), so links already emailed keep working (digest/links.py). The
 sign/verify functions are pure.
@@ -16,7 +17,6 @@ from typing import Any
 
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 
-from . import config
 from .storage import Library
 from .storage import settings as store
 
@@ -24,18 +24,19 @@ SECRET_KEY = "secret"  # the library's one signing secret
 OLD_LINK_SECRET_KEY = "link_secret"  # signed feedback links before migration 14; only verifies now
 
 
-def library_secret(lib: Library) -> str:
-    """The secret everything is signed with (made on first use; two processes agree on one)."""
-    configured = config.get("link_secret")
+def library_secret(lib: Library, configured: str | None = None) -> str:
+    """The secret everything is signed with: `configured` (the link_secret setting, handed in by
+    the caller), else the library's own (made on first use; two processes agree on one)."""
     if configured:
-        return str(configured)
+        return configured
     value = store.get_setting(lib, SECRET_KEY)
     return value or store.put_setting_once(lib, SECRET_KEY, secrets.token_hex(32))
 
 
-def old_link_secrets(lib: Library) -> tuple[str, ...]:
-    """Secrets that signed feedback links in the old format (the configured one, the stored one)."""
-    values = (config.get("link_secret"), store.get_setting(lib, OLD_LINK_SECRET_KEY))
+def old_link_secrets(lib: Library, configured: str | None = None) -> tuple[str, ...]:
+    """Secrets that signed feedback links in the old format (`configured`: the link_secret setting
+    handed in by the caller; the stored one)."""
+    values = (configured, store.get_setting(lib, OLD_LINK_SECRET_KEY))
     return tuple(str(v) for v in values if v)
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .config import Settings
 from .digest.service import Channel, deliver_digests
 from .errors import RadarError
 from .profiles import list_profiles
@@ -31,6 +32,7 @@ class WatchPlan:
     sync_options: SyncOptions
     channels: Callable[[], Sequence[Channel]] | None = None
     digest_size: int = 10
+    settings: Settings | None = None  # public_url, link_days, link_secret for the digests' links
 
 
 def now() -> str:
@@ -46,15 +48,17 @@ def run_once(lib: Library, plan: WatchPlan, progress: Progress | None = None) ->
         entry["sync"] = {r.source: {"new": r.new, "error": r.error} for r in reports}
         entry["errors"] += [f"{r.source}: {r.error}" for r in reports if r.error]
     if plan.channels is not None:
-        entry["errors"] += _send_all(lib, plan.channels, plan.digest_size)
+        entry["errors"] += _send_all(lib, plan.channels, plan.digest_size, plan.settings)
     entry["finished"] = now()
     return entry
 
 
-def _send_all(lib: Library, channels: Callable[[], Sequence[Channel]], size: int) -> list[str]:
+def _send_all(
+    lib: Library, channels: Callable[[], Sequence[Channel]], size: int, settings: Settings | None
+) -> list[str]:
     try:
         names = [p.name for p in list_profiles(lib)]
-        results = deliver_digests(lib, names, channels(), limit=size)
+        results = deliver_digests(lib, names, channels(), limit=size, settings=settings)
     except RadarError as e:
         return [str(e)]
     return [f"{r.profile}: digest not sent: {r.error}" for r in results if r.error]

@@ -65,7 +65,7 @@ def send_cmd(
     with library() as lib:
         results = deliver_digests(
             lib, names, channels, keep_going=every, limit=limit or settings().digest_size,
-            since=since, all_time=all_time,
+            since=since, all_time=all_time, settings=settings(),
         )  # fmt: skip
     _render_sent(results, as_json)
     retry = " (it is sent on the next run)"  # only a stored digest is retried
@@ -125,8 +125,9 @@ def preview_cmd(
         raise InvalidInput(f"--format must be text, markdown, html or json, not {fmt!r}")
     with library() as lib:
         digest = preview_digest(
-            lib, profile, since=since, all_time=all_time, limit=limit or settings().digest_size
-        )
+            lib, profile, since=since, all_time=all_time, limit=limit or settings().digest_size,
+            settings=settings(),
+        )  # fmt: skip
     text = (
         json.dumps(digest_json(digest), indent=2, ensure_ascii=False) + "\n"
         if fmt == "json"
@@ -162,8 +163,8 @@ def feed_cmd(
         raise InvalidInput("name a profile or give --search, not both")
     with library() as lib:
         xml = (
-            profile_feed(lib, profile, days=days, limit=limit)
+            profile_feed(lib, profile, days=days, limit=limit, settings=settings())
             if profile
-            else search_feed(lib, query or "", limit=limit)
+            else search_feed(lib, query or "", limit=limit, settings=settings())
         )
     _write(xml, output)

@@ -38,6 +38,7 @@ def watch_plan(s: config.Settings, send: bool) -> Any:
         sync_options=sync_options(s, None),
         channels=(lambda: configured_channels(s)) if sends else None,
         digest_size=s.digest_size,
+        settings=s,
     )
 
 

@@ -17,8 +17,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
-from .. import config
-from ..config import Settings, with_flags
+from ..config import Settings, load_settings, with_flags
 from ..errors import InvalidInput, NetworkError, NotFound, RadarError
 from ..models import Paper
 from ..papers import get_paper
@@ -43,16 +42,29 @@ def recommender(lib: Library, profile: str, among: list[int], limit: int) -> Seq
     return recommend(lib, profile, among=among, limit=limit, mark_seen=False)
 
 
-def link_settings(lib: Library, base_url: str | None = None) -> LinkSettings:
-    """Where feedback links point and the secret that signs them (signing.library_secret)."""
-    days = int(config.get("link_days") or 30)
-    return LinkSettings(config.get("public_url", base_url) or "", library_secret(lib), timedelta(days=days))
+def _given(settings: Settings | None) -> Settings:
+    """The settings an edge handed in; None (a caller of the public API with none) reads them now."""
+    return settings if settings is not None else load_settings()
 
 
-def check_feedback(lib: Library, token: str, now: float) -> FeedbackClaim:
+def link_settings(
+    lib: Library, settings: Settings | None = None, base_url: str | None = None
+) -> LinkSettings:
+    """Where feedback links point (`base_url`, else the public_url setting) and the secret that
+    signs them (signing.library_secret: the link_secret setting, else the library's own).
+
+    The edges (CLI, web app) hand in the `settings` they read once; None reads them now
+    (config.load_settings), for callers of the public `new_digest` that were handed none."""
+    s = _given(settings)
+    secret = library_secret(lib, s.secret("link_secret"))
+    return LinkSettings(base_url or s.public_url or "", secret, timedelta(days=s.link_days))
+
+
+def check_feedback(lib: Library, token: str, now: float, settings: Settings | None = None) -> FeedbackClaim:
     """The claim of a feedback link (InvalidInput: altered, from another library, or expired);
     links emailed before the one signer are checked with the old link secret."""
-    return verify_feedback(token, library_secret(lib), now, old_link_secrets(lib))
+    configured = _given(settings).secret("link_secret")
+    return verify_feedback(token, library_secret(lib, configured), now, old_link_secrets(lib, configured))
 
 
 @dataclass(frozen=True)
@@ -102,13 +114,16 @@ def new_digest(
     all_time: bool = False,
     rank: Recommender = recommender,
     base_url: str | None = None,
+    settings: Settings | None = None,
 ) -> Digest:
+    """A new digest of the profile's papers in the window; `settings` (public_url, link_days,
+    link_secret) as for link_settings: None reads them now."""
     new = window(lib, profile, now, since, all_time)
     ranked = rank(lib, profile, candidates(lib, profile, new), limit)
     sent = [lib.paper_row(pk).id for pk in delivery.sent_pks(lib, profile)]
     return build_digest(
         profile, ranked, generated_at=now, since=new.start, already_sent=sent, limit=limit,
-        links=link_settings(lib, base_url),
+        links=link_settings(lib, settings, base_url),
     )  # fmt: skip
 
 
@@ -120,7 +135,9 @@ class _Stored:
     reasons: list[str] = field(default_factory=list)
 
 
-def stored_digest(lib: Library, row: delivery.DigestRow, base_url: str | None = None) -> Digest:
+def stored_digest(
+    lib: Library, row: delivery.DigestRow, base_url: str | None = None, settings: Settings | None = None
+) -> Digest:
     """A stored digest rebuilt exactly: same papers, order, reasons and time (so the same links)."""
     ranked = []
     for it in row.items:
@@ -131,7 +148,7 @@ def stored_digest(lib: Library, row: delivery.DigestRow, base_url: str | None = 
     at = datetime.fromisoformat(row.created_at)
     return build_digest(
         row.profile, ranked, generated_at=at, since=row.since, limit=len(ranked) or 1,
-        links=link_settings(lib, base_url),
+        links=link_settings(lib, settings, base_url),
     )  # fmt: skip
 
 
@@ -144,14 +161,15 @@ def preview_digest(
     all_time: bool = False,
     now: datetime | None = None,
     base_url: str | None = None,
+    settings: Settings | None = None,
 ) -> Digest:
     """What `send_digest` would send now: the pending digest, or a new one. Changes nothing."""
     pending = delivery.pending_digest(lib, profile)
     if pending is not None:
-        return stored_digest(lib, pending, base_url)
+        return stored_digest(lib, pending, base_url, settings)
     return new_digest(
         lib, profile, now=now or datetime.now(UTC), limit=limit, since=since, all_time=all_time,
-        base_url=base_url,
+        base_url=base_url, settings=settings,
     )  # fmt: skip
 
 
@@ -274,6 +292,7 @@ def deliver_digest(
     since: str | None = None,
     all_time: bool = False,
     rank: Recommender = recommender,
+    settings: Settings | None = None,
 ) -> SendResult:
     """Send the profile's digest to every channel exactly once. The digest is stored pending
     first; each channel that accepts it is recorded; it is marked sent (its papers seen) once all
@@ -282,12 +301,13 @@ def deliver_digest(
         raise InvalidInput("no channel to send the digest to: give an email recipient or a webhook")
     row = delivery.pending_digest(lib, profile)
     if row is not None:
-        digest, message_id, pk = stored_digest(lib, row), row.message_id, row.pk
+        digest, message_id, pk = stored_digest(lib, row, settings=settings), row.message_id, row.pk
     else:
         newest = lib.max_paper_pk()  # before the candidates are read: nothing added later is skipped
         digest = new_digest(
-            lib, profile, now=now or datetime.now(UTC), limit=limit, since=since, all_time=all_time, rank=rank
-        )
+            lib, profile, now=now or datetime.now(UTC), limit=limit, since=since, all_time=all_time,
+            rank=rank, settings=settings,
+        )  # fmt: skip
         if not digest.items:
             return SendResult(profile, "nothing_new", recipient=_labels(channels))
         message_id, pk = _store_pending(lib, digest, newest)
@@ -314,13 +334,17 @@ def deliver_digests(
     limit: int = 10,
     since: str | None = None,
     all_time: bool = False,
+    settings: Settings | None = None,
 ) -> list[SendResult]:
     """Each profile's digest to every channel (deliver_digest). With `keep_going`, one profile's
     problem (no papers to learn from...) is its result's error and does not stop the rest."""
     results = []
     for name in profiles:
         try:
-            results.append(deliver_digest(lib, name, channels, limit=limit, since=since, all_time=all_time))
+            one = deliver_digest(
+                lib, name, channels, limit=limit, since=since, all_time=all_time, settings=settings
+            )
+            results.append(one)
         except RadarError as e:
             if not keep_going:
                 raise
@@ -380,6 +404,7 @@ def profile_feed(
     now: datetime | None = None,
     rank: Recommender = recommender,
     base_url: str | None = None,
+    settings: Settings | None = None,
 ) -> str:
     """An Atom feed of the best papers added in the last `days` days for the profile."""
     from ..profiles import get_profile
@@ -388,7 +413,7 @@ def profile_feed(
     own = set(get_profile(lib, profile).paper_pks)
     start = (now - timedelta(days=days)).isoformat(timespec="seconds")
     among = [pk for pk in delivery.papers_added_since(lib, start) if pk not in own]
-    links = link_settings(lib, base_url)
+    links = link_settings(lib, settings, base_url)
     digest = build_digest(
         profile, rank(lib, profile, among, limit), generated_at=now, limit=limit, links=links
     )
@@ -407,8 +432,10 @@ def search_feed(
     limit: int = 50,
     now: datetime | None = None,
     base_url: str | None = None,
+    settings: Settings | None = None,
 ) -> str:
-    """An Atom feed of the newest papers matching a (saved) search."""
+    """An Atom feed of the newest papers matching a (saved) search; its links start at `base_url`,
+    else the public_url setting (`settings`, as for link_settings)."""
     from urllib.parse import quote
 
     from ..search import search
@@ -418,7 +445,7 @@ def search_feed(
         raise InvalidInput("a search feed needs a query")
     hits = search(lib, query, mode="keyword", limit=limit).hits
     items = [DigestItem(h.paper, h.score, None, list(h.reasons), paper_links(h.paper)) for h in hits]
-    base = (config.get("public_url", base_url) or "").rstrip("/")
+    base = (base_url or _given(settings).public_url or "").rstrip("/")
     return render_atom(
         feed_id=f"tag:paperradar,2024:search/{quote(query)}", title=f"paperradar search: {query}",
         items=items, updated=now, self_url=f"{base}/digest/search.atom?q={quote(query)}" if base else None,

@@ -105,12 +105,12 @@ def create_app(
         lifespan=lifespan,
         dependencies=[Depends(csrf_protect)],
     )
+    app.state.settings = settings if settings is not None else load_settings()
     with pool.use() as lib:
-        app.state.secret = library_secret(lib)
+        app.state.secret = library_secret(lib, app.state.settings.secret("link_secret"))
         jobs.recover(lib)  # jobs a killed server left running are reported as interrupted
     app.state.jobs = jobs
     app.state.pool = pool
-    app.state.settings = settings if settings is not None else load_settings()
     app.state.token_hash = token_hash
     app.state.max_upload = max_upload
     # uploads under the limit stay in memory: nothing from a request is written to /tmp

@@ -26,7 +26,7 @@ from ..errors import NotFound
 from ..papers import get_paper
 from ..storage import Library
 from . import schemas
-from .deps import AppSettings, Lib, render
+from .deps import AppSettings, Lib, get_settings, render
 from .errors import ErrorBody
 
 router = APIRouter()
@@ -54,8 +54,8 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _claim(lib: Library, token: str) -> FeedbackClaim:
-    return check_feedback(lib, token, time.time())
+def _claim(lib: Library, token: str, settings: Settings) -> FeedbackClaim:
+    return check_feedback(lib, token, time.time(), settings)
 
 
 # ---------------------------------------------------------------- feeds (also at /digest/..., outside the API schema)
@@ -67,7 +67,7 @@ def search_atom(
     request: Request, lib: Lib, q: Annotated[str, Query(min_length=1, max_length=500)]
 ) -> Response:
     """Atom feed of a saved search: its best matches."""
-    return AtomResponse(search_feed(lib, q, base_url=_base(request)))
+    return AtomResponse(search_feed(lib, q, base_url=_base(request), settings=get_settings(request)))
 
 
 @router.get("/api/digest/{profile}/feed.atom", tags=["digest"], responses=ATOM_DOC)
@@ -76,7 +76,9 @@ def profile_atom(
     request: Request, lib: Lib, profile: str, days: Annotated[int, Query(ge=1, le=365)] = 7
 ) -> Response:
     """Atom feed of the profile's best papers added in the last `days` days."""
-    return AtomResponse(profile_feed(lib, profile, days=days, base_url=_base(request)))
+    return AtomResponse(
+        profile_feed(lib, profile, days=days, base_url=_base(request), settings=get_settings(request))
+    )
 
 
 # ---------------------------------------------------------------- JSON
@@ -108,7 +110,7 @@ def send_now(lib: Library, profile: str, limit: int | None, settings: Settings) 
 
     prof.get_profile(lib, profile)
     size = limit or settings.digest_size
-    return deliver_digest(lib, profile, configured_channels(settings), limit=size)
+    return deliver_digest(lib, profile, configured_channels(settings), limit=size, settings=settings)
 
 
 SEND_REFUSED: dict[int | str, dict[str, Any]] = {
@@ -165,9 +167,9 @@ def api_history(lib: Lib, profile: str) -> dict[str, Any]:
 
 
 @router.post("/api/digest/feedback", tags=["digest"], response_model=schemas.LinkFeedback, **schemas.JSON)
-def api_feedback(lib: Lib, body: FeedbackToken) -> dict[str, Any]:
+def api_feedback(lib: Lib, settings: AppSettings, body: FeedbackToken) -> dict[str, Any]:
     """Record the feedback a signed digest link carries (400 when altered or expired)."""
-    claim = _claim(lib, body.token)
+    claim = _claim(lib, body.token, settings)
     mark = prof.give_feedback(lib, claim.profile, claim.paper, claim.kind)
     return {
         "ok": True,
@@ -186,14 +188,14 @@ def digest_index(request: Request, lib: Lib) -> HTMLResponse:
 
 @router.get("/digest/feedback", response_class=HTMLResponse, include_in_schema=False)
 def feedback_page(request: Request, lib: Lib, t: Annotated[str, Query(max_length=2000)] = "") -> HTMLResponse:
-    claim = _claim(lib, t)
+    claim = _claim(lib, t, get_settings(request))
     ctx = {"claim": claim, "token": t, "label": FEEDBACK_LABELS[claim.kind], "paper": _card(lib, claim.paper)}
     return render(request, "digest_feedback.html", ctx)
 
 
 @router.post("/digest/feedback", response_class=HTMLResponse, include_in_schema=False)
 def feedback_form(request: Request, lib: Lib, token: Annotated[str, Form(max_length=2000)]) -> HTMLResponse:
-    claim = _claim(lib, token)
+    claim = _claim(lib, token, get_settings(request))
     prof.give_feedback(lib, claim.profile, claim.paper, claim.kind)
     ctx = {
         "claim": claim,
@@ -207,12 +209,21 @@ def feedback_form(request: Request, lib: Lib, token: Annotated[str, Form(max_len
 @router.get("/digest/{profile}/email", response_class=HTMLResponse, include_in_schema=False)
 def email_page(request: Request, lib: Lib, profile: str, limit: Limit = 10) -> HTMLResponse:
     """The digest email exactly as it would be sent (its own inline-styled HTML)."""
-    return HTMLResponse(render_html(preview_digest(lib, profile, limit=limit, base_url=_base(request))))
+    return HTMLResponse(
+        render_html(
+            preview_digest(lib, profile, limit=limit, base_url=_base(request), settings=get_settings(request))
+        )
+    )
 
 
-def _preview(lib: Library, key: tuple[str, int, str]) -> Any:
-    profile, limit, base = key
-    return preview_digest(lib, profile, limit=limit, base_url=base)
+def _previewer(settings: Settings) -> Any:
+    """The cache's compute function: the preview of a (profile, size, address) key."""
+
+    def preview(lib: Library, key: tuple[str, int, str]) -> Any:
+        profile, limit, base = key
+        return preview_digest(lib, profile, limit=limit, base_url=base, settings=settings)
+
+    return preview
 
 
 def _preview_state(lib: Library, key: tuple[str, int, str]) -> str:
@@ -243,7 +254,7 @@ def cached_preview(
     cache = cache_on(
         request.app.state,
         "digest",
-        lambda: RefreshingCache(_preview, _preview_state, _preview_pruned, "digest"),
+        lambda: RefreshingCache(_previewer(get_settings(request)), _preview_state, _preview_pruned, "digest"),
     )
     return cache.get(lib, request.app.state.pool, (profile, limit, _base(request)), wait)
 

@@ -17,7 +17,7 @@ from ..similar import similar_to
 from ..storage import Library
 from . import schemas
 from .cache import Memo
-from .deps import Lib, hide_paths, render
+from .deps import AppSettings, Lib, hide_paths, render
 from .errors import ErrorBody
 
 router = APIRouter()
@@ -155,14 +155,13 @@ def _profile_names(lib: Library) -> list[str]:
     return profile_names(lib)
 
 
-def fetch_metadata(lib: Library, ref: str) -> dict[str, Any]:
-    """Fill what an untitled paper lacks from arXiv, now, through the enrich service (NetworkError,
-    a 502, when arXiv cannot be reached)."""
-    from .. import config
+def fetch_metadata(lib: Library, ref: str, arxiv_api: str) -> dict[str, Any]:
+    """Fill what an untitled paper lacks from arXiv (`arxiv_api`: the setting the app read at
+    start), now, through the enrich service (NetworkError, a 502, when arXiv cannot be reached)."""
     from ..enrich import enrich_paper
     from ..errors import InvalidInput
 
-    report = enrich_paper(lib, ref, base_url=config.get("arxiv_api") or "")
+    report = enrich_paper(lib, ref, base_url=arxiv_api)
     if report.no_id:
         raise InvalidInput("this paper has no arXiv id to look its title and authors up by")
     paper = svc.load_paper(lib, lib.resolve(ref), with_sources=False)
@@ -176,15 +175,17 @@ def fetch_metadata(lib: Library, ref: str) -> dict[str, Any]:
     response_model=schemas.Fetched,
     **schemas.JSON,
 )
-def api_fetch(lib: Lib, ref: str) -> dict[str, Any]:
+def api_fetch(lib: Lib, settings: AppSettings, ref: str) -> dict[str, Any]:
     """Look the paper up on arXiv by its id and merge what arXiv has (title, authors, abstract,
     dates, categories), like `paperradar enrich` for one paper. `found`: arXiv knew the id."""
-    return fetch_metadata(lib, ref)
+    return fetch_metadata(lib, ref, settings.arxiv_api)
 
 
 @router.post("/paper/{ref:path}/fetch", include_in_schema=False)
-def fetch_form(lib: Lib, ref: str, next: Annotated[str, Form()] = "") -> RedirectResponse:
-    data = fetch_metadata(lib, ref)
+def fetch_form(
+    lib: Lib, settings: AppSettings, ref: str, next: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    data = fetch_metadata(lib, ref, settings.arxiv_api)
     target = (
         next if next.startswith("/") and not next.startswith("//") else "/paper/" + quote(data["paper"]["id"])
     )
