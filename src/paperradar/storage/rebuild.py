@@ -117,4 +117,11 @@ class Rebuilds:
             kept[table] = max(cur.rowcount, 0)
         for table in ["pk_map", "records", "embeddings", *self._carried()]:
             self.conn.execute(f"DROP TABLE rebuild_{table}")
+        self._bump_generation()
         return kept
+
+    def _bump_generation(self) -> None:
+        """Move the embedding change counter on, even when no vector changed: the freshness
+        fingerprints that key caches by paper pk (a profile's Home page, the web caches, the
+        dense features) read it, and pks now name other papers. A row for no model (seq only)."""
+        self.conn.execute("INSERT INTO embedding_log (model_id, paper_pk) VALUES ('', 0)")
