@@ -4,6 +4,7 @@ and a phone width to bench/out/screenshots/ (or $PAPERRADAR_SCREENSHOTS)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -34,12 +35,22 @@ playwright = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    yield from running_app(e2e_library(tmp_path_factory.mktemp("e2e")))
 
-    path = demo_library(tmp_path_factory.mktemp("e2e") / "lib.db")
+
+def e2e_library(folder: Path) -> Path:
+    """The demo library with the profile "me"."""
+    path = demo_library(folder / "lib.db")
     lib = open_library(path)
     profiles.create_profile(lib, "me", author="Yuandong Tian", pick=1)
     lib.close()
-    yield from running_app(path)
+    return Path(path)
+
+
+def server_with(folder: Path) -> contextlib.AbstractContextManager[str]:
+    """A server of its own, started now: a server reads its settings once, as it starts, so a test
+    that sets PAPERRADAR_* sets them first and then starts this one."""
+    return contextlib.contextmanager(running_app)(e2e_library(folder))
 
 
 def running_app(path) -> Iterator[str]:  # type: ignore[no-untyped-def]
@@ -254,7 +265,7 @@ def test_untitled_paper_is_named_by_its_arxiv_id_once(server, page):
     shoot(page, "paper-untitled")
 
 
-def test_send_digest_now_from_the_digest_page(server, browser, monkeypatch):
+def test_send_digest_now_from_the_digest_page(browser, monkeypatch, tmp_path):
     from conftest import http_server
     from test_webhook import Chat, _handler
 
@@ -263,21 +274,27 @@ def test_send_digest_now_from_the_digest_page(server, browser, monkeypatch):
         chat.base = base
         monkeypatch.setenv("PAPERRADAR_WEBHOOKS", f"json={base}/json/in")
         monkeypatch.delenv("PAPERRADAR_MAIL_TO", raising=False)
-        context = browser.new_context()
-        pg = context.new_page()
-        pg.on("dialog", lambda d: d.accept())  # "Send this digest now to ...?"
-        pg.goto(f"{server}/digest/me")
-        assert "json webhook at 127.0.0.1" in pg.inner_text("main")
-        pg.click("button:has-text('Send digest now')")
-        pg.wait_for_selector("#sent-note")
-        assert pg.inner_text("#sent-note") == "Sent."
-        shoot(pg, "digest-sent")
-        context.close()
+        with server_with(tmp_path) as server:
+            _send_now(browser, server)
     [got] = chat.got
     assert got["body"]["papers"] and all(p["highlights"].get("idea") for p in got["body"]["papers"][:1])
 
 
-def test_fetch_title_and_authors_of_an_untitled_paper(server, page, monkeypatch):
+def _send_now(browser, server: str) -> None:  # type: ignore[no-untyped-def]
+    """Send the digest of "me" with the page's button; the page says Sent."""
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.on("dialog", lambda d: d.accept())  # "Send this digest now to ...?"
+    pg.goto(f"{server}/digest/me")
+    assert "json webhook at 127.0.0.1" in pg.inner_text("main")
+    pg.click("button:has-text('Send digest now')")
+    pg.wait_for_selector("#sent-note")
+    assert pg.inner_text("#sent-note") == "Sent."
+    shoot(pg, "digest-sent")
+    context.close()
+
+
+def test_fetch_title_and_authors_of_an_untitled_paper(page, monkeypatch, tmp_path):
     import re
     from http.server import BaseHTTPRequestHandler
 
@@ -300,11 +317,12 @@ def test_fetch_title_and_authors_of_an_untitled_paper(server, page, monkeypatch)
     with http_server(ArxivAPI) as base:
         monkeypatch.setenv("PAPERRADAR_ARXIV_API", f"{base}/api/query")
         monkeypatch.setenv("PAPERRADAR_ARXIV_DELAY", "0")
-        page.goto(f"{server}/paper/arxiv:2406.07394")
-        assert page.inner_text("h1.paper-title") == "arXiv 2406.07394 (title not fetched yet)"
-        page.click("button:has-text('Fetch title and authors from arXiv')")
-        page.wait_for_selector("h1.paper-title:has-text('A Title Fetched From arXiv')")
-        assert page.locator("button:has-text('Fetch title and authors')").count() == 0
+        with server_with(tmp_path) as server:  # started after the arXiv address is set
+            page.goto(f"{server}/paper/arxiv:2406.07394")
+            assert page.inner_text("h1.paper-title") == "arXiv 2406.07394 (title not fetched yet)"
+            page.click("button:has-text('Fetch title and authors from arXiv')")
+            page.wait_for_selector("h1.paper-title:has-text('A Title Fetched From arXiv')")
+            assert page.locator("button:has-text('Fetch title and authors')").count() == 0
 
 
 def test_at_390_px_every_navigation_link_is_in_sight(server, page):
