@@ -28,6 +28,7 @@ IMPORTERS: tuple[str, ...] = (
     "bibtex",
     "ris",
     "csljson",
+    "openalex",
     "json_papers",
     "wos",
     "zotero_json",
