@@ -50,6 +50,7 @@ IMPORTER_RANK = {
     "bibtex": 70,
     "ris": 70,
     "csljson": 70,
+    "openalex": 70,
     "wos": 70,
     "zotero_json": 70,
     "json_papers": 60,
