@@ -103,7 +103,10 @@ def refresh_index(
 
 def quality_import_max() -> int:
     """New papers up to which an import is embedded by the quality tier (setting quality_import_max,
-    default 2,000: a day's arXiv listing, about a minute on 2 cores)."""
+    default 2,000: a day's arXiv listing, about a minute on 2 cores).
+
+    Read here, not handed in (tests/test_settings.py DEEP_READS): `index_new_papers` runs after
+    every import and sync (CLI, web, watch), and this tuning knob is its only setting."""
     from .config import load_settings
 
     return load_settings().quality_import_max

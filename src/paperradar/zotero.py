@@ -37,7 +37,9 @@ class ZoteroAccount:
 
 
 def account_from_settings(settings: Settings | None = None) -> ZoteroAccount:
-    """The Zotero account of the settings (read now when not given)."""
+    """The Zotero account of the settings: the edge's `settings` when it has them; None reads
+    them now (tests/test_settings.py DEEP_READS), for a `zotero:` source named on any import path
+    (CLI or web import, a profile's papers, sync) that was handed no account."""
     s = settings if settings is not None else load_settings()
     user = s.zotero_user
     if not user:

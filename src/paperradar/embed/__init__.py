@@ -48,7 +48,11 @@ def text_for(title: str | None, abstract: str | None) -> str:
 
 
 def models_dir() -> Path:
-    """Where built models live: the models setting ($PAPERRADAR_MODELS), else <checkout>/models, else <data dir>/models."""
+    """Where built models live: the models setting ($PAPERRADAR_MODELS), else <checkout>/models, else <data dir>/models.
+
+    A deep read by design (tests/test_settings.py DEEP_READS): every embedder load (search, index,
+    topics, similar, the web's warm-up), embed/build.py and the tests find the models through
+    this one function, so it reads the setting itself rather than have it threaded through them."""
     from ..config import load_settings
 
     settings = load_settings()

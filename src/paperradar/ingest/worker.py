@@ -23,7 +23,10 @@ _POLL = 1.0
 
 
 def worth_a_worker(source: Source) -> bool:
-    """Whether `source` is big enough, and the machine has cores enough, to parse it in a worker."""
+    """Whether `source` is big enough, and the machine has cores enough, to parse it in a worker.
+
+    The no_worker setting is read here, not handed in (tests/test_settings.py DEEP_READS): it is
+    a process-wide switch for `import_source` (public API) on every import path (CLI, web, sync)."""
     if (os.cpu_count() or 1) < 2 or load_settings().no_worker:
         return False
     size = len(source.data) if source.data is not None else (source.file.stat().st_size if source.file else 0)
