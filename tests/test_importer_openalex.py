@@ -126,8 +126,9 @@ def test_paperradar_import_reads_a_works_response(tmp_path, cli):
     [report] = json.loads(result.stdout)["files"]
     assert (report["format"], report["read"], report["new"]) == ("openalex", 1, 1)
     assert [(r["line"], r["reason"]) for r in report["rejected"]] == [(1, "work 2 (W2) has no title")]
-    shown = cli("papers", "show", "10.7717/peerj.4375")
-    assert "The state of OA" in shown.stdout and "Heather Piwowar" in shown.stdout
+    for ref in ("10.7717/peerj.4375", "openalex:W2741809807"):
+        shown = cli("papers", "show", ref)
+        assert "The state of OA" in shown.stdout and "Heather Piwowar" in shown.stdout
     again = json.loads(cli("import", str(path), "--json").stdout)["files"][0]
     assert (again["new"], again["unchanged"]) == (0, 1)  # the OpenAlex id finds the paper again
 
