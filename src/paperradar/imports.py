@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config import Settings
 from .errors import InvalidInput, RadarError
 from .importers.base import Source
 from .ingest import Chunker, ImportReport, MatchState, import_source
@@ -44,17 +45,20 @@ def import_sources(
     progress: Progress | None = None,
     chunker: Chunker | None = None,
     on_failure: Callable[[str], None] | None = None,
+    settings: Settings | None = None,
 ) -> ImportRun:
     """Import each source in turn (a `zotero:` spec is read when its turn comes, so its failure is
     its own). Matching is set up once for all of them. `on_failure` hears each failed source as
     it happens (the CLI prints it at once). `progress` hears the records handled so far, across
-    all the sources, with the name of the one being read."""
+    all the sources, with the name of the one being read. `settings` (the edge's) give a `zotero:`
+    spec its account."""
     run = ImportRun()
     matching = MatchState(lib)
     tally = Tally(progress) if progress is not None else None
     for source in sources:
         try:
-            run.files.append(_import_one(lib, source, fmt, column_map, tally, matching, chunker))
+            one = _import_one(lib, source, fmt, column_map, tally, matching, chunker, settings)
+            run.files.append(one)
         except RadarError as e:
             run.failed.append(str(e))
             if on_failure is not None:
@@ -70,11 +74,12 @@ def _import_one(
     tally: Tally | None,
     matching: MatchState,
     chunker: Chunker | None,
+    settings: Settings | None,
 ) -> ImportReport:
     if isinstance(source, str):
         from . import zotero
 
-        source = zotero.source_for(source)
+        source = zotero.source_for(source, settings=settings)
     name = source.path
     counted = tally.under(name) if tally is not None else None
     try:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from . import fetch
@@ -35,6 +35,9 @@ from .progress import Progress, no_progress
 from .storage import cursors
 from .storage.base import Library
 from .storage.cursors import Cursor
+
+if TYPE_CHECKING:
+    from .zotero import ZoteroAccount
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class SyncOptions:
     delay: float = 3.0
     retries: int = 4
     today: date | None = None
+    zotero: ZoteroAccount | None = None  # the account of the edge's settings (None: read then)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
@@ -224,7 +228,7 @@ def sync_zotero(lib: Library, source: str, options: SyncOptions, progress: Progr
     cursor = cursors.get_cursor(lib, source)
     report = SourceReport(source)
     try:
-        account = zotero.account_from_settings()
+        account = options.zotero or zotero.account_from_settings()
         items, version = zotero.fetch_items(account, source.partition(":")[2] or None, cursor.version)
     except RadarError as e:
         return _failed(lib, source, report, cursor, e)

@@ -50,14 +50,20 @@ def account_from_settings(settings: Settings | None = None) -> ZoteroAccount:
     return ZoteroAccount(user, s.secret("zotero_key"), s.zotero_api or ZOTERO_API)
 
 
-def source_for(spec: str, account: ZoteroAccount | None = None, since: int | None = None) -> Source:
-    """The Source of a `zotero:...` argument: the web library (or one collection), or a zotero.sqlite."""
+def source_for(
+    spec: str,
+    account: ZoteroAccount | None = None,
+    since: int | None = None,
+    settings: Settings | None = None,
+) -> Source:
+    """The Source of a `zotero:...` argument: the web library (or one collection), or a zotero.sqlite.
+    The web library's account is `account`, else that of the edge's `settings` (account_from_settings)."""
     what = spec.removeprefix("zotero:")
     path, _, collection = what.partition("#")
     if path.endswith(".sqlite"):
         items = read_sqlite(Path(path).expanduser(), collection or None)
         return Source.from_bytes(json.dumps(items).encode(), spec)
-    items, _ = fetch_items(account or account_from_settings(), what or None, since)
+    items, _ = fetch_items(account or account_from_settings(settings), what or None, since)
     return Source.from_bytes(json.dumps(items).encode(), spec)
 
 

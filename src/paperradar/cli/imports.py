@@ -14,7 +14,7 @@ from ..importers.base import Source
 from ..imports import import_sources, index_imported
 from ..ingest import Chunker, ImportReport, expand_paths
 from ..storage import Library
-from . import JsonFlag, app, err, library, out, print_json, progress_bar
+from . import JsonFlag, app, err, library, out, print_json, progress_bar, settings
 from .cluster_opts import RayAddress, RayShardLines, RayThreads, RayWorkers, make_cluster
 
 
@@ -61,8 +61,9 @@ def import_cmd(
     with library() as lib:
         with progress_bar("importing") as progress:
             run = import_sources(
-                lib, sources, fmt, mapping, progress=progress, chunker=chunker, on_failure=_print_failure
-            )
+                lib, sources, fmt, mapping, progress=progress, chunker=chunker, on_failure=_print_failure,
+                settings=settings(),
+            )  # fmt: skip
         indexed = _index_new(lib) if run.changed and not no_index else None
     if as_json:
         print_json({"files": [r.as_json() for r in run.files], "failed": run.failed, "index": indexed})

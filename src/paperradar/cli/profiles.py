@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import InvalidInput
-from . import JsonFlag, LazyModule, app, display_title, err, library, out, print_json
+from . import JsonFlag, LazyModule, app, display_title, err, library, out, print_json, settings
 
 if TYPE_CHECKING:
     from .. import authors, paper_refs, steering
@@ -60,7 +60,9 @@ def create_cmd(
             from .. import zotero
 
             papers = f"zotero:{zotero_collection}"
-            pks = paper_refs.papers_in_source(lib, zotero.source_for(papers), "zotero_json")[0]
+            pks = paper_refs.papers_in_source(
+                lib, zotero.source_for(papers, settings=settings()), "zotero_json"
+            )[0]
         if papers and not pks:
             raise InvalidInput(f"{papers}: no papers found in it")
         try:

@@ -16,11 +16,13 @@ from . import JsonFlag, app, err, library, out, print_json, progress_bar, settin
 def sync_options(s: config.Settings, days: int | None) -> Any:
     """The sync options from the settings `s` (a flag wins over the setting)."""
     from ..sync import SyncOptions
+    from ..zotero import account_from_settings
 
     return SyncOptions(
         arxiv_api=s.arxiv_api, hf_api=s.hf_api, arxiv_oai=s.arxiv_oai,
         days=s.sync_days if days is None else days, max_results=s.sync_max,
         delay=s.arxiv_delay, retries=s.fetch_retries,
+        zotero=account_from_settings(s) if s.zotero_user else None,
     )  # fmt: skip
 
 
