@@ -17,7 +17,7 @@ from paperradar.cli import app
 MERGED = ("paperradar:3598e93a3662", "paperradar:334f207c9769")  # papers 1 and 2: every later pk moves
 
 
-def _answers(cli) -> dict[str, object]:
+def _answers(cli) -> dict[str, list[str]]:
     """What a user sees from the searches that read derived state, by paper id."""
 
     def ids(*args: str) -> list[str]:
@@ -37,6 +37,15 @@ def _answers(cli) -> dict[str, object]:
         "similar": ids("similar", "arxiv:2404.19737", "--limit", "6"),
         "recommend": ids("recommend", "me", "--since", "1990-01-01", "--limit", "6", "--no-mark"),
     }
+
+
+def _same_papers(got: dict[str, list[str]], want: dict[str, list[str]]) -> None:
+    """The same papers, near-ties aside: the fresh library embeds its papers again, in other
+    batches, so scores differ in the last float bits. A pk naming another paper would change
+    most of a list (as the stale Home page did)."""
+    for kind, ids in want.items():
+        assert got[kind][:1] == ids[:1], kind
+        assert len(set(got[kind]) & set(ids)) >= len(ids) - 1, kind
 
 
 def _library(cli, tmp_path: Path) -> None:
@@ -61,7 +70,7 @@ def test_search_similar_recommend_after_rebuild_match_a_fresh_library(cli, tmp_p
 
     monkeypatch.setattr(ann, "ANN_MIN", 10**9)  # exact search: the ANN file was behind all along
     _library(fresh_cli, tmp_path)
-    assert after == _answers(fresh_cli)
+    _same_papers(after, _answers(fresh_cli))
     assert cli("index").exit_code == 0  # the ANN file is rebuilt on the new pks
     assert set(_answers(cli)["similar"][:3]) == set(before["similar"][:3])  # approximate both times
 
