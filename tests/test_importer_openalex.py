@@ -163,3 +163,10 @@ def test_the_shape_is_read_from_the_first_line(tmp_path):
     for path, count in ((compact, 2), (lines, 2), (pretty, 1)):
         fmt, recs, errors = parsed(path)
         assert (fmt, len(recs), errors) == ("openalex", count, []), path.name
+
+
+def test_every_registered_importer_has_a_merge_rank():
+    # docs/architecture.md, "Add an importer" step 4: one left out ranks 10 and loses every merge
+    from paperradar.dedupe import IMPORTER_RANK
+
+    assert [name for name in importers.IMPORTERS if name not in IMPORTER_RANK] == []

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 IMPORTER_RANK = {
     "arxiv_atom": 100,
     "arxiv_snapshot": 90,
+    "arxiv_oai": 90,
     "hf_daily": 80,
     "bibtex": 70,
     "ris": 70,
