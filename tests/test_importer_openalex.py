@@ -4,6 +4,7 @@ line, detection beside the other JSON importers, and the real `paperradar import
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -98,6 +99,9 @@ def test_snapshot_json_lines(tmp_path):
     fmt, recs, errors = parsed(path)
     assert fmt == "openalex" and len(recs) == 2
     assert [(e.line, e.reason[:28]) for e in errors] == [(2, "work 2: invalid JSON (Expect")]
+    gz = tmp_path / "part_001.gz"  # the snapshot's parts are gzipped
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert [r.title for r in parsed(gz)[1]] == [r.title for r in recs]
 
 
 def test_detection_leaves_the_other_json_formats_alone():
