@@ -199,12 +199,3 @@ def _invalid(error: ValidationError) -> InvalidInput:
 def library_path(flag: str | None = None) -> str:
     """The library's location: the --db flag, else the db setting, else library.db in the data directory."""
     return load_settings(db=flag).library_path
-
-
-def get(name: str, flag: str | None = None) -> str | None:
-    """One setting as text, read now (`flag` wins). Kept for code not yet handed a `Settings`;
-    new code takes a `Settings` from its caller instead."""
-    if flag is not None:
-        return flag
-    value = getattr(load_settings(), name)
-    return _shown(value.get_secret_value() if isinstance(value, SecretStr) else value)
