@@ -50,15 +50,23 @@ def _array_start(text: str) -> int | None:
     return None
 
 
-def items(source: Source) -> Iterator[tuple[int, dict[str, Any], str] | ParseError]:
-    """(line, item, its JSON text) for every object in the document's array of papers."""
+def load(source: Source) -> tuple[str, Any] | ParseError:
+    """The document's text and its decoded JSON, or the one ParseError of a file that is not JSON."""
     text = source.text()
     try:
-        doc = json.loads(text)
+        return text, json.loads(text)
     except ValueError as e:
         line = e.lineno if isinstance(e, json.JSONDecodeError) else None
-        yield ParseError(source.path, line, f"not valid JSON ({e}); file skipped")
+        return ParseError(source.path, line, f"not valid JSON ({e}); file skipped")
+
+
+def items(source: Source) -> Iterator[tuple[int, dict[str, Any], str] | ParseError]:
+    """(line, item, its JSON text) for every object in the document's array of papers."""
+    loaded = load(source)
+    if isinstance(loaded, ParseError):
+        yield loaded
         return
+    text, doc = loaded
     found = _the_list(doc)
     if found is None:
         yield ParseError(

@@ -99,13 +99,11 @@ def _json_lines(source: Source) -> Iterator[Record | ParseError]:
 
 
 def _one_work(source: Source) -> Iterator[Record | ParseError]:
-    text = source.text()
-    try:
-        work = json.loads(text)
-    except ValueError as e:
-        line = e.lineno if isinstance(e, json.JSONDecodeError) else None
-        yield ParseError(source.path, line, f"not valid JSON ({e}); file skipped")
+    loaded = _jsondoc.load(source)
+    if isinstance(loaded, ParseError):
+        yield loaded
         return
+    text, work = loaded
     if not isinstance(work, dict):
         yield ParseError(source.path, 1, "expected an OpenAlex work or a works response")
         return
