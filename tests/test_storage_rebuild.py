@@ -11,7 +11,8 @@ import pytest
 
 from paperradar import profiles as P
 from paperradar.index import text_hash, text_of
-from paperradar.papers import merge_papers, rebuild
+from paperradar.papers import merge_papers, rebuild, split_paper
+from paperradar.storage import delivery
 from paperradar.storage import topics as T
 from paperradar.storage.base import Library
 from paperradar.storage.rebuild import REMADE
@@ -90,3 +91,63 @@ def test_a_failed_rebuild_leaves_the_library_as_it_was(demo, monkeypatch):
     monkeypatch.undo()
     assert rebuild(demo)["papers"] == before["counts"]["papers"]  # nothing left behind in the way
     assert what_a_user_sees(demo) == before
+
+
+def _by_id(lib: Library, column: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in lib.conn.execute(f"SELECT id, {column} FROM papers")}
+
+
+def test_rebuild_keeps_when_each_paper_was_added(demo):
+    """A plain `recommend NAME` and a first digest take the papers added since a time: after a
+    rebuild only those added since are new, not the whole library. Every paper's updated_at
+    moves past the newest one before, even one in this very second (caches key on it)."""
+    merge_papers(demo, LIKED, SEEN)
+    newest = "2031-01-01T00:00:00+00:00"  # as if the last change were in the rebuild's second
+    with demo.transaction():
+        for pk in list(demo.all_pks()):
+            added = f"2021-01-{pk % 28 + 1:02d}T00:00:00+00:00"
+            demo.conn.execute(
+                "UPDATE papers SET created_at = ?, updated_at = ? WHERE pk = ?", (added, newest, pk)
+            )
+    added = _by_id(demo, "created_at")
+    rebuild(demo)
+    assert _by_id(demo, "created_at") == added
+    assert delivery.papers_added_since(demo, "2022-01-01T00:00:00+00:00") == []
+    assert set(_by_id(demo, "updated_at").values()) == {"2031-01-01T00:00:01+00:00"}
+
+
+def _sent_digest(lib: Library, last_paper_pk: int) -> None:
+    when = "2026-01-01T00:00:00+00:00"
+    pk = delivery.create_digest(
+        lib, "me", created_at=when, since=None, last_paper_pk=last_paper_pk, message_id="<m@x>", items=[]
+    )
+    delivery.mark_sent(lib, pk, "me@example.org", when)
+
+
+def _next_digest_papers(lib: Library) -> set[str]:
+    last = delivery.last_sent(lib, "me")
+    assert last is not None
+    return {_id_of(lib, pk) for pk in delivery.papers_added_since(lib, None, last.last_paper_pk)}
+
+
+@pytest.mark.parametrize("mark", ["below the merged paper", "the newest paper"])
+def test_the_next_digest_skips_no_paper_after_a_rebuild(demo, mark):
+    """A sent digest's last_paper_pk (the next digest takes larger pks) is no foreign key: the
+    rebuild maps it onto the new pks. Here the merged paper gets an earlier pk and the split-off
+    paper (the newest) one in the middle: no paper the digest had not seen is skipped, and
+    after a digest that saw every paper, the next paper imported is new."""
+    merged = merge_papers(demo, LIKED, SEEN)
+    split_paper(demo, merged.id, [demo.records_of(demo.resolve(merged.id))[-1].key[:12]])
+    pks = sorted(demo.all_pks())
+    _sent_digest(demo, demo.resolve(LIKED) - 1 if mark == "below the merged paper" else pks[-1])
+    unseen = _next_digest_papers(demo)
+    assert (merged.id in unseen) == (mark == "below the merged paper")
+    rebuild(demo)
+    assert demo.resolve(LIKED) < pks[-1] and sorted(demo.all_pks()) != pks  # the pks did move
+    assert unseen <= _next_digest_papers(demo)
+    if mark == "the newest paper":
+        assert delivery.last_sent(demo, "me").last_paper_pk == max(demo.all_pks())  # type: ignore[union-attr]
+
+
+def _id_of(lib: Library, pk: int) -> str:
+    return str(lib.conn.execute("SELECT id FROM papers WHERE pk = ?", (pk,)).fetchone()[0])
