@@ -91,3 +91,31 @@ def test_rebuild_without_vectors_changes_what_page_caches_key_on(cli, tmp_path, 
     assert freshness.profile_state(lib, pk) != state
     assert freshness.library_state(lib) != page
     lib.close()
+
+
+def test_rebuild_in_the_second_of_the_last_change_refreshes_the_ranking_features(cli, db_path):
+    """The features cache keys on (papers, newest pk, newest updated_at to the second). A
+    rebuild in the very second of the last change (here: that change stamped later still, as a
+    clock a second ahead would) must still change the key, or TF-IDF rows stay on old pks."""
+    from paperradar.papers import merge_papers, split_paper
+    from paperradar.rank import features as F
+    from paperradar.storage import open_library
+
+    assert cli("import", str(EXAMPLES), "--no-index").exit_code == 0
+    lib = open_library(db_path)
+    merged = merge_papers(lib, "arxiv:2310.01801", "arxiv:2407.08296")
+    split_paper(lib, merged.id, [lib.records_of(lib.resolve(merged.id))[-1].key[:12]])  # renumbered
+    with lib.transaction():
+        lib.conn.execute("UPDATE papers SET updated_at = '2031-01-01T00:00:00+00:00'")
+    policy = F.Policy(small=1)  # update rows in place, as a large library does, not refit
+    before = F.load_features(lib, policy, dense=False)  # cached in this process and on disk
+    pk_of = {r[0]: r[1] for r in lib.conn.execute("SELECT id, pk FROM papers")}
+    assert cli("papers", "rebuild").exit_code == 0
+    moved = [i for i, pk in lib.conn.execute("SELECT id, pk FROM papers") if pk_of[i] != pk]
+    assert len(moved) == 2  # the split-off paper takes the merged one's pk, which moves down
+    after = F.load_features(lib, policy, dense=False)
+    assert after.key != before.key
+    fresh = F._build(lib, F.library_key(lib), F.Policy())
+    assert after.vocabulary.terms == fresh.vocabulary.terms and (after.pks == fresh.pks).all()
+    assert abs(after.lexical - fresh.lexical).max() < 1e-6  # each row is its paper's text
+    lib.close()
