@@ -272,3 +272,36 @@ def test_a_subset_is_grouped_and_labelled_on_the_spot(lib, planted):
         words = THEMES[themes.pop()][0]
         assert g["label"] and all(any(t in w for w in words) for t in g["label"].split(", "))
     assert db.topics(lib) == []  # nothing stored
+
+
+def test_a_library_above_the_fitting_sample_is_fitted_on_part_and_every_paper_assigned(planted, tmp_path):
+    """With the threshold lowered to 150 of the ~400 papers: topics fitted on a fixed sample, every
+    paper assigned, the planted themes still found, labels present, and the same result twice."""
+    builds = []
+    for name in ("first", "second"):
+        shutil.copy(planted[0], tmp_path / f"{name}.db")
+        library = open_library(tmp_path / f"{name}.db")
+        report = build_topics(library, fine=4, broad=2, fit_sample=150)
+        a = db.assignments(library)
+        builds.append((report, a, views.list_topics(library, "fine"), theme_topics(library, planted[1])))
+        assert sorted(a.pk.tolist()) == sorted(library.list_pks())  # every paper has a topic
+        library.close()
+    (report, a, fine, found), (_, again, fine_again, _) = builds
+    assert report.papers == len(planted[1]) and 100 <= report.fitted_on <= 200
+    for theme, counts in found.items():
+        assert counts.most_common(1)[0][1] >= 0.95 * sum(counts.values()), (theme, counts)
+    assert len({c.most_common(1)[0][0] for c in found.values()}) == 4
+    assert all(len(t.label.split(", ")) == 3 for t in fine)
+    assert sum(t.size for t in fine) == len(planted[1])
+    assert a.topic.tolist() == again.topic.tolist() and np.array_equal(a.x, again.x)
+    assert [t.label for t in fine] == [t.label for t in fine_again]
+
+
+def test_label_jaccard_agrees_with_the_member_sets():
+    old_pks, old_topic = np.array([1, 2, 3, 4, 5, 6, 7, 8]), np.array([7, 7, 7, 7, 9, 9, 9, 9])
+    new_pks, new_labels = np.array([1, 2, 3, 5, 6, 7, 9, 20, 21]), np.array([1, 1, 1, 0, 0, 0, 0, 2, 2])
+    old_ids, jac = cluster.label_jaccard(old_pks, old_topic, new_pks, new_labels, 3)
+    sets = [set(new_pks[new_labels == c].tolist()) for c in range(3)]
+    expected = cluster.jaccard_matrix([{1, 2, 3, 4}, {5, 6, 7, 8}], sets)
+    assert old_ids == [7, 9] and np.allclose(jac, expected)
+    assert cluster.ids_by_overlap(old_ids, jac, next_id=10) == ([9, 7, 10], 11)

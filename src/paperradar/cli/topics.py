@@ -28,12 +28,20 @@ def build_cmd(
         int | None, typer.Option(help="Fine topics (default ~0.6 sqrt(papers), at most 200).")
     ] = None,
     broad: Annotated[int | None, typer.Option(help="Broad topics (default ~1.5 sqrt(fine)).")] = None,
+    fit_sample: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="Above this many papers, fit on a fixed sample of about this many and assign the rest"
+            " to the nearest topic (default 200,000).",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Cluster the embedded papers into broad and fine topics, label them and lay out the map.
     A rebuild keeps the ids of topics whose papers mostly stay together."""
     with library() as lib, progress_bar("building topics") as progress:
-        report = svc.build_topics(lib, fine, broad, progress=progress)
+        report = svc.build_topics(lib, fine, broad, progress=progress, fit_sample=fit_sample)
     data = report.as_json()
     if as_json:
         print_json(data)

@@ -1,8 +1,10 @@
 """Building topics over the library, and assigning papers imported since. Does I/O (the library).
 
-`build_topics` clusters every embedded paper (two levels) on its vector joined with its words
+`build_topics` clusters the embedded papers (two levels) on their vectors joined with their words
 (topics/space.py), labels the topics, lays out the map, matches the new topics to the previous
-build's so their ids are kept, and stores it all in one transaction. `refresh_topics` gives each
+build's so their ids are kept, and stores it all in one transaction. Up to 200,000 papers it fits
+on all of them; above, on a fixed sample of that size, and then streams every paper's vector to
+assign it (topics/sample.py), so memory stays bounded at millions of papers. `refresh_topics` gives each
 newly embedded paper the nearest fine topic (by its vector alone) and a place on the map, touching
 nothing else, so ids and trends stay comparable between builds.
 """
@@ -10,6 +12,7 @@ nothing else, so ids and trends stay comparable between builds.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +20,12 @@ import numpy as np
 
 from ..embed import text_for
 from ..errors import BackendUnavailable, InvalidInput
-from ..index import VectorIndex, main_model
+from ..index import main_model
 from ..ingest import now_iso
 from ..progress import Progress, stages
 from ..storage import topics as db
 from ..storage.base import Library
-from . import cluster, labels, layout, space
+from . import cluster, labels, layout, sample, space
 
 LABEL_SAMPLE = 120  # papers per fine topic read for its label (all of a smaller topic)
 
@@ -35,6 +38,7 @@ class BuildReport:
     broad: int
     kept_ids: int = 0
     lexical_dims: int = 0  # dimensions of the lexical view clustered alongside the vectors (0: none)
+    fitted_on: int = 0  # papers the topics were fitted on (the rest were assigned to the nearest)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -45,6 +49,7 @@ class BuildReport:
             "broad_topics": self.broad,
             "kept_ids": self.kept_ids,
             "lexical_dims": self.lexical_dims,
+            "fitted_on": self.fitted_on,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
@@ -59,46 +64,96 @@ def topic_model(lib: Library) -> str:
 
 
 def build_topics(
-    lib: Library, fine: int | None = None, broad: int | None = None, progress: Progress | None = None
+    lib: Library,
+    fine: int | None = None,
+    broad: int | None = None,
+    progress: Progress | None = None,
+    fit_sample: int | None = None,
 ) -> BuildReport:
-    """Cluster, label and lay out the whole library; keeps the ids of topics that persist."""
+    """Cluster, label and lay out the whole library; keeps the ids of topics that persist. Above
+    `fit_sample` (default sample.FIT_SAMPLE) embedded papers, the topics are fitted on a
+    deterministic sample of about that many and every paper is then assigned in streamed batches
+    (topics/sample.py)."""
     say = stages(progress)
     clock = _Clock()
     model_id = topic_model(lib)
-    index = VectorIndex.load(lib, model_id)
-    vectors, pks = index.matrix, index.pks
-    k_fine, k_broad = _sizes(len(pks), fine, broad)
-    say("reading the papers' words")
-    texts = paper_texts(lib, pks)
-    lexical = space.lexical_rows(texts)
-    clock.lap("words")
-    say(f"clustering {len(pks):,} papers into {k_fine} topics")
-    fine_of, centroids = _cluster(vectors, lexical, k_fine)
-    sizes = np.bincount(fine_of, minlength=len(centroids))
-    broad_of = cluster.broad_clusters(centroids, min(k_broad, len(centroids)))
-    clock.lap("cluster")
-    say("labelling topics")
-    terms_fine, terms_broad = _label(texts, fine_of, broad_of, sizes)
-    clock.lap("label")
-    say("laying out the map")
-    positions = layout.topic_positions(centroids)
-    axes = layout.topic_axes(vectors, fine_of, centroids)
-    xy = layout.place(vectors, centroids, positions, axes)
-    scores = np.einsum("nd,nd->n", vectors, centroids[fine_of])
-    clock.lap("layout")
-    fine_ids, broad_ids, kept = _stable_ids(lib, pks, fine_of, broad_of)
+    n = lib.embedding_models()[model_id]
+    fit = _fit(lib, model_id, n, _sizes(n, fine, broad), fit_sample or sample.FIT_SAMPLE, say, clock)
+    say(f"assigning and placing {n:,} papers")
+    batches = sample.in_memory(fit.fitted) if fit.fitted.whole else sample.vector_batches(lib, model_id)
+    placed = sample.assign_all(batches, fit.fitted, fit.fine_of, fit.geometry)
+    sizes = np.bincount(placed.topic, minlength=len(fit.geometry.centroids))
+    clock.lap("assign")
+    fine_ids, broad_ids, kept = _stable_ids(lib, placed.pks, placed.topic, fit.broad_of)
+    g = fit.geometry
     rows = _topic_rows(
-        fine_ids, broad_ids, broad_of, sizes, terms_fine, terms_broad, centroids, positions, axes
+        fine_ids,
+        broad_ids,
+        fit.broad_of,
+        sizes,
+        fit.terms_fine,
+        fit.terms_broad,
+        g.centroids,
+        g.positions,
+        g.axes,
     )
-    report = BuildReport(model_id, len(pks), len(centroids), int(broad_of.max()) + 1, kept)
-    report.lexical_dims = 0 if lexical is None else lexical.shape[1]
+    report = BuildReport(model_id, len(placed.pks), len(g.centroids), int(fit.broad_of.max()) + 1, kept)
+    report.lexical_dims, report.fitted_on = fit.lexical_dims, len(fit.fitted.pks)
     with lib.transaction():
         db.replace_topics(lib, rows)
-        db.put_assignments(lib, _assignment_rows(pks, np.asarray(fine_ids)[fine_of], scores, xy))
+        db.put_assignments(lib, sample.assigned_rows(placed, np.asarray(fine_ids)))
         clock.lap("store")
         report.seconds = clock.laps
         db.log_build(lib, now_iso(), model_id, report.as_json())
     return report
+
+
+@dataclass
+class _Fit:
+    fitted: sample.Sample  # the papers fitted on, with their vectors
+    fine_of: np.ndarray  # the k-means cluster of each sampled paper
+    broad_of: np.ndarray  # the broad topic of each fine one
+    geometry: sample.Geometry
+    terms_fine: list[list[str]]
+    terms_broad: list[list[str]]
+    lexical_dims: int
+
+
+def _fit(
+    lib: Library,
+    model_id: str,
+    n: int,
+    k: tuple[int, int],
+    fit_sample: int,
+    say: Callable[[str], None],
+    clock: _Clock,
+) -> _Fit:
+    """The topics fitted on the sample (the whole library up to `fit_sample` papers): clusters,
+    labels and the map's geometry."""
+    say(f"reading the papers' vectors and words ({_fitting_on(n, fit_sample)})")
+    fitted = sample.read_sample(lib, model_id, n, fit_sample)
+    if len(fitted.pks) < 2:
+        raise InvalidInput(f"a fitting sample of {fit_sample} papers is too small: use at least 2")
+    texts = paper_texts(lib, fitted.pks)
+    lexical = space.lexical_rows(texts)
+    clock.lap("words")
+    say(f"clustering {len(fitted.pks):,} papers into {k[0]} topics")
+    fine_of, centroids = _cluster(fitted.vectors, lexical, k[0])
+    broad_of = cluster.broad_clusters(centroids, min(k[1], len(centroids)))
+    clock.lap("cluster")
+    say("labelling topics")
+    terms = _label(texts, fine_of, broad_of, np.bincount(fine_of, minlength=len(centroids)))
+    clock.lap("label")
+    say("laying out the map")
+    positions = layout.topic_positions(centroids)
+    geometry = sample.Geometry(centroids, positions, layout.topic_axes(fitted.vectors, fine_of, centroids))
+    clock.lap("layout")
+    dims = 0 if lexical is None else lexical.shape[1]
+    return _Fit(fitted, fine_of, broad_of, geometry, terms[0], terms[1], dims)
+
+
+def _fitting_on(n: int, fit_sample: int) -> str:
+    return f"all {n:,}" if n <= fit_sample else f"fitting on a sample of about {fit_sample:,}"
 
 
 def _cluster(vectors: np.ndarray, lexical: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,25 +221,17 @@ def _stable_ids(
     old = db.assignments(lib)
     old_topics = db.topics(lib)
     parent = {t.id: t.parent for t in old_topics}
-    old_fine: dict[int, set[int]] = {}
-    old_broad: dict[int, set[int]] = {}
-    for pk, t in zip(old.pk.tolist(), old.topic.tolist(), strict=True):
-        old_fine.setdefault(t, set()).add(pk)
-        if (up := parent.get(t)) is not None:
-            old_broad.setdefault(up, set()).add(pk)
+    had, of = np.unique(old.topic, return_inverse=True)
+    up = np.array([parent.get(t) or -1 for t in had.tolist()], dtype=np.int64)[of]
+    has_up = up >= 0
     next_id = max((t.id for t in old_topics), default=0) + 1
-    new_fine = _members(pks, fine_of)
-    new_broad = _members(pks, broad_of[fine_of])
-    fine_ids, next_id = cluster.match_ids(old_fine, new_fine, next_id)
-    broad_ids, _ = cluster.match_ids(old_broad, new_broad, next_id)
-    kept = sum(i in old_fine for i in fine_ids) + sum(i in old_broad for i in broad_ids)
+    old_fine, jac = cluster.label_jaccard(old.pk, old.topic, pks, fine_of, int(fine_of.max()) + 1)
+    fine_ids, next_id = cluster.ids_by_overlap(old_fine, jac, next_id)
+    n_broad = int(broad_of.max()) + 1
+    old_broad, jac = cluster.label_jaccard(old.pk[has_up], up[has_up], pks, broad_of[fine_of], n_broad)
+    broad_ids, _ = cluster.ids_by_overlap(old_broad, jac, next_id)
+    kept = len(set(fine_ids) & set(old_fine)) + len(set(broad_ids) & set(old_broad))
     return fine_ids, broad_ids, kept
-
-
-def _members(pks: np.ndarray, of: np.ndarray) -> list[set[int]]:
-    order = np.argsort(of, kind="stable")
-    bounds = np.searchsorted(of[order], np.arange(int(of.max()) + 2))
-    return [set(pks[order[bounds[c] : bounds[c + 1]]].tolist()) for c in range(int(of.max()) + 1)]
 
 
 def _topic_rows(

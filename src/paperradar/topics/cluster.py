@@ -99,21 +99,45 @@ def match_ids(
 ) -> tuple[list[int], int]:
     """Ids for the `new` member sets: the id of the old topic they best overlap (one-to-one,
     maximising total Jaccard), or a fresh id from `next_id` on. Returns (ids, next free id)."""
-    ids = [-1] * len(new)
     old_ids = list(old)
-    if old_ids and new:
-        jac = jaccard_matrix([old[i] for i in old_ids], new)
+    jac = jaccard_matrix([old[i] for i in old_ids], new) if old_ids and new else np.zeros((0, len(new)))
+    return ids_by_overlap(old_ids, jac, next_id, min_jaccard)
+
+
+def ids_by_overlap(
+    old_ids: list[int], jac: np.ndarray, next_id: int, min_jaccard: float = MIN_JACCARD
+) -> tuple[list[int], int]:
+    """`match_ids` given the Jaccard matrix (old topics x new clusters) instead of the member sets."""
+    ids = [-1] * jac.shape[1]
+    if jac.size:
         from scipy.optimize import linear_sum_assignment
 
         rows, cols = linear_sum_assignment(-jac)
         for r, c in zip(rows, cols, strict=True):
             if jac[r, c] >= min_jaccard:
                 ids[c] = old_ids[r]
-    for j in range(len(new)):
+    for j in range(len(ids)):
         if ids[j] < 0:
             ids[j] = next_id
             next_id += 1
     return ids, next_id
+
+
+def label_jaccard(
+    old_pks: np.ndarray, old_labels: np.ndarray, new_pks: np.ndarray, new_labels: np.ndarray, k: int
+) -> tuple[list[int], np.ndarray]:
+    """(old labels, Jaccard overlap of each old label's papers with each new cluster 0..k-1), from
+    two labellings given as arrays (pks unique in each): a contingency count, so millions of papers
+    cost a few arrays rather than sets of Python ints."""
+    old_ids, old_of = np.unique(old_labels, return_inverse=True)
+    _, ia, ib = np.intersect1d(old_pks, new_pks, assume_unique=True, return_indices=True)
+    cells = np.bincount(old_of[ia] * k + new_labels[ib], minlength=len(old_ids) * k)
+    inter = cells.reshape(len(old_ids), k).astype(np.float64)
+    sizes = (
+        np.bincount(old_of, minlength=len(old_ids))[:, None] + np.bincount(new_labels, minlength=k)[None, :]
+    )
+    union = sizes - inter
+    return old_ids.tolist(), np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
 
 def jaccard_matrix(a: list[set[int]], b: list[set[int]]) -> np.ndarray:
