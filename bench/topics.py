@@ -13,18 +13,23 @@ it needs the topic tables, so a library made before migration 5 must be re-impor
    how many are among its 10 nearest on the 2-D map, next to a 2-D PCA projection.
 
     .venv/bin/python bench/topics.py [--db PATH] [--json]
+
+With `--fit-sample N` it instead builds twice in one run, fitted on every paper and on a sample of
+about N (the path a library above 200,000 papers takes), and prints both builds' time, peak RSS,
+purity and NMI, and the NMI between the two labellings (JSON).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
-import resource
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -107,25 +112,61 @@ def knn_kept(high: np.ndarray, low: np.ndarray, k: int = 10) -> float:
     return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b, strict=True)]))
 
 
-def run_build(db_path: Path) -> dict[str, Any]:
+def run_build(db_path: Path, *extra: str) -> dict[str, Any]:
     subprocess.run(
         [str(EXE), "--db", str(db_path), "index", "--tier", "fast"], check=True, capture_output=True
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    done = subprocess.run(
-        [str(EXE), "--db", str(db_path), "topics", "build", "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {
-        **json.loads(done.stdout),
-        "wall_s": round(wall, 1),
-        "peak_rss_mb": round(max(peak, before) / 1024),
+    return build_child(db_path, *extra)
+
+
+def build_child(db_path: Path, *extra: str) -> dict[str, Any]:
+    """`paperradar topics build --json` in a child process: its report, wall seconds and the peak
+    RSS of that child alone (os.wait4: RUSAGE_CHILDREN would give the largest child so far)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        cmd = [str(EXE), "--db", str(db_path), "topics", "build", "--json", *extra]
+        child = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            sys.exit(f"{' '.join(cmd)} failed: {err.read()[-2000:]}")
+        out.seek(0)
+        report = json.load(out)
+    return {**report, "wall_s": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+
+
+def labellings(db_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(pk, fine topic, broad topic, primary category) of every assigned paper, in pk order."""
+    lib = open_library(db_path)
+    a = db.assignments(lib)
+    parent = {t.id: t.parent for t in db.topics(lib)}
+    cats = db.primary_categories(lib)
+    lib.close()
+    broad = np.array([parent[int(t)] for t in a.topic])
+    return a.pk, a.topic, broad, np.array([cats.get(int(pk), "?") for pk in a.pk])
+
+
+def sample_vs_full(db_path: Path, fit_sample: int) -> dict[str, Any]:
+    """The default build (fitted on every paper up to 200,000) and one fitted on a sample of about
+    `fit_sample` papers, in the same run: time, peak RSS, and both against the arXiv categories."""
+    from sklearn.metrics import normalized_mutual_info_score as nmi
+
+    out: dict[str, Any] = {}
+    labels = {}
+    for name, extra in (("full", ()), ("sample", ("--fit-sample", str(fit_sample)))):
+        build = run_build(db_path, *extra)
+        pks, fine, broad, truth = labellings(db_path)
+        labels[name] = (pks, fine, broad)
+        out[name] = {**build, "fine": quality(fine, truth), "broad": quality(broad, truth)}
+    (pa, fa, ba), (pb, fb, bb) = labels["full"], labels["sample"]
+    assert np.array_equal(pa, pb), "the two builds assigned different papers"
+    out["agreement_nmi"] = {
+        "fine": round(float(nmi(fa, fb)), 4),
+        "broad": round(float(nmi(ba, bb)), 4),
     }
+    return out
 
 
 def evaluate(db_path: Path) -> dict[str, Any]:
@@ -169,12 +210,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "topics-118k.db")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--fit-sample",
+        type=int,
+        help="instead: build fitted on all papers, then on a sample of about this many (same run), and"
+        " compare quality, time and peak RSS",
+    )
     args = ap.parse_args()
     if not args.db.exists():
         shutil.copy(ROOT / "bench" / "out" / "lib-118k.db", args.db)
     with sqlite3.connect(args.db) as conn:
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'topics'").fetchone():
             sys.exit(f"{args.db} was made before the topic tables (migration 5): re-import it or pass --db")
+    if args.fit_sample:
+        print(json.dumps(sample_vs_full(args.db, args.fit_sample), indent=2))
+        return
     report = {"build": run_build(args.db), **evaluate(args.db)}
     print(json.dumps(report, indent=2) if args.json else _text(report))
 
