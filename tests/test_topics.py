@@ -305,3 +305,14 @@ def test_label_jaccard_agrees_with_the_member_sets():
     expected = cluster.jaccard_matrix([{1, 2, 3, 4}, {5, 6, 7, 8}], sets)
     assert old_ids == [7, 9] and np.allclose(jac, expected)
     assert cluster.ids_by_overlap(old_ids, jac, next_id=10) == ([9, 7, 10], 11)
+
+
+def test_the_fitting_sample_is_a_fixed_share_of_pks_and_grows_by_inclusion():
+    from paperradar.topics.sample import in_sample
+
+    pks = np.arange(1, 200_001)
+    small, big = in_sample(pks, 0.1), in_sample(pks, 0.3)
+    assert abs(small.mean() - 0.1) < 0.005 and abs(big.mean() - 0.3) < 0.005
+    assert not (small & ~big).any()  # a paper in a smaller sample is in every larger one
+    halves = [in_sample(pks[:100_000], 0.1), in_sample(pks[100_000:], 0.1)]
+    assert np.array_equal(np.concatenate(halves), small)  # a pk's membership depends on it alone
