@@ -21,7 +21,7 @@ from .hits import Hit, first_words, marked, match_reasons, plain_title, segments
 from .index import best_index
 from .papers import load_papers
 from .similar import rrf
-from .storage import fts
+from .storage import fts, term_lists
 from .storage.base import Library
 from .storage.fts import Filters, Joiner, Query, Term, parse_query
 
@@ -119,10 +119,17 @@ def _ranked(
     lib: Library, words: Words, f: Filters, limit: int, offset: int
 ) -> tuple[list[tuple[int, float]], int]:
     """One page, best first: (pk, score), higher is better; and how many match in all."""
-    ranked = lib.text_ranked(*words, f, limit, offset) if limit else []
+    ranked = _lexical(lib, words, f, limit, offset) if limit else []
     if 0 < len(ranked) < limit or (not ranked and offset == 0 and limit):
         return ranked, offset + len(ranked)  # the last page: no need to count
     return ranked, lib.text_count(*words, f)
+
+
+def _lexical(lib: Library, words: Words, f: Filters, limit: int, offset: int) -> list[tuple[int, float]]:
+    """One page of the BM25 ranking: from the per-word lists of a big library when they answer it
+    for certain (huge match sets: storage/term_lists.py), else by FTS5 over every match."""
+    found = term_lists.ranked(lib, *words, f, offset + limit)
+    return found[offset:] if found is not None else lib.text_ranked(*words, f, limit, offset)
 
 
 def _browse(lib: Library, q: Query, f: Filters, limit: int, offset: int, notes: list[str]) -> SearchResult:
@@ -172,7 +179,7 @@ def hybrid_search(lib: Library, q: Query, f: Filters, limit: int, offset: int) -
         return _browse(lib, q, f, limit, offset, [])
     depth = max(DENSE_DEPTH, offset + limit)
     words: Words = (list(q.terms), list(q.excluded), "AND")
-    lexical = lib.text_ranked(*words, f, depth, 0)
+    lexical = _lexical(lib, words, f, depth, 0)
     if not lexical:  # no paper has every term: let any of them count
         words = (fts.relaxed_terms(q.terms) or list(q.terms), list(q.excluded), "OR")
         lexical = lib.text_ranked(*words, f, depth, 0)
