@@ -43,6 +43,15 @@ def import_cmd(
     no_index: Annotated[
         bool, typer.Option("--no-index", help="Skip embedding the new papers (fast tier) after the import.")
     ] = False,
+    bulk: Annotated[
+        bool | None,
+        typer.Option(
+            "--bulk/--no-bulk",
+            help="Bulk mode: the keyword index built once at the end, larger transactions (faster for big"
+            " imports; new papers are found by keyword search when the import ends). Default: on when the"
+            " files hold 64 MB or more.",
+        ),
+    ] = None,
     ray: RayAddress = None,
     ray_workers: RayWorkers = 2,
     ray_threads: RayThreads = 1,
@@ -62,7 +71,7 @@ def import_cmd(
         with progress_bar("importing") as progress:
             run = import_sources(
                 lib, sources, fmt, mapping, progress=progress, chunker=chunker, on_failure=_print_failure,
-                settings=settings(),
+                settings=settings(), bulk=bulk,
             )  # fmt: skip
         indexed = _index_new(lib) if run.changed and not no_index else None
     if as_json:

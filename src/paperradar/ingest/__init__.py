@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,7 @@ def import_source(
     progress: Progress | None = None,
     matching: MatchState | None = None,
     chunker: Chunker | None = None,
+    group: int = 1,
 ) -> ImportReport:
     """Import one source into the library and report what happened. Bad records are reported,
     never fatal; an unreadable or unrecognised source raises InvalidInput. A command importing
@@ -122,7 +124,8 @@ def import_source(
 
     Large files are parsed in a second process while this one matches and writes, so both
     cores work; the result is the same either way. `chunker` parses elsewhere instead (a Ray
-    cluster: `cluster.ray_chunks`); matching and writing stay here, in file order.
+    cluster: `cluster.ray_chunks`); matching and writing stay here, in file order. `group` batches
+    are written a transaction (a bulk import writes fewer, larger ones).
     """
     module = importers.detect(source) if fmt == "auto" else importers.load(fmt)
     if column_map and not module.NAME.startswith("tabular_"):
@@ -137,7 +140,7 @@ def import_source(
         chunks = chunker(*work)
     else:
         chunks = in_worker(*work) if worth_a_worker(source) else parsed_chunks(*work)
-    store_chunks(lib, chunks, report, progress, matching)
+    store_chunks(lib, chunks, report, progress, matching, group)
     if fmt != "auto" and not report.read and not report.rejected:
         _check_not_other_format(source, module)
     report.rejected.sort(key=lambda e: e.line or 0)
@@ -173,14 +176,27 @@ def store_chunks(
     report: ImportReport,
     progress: Progress | None,
     matching: MatchState | None = None,
+    group: int = 1,
 ) -> None:
+    """Store parsed chunks, `group` of them a transaction (chunks of errors alone write nothing)."""
     state = matching or MatchState(lib)
+    it = iter(chunks)
+    while taken := list(islice(it, group)):
+        if not any(prepared for prepared, _ in taken):
+            _count(taken, report, progress)
+            continue
+        with lib.transaction():
+            for prepared, _ in taken:
+                if prepared:
+                    store_batch(lib, prepared, report, state)
+        state.trim()
+        _count(taken, report, progress)
+
+
+def _count(chunks: list[Chunk], report: ImportReport, progress: Progress | None) -> None:
     for prepared, errors in chunks:
         report.rejected.extend(errors)
         report.read += len(prepared)
-        if prepared:
-            with lib.transaction():
-                store_batch(lib, prepared, report, state)
         if progress:
             progress(len(prepared) + len(errors))
 

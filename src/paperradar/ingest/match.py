@@ -20,6 +20,7 @@ def _publisher_doi(alias: str) -> bool:
 
 
 _WORD = re.compile(r"[A-Za-z]{7,}")
+KEEP_PAPERS = 200_000  # papers a MatchState remembers before it forgets them (`trim`): ~0.7 GB
 
 
 class MatchState:
@@ -41,6 +42,14 @@ class MatchState:
         self.keys_of: dict[int, set[str]] = {}
         self._asked_aliases: set[str] = set()
         self._asked_titles: set[str] = set()
+
+    def trim(self, limit: int = KEEP_PAPERS) -> None:
+        """Forget what was looked up once it holds more than `limit` papers (between transactions:
+        the library answers the same, from its indexes), so a 3M-record import stays in memory."""
+        if len(self.cands) <= limit:
+            return
+        self.alias, self.titles, self.cands, self.keys_of = {}, {}, {}, {}
+        self._asked_aliases, self._asked_titles = set(), set()
 
     @property
     def weak(self) -> WeakPapers:

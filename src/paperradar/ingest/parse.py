@@ -18,6 +18,7 @@ from ..errors import InvalidInput, ParseError
 from ..importers.base import Source
 from ..models import Record
 from ..storage import RecordRow
+from ..storage.rows import pack_raw
 from .rows import now_iso
 
 BATCH = 1000  # parsed items a chunk (and records a write transaction)
@@ -74,7 +75,7 @@ class Prepared:
     view (computed by `prepare`, so a parsing worker does that work)."""
 
     record: RecordRow
-    raw: str
+    raw: str | bytes  # bytes: packed for storing (`prepare` does it, in the parsing worker)
     probe: Probe
 
     def moved(self, shift: int) -> Prepared:
@@ -117,7 +118,7 @@ def prepare(rec: Record, now: str | None = None) -> Prepared:
         imported_at=rec.source.fetched_at or now or now_iso(),
         fields=fields,
     )
-    return Prepared(row, rec.raw, Probe.from_fields(fields))
+    return Prepared(row, pack_raw(rec.raw), Probe.from_fields(fields))
 
 
 def prepare_stored(record: RecordRow, raw: str) -> Prepared:

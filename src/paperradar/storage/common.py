@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from ..errors import NotFound
@@ -24,6 +25,7 @@ from .rows import (
     RecordRow,
     dumps,
     match_row_of,
+    pack_raw,
     paper_row_of,
     record_row_of,
 )
@@ -38,9 +40,9 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
-def _packed(raw: str) -> bytes:
-    """A record's source text as stored: compressed (read rarely, and half the size)."""
-    return zlib.compress(raw.encode(), 1)
+def _packed(raw: str | bytes) -> bytes:
+    """A record's source text as stored (`pack_raw`), unless it comes packed already."""
+    return pack_raw(raw) if isinstance(raw, str) else raw
 
 
 class CommonLibrary(Rebuilds, PaperQueries):
@@ -55,6 +57,10 @@ class CommonLibrary(Rebuilds, PaperQueries):
 
     def insert_papers(self, rows: dict[int, PaperValues]) -> None:
         raise NotImplementedError
+
+    def bulk_import(self) -> AbstractContextManager[None]:
+        """A big import's writes; the same as any import's here (SQLite's defers its full-text index)."""
+        return nullcontext()
 
     def paper_refs(self) -> list[PaperRef]:
         raise NotImplementedError

@@ -10,12 +10,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from . import fts
+from . import bulk, fts
 from .base import PaperRef, Table
 from .common import CommonLibrary, _marks
 from .migrations import migrate
@@ -49,6 +49,8 @@ class SQLiteLibrary(CommonLibrary):
         except sqlite3.DatabaseError as e:
             self.conn.close()
             raise InvalidInput(f"{self.path} is not a paperradar library: {e}") from e
+        self.fts_deferred = False  # in bulk mode (storage/bulk.py): new papers indexed at the end
+        bulk.finish_interrupted(self)
 
     def close(self) -> None:
         self.conn.close()
@@ -67,6 +69,10 @@ class SQLiteLibrary(CommonLibrary):
                 raise
             self.conn.execute("COMMIT")
 
+    def bulk_import(self) -> AbstractContextManager[None]:
+        """A big import's writes, with the full-text index built once at the end (storage/bulk.py)."""
+        return bulk.bulk_mode(self)
+
     # ------------------------------------------------------------ lookups used by matching
 
     def text_candidates(self, words: list[str], limit: int = 10) -> list[int]:
@@ -74,6 +80,8 @@ class SQLiteLibrary(CommonLibrary):
         terms = " OR ".join('"' + w.replace('"', "") + '"' for w in words if w)
         if not terms:
             return []
+        if self.fts_deferred:  # a bulk import's papers so far must be found too
+            bulk.catch_up(self.conn, keep_pending=True)
         q = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank LIMIT ?"
         return [r[0] for r in self.conn.execute(q, (f"abstract : ({terms})", limit))]
 
@@ -88,11 +96,20 @@ class SQLiteLibrary(CommonLibrary):
             " :data, :now, :now)",
             params,
         )
-        self.conn.executemany(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (:pk, :title, :abstract, :authors)",
-            params,
-        )
+        if not self.fts_deferred:
+            self.conn.executemany(
+                "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (:pk, :title, :abstract, :authors)",
+                params,
+            )
         self._put_categories(rows)
+
+    def update_paper(self, pk: int, values: PaperValues) -> None:
+        bulk.index_before_change(self.conn, pk)
+        super().update_paper(pk, values)
+
+    def delete_paper(self, pk: int) -> None:
+        bulk.index_before_change(self.conn, pk)
+        super().delete_paper(pk)
 
     def add_correction(self, kind: str, key_a: str, key_b: str, now: str) -> None:
         """Record a user's correction; one made again moves to the end (the latest one wins)."""
