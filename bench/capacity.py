@@ -194,10 +194,16 @@ def limits(stages: list[Stage]) -> dict[str, str]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| stage | curve | measured | 30M | 200M | spread |", "|---|---|---|---:|---:|---:|"]
+    lines = [
+        "| stage | curve | measured | 3M from 118k+1M alone | 30M | 200M | spread |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
     for r in rows:
         seen = "; ".join(f"{k}: {v}" for k, v in r["measured"].items())
-        lines.append(f"| {r['stage']} | {r['curve']} | {seen} | {r['30M']} | {r['200M']} | {r['spread']} |")
+        check = (r["check_3m"] or "-").replace(" predicted by the smaller sizes", "")
+        lines.append(
+            f"| {r['stage']} | {r['curve']} | {seen} | {check} | {r['30M']} | {r['200M']} | {r['spread']} |"
+        )
     return "\n".join(lines)
 
 
