@@ -1,11 +1,16 @@
 """Ray scaling on this machine: embedding and bulk parsing with 1 and 2 single-thread workers.
 
-    .venv/bin/python bench/ray_scale.py [--texts 600] [--lines 40000] [--tier quality]
+    .venv/bin/python bench/ray_scale.py [--texts 600] [--lines 40000] [--tier quality] [--repeat 3]
+                                        [--parse-only]
 
 Texts and lines come from ../shared/corpora/arxiv-118k/arxiv_metadata.jsonl.xz. In the same run:
 - local: the tier's embedder in this process with one thread (the baseline for --ray's overhead);
 - ray-1 and ray-2: `cluster.RayEmbedder` with 1 and 2 single-thread actors on a local Ray;
-- parse-1 and parse-2: `cluster.ray_chunks` (parse and prepare, no writing) with 1 and 2 workers.
+- parse-1 and parse-2: `cluster.ShardParsers` (parse and prepare, and the prepared records
+  unpickled here; no matching, no writing) with 1 and 2 single-thread actors, run --repeat times
+  in turn (one arm, then the other, so both see the same load); the ratio is the median of the
+  runs' ratios. Rates count from when the actors are up; their start-up (once per import) is
+  reported apart.
 Goals (issue 17): ray-2 >= 1.8x ray-1, ray-1 within 15% of local, parse-2 >= 1.7x parse-1.
 Prints one JSON object; the numbers go in docs/benchmarks.md.
 """
@@ -16,6 +21,8 @@ import argparse
 import itertools
 import json
 import lzma
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -66,12 +73,32 @@ def ray_rate(tier: str, texts: list[str], workers: int) -> float:
     return rate
 
 
-def parse_rate(path: Path, lines: int, workers: int) -> float:
+def parse_rate(path: Path, lines: int, workers: int) -> tuple[float, float]:
+    """Lines parsed a second once the actors are up, and the seconds they took to start."""
     cluster = rc.Cluster(address="local", workers=workers, shard_lines=max(1000, lines // 16))
+    begin = time.perf_counter()
+    parsers = rc.ShardParsers(cluster)
     start = time.perf_counter()
-    read = sum(len(p) for p, _ in rc.ray_chunks("arxiv_snapshot", Source.from_file(path), None, cluster))
+    read = sum(len(p) for p, _ in parsers.chunks("arxiv_snapshot", Source.from_file(path)))
+    rate = lines / (time.perf_counter() - start)
+    parsers.close()
     assert read == lines, (read, lines)
-    return lines / (time.perf_counter() - start)
+    return rate, start - begin
+
+
+def parse_runs(lines: list[bytes], repeat: int) -> tuple[dict[str, float], list[float]]:
+    """Both parsing arms `repeat` times in turn: the median rates and start-ups, and each run's ratio."""
+    runs: dict[str, list[float]] = {k: [] for k in ("parse-1", "parse-2", "start-1", "start-2")}
+    with tempfile.TemporaryDirectory() as tmp:
+        shard = Path(tmp) / "snapshot.jsonl"
+        shard.write_bytes(b"".join(lines))
+        for _ in range(repeat):
+            for workers in (1, 2):
+                rate, started = parse_rate(shard, len(lines), workers)
+                runs[f"parse-{workers}"].append(rate)
+                runs[f"start-{workers}"].append(started)
+    ratios = [two / one for one, two in zip(runs["parse-1"], runs["parse-2"], strict=True)]
+    return {k: statistics.median(v) for k, v in runs.items()}, ratios
 
 
 def main() -> int:
@@ -79,31 +106,35 @@ def main() -> int:
     ap.add_argument("--texts", type=int, default=600)
     ap.add_argument("--lines", type=int, default=40_000)
     ap.add_argument("--tier", default="quality", choices=["quality", "fast"])
+    ap.add_argument("--repeat", type=int, default=3, help="runs of the two parsing arms")
+    ap.add_argument("--parse-only", action="store_true", help="leave the embedding arms out")
     args = ap.parse_args()
     if not CORPUS.exists():
         print(f"skipped: {CORPUS} not found", file=sys.stderr)
         return 0
     lines = corpus_lines(max(args.texts, args.lines))
-    texts = texts_of(lines[: args.texts])
     rc.connect(rc.Cluster(address="local", workers=2))
-    out: dict[str, float] = {"local": local_rate(args.tier, texts)}
-    out["ray-1"] = ray_rate(args.tier, texts, 1)
-    out["ray-2"] = ray_rate(args.tier, texts, 2)
-    with tempfile.TemporaryDirectory() as tmp:
-        shard = Path(tmp) / "snapshot.jsonl"
-        shard.write_bytes(b"".join(lines[: args.lines]))
-        out["parse-1"] = parse_rate(shard, args.lines, 1)
-        out["parse-2"] = parse_rate(shard, args.lines, 2)
-    rc.disconnect()
-    result = {
-        "tier": args.tier,
-        "texts": args.texts,
+    result: dict[str, object] = {
         "lines": args.lines,
-        "per_second": {k: round(v, 1) for k, v in out.items()},
-        "embed_2_over_1": round(out["ray-2"] / out["ray-1"], 2),
-        "ray_1_overhead": round(1 - out["ray-1"] / out["local"], 3),
-        "parse_2_over_1": round(out["parse-2"] / out["parse-1"], 2),
+        "repeat": args.repeat,
+        "load": round(os.getloadavg()[0], 1),
     }
+    out: dict[str, float] = {}
+    if not args.parse_only:
+        texts = texts_of(lines[: args.texts])
+        out["local"] = local_rate(args.tier, texts)
+        out["ray-1"] = ray_rate(args.tier, texts, 1)
+        out["ray-2"] = ray_rate(args.tier, texts, 2)
+        result |= {"tier": args.tier, "texts": args.texts}
+        result |= {"embed_2_over_1": round(out["ray-2"] / out["ray-1"], 2)}
+        result |= {"ray_1_overhead": round(1 - out["ray-1"] / out["local"], 3)}
+    parsed, ratios = parse_runs(lines[: args.lines], args.repeat)
+    rc.disconnect()
+    result["per_second"] = {k: round(v, 1) for k, v in (out | parsed).items() if not k.startswith("start")}
+    result["actor_start_s"] = {k: round(v, 2) for k, v in parsed.items() if k.startswith("start")}
+    result["parse_2_over_1_runs"] = [round(r, 2) for r in ratios]
+    result["parse_2_over_1"] = round(statistics.median(ratios), 2)
+    result["load_after"] = round(os.getloadavg()[0], 1)
     print(json.dumps(result, indent=2))
     return 0
 

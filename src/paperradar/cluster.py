@@ -8,18 +8,21 @@ when a command is given `--ray`. Two jobs run there; this process stays the libr
   disk), so its vectors and model id are those of the local tier: the library cannot tell them
   apart. `index.update_index` drives it unchanged, so unchanged text is never embedded twice.
 - Parsing. `ray_chunks` cuts a record-per-line source (the arXiv bulk snapshot) into shards of
-  whole lines, parses and prepares each shard on the cluster and yields the prepared chunks in file
-  order, so matching and writing happen here, in order, exactly as in a local import.
+  whole lines, parses and prepares each shard on parsing actors (`ShardParsers`) and yields the
+  prepared chunks in file order, so matching and writing happen here, in order, exactly as in a
+  local import.
 
-A worker killed mid-job is restarted by Ray and its task run again (actors: `max_restarts`,
-`max_task_retries`; tasks: `max_retries`). Results are written only here, after they arrive, so a
-retry neither loses nor doubles anything. Does I/O: the network to the cluster, the model files.
+A worker killed mid-job is restarted by Ray and its tasks run again (`max_restarts`,
+`max_task_retries`). Results are written only here, after they arrive, so a retry neither loses
+nor doubles anything. Does I/O: the network to the cluster, the model files.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,7 +59,7 @@ class Cluster:
     (a Ray started inside this process, for one machine), and how work is cut."""
 
     address: str = "auto"
-    workers: int = 2  # actors (embedding) or tasks in flight (parsing)
+    workers: int = 2  # actors, embedding or parsing
     threads: int = 1  # CPU threads per worker
     gpus: float = 0.0  # GPUs per embedding actor (the quality tier then runs on CUDA)
     shard_lines: int = SHARD_LINES  # lines per parsing task
@@ -250,22 +253,89 @@ def _shifted(error: ParseError, shift: int) -> ParseError:
     return ParseError(error.source, error.line + shift if error.line else error.line, error.reason)
 
 
+class ParseWorker:
+    """One actor: parses and prepares shards, one after another; the importers are loaded once,
+    when it starts, not by its first shard."""
+
+    def __init__(self) -> None:
+        from . import ingest  # noqa: F401
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def parse(self, name: str, path: str, first: int, data: bytes) -> list[Chunk]:
+        return parse_shard(name, path, first, data)
+
+
+class ShardParsers:
+    """`cluster.workers` parsing actors, each running one shard at a time with the next one
+    queued (no wait between shards, and `--ray-workers 1` uses one CPU of the cluster, not more)."""
+
+    QUEUED = 2  # shards handed to an actor and not yet parsed (the one running, the next)
+
+    def __init__(self, cluster: Cluster):
+        self._ray = ray = connect(cluster)
+        actor = ray.remote(ParseWorker).options(
+            num_cpus=cluster.threads, max_restarts=RETRIES, max_task_retries=RETRIES
+        )
+        self.actors = [actor.remote() for _ in range(cluster.workers)]
+        ray.get([a.ready.remote() for a in self.actors])  # started, importers loaded
+        self.shard_lines = cluster.shard_lines
+
+    def chunks(self, name: str, source: Source) -> Iterator[Chunk]:
+        """The prepared chunks of `source`, in file order. Shards go to the actor with the fewest
+        in hand; at most `QUEUED + 1` a worker are held here, parsed or not, so memory stays bounded."""
+        ray, size = self._ray, len(self.actors)
+        shards = line_shards(replace(source, issues=[]), self.shard_lines)
+        held: deque[Any] = deque()  # every shard handed out and not yet yielded, in file order
+        parsing: dict[Any, int] = {}  # those not parsed yet -> their actor
+        load = [0] * size
+        while True:
+            while len(held) < (self.QUEUED + 1) * size and min(load) < self.QUEUED:
+                shard = next(shards, None)
+                if shard is None:
+                    break
+                i = load.index(min(load))
+                held.append(self.actors[i].parse.remote(name, source.path, *shard))
+                parsing[held[-1]], load[i] = i, load[i] + 1
+            if not held:
+                return
+            if held[0] in parsing:
+                for ref in ray.wait(list(parsing), num_returns=1)[0]:
+                    load[parsing.pop(ref)] -= 1
+                continue
+            yield from _fetched(ray, held.popleft())
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self._ray.kill(actor)
+
+
+def _fetched(ray: Any, ref: Any) -> list[Chunk]:
+    """A parsed shard brought here. Its records are plain data without reference cycles, so the
+    cyclic garbage collector is paused while they are unpickled: otherwise it walks this process's
+    whole heap again and again as the new objects pile up, and unpickling costs 4-5x more (this
+    process then takes a core from the workers)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return list(ray.get(ref))
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def ray_chunks(
     name: str, source: Source, column_map: dict[str, str] | None, cluster: Cluster
 ) -> Iterator[Chunk]:
-    """The prepared chunks of `source`, parsed shard by shard on the cluster, in file order (the
-    same chunks `ingest.parsed_chunks` gives). At most `workers` shards are in flight, so memory
-    here stays bounded."""
+    """The prepared chunks of `source`, parsed shard by shard on the cluster (`ShardParsers`), in
+    file order: the same chunks `ingest.parsed_chunks` gives."""
     if column_map:
         raise InvalidInput("--map applies to tabular files, which --ray does not parse")
     if name not in LINE_FORMATS:
         raise InvalidInput(f"--ray parses record-per-line formats ({', '.join(LINE_FORMATS)}), not {name}")
-    ray = connect(cluster)
-    task = ray.remote(parse_shard).options(num_cpus=cluster.threads, max_retries=RETRIES)
-    pending: list[Any] = []
-    for first, data in line_shards(replace(source, issues=[]), cluster.shard_lines):
-        pending.append(task.remote(name, source.path, first, data))
-        if len(pending) > cluster.workers:
-            yield from ray.get(pending.pop(0))
-    for ref in pending:
-        yield from ray.get(ref)
+    parsers = ShardParsers(cluster)
+    try:
+        yield from parsers.chunks(name, source)
+    finally:
+        parsers.close()
