@@ -135,3 +135,15 @@ def test_sync_builds_lists_only_for_big_libraries(lib, monkeypatch):
     assert term_lists.sync_term_lists(lib)["keyword_lists"]["words"] > 50
     assert term_lists.sync_term_lists(lib) == {"keyword_lists": "up to date"}
     assert two_stage(lib, "learning", 10) is not None
+
+
+def test_lists_of_some_words_are_those_of_a_whole_build(lib):
+    term_lists.build_term_lists(lib, min_df=100, depth=60)
+    whole = term_lists.load(lib)
+    term_lists.build_term_lists(lib, min_df=100, depth=60, only=["Learning", "models", "xylophonically"])
+    some = term_lists.load(lib)
+    assert whole is not None and some is not None and set(some.words) == {"learn", "model"}
+    for token in some.words:
+        (df, a, b), (df2, c, d) = whole.words[token], some.words[token]
+        assert df == df2 and list(whole.pks[a:b]) == list(some.pks[c:d])
+        assert list(whole.scores[a:b]) == list(some.scores[c:d])

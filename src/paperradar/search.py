@@ -20,6 +20,7 @@ from .errors import BackendUnavailable, InvalidInput
 from .hits import Hit, first_words, marked, match_reasons, plain_title, segments, shown_segments
 from .index import best_index
 from .papers import load_papers
+from .progress import Progress
 from .similar import rrf
 from .storage import fts, term_lists
 from .storage.base import Library
@@ -130,6 +131,12 @@ def _lexical(lib: Library, words: Words, f: Filters, limit: int, offset: int) ->
     for certain (huge match sets: storage/term_lists.py), else by FTS5 over every match."""
     found = term_lists.ranked(lib, *words, f, offset + limit)
     return found[offset:] if found is not None else lib.text_ranked(*words, f, limit, offset)
+
+
+def refresh_keyword_lists(lib: Library, progress: Progress | None = None) -> dict[str, object]:
+    """Build the per-word lists `_lexical` ranks common words from, for a library of
+    `term_lists.MIN_PAPERS` or more, when missing or out of date (`paperradar index` calls it)."""
+    return term_lists.sync_term_lists(lib, progress)
 
 
 def _browse(lib: Library, q: Query, f: Filters, limit: int, offset: int, notes: list[str]) -> SearchResult:

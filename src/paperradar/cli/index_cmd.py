@@ -13,6 +13,7 @@ from .. import papers as svc
 from ..embed import TIERS
 from ..errors import BackendUnavailable, InvalidInput
 from ..facets import FACETS
+from ..search import refresh_keyword_lists
 from ..similar import similar_to
 from . import JsonFlag, app, display_title, library, out, print_json, progress_bar
 from .cluster_opts import RayAddress, RayGpus, RayThreads, RayWorkers, make_cluster
@@ -46,11 +47,14 @@ def index_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Build or update the embeddings behind semantic search and similar papers (only new or changed text).
-    With --ray the embedding runs on a Ray cluster; the vectors are the same as local ones."""
+    With --ray the embedding runs on a Ray cluster; the vectors are the same as local ones. A library of
+    200,000 papers or more also gets the per-word lists that rank common words fast in keyword search."""
     cluster = make_cluster(ray, ray_workers, ray_threads, ray_gpus)
     with library() as lib:
         reports = [_index_tier(lib, name, cluster) for name in tier or list(TIERS)]
         build_ranking_features(lib)
+        with progress_bar("keyword lists") as progress:
+            refresh_keyword_lists(lib, progress)
     if as_json:
         print_json(reports)
         return

@@ -146,22 +146,21 @@ def contribution(idf: float, freq: float, size: int, avgdl: float) -> float:
 
 
 def build_term_lists(
-    lib: Library, min_df: int | None = None, depth: int = DEPTH, progress: Progress | None = None
+    lib: Library,
+    min_df: int | None = None,
+    depth: int = DEPTH,
+    progress: Progress | None = None,
+    only: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Write `<library>.terms/` from scratch (through a temporary folder: a stop leaves the old one)."""
+    """Write `<library>.terms/` from scratch (through a temporary folder: a stop leaves the old one).
+    `only` (words) builds just their lists, the same as a whole build makes them (for benchmarks)."""
     conn, folder = _conn(lib), folder_of(lib)
     if conn is None or folder is None:
         return {"words": 0, "skipped": "not a SQLite library file"}
     started = time.perf_counter()
     papers, avgdl = _averages(conn)
     min_df = min_df or max(MIN_DF, papers // 200)
-    conn.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.papers_fts_rows USING fts5vocab(main, papers_fts, row)"
-    )
-    common = [
-        (r[0], int(r[1]))
-        for r in conn.execute("SELECT term, doc FROM temp.papers_fts_rows WHERE doc >= ?", (min_df,))
-    ]
+    common = _common(conn, min_df) if only is None else _counted(conn, min_df, only)
     max_pk = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM papers_fts_docsize").fetchone()[0])
     words: dict[str, list[int]] = {}
     pks: list[np.ndarray] = []
@@ -190,6 +189,27 @@ def build_term_lists(
         "min_df": min_df,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _common(conn: sqlite3.Connection, min_df: int) -> list[tuple[str, int]]:
+    """Every token in `min_df` papers or more, with its paper count (one pass over the index)."""
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.papers_fts_rows USING fts5vocab(main, papers_fts, row)"
+    )
+    q = "SELECT term, doc FROM temp.papers_fts_rows WHERE doc >= ?"
+    return [(r[0], int(r[1])) for r in conn.execute(q, (min_df,))]
+
+
+def _counted(conn: sqlite3.Connection, min_df: int, words: Sequence[str]) -> list[tuple[str, int]]:
+    """The tokens of these words that are in `min_df` papers or more, with their paper counts."""
+    found = {tuple(tokens(w)): w for w in words}
+    out = []
+    for toks, word in found.items():
+        if len(toks) == 1:
+            q = "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?"
+            df = int(conn.execute(q, (fts.Term(word).fts(),)).fetchone()[0])
+            out += [(toks[0], df)] if df >= min_df else []
+    return sorted(out)
 
 
 def _write(folder: Path, meta: dict[str, Any], pks: list[np.ndarray], scores: list[np.ndarray]) -> None:
