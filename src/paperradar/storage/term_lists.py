@@ -333,7 +333,18 @@ class _Threshold:
         best = sorted(self.exact.values(), reverse=True)
         return best[k - 1] if len(best) >= k else -math.inf
 
+    def hopeless(self, k: int) -> bool:
+        """Whether the lists surely cannot answer: the k-th score is at most the k-th best upper
+        bound, and papers in no list, or more papers than `MAX_CHECKS` in some, could beat that."""
+        if len(self.upper) < k:
+            return True
+        best = float(np.partition(self.upper, len(self.upper) - k)[len(self.upper) - k])
+        partial = ~self.present.all(axis=1)
+        return float(self.floors.sum()) > best or int((partial & (self.upper > best)).sum()) > MAX_CHECKS
+
     def run(self, k: int) -> list[tuple[int, float]] | None:
+        if self.hopeless(k):
+            return None
         new = self.new_papers()
         if new is None:
             return None
