@@ -60,6 +60,11 @@ def papers_in(msg) -> set[str]:
 
 
 def test_sync_then_digest_arrives_once_and_never_twice(cli, env, api, smtp, db_path):
+    before = cli("sync", "--status")  # a fresh machine: says so rather than printing nothing
+    assert before.exit_code == 0 and before.stdout.strip() == (
+        "No source has been synced yet; `paperradar sync` fetches arxiv:cs.CL."
+    )
+    assert json.loads(cli("sync", "--status", "--json").stdout) == []  # the list it fills below
     result = cli("sync")
     assert result.exit_code == 0, result.output
     assert "arxiv:cs.CL: 2 requests, read 8, new 8" in result.stdout

@@ -47,3 +47,24 @@ def test_export_to_a_missing_folder_is_an_error_and_makes_no_folder(tmp_path: Pa
     written = run_cli("--db", lib, "papers", "export", "-f", "bibtex", "-o", str(tmp_path / "out.bib"))
     assert written.returncode == 0, written.stderr
     assert "doi = {10.1000/kv}" in (tmp_path / "out.bib").read_text()
+
+
+def test_db_copy_into_a_missing_folder_is_the_same_error_before_any_work(tmp_path: Path) -> None:
+    lib = str(tmp_path / "lib.db")
+    bib = tmp_path / "a.bib"
+    bib.write_text(BIB)
+    assert run_cli("--db", lib, "import", str(bib), "--no-index").returncode == 0
+    missing = tmp_path / "typo" / "dir"
+    done = run_cli("db", "copy", lib, str(missing / "copy.db"))
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"Error: folder {missing} does not exist"
+    assert not (tmp_path / "typo").exists()
+    gone = run_cli("db", "copy", str(tmp_path / "nope.db"), str(tmp_path / "copy.db"))
+    assert (gone.returncode, gone.stderr.strip()) == (
+        1,
+        f"Error: library {tmp_path / 'nope.db'} does not exist",
+    )
+    assert not (tmp_path / "nope.db").exists() and not (tmp_path / "copy.db").exists()
+    copied = run_cli("db", "copy", lib, str(tmp_path / "copy.db"), "--json")
+    assert copied.returncode == 0, copied.stderr
+    assert '"ok": true' in copied.stdout

@@ -48,19 +48,7 @@ def sync_cmd(
 ) -> None:
     """Fetch what is new from each source since it last stopped, through the usual import and dedup."""
     if status:
-        from ..sync import sync_states
-
-        with library() as lib:
-            states = sync_states(lib)
-        if as_json:
-            return print_json([s.as_json() for s in states])
-        for s in states:
-            error = f"  [red]last error: {s.last_error}[/red]" if s.last_error else ""
-            out.print(
-                f"{s.source}: {json.dumps(s.cursor.as_json())}, last ok {s.last_ok or 'never'}{error}",
-                highlight=False,
-            )
-        return None
+        return _print_status(as_json)
     reports = run_sync(sources, days)
     if as_json:
         print_json([r.as_json() for r in reports])
@@ -72,6 +60,27 @@ def sync_cmd(
                 f"unchanged {r.unchanged}, rejected {r.rejected}{state}", highlight=False,
             )  # fmt: skip
     fail_on([f"{r.source}: {r.error} (the next sync resumes from there)" for r in reports if r.error])
+
+
+def _print_status(as_json: bool) -> None:
+    """Where each source stopped (`sync --status`); before the first sync, says so (JSON: [])."""
+    from ..sync import sync_states
+
+    with library() as lib:
+        states = sync_states(lib)
+    if as_json:
+        return print_json([s.as_json() for s in states])
+    if not states:
+        configured = settings().sync_sources
+        then = f"; `paperradar sync` fetches {configured}" if configured else ""
+        out.print(f"No source has been synced yet{then}.", highlight=False)
+    for s in states:
+        error = f"  [red]last error: {s.last_error}[/red]" if s.last_error else ""
+        out.print(
+            f"{s.source}: {json.dumps(s.cursor.as_json())}, last ok {s.last_ok or 'never'}{error}",
+            highlight=False,
+        )
+    return None
 
 
 def fail_on(errors: list[str]) -> None:
