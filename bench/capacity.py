@@ -89,7 +89,7 @@ def measured() -> list[Stage]:
             Point(999_984, 1_138, f"{b} 1M, under load"),
         ]),
         Stage("library file", "GB", "linear", [
-            Point(118_024, 1.0, "docs/scale.md 118k row (832 MB + 115 MB of 256-d vectors)"),
+            Point(118_024, 1.085, "bench/out/lib-118k.db of 2026-12-02 (384-d fast-tier vectors)"),
             Point(999_984, 8.1, f"{b} 1M (256-d vectors then; 384-d adds 0.5 GB per 1M)"),
         ]),
         Stage("ANN file", "GB", "linear", [Point(999_984, 0.386, f"{b} 1M")]),
@@ -100,6 +100,9 @@ def measured() -> list[Stage]:
         Stage("hybrid p50", "ms", "affine", [
             Point(118_024, 24.6, f"{b} Search latency run 5, quiet (exact vectors)"),
             Point(999_984, 62.9, f"{b} 1M, quiet (ANN)"),
+        ]),
+        Stage("topics: assign + store (streamed)", "s", "linear", [
+            Point(118_024, 22.0 + 22.2, f"{b} Topics at millions of papers, full fit, load 10-15"),
         ]),
         Stage("RSS while searching", "MB", "affine", [
             Point(118_024, 402, f"{b} Search latency run 5"),
