@@ -10,7 +10,9 @@ Each stage gets one curve with one constant, chosen from what the stage does, no
   search latency (a fixed cost per query: parsing, the query embedding, loading and highlighting
   20 papers; plus BM25 over every match, and a common word's match set grows with the library;
   two-stage search bounds that part, and the 3M point says by how much).
-With two points an affine curve goes through both (spread 1.0 says nothing then). The constant is the geometric mean of the measured points' constants (a least-squares fit in
+With two points an affine curve goes through both (spread 1.0 says nothing then). Import is fitted
+on the 3M run alone once it is in: it is the bulk mode a big import takes (the full-text index
+built once at the end), and the 118k and 1M runs used the per-batch path. The constant is the geometric mean of the measured points' constants (a least-squares fit in
 log space); `spread` is the largest over the smallest of them: 1.0 means the points agree, 2.0
 that one was twice as costly per unit as another (most of the 118k/1M points were taken under
 different loads on the shared 2-core machine: see `source`). Pure: it only reads files.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,13 +50,18 @@ class Stage:
     unit: str
     curve: str  # linear | nlogn | affine
     points: list[Point] = field(default_factory=list)
+    fit_from: int = 0  # fit only the points of at least this many papers, when there are any
+
+    def used(self) -> list[Point]:
+        big = [p for p in self.points if p.papers >= self.fit_from]
+        return big or self.points
 
     def basis(self, n: float) -> float:
         return n * math.log2(n) if self.curve == "nlogn" else n
 
     def fit(self) -> tuple[float, float, float]:
         """(intercept, constant, spread)."""
-        pts = self.points
+        pts = self.used()
         if self.curve == "affine" and len(pts) >= 2:
             mean_n = sum(p.papers for p in pts) / len(pts)
             mean_y = sum(p.value for p in pts) / len(pts)
@@ -73,7 +81,7 @@ def measured() -> list[Stage]:
     """The points measured so far, each with where it is written (docs/benchmarks.md sections)."""
     b = "docs/benchmarks.md"
     return [
-        Stage("import", "s", "linear", [
+        Stage("import", "s", "linear", fit_from=2_000_000, points=[
             Point(118_024, 55.8, f"{b} Ingest, 2026-11-22 (2,115 records/s)"),
             Point(1_000_000, 66 * 60, f"{b} 1M, under load 7-12 (12.3 CPU-min in the main process)"),
         ]),
@@ -112,37 +120,41 @@ def measured() -> list[Stage]:
 
 
 def add_scale_json(stages: list[Stage], path: Path) -> None:
-    """Add the points bench/scale.py measured (its JSON: papers, and per stage seconds / sizes)."""
+    """Add the points bench/scale.py measured (its JSON: per stage wall_s, papers, library and ANN
+    bytes; the index stage's log holds `ann_seconds`, the ANN build's share of it)."""
     data = json.loads(path.read_text())
-    n = int(data["papers"])
     where = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
     by_name = {s.name: s for s in stages}
-    for name, value in scale_values(data).items():
-        if name in by_name and value:
-            by_name[name].points.append(Point(n, float(value), where))
+    for name, (n, value) in scale_values(data.get("stages", {})).items():
+        if name in by_name and n and value:
+            by_name[name].points.append(Point(n, value, where))
 
 
-def scale_values(data: dict[str, Any]) -> dict[str, float | None]:
-    """The stage values in bench/scale.py's JSON, by this model's stage names."""
-    stage = data.get("stages", {})
+def scale_values(stage: dict[str, Any]) -> dict[str, tuple[int, float]]:
+    """(papers, value) per stage of this model, from bench/scale.py's stages."""
+    out: dict[str, tuple[int, float]] = {}
+    imp, idx = stage.get("import") or {}, stage.get("index") or {}
+    if imp.get("exit_code") == 0:
+        out["import"] = (int(imp["papers"]), float(imp["wall_s"]))
+        out["library file"] = (int(imp["papers"]), imp["library_bytes"] / 1e9)
+    if idx.get("exit_code") == 0:
+        ann = _ann_seconds(ROOT / str(idx.get("log", "")))
+        n = int(idx.get("vectors") or idx["papers"])
+        if ann is not None:
+            out["fast-tier embedding (2 cores)"] = (n, float(idx["wall_s"]) - ann)
+            out["ANN build (usearch i8, 2 threads)"] = (n, ann)
+        out["library file"] = (int(idx["papers"]), idx["library_bytes"] / 1e9)
+        if idx.get("ann_bytes"):
+            out["ANN file"] = (n, idx["ann_bytes"] / 1e9)
+    return out
 
-    def get(key: str, *path: str) -> float | None:
-        node: Any = stage.get(key) or {}
-        for step in path:
-            node = node.get(step) if isinstance(node, dict) else None
-        return None if node is None else float(node)
 
-    gb = 1e9
-    return {
-        "import": get("import", "seconds"),
-        "fast-tier embedding (2 cores)": get("index", "seconds"),
-        "ANN build (usearch i8, 2 threads)": get("ann", "seconds"),
-        "library file": (get("disk", "library_bytes") or 0) / gb or None,
-        "ANN file": (get("disk", "ann_bytes") or 0) / gb or None,
-        "keyword p50": get("search", "keyword_p50_ms"),
-        "hybrid p50": get("search", "hybrid_p50_ms"),
-        "RSS while searching": get("search", "peak_rss_mb"),
-    }
+def _ann_seconds(log: Path) -> float | None:
+    """`ann_seconds` in the index stage's JSON output, when its log has it."""
+    if not log.is_file():
+        return None
+    found = re.search(r'"ann_seconds":\s*([\d.]+)', log.read_text(errors="replace"))
+    return float(found.group(1)) if found else None
 
 
 def human(value: float, unit: str) -> str:
@@ -160,7 +172,7 @@ def table(stages: list[Stage]) -> list[dict[str, Any]]:
     rows = []
     for s in stages:
         a, c, spread = s.fit()
-        small = Stage(s.name, s.unit, s.curve, [p for p in s.points if p.papers < 2_000_000])
+        small = Stage(s.name, s.unit, s.curve, [p for p in s.points if p.papers < 2_000_000], s.fit_from)
         big = [p for p in s.points if p.papers >= 2_000_000]
         check = None
         if big and small.points and (s.curve != "affine" or len(small.points) >= 2):
