@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import islice
 from types import ModuleType
+from typing import Any
 
 from .. import dedupe, importers
 from ..dedupe import Probe
@@ -77,6 +78,11 @@ class Prepared:
     record: RecordRow
     raw: str | bytes  # bytes: packed for storing (`prepare` does it, in the parsing worker)
     probe: Probe
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its constructor call (cheaper than a frozen slots dataclass's own way, see
+        RecordRow.__reduce__): chunks travel pickled from the parsing worker."""
+        return Prepared, (self.record, self.raw, self.probe)
 
     def moved(self, shift: int) -> Prepared:
         """The same record with its line `shift` lines further (a shard parsed on its own)."""
