@@ -274,11 +274,18 @@ def test_a_subset_is_grouped_and_labelled_on_the_spot(lib, planted):
     assert db.topics(lib) == []  # nothing stored
 
 
-def test_a_library_above_the_fitting_sample_is_fitted_on_part_and_every_paper_assigned(planted, tmp_path):
+def test_a_library_above_the_fitting_sample_is_fitted_on_part_and_every_paper_assigned(
+    planted, tmp_path, monkeypatch
+):
     """With the threshold lowered to 150 of the ~400 papers: topics fitted on a fixed sample, every
-    paper assigned, the planted themes still found, labels present, and the same result twice."""
+    paper assigned, the planted themes still found, labels present, and the same result twice,
+    the second time streamed in batches of 64 vectors."""
+    from paperradar.topics import sample
+
     builds = []
     for name in ("first", "second"):
+        if name == "second":
+            monkeypatch.setattr(sample, "BATCH", 64)
         shutil.copy(planted[0], tmp_path / f"{name}.db")
         library = open_library(tmp_path / f"{name}.db")
         report = build_topics(library, fine=4, broad=2, fit_sample=150)

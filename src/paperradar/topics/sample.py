@@ -62,10 +62,10 @@ def in_sample(pks: np.ndarray, rate: float) -> np.ndarray:
     return (z >> np.uint64(11)) < np.uint64(int(rate * (1 << 53)))
 
 
-def vector_batches(lib: Library, model_id: str, size: int = BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(pks, vectors) of `model_id`'s embeddings in pk order, `size` rows at a time."""
+def vector_batches(lib: Library, model_id: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(pks, vectors) of `model_id`'s embeddings in pk order, `BATCH` rows at a time."""
     rows = iter(lib.vectors(model_id))
-    while chunk := list(islice(rows, size)):
+    while chunk := list(islice(rows, BATCH)):
         pks = np.fromiter((pk for pk, _ in chunk), dtype=np.int64, count=len(chunk))
         matrix = np.frombuffer(b"".join(b for _, b in chunk), dtype=np.float32).reshape(len(chunk), -1)
         yield pks, matrix
