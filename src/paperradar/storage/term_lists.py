@@ -47,7 +47,7 @@ MIN_PAPERS = 200_000  # smaller libraries rank exactly (a common word matches fe
 MIN_DF = 20_000  # words in fewer papers rank exactly: at most ~20 ms of bm25 on 2 cores
 DEPTH = 5_000  # papers kept per word
 MAX_K = 1_000  # deeper pages rank exactly
-MAX_CHECKS = 400  # papers checked per query before giving up (and ranking exactly)
+MAX_CHECKS = 200  # papers checked per query before giving up (and ranking exactly)
 MAX_NEW = 1_000  # papers newer than the lists that may match before giving up
 REBUILD_SHARE = 0.05
 SUFFIXES = ("", "e", "s", "es", "ing", "ion", "al", "y", "ed", "ate", "er")
@@ -350,20 +350,20 @@ class _Threshold:
             return None
         full = np.flatnonzero(self.present.all(axis=1))
         full = full[np.argsort(-self.known[full], kind="stable")]
-        for i in range(0, len(full), 500):  # papers in every list: exact already; keep those still there
-            chunk = [int(p) for p in self.uniq[full[i : i + 500]]]
-            allowed = self.lib.text_allowed(self.f, chunk)
+        at, step = 0, 2 * k
+        while at < len(full) and len(self.exact) < k:  # papers in every list: exact; keep those still there
+            rows = full[at : at + step]
+            allowed = self.allowed([int(p) for p in self.uniq[rows]])
             self.exact.update(
-                (pk, float(self.known[j]))
-                for pk, j in zip(chunk, full[i : i + 500], strict=True)
-                if pk in allowed
+                (int(self.uniq[j]), float(self.known[j])) for j in rows if int(self.uniq[j]) in allowed
             )
-            if len(self.exact) >= k:
-                break
+            at, step = at + step, step * 4
         if new and not self.check_new(new):
             return None
         partial = np.flatnonzero(~self.present.all(axis=1))
         partial = partial[np.argsort(-self.upper[partial], kind="stable")]
+        if int((self.upper[partial] > self.theta(k)).sum()) > 4 * MAX_CHECKS:  # most likely too many
+            return None
         at = 0
         while at < len(partial) and self.upper[partial[at]] > self.theta(k):
             batch = [int(j) for j in partial[at : at + 64] if self.upper[j] > self.theta(k)]
@@ -385,7 +385,7 @@ class _Threshold:
     def check(self, rows: list[int]) -> None:
         """Score papers found in some lists: the missing words counted for each (absent: not a match)."""
         pks = [int(self.uniq[j]) for j in rows]
-        allowed = self.lib.text_allowed(self.f, pks)
+        allowed = self.allowed(pks)
         todo = {pk: j for pk, j in zip(pks, rows, strict=True) if pk in allowed}
         missing = {
             i: [pk for pk, j in todo.items() if not self.present[j, i]] for i in range(len(self.q.tokens))
@@ -395,8 +395,15 @@ class _Threshold:
             if all(pk in extra[i] for i, want in missing.items() if pk in want):
                 self.exact[pk] = float(self.known[j]) + sum(extra[i].get(pk, 0.0) for i in missing)
 
+    def allowed(self, pks: list[int]) -> set[int]:
+        """Which papers are still in the library and pass the filters (without filters, read from
+        FTS5's small table of document sizes rather than the papers' rows)."""
+        if self.f.active:
+            return self.lib.text_allowed(self.f, pks)
+        return set(_sizes(self.conn, pks))
+
     def check_new(self, new: list[int]) -> bool:
-        allowed = self.lib.text_allowed(self.f, new)
+        allowed = self.allowed(new)
         todo = [pk for pk in new if pk in allowed]
         extra = self.score({i: todo for i in range(len(self.q.tokens))})
         for pk in todo:
