@@ -262,7 +262,7 @@ class BatchWriter:
 
     def __init__(self, lib: Library):
         self.lib = lib
-        self.next_pk = lib.max_paper_pk() + 1
+        self.next_pk = lib.next_paper_pk()  # never a pk a merged-away paper had
         self.new_rows: dict[int, PaperValues] = {}
         self.pending: dict[int, list[RecordRow]] = {}
         self.aliases: list[tuple[str, int]] = []

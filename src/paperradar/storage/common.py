@@ -104,9 +104,26 @@ class CommonLibrary(Rebuilds, PaperQueries):
         return [record_row_of(r) for r in self.conn.execute(q, (pk,))]
 
     def insert_paper(self, values: PaperValues) -> int:
-        pk = self.max_paper_pk() + 1
+        pk = self.next_paper_pk()
         self.insert_papers({pk: values})
         return pk
+
+    def next_paper_pk(self) -> int:
+        """The pk a new paper gets: one past every pk a paper has ever had, so a pk freed by a
+        merge is never given again (`last_keys`, migration 15). `papers rebuild` numbers anew."""
+        q = "SELECT (SELECT last FROM last_keys WHERE name = 'papers'), (SELECT max(pk) FROM papers)"
+        last, top = self.conn.execute(q).fetchone()
+        return max(int(last or 0), int(top or 0)) + 1
+
+    def _mark_paper_pks(self, pks: Iterable[int]) -> None:
+        """Remember the highest pk given (each backend's `insert_papers` calls it)."""
+        top = max(pks, default=None)
+        if top is not None:
+            self.conn.execute(
+                "INSERT INTO last_keys (name, last) VALUES ('papers', ?) ON CONFLICT (name) DO UPDATE"
+                " SET last = CASE WHEN excluded.last > last_keys.last THEN excluded.last ELSE last_keys.last END",
+                (top,),
+            )
 
     def _put_categories(self, rows: dict[int, PaperValues]) -> None:
         """Each paper's categories as rows (lowercased), for category filters."""

@@ -335,6 +335,17 @@ MIGRATIONS: list[str] = [
     DROP TABLE web_settings;
     DROP TABLE delivery_settings;
     """,
+    # 15: paper pks are never reused. The library picks a new paper's pk itself (a batch's papers
+    # join each other before they are written), as one past the highest pk ever given, kept here
+    # (what AUTOINCREMENT's sqlite_sequence does): a merge that deletes the newest paper no longer
+    # frees its pk for the next import, which a digest's `last_paper_pk` mark would skip
+    """
+    CREATE TABLE last_keys (
+        name TEXT PRIMARY KEY,  -- 'papers'
+        last INTEGER NOT NULL  -- the highest key ever given
+    );
+    INSERT INTO last_keys (name, last) SELECT 'papers', pk FROM papers ORDER BY pk DESC LIMIT 1;
+    """,
 ]
 
 

@@ -297,6 +297,15 @@ MIGRATIONS: list[str] = [
     DROP TABLE web_settings;
     DROP TABLE delivery_settings;
     """,
+    # 5: SQLite migration 15 -- the highest paper pk ever given, so a merged-away paper's pk is
+    # never given again
+    """
+    CREATE TABLE last_keys (
+        name TEXT PRIMARY KEY,
+        last BIGINT NOT NULL
+    );
+    INSERT INTO last_keys (name, last) SELECT 'papers', pk FROM papers ORDER BY pk DESC LIMIT 1;
+    """,
 ]
 
 MIGRATION_LOCK = 16_0001  # advisory lock: two processes opening a new library migrate one at a time

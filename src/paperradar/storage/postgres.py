@@ -183,6 +183,7 @@ class PostgresLibrary(CommonLibrary):
             [v.params(pk) for pk, v in rows.items()],
         )
         self._put_categories(rows)
+        self._mark_paper_pks(rows)
 
     def add_correction(self, kind: str, key_a: str, key_b: str, now: str) -> None:
         """Record a user's correction; one made again moves to the end (the latest one wins)."""

@@ -76,6 +76,7 @@ class Rebuilds:
         for table in sorted({r.table for r in self.paper_refs()} - {"papers"}):
             self.conn.execute(f"DELETE FROM {table}")
         self.conn.execute("DELETE FROM papers")
+        self.conn.execute("DELETE FROM last_keys WHERE name = 'papers'")  # pks start again from 1
 
     def stashed_records(self, size: int) -> Iterator[list[tuple[RecordRow, str]]]:
         """The set-aside records with their source text, `size` at a time, in the order stored."""

@@ -88,7 +88,7 @@ class SQLiteLibrary(CommonLibrary):
     # ------------------------------------------------------------ writes (inside a transaction)
 
     def insert_papers(self, rows: dict[int, PaperValues]) -> None:
-        """Insert papers whose pk the caller chose (see `max_paper_pk`)."""
+        """Insert papers whose pk the caller chose (see `next_paper_pk`)."""
         params = [v.params(pk) for pk, v in rows.items()]
         self.conn.executemany(
             "INSERT INTO papers (pk, id, title, abstract, authors, title_key, year, date, weak, data,"
@@ -102,6 +102,7 @@ class SQLiteLibrary(CommonLibrary):
                 params,
             )
         self._put_categories(rows)
+        self._mark_paper_pks(rows)
 
     def update_paper(self, pk: int, values: PaperValues) -> None:
         bulk.index_before_change(self.conn, pk)
