@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from web_helpers import REPO, client_for, demo_library, is_error
@@ -113,6 +116,30 @@ def test_pages_create_like_and_undo_by_forms(client):
         "/profiles/form/undo", data={"csrf_token": token, "next": "//evil.example"}, follow_redirects=False
     )
     assert r.headers["location"] == "/profiles/form"  # never an open redirect
+
+
+def test_upload_fields_take_every_file_import_reads(client):
+    """The profile page's seed-file picker offers the files the import page offers (one list:
+    importers.FILE_EXTENSIONS), every sample file the importers are tested on among them, and a
+    CSL-JSON file picked there seeds a profile."""
+
+    def accept(page: str) -> set[str]:
+        [found] = re.findall(r'<input type="file"[^>]*\saccept="([^"]*)"', client.get(page).text)
+        return set(found.split(","))
+
+    offered = accept("/profiles")
+    assert offered == accept("/import") and {".json", ".jsonl", ".csv", ".bib", ".ris"} <= offered
+    samples = [p for p in (REPO / "tests" / "data").rglob("*.*") if p.suffix not in (".md", ".py")]
+    assert len(samples) > 50 and [p.name for p in samples if not p.name.endswith(tuple(offered))] == []
+    csl = [{"id": "d", "type": "article", "title": "Dualformer", "DOI": "10.48550/arXiv.2410.09918"}]
+    r = client.post(
+        "/profiles",
+        data={"name": "csl", "csrf_token": client.csrf()},
+        files={"file": ("mine.json", json.dumps(csl).encode(), "application/json")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert client.get("/api/profiles/csl").json()["profile"]["papers"] == ["arxiv:2410.09918"]
 
 
 def test_create_page_asks_which_person_when_ambiguous(client):

@@ -34,6 +34,18 @@ IMPORTERS: tuple[str, ...] = (
     "zotero_json",
 )
 
+# The endings of the file names `import` reads, for file pickers (the web's upload fields, as their
+# `accept`): a hint only, since the importer is chosen by the content (`detect`) and gzip or xz by
+# their magic bytes. An importer whose files end otherwise adds its endings here.
+FILE_EXTENSIONS: tuple[str, ...] = (
+    ".txt",  # pasted pages saved as text, Web of Science plain text
+    ".bib", ".bibtex", ".biblatex", ".ris", ".isi",  # BibTeX and BibLaTeX, RIS, Web of Science (ISI)
+    ".json", ".jsonl", ".ndjson",  # CSL-JSON, OpenAlex, Zotero, HF daily, arXiv snapshot, JSON lists
+    ".csv", ".tsv", ".parquet",  # tabular files
+    ".xml", ".atom",  # arXiv API and OAI-PMH responses
+    ".gz", ".xz",  # any of these compressed
+)  # fmt: skip
+
 
 def load(name: str) -> ModuleType:
     if name not in IMPORTERS:

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..config import Settings
+from ..importers import FILE_EXTENSIONS
 from ..models import FEEDBACK_KINDS
 from ..storage import Library, open_library
 from .security import CSRF_COOKIE, new_csrf
@@ -89,6 +90,7 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals["feedback_kinds"] = FEEDBACK_KINDS  # the buttons Home shows (models.FEEDBACK_KINDS)
+    env.globals["upload_accept"] = ",".join(FILE_EXTENSIONS)  # every upload field: what `import` reads
     return Jinja2Templates(env=env)
 
 

@@ -1,6 +1,6 @@
-"""Profiles: create one from an author (choosing among namesakes), from uploaded BibTeX/RIS or
-pasted ids; see its interests and feedback history; undo. Pages under `/profiles`, JSON under
-`/api/profiles`, both over `paperradar.profiles`. Does I/O through the library."""
+"""Profiles: create one from an author (choosing among namesakes), from an uploaded file (any
+format `import` reads) or pasted ids; see its interests and feedback history; undo. Pages under
+`/profiles`, JSON under `/api/profiles`, both over `paperradar.profiles`. Does I/O through the library."""
 
 from __future__ import annotations
 
