@@ -16,7 +16,8 @@ a list or pages deeper than `MAX_K`, it returns None and the caller ranks exactl
 Papers added after the lists were built are scored by the same check (up to `MAX_NEW` of them
 matching the query); removed ones are dropped. Scores use the statistics of the build (the number
 of papers, the average length, each word's paper count); `sync_term_lists` rebuilds when the library
-has grown or shrunk by `REBUILD_SHARE`. SQLite libraries only (PostgreSQL ranks with its own index).
+has grown or shrunk by `REBUILD_SHARE` (until then a paper whose text changed keeps its place and score
+from the build, e.g. after a merge). SQLite libraries only (PostgreSQL ranks with its own index).
 Does I/O: SQL on the library's connection, files beside the library.
 """
 
