@@ -114,6 +114,15 @@ def put_assignments(lib: Library, rows: Iterable[tuple[int, int, float, float, f
     )
 
 
+def add_assignments(lib: Library, rows: Iterable[tuple[int, int, float, float, float]]) -> None:
+    """`put_assignments` for papers that have no row (a build, after `replace_topics` emptied the
+    table): a plain INSERT. INSERT OR REPLACE makes SQLite keep a statement journal of about two
+    pages a row in a temp file (measured: 4 GB written for 118k rows, 2.5x the time)."""
+    lib.conn.executemany(
+        "INSERT INTO paper_topics (paper_pk, topic, score, x, y) VALUES (?, ?, ?, ?, ?)", rows
+    )
+
+
 def add_to_sizes(lib: Library, added: dict[int, int]) -> None:
     """Grow fine topics and their broad parents by the papers just assigned to them."""
     for tid, n in added.items():

@@ -101,7 +101,7 @@ def build_topics(
     report.lexical_dims, report.fitted_on = fit.lexical_dims, len(fit.fitted.pks)
     with lib.transaction():
         db.replace_topics(lib, rows)
-        db.put_assignments(lib, sample.assigned_rows(placed, np.asarray(fine_ids)))
+        db.add_assignments(lib, sample.assigned_rows(placed, np.asarray(fine_ids)))
         clock.lap("store")
         report.seconds = clock.laps
         db.log_build(lib, now_iso(), model_id, report.as_json())
