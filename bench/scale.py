@@ -6,6 +6,8 @@ across runs (a stage run again replaces its entry). Stages:
 
     import   paperradar --db LIB import --no-index INPUT      (bulk mode: the input is >= 64 MB)
     index    paperradar --db LIB index --tier fast --json      (fast-tier vectors, then the ANN index)
+    ann      the ANN build alone (`ann.sync_ann`, what `index` runs after embedding), logging each
+             50,000 vectors added with the time, so a build stopped midway still gives its rate
 
 A stage that was run by hand under `/usr/bin/time -v` can be recorded from its log instead
 (`--from-time-log import=bench/out/import-3m.log`), with the command it ran.
@@ -33,11 +35,25 @@ OUT = ROOT / "bench" / "out"
 PAPERRADAR = ROOT / ".venv" / "bin" / "paperradar"
 
 
+ANN_SCRIPT = """
+import sys, time
+from paperradar.ann import sync_ann
+from paperradar.embed import load_embedder
+from paperradar.storage import open_library
+start = time.perf_counter()
+def progress(done, total=None, message=''):
+    print(f'{time.perf_counter() - start:.1f} s: {done} of {total} vectors added', flush=True)
+lib = open_library(sys.argv[1])
+print(sync_ann(lib, load_embedder('fast').model_id, progress), f'{time.perf_counter() - start:.1f} s', flush=True)
+"""
+
+
 def commands(lib: Path, source: Path) -> dict[str, list[str]]:
     base = [str(PAPERRADAR), "--db", str(lib)]
     return {
         "import": [*base, "import", "--no-index", "--json", str(source)],
         "index": [*base, "index", "--tier", "fast", "--json"],
+        "ann": [str(PAPERRADAR.parent / "python"), "-c", ANN_SCRIPT, str(lib)],
     }
 
 
@@ -113,7 +129,7 @@ def from_time_log(log: Path) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", default="3M", help="the library's size label (make_library.py --size)")
-    ap.add_argument("--stages", nargs="*", default=[], choices=["import", "index"])
+    ap.add_argument("--stages", nargs="*", default=[], choices=["import", "index", "ann"])
     ap.add_argument("--from-time-log", nargs="*", default=[], metavar="STAGE=LOG")
     args = ap.parse_args()
     tag = args.size.lower()
