@@ -56,9 +56,13 @@ run: $(STAMP) $(MODELS_STAMP)
 	$(BIN)/paperradar --db $(DB) serve --host 127.0.0.1 --port 8000
 
 # the PostgreSQL of the storage contract tests: the machine's Debian PostgreSQL, installed (apt-get)
-# and started when needed by tests/start_postgres.sh, which prints its address
+# and started when needed by tests/start_postgres.sh, which prints its address.
+# TEST_WORKERS processes (pytest-xdist) run the suite, each taking whole test files (--dist loadfile:
+# a file's module fixtures, its server, browser or Ray cluster, start once); TEST_WORKERS=0 runs it in one
+TEST_WORKERS ?= 2
 test: system-test $(STAMP) $(MODELS_STAMP)
-	PAPERRADAR_TEST_PG="$$(sh tests/start_postgres.sh)" && export PAPERRADAR_TEST_PG && $(BIN)/pytest -q
+	PAPERRADAR_TEST_PG="$$(sh tests/start_postgres.sh)" && export PAPERRADAR_TEST_PG && \
+	  $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
