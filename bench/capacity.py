@@ -111,6 +111,7 @@ def measured() -> list[Stage]:
         ]),
         Stage("topics: assign + store (streamed)", "s", "linear", [
             Point(118_024, 22.0 + 22.2, f"{b} Topics at millions of papers, full fit, load 10-15"),
+            Point(3_068_624, 536.3 + 592.5, f"{b} Topics at millions of papers, 3M replicated, load 11-15"),
         ]),
         Stage("RSS while searching", "MB", "affine", [
             Point(118_024, 402, f"{b} Search latency run 5"),
