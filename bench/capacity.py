@@ -147,6 +147,12 @@ def scale_values(stage: dict[str, Any]) -> dict[str, tuple[int, float]]:
         out["library file"] = (int(idx["papers"]), idx["library_bytes"] / 1e9)
         if idx.get("ann_bytes"):
             out["ANN file"] = (n, idx["ann_bytes"] / 1e9)
+    ann_stage = stage.get("ann") or {}
+    if ann_stage.get("exit_code") == 0:  # the ANN build run alone (bench/scale.py --stages ann)
+        n = int(ann_stage.get("vectors") or ann_stage["papers"])
+        out["ANN build (usearch i8, 2 threads)"] = (n, float(ann_stage["wall_s"]))
+        if ann_stage.get("ann_bytes"):
+            out["ANN file"] = (n, ann_stage["ann_bytes"] / 1e9)
     return out
 
 
