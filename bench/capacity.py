@@ -151,6 +151,7 @@ def scale_values(stage: dict[str, Any]) -> dict[str, tuple[int, float]]:
     if ann_stage.get("exit_code") == 0:  # the ANN build run alone (bench/scale.py --stages ann)
         n = int(ann_stage.get("vectors") or ann_stage["papers"])
         out["ANN build (usearch i8, 2 threads)"] = (n, float(ann_stage["wall_s"]))
+        out["library file"] = (int(ann_stage["papers"]), ann_stage["library_bytes"] / 1e9)  # with vectors
         if ann_stage.get("ann_bytes"):
             out["ANN file"] = (n, ann_stage["ann_bytes"] / 1e9)
     return out
