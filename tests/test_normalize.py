@@ -188,15 +188,28 @@ def test_a_relisted_old_arxiv_paper_shows_its_ids_month_not_the_listing_date(lib
         Filters(since="2024-13")
 
 
-def test_an_old_library_gets_the_dates_fixed_by_its_migration(tmp_path, monkeypatch):
+def test_an_old_library_gets_the_dates_fixed_by_its_migration(tmp_path):
+    import sqlite3
+
     from paperradar.storage import migrations, open_library
 
-    with monkeypatch.context() as m:  # a library made before migration 12
-        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:11])
-        lib = open_library(tmp_path / "old.db")
-        _two_papers(lib)
-        lib.conn.execute("UPDATE papers SET date = '2025-10-13', year = 2025")  # as issue 14 found them
-        lib.close()
+    new = open_library(tmp_path / "new.db")
+    _two_papers(new)
+    rows = [dict(r) for r in new.conn.execute("SELECT * FROM papers")]
+    new.close()
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)  # a library made before migration 12
+    assert migrations.migrate(conn, upto=11) == 11
+    have = {r[1] for r in conn.execute("PRAGMA table_info(papers)")}
+    for row in rows:
+        names = [c for c in row if c in have]
+        marks = ", ".join("?" for _ in names)
+        conn.execute(f"INSERT INTO papers ({', '.join(names)}) VALUES ({marks})", [row[c] for c in names])
+    conn.execute("UPDATE papers SET date = '2025-10-13', year = 2025")  # as issue 14 found them
+    conn.close()
+    lib = open_library(tmp_path / "old.db")
+    rows = dict(lib.conn.execute("SELECT id, date FROM papers").fetchall())
+    assert rows == {"arxiv:1804.06498": "2018-04", "arxiv:2510.01234": "2025-10-13"}
+    lib.close()
     lib = open_library(tmp_path / "old.db")
     rows = dict(lib.conn.execute("SELECT id, date FROM papers").fetchall())
     assert rows == {"arxiv:1804.06498": "2018-04", "arxiv:2510.01234": "2025-10-13"}
