@@ -227,3 +227,31 @@ def test_a_shared_doi_with_a_shortened_title_still_merges(lib):
         ),
     )
     assert report.merged == 1 and not report.conflicts
+
+
+def test_one_import_gives_the_same_papers_however_long_its_files_take(tmp_path, monkeypatch):
+    """Two records of one paper from two files of one import, ranked the same: which one gives the
+    abstract must not depend on the clock second each chunk was parsed in (it did: a library
+    imported twice from examples/ could hold another abstract, and so another vector)."""
+    import itertools
+
+    from conftest import EXAMPLES
+    from paperradar import imports, ingest
+    from paperradar.ingest import parse
+    from paperradar.ingest.rows import now_iso
+    from paperradar.storage import open_library
+
+    def papers_after_import(name: str, clock) -> list[tuple]:
+        for module in (imports, ingest, parse):
+            monkeypatch.setattr(module, "now_iso", clock)
+        lib = open_library(tmp_path / name)
+        imports.import_sources(lib, [ingest.Source.from_file(p) for p in ingest.expand_paths([EXAMPLES])])
+        rows = lib.conn.execute("SELECT id, title, abstract, authors FROM papers ORDER BY id").fetchall()
+        lib.close()
+        return [tuple(r) for r in rows]
+
+    ticks = (f"2026-12-02T10:{m // 60:02d}:{m % 60:02d}+00:00" for m in itertools.count())
+    slow = papers_after_import("slow.db", lambda: next(ticks))  # every chunk and file a second apart
+    fixed = now_iso()
+    quick = papers_after_import("quick.db", lambda: fixed)  # everything in one second
+    assert len(slow) > 50 and slow == quick

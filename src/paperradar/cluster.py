@@ -238,13 +238,16 @@ def line_shards(source: Source, lines: int = SHARD_LINES) -> Iterator[tuple[int,
             yield first, bytes(buf)
 
 
-def parse_shard(name: str, path: str, first: int, data: bytes) -> list[Chunk]:
-    """One shard parsed and prepared (run on a worker); lines renumbered to the whole file's."""
+def parse_shard(name: str, path: str, first: int, data: bytes, stamp: str | None = None) -> list[Chunk]:
+    """One shard parsed and prepared (run on a worker); lines renumbered to the whole file's;
+    `stamp` is the import's time (`Source.stamp`)."""
     from .ingest import parsed_chunks
 
     shift = first - 1
     out = []
-    for prepared, errors in parsed_chunks(name, Source.from_bytes(data, path), None):
+    shard = Source.from_bytes(data, path)
+    shard.stamp = stamp
+    for prepared, errors in parsed_chunks(name, shard, None):
         out.append(([p.moved(shift) for p in prepared], [_shifted(e, shift) for e in errors]))
     return out
 
@@ -263,8 +266,8 @@ class ParseWorker:
     def ready(self) -> int:
         return os.getpid()
 
-    def parse(self, name: str, path: str, first: int, data: bytes) -> list[Chunk]:
-        return parse_shard(name, path, first, data)
+    def parse(self, name: str, path: str, first: int, data: bytes, stamp: str | None) -> list[Chunk]:
+        return parse_shard(name, path, first, data, stamp)
 
 
 class ShardParsers:
@@ -296,7 +299,7 @@ class ShardParsers:
                 if shard is None:
                     break
                 i = load.index(min(load))
-                held.append(self.actors[i].parse.remote(name, source.path, *shard))
+                held.append(self.actors[i].parse.remote(name, source.path, *shard, source.stamp))
                 parsing[held[-1]], load[i] = i, load[i] + 1
             if not held:
                 return

@@ -17,7 +17,7 @@ from typing import Any
 from .config import Settings
 from .errors import InvalidInput, RadarError
 from .importers.base import Source
-from .ingest import Chunker, ImportReport, MatchState, import_source
+from .ingest import Chunker, ImportReport, MatchState, import_source, now_iso
 from .progress import Progress, Tally
 from .storage.base import Library
 
@@ -65,8 +65,11 @@ def import_sources(
     matching = MatchState(lib)
     tally = Tally(progress) if progress is not None else None
     in_bulk = worth_bulk(sources) if bulk is None else bulk
+    stamp = now_iso()  # one import time for every file of the command (see Source.stamp)
     with lib.bulk_import() if in_bulk else nullcontext():
         for source in sources:
+            if isinstance(source, Source) and source.stamp is None:
+                source.stamp = stamp
             try:
                 one = _import_one(
                     lib,

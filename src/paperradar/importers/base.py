@@ -119,6 +119,9 @@ class Source:
     issues: list[ParseError] = field(default_factory=list)
     _encoding: str | None = field(default=None, repr=False)
     limits: Limits = LIMITS
+    # when the import command began: every record it stores gets this import time, so which of two
+    # equally ranked records gives a field never depends on the second a chunk happened to be parsed
+    stamp: str | None = None
 
     @classmethod
     def from_file(cls, path: str | Path) -> Source:

@@ -134,6 +134,8 @@ def import_source(
         source.head(1)
     report = ImportReport(source.path, module.NAME)
     started = now_iso()
+    if source.stamp is None:
+        source.stamp = started
 
     work = (module.NAME, source, column_map)
     if chunker is not None:

@@ -101,7 +101,7 @@ def prepared_chunks(items: Iterable[Record | ParseError], source: Source | None 
     while chunk := list(islice(it, BATCH)):
         prepared: list[Prepared] = []
         errors: list[ParseError] = []
-        now = now_iso()
+        now = source.stamp if source is not None and source.stamp else now_iso()
         for item in chunk:
             if isinstance(item, ParseError):
                 errors.append(item)
