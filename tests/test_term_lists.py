@@ -147,3 +147,15 @@ def test_lists_of_some_words_are_those_of_a_whole_build(lib):
         (df, a, b), (df2, c, d) = whole.words[token], some.words[token]
         assert df == df2 and list(whole.pks[a:b]) == list(some.pks[c:d])
         assert list(whole.scores[a:b]) == list(some.scores[c:d])
+
+
+def test_papers_rebuild_drops_the_lists_whose_pks_it_renumbers(lib):
+    from paperradar.papers import rebuild
+
+    assert term_lists.load(lib) is not None
+    before = [lib.paper_row(pk).id for pk, _ in exact(lib, "learning", 10)]
+    rebuild(lib)  # numbers the papers anew: the merge above moves every later paper's pk
+    assert term_lists.load(lib) is None and two_stage(lib, "learning", 10) is None
+    assert [h.paper.id for h in search(lib, "learning", limit=10).hits] == before
+    term_lists.build_term_lists(lib, min_df=100, depth=60)  # what the next `paperradar index` does
+    same_ranking(two_stage(lib, "learning", 10), exact(lib, "learning", 10))

@@ -244,6 +244,17 @@ def sync_term_lists(lib: Library, progress: Progress | None = None) -> dict[str,
     return {"keyword_lists": build_term_lists(lib, progress=progress)}
 
 
+def drop(lib: Library) -> bool:
+    """Remove the library's lists (after `papers rebuild` numbers the papers anew, every pk in them
+    names another paper); keyword search ranks exactly until `paperradar index` builds them again."""
+    folder = folder_of(lib)
+    if folder is None or not folder.exists():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    _CACHE.pop(str(folder), None)
+    return True
+
+
 _CACHE: dict[str, tuple[float, TermLists]] = {}
 
 
