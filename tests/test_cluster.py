@@ -133,11 +133,8 @@ def test_index_on_ray_gives_the_local_vectors(cluster_address, cli_run, tmp_path
     cosines = [float(mine[pk] @ theirs[pk]) for pk in mine if np.any(mine[pk])]
     if tier == "fast":  # a table lookup: the same floats wherever it runs
         assert min(cosines) >= 0.9999
-    else:
-        # int8 activations are scaled per batch, and a cluster's batches match the local ones only
-        # most of the time (one fresh-clone run in three saw a text at 0.958): the vectors must
-        # still be the same model's, nearly everywhere identical
-        assert np.mean(cosines) >= 0.995 and min(cosines) >= 0.95
+    else:  # int8 activations are scaled per 32-text run, and the cluster's calls keep the local runs
+        assert min(cosines) >= 0.999
 
 
 def test_import_on_ray_gives_the_local_library(cluster_address, cli_run, tmp_path):
@@ -178,9 +175,8 @@ def test_a_worker_killed_mid_job_is_retried(cluster_address, tmp_path, cli_run):
     assert killed and killed[0] < report.embedded  # the kill came with work still to do
     assert sorted(theirs) == sorted(mine) and report.embedded == len(mine)  # nothing lost or doubled
     cosines = [float(mine[pk] @ theirs[pk]) for pk in mine if np.any(mine[pk])]
-    # one fresh-clone run saw a paper at 0.975 after the retry (not explained yet): nothing lost or
-    # doubled, and the vectors the same model's
-    assert np.mean(cosines) >= 0.995 and min(cosines) >= 0.95
+    # the fast tier is a table lookup: the retried batches' vectors are the local ones
+    assert min(cosines) >= 0.9999
 
 
 def test_a_parsing_worker_killed_mid_import_is_retried(cluster_address):
