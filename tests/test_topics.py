@@ -298,7 +298,7 @@ def test_a_library_above_the_fitting_sample_is_fitted_on_part_and_every_paper_as
     for theme, counts in found.items():
         assert counts.most_common(1)[0][1] >= 0.95 * sum(counts.values()), (theme, counts)
     assert len({c.most_common(1)[0][0] for c in found.values()}) == 4
-    assert all(len(t.label.split(", ")) == 3 for t in fine)
+    assert len(fine) == 4 and all(len(t.label.split(", ")) == 3 for t in fine)
     assert sum(t.size for t in fine) == len(planted[1])
     assert a.topic.tolist() == again.topic.tolist() and np.array_equal(a.x, again.x)
     assert [t.label for t in fine] == [t.label for t in fine_again]
