@@ -74,20 +74,29 @@ def make_queries(lib: Library, n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     pks = list(lib.all_pks())  # ascending
     max_pk = pks[-1] if pks else 0
-    shapes = ["two"] * 8 + ["three"] * 4 + ["one"] * 3 + ["phrase"] * 3 + ["long"] * 2
     out: list[str] = []
     while len(out) < n:
         title = _title_from(lib, pks, rng.randint(1, max_pk))
-        raw = re.findall(r"[A-Za-z][A-Za-z0-9-]+", title or "")
-        shape = shapes[len(out) % len(shapes)]  # a phrase is consecutive words as written
-        words = raw if shape == "phrase" else [w for w in raw if w.lower() not in STOPWORDS]
-        size = {"one": 1, "two": 2, "three": 3, "phrase": 2, "long": 6}[shape]
-        if len(words) < size:
-            continue
-        start = rng.randint(0, len(words) - size)
-        chosen = words[start : start + size]
-        out.append(f'"{" ".join(chosen)}"' if shape == "phrase" else " ".join(chosen).lower())
+        shape = SHAPES[len(out) % len(SHAPES)]
+        chosen = words_from_title(rng, title, shape)
+        if chosen is not None:
+            out.append(f'"{" ".join(chosen)}"' if shape == "phrase" else " ".join(chosen).lower())
     return out
+
+
+SHAPES = ["two"] * 8 + ["three"] * 4 + ["one"] * 3 + ["phrase"] * 3 + ["long"] * 2
+
+
+def words_from_title(rng: random.Random, title: str | None, shape: str) -> list[str] | None:
+    """The words a query of this shape takes from a title (a phrase: consecutive words as written;
+    else content words), or None when the title has too few."""
+    raw = re.findall(r"[A-Za-z][A-Za-z0-9-]+", title or "")
+    words = raw if shape == "phrase" else [w for w in raw if w.lower() not in STOPWORDS]
+    size = {"one": 1, "two": 2, "three": 3, "phrase": 2, "long": 6}[shape]
+    if len(words) < size:
+        return None
+    start = rng.randint(0, len(words) - size)
+    return words[start : start + size]
 
 
 def _title_from(lib: Library, pks: list[int], at: int) -> str | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sqlite3
 import statistics
 import sys
@@ -33,7 +32,8 @@ from typing import Any
 import orjson
 
 from paperradar.storage import term_lists
-from paperradar.storage.fts import STOPWORDS, Filters, Term, match_expression
+from paperradar.storage.fts import Filters, Term, match_expression
+from search import SHAPES, words_from_title  # noqa: E402  (bench/search.py)
 
 EXACT = "SELECT rowid, -bm25(papers_fts, 4.0, 1.0, 1.0) AS s FROM papers_fts WHERE papers_fts MATCH ? ORDER BY s DESC LIMIT ?"
 COUNT = "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?"
@@ -81,23 +81,19 @@ def make_queries(conn: sqlite3.Connection, n: int, seed: int = 0) -> list[list[T
     """bench/search.py's shapes: 2- and 3-word runs, single words, quoted pairs, 6-word queries."""
     rng = random.Random(seed)
     max_pk = conn.execute("SELECT max(pk) FROM papers").fetchone()[0]
-    shapes = ["two"] * 8 + ["three"] * 4 + ["one"] * 3 + ["phrase"] * 3 + ["long"] * 2
     out: list[list[Term]] = []
     while len(out) < n:
         row = conn.execute(
             "SELECT title FROM papers WHERE pk >= ? AND title IS NOT NULL LIMIT 1", (rng.randint(1, max_pk),)
         ).fetchone()
-        raw = re.findall(r"[A-Za-z][A-Za-z0-9-]+", row[0] if row else "")
-        shape = shapes[len(out) % len(shapes)]
-        words = raw if shape == "phrase" else [w for w in raw if w.lower() not in STOPWORDS]
-        size = {"one": 1, "two": 2, "three": 3, "phrase": 2, "long": 6}[shape]
-        if len(words) < size:
-            continue
-        start = rng.randint(0, len(words) - size)
-        chosen = words[start : start + size]
-        out.append(
-            [Term(" ".join(chosen), phrase=True)] if shape == "phrase" else [Term(w.lower()) for w in chosen]
-        )
+        shape = SHAPES[len(out) % len(SHAPES)]
+        chosen = words_from_title(rng, row[0] if row else None, shape)
+        if chosen is not None:
+            out.append(
+                [Term(" ".join(chosen), phrase=True)]
+                if shape == "phrase"
+                else [Term(w.lower()) for w in chosen]
+            )
     return out
 
 
