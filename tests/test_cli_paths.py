@@ -34,11 +34,16 @@ def test_a_new_library_in_an_existing_folder_is_still_made(tmp_path: Path) -> No
     assert (tmp_path / "new.db").is_file()
 
 
-def test_export_to_a_missing_folder_is_an_error_and_makes_no_folder(tmp_path: Path) -> None:
-    lib = str(tmp_path / "lib.db")
-    bib = tmp_path / "a.bib"
+def _library(tmp_path: Path) -> str:
+    """A library holding the one BibTeX entry, made through the CLI; its path."""
+    lib, bib = str(tmp_path / "lib.db"), tmp_path / "a.bib"
     bib.write_text(BIB)
     assert run_cli("--db", lib, "import", str(bib), "--no-index").returncode == 0
+    return lib
+
+
+def test_export_to_a_missing_folder_is_an_error_and_makes_no_folder(tmp_path: Path) -> None:
+    lib = _library(tmp_path)
     missing = tmp_path / "no" / "such"
     done = run_cli("--db", lib, "papers", "export", "-f", "bibtex", "-o", str(missing / "out.bib"))
     assert done.returncode == 1
@@ -50,10 +55,7 @@ def test_export_to_a_missing_folder_is_an_error_and_makes_no_folder(tmp_path: Pa
 
 
 def test_db_copy_into_a_missing_folder_is_the_same_error_before_any_work(tmp_path: Path) -> None:
-    lib = str(tmp_path / "lib.db")
-    bib = tmp_path / "a.bib"
-    bib.write_text(BIB)
-    assert run_cli("--db", lib, "import", str(bib), "--no-index").returncode == 0
+    lib = _library(tmp_path)
     missing = tmp_path / "typo" / "dir"
     done = run_cli("db", "copy", lib, str(missing / "copy.db"))
     assert done.returncode == 1
