@@ -7,6 +7,15 @@ The shared library is copied once to bench/out/rec-118k.db (it is never written)
 are made from authors with 8-40 papers (random.Random(0)), by their paper ids. Candidates: the
 7,000 newest papers (by pk) less each profile's own.
 
+    nice -n 10 .venv/bin/python bench/recommend.py --library bench/out/lib-3m.db --in-place --candidates 1500
+
+`--in-place` (a big library, issue 17): the library is used where it is, not copied (3M papers
+are 28 GB). The 20 profiles are made under the reserved prefix `zz-bench-rec-` from the authors
+of the first 118,024 papers (the real ones in make_library.py's libraries, so the same profiles
+as at 118k) and deleted at the end, with their marks and digests (cascade), even after an
+error; nothing else is written (no paper is marked seen, feedback is undone). The features, when
+the library has none, are built first in a subprocess (its wall, CPU seconds and peak RSS).
+
 - build: the features of the library made from nothing (vocabulary fit + every row), once
 - cold: a new process (features read from bench/out/rec-118k.db.features/) ranks once
 - warm (model cached): the same profile ranked again in the same process
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -44,6 +54,8 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 CANDIDATES = 7000
 PROFILES = 20
+RESERVED = "zz-bench-rec-"  # profiles a run on a library in place makes and deletes
+REAL_PAPERS = 118_024  # make_library.py's libraries start with the 118k real papers
 
 
 def copy_library(src: Path) -> Path:
@@ -56,14 +68,15 @@ def copy_library(src: Path) -> Path:
     return dst
 
 
-def make_profiles(lib: Any) -> list[str]:
+def make_profiles(lib: Any, prefix: str = "bench-", rows: int | None = None) -> list[str]:
     from paperradar import profiles as P
 
     have = P.list_profiles(lib)
-    if len([p for p in have if p.name.startswith("bench-")]) >= PROFILES:
-        return sorted(p.name for p in have if p.name.startswith("bench-"))[:PROFILES]
+    if len([p for p in have if p.name.startswith(prefix)]) >= PROFILES:
+        return sorted(p.name for p in have if p.name.startswith(prefix))[:PROFILES]
     by: dict[str, list[str]] = defaultdict(list)
-    for pid, data in lib.conn.execute("SELECT id, authors FROM papers"):
+    where = f" WHERE pk <= {int(rows)}" if rows else ""
+    for pid, data in lib.conn.execute(f"SELECT id, authors FROM papers{where}"):
         for a in (data or "").split(";"):
             if a.strip():
                 by[a.strip()].append(pid)
@@ -71,7 +84,7 @@ def make_profiles(lib: Any) -> list[str]:
     chosen = random.Random(0).sample(names, PROFILES)
     out = []
     for n, a in enumerate(chosen):
-        name = f"bench-{n:02d}"
+        name = f"{prefix}{n:02d}"
         if not any(p.name == name for p in have):
             P.create_profile(lib, name, papers=by[a])
         out.append(name)
@@ -89,21 +102,69 @@ def timed(fn: Any) -> float:
     return time.perf_counter() - start
 
 
-def run(src: Path) -> dict[str, Any]:
-    from paperradar import profiles as P
+def run(src: Path, in_place: bool = False, candidates: int = CANDIDATES) -> dict[str, Any]:
     from paperradar.rank import features as F
-    from paperradar.rank import model_cache
-    from paperradar.recommend import recommend
     from paperradar.storage import open_library
 
-    path = copy_library(src)
+    path = src if in_place else copy_library(src)
     lib = open_library(path)
-    res: dict[str, Any] = {"library": str(src)}
+    res: dict[str, Any] = {
+        "library": str(src),
+        "in_place": in_place,
+        "candidates": candidates,
+        "load": _load(),
+    }
     cache = F.cache_dir(lib)
     if cache is not None and not (cache / "meta.json").exists():
-        res["build_seconds"] = round(timed(lambda: F.load_features(lib)), 1)
-    names = make_profiles(lib)
-    pool = [r[0] for r in lib.conn.execute("SELECT pk FROM papers ORDER BY pk DESC LIMIT ?", (CANDIDATES,))]
+        res["build"] = _build(path)
+    names = make_profiles(lib, RESERVED, REAL_PAPERS) if in_place else make_profiles(lib)
+    try:
+        res |= _measure(lib, path, names, candidates)
+    finally:
+        if in_place:
+            _drop_profiles(lib, names)
+    res["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    res["load_after"] = _load()
+    lib.close()
+    return res
+
+
+def _drop_profiles(lib: Any, names: list[str]) -> None:
+    from paperradar import profiles as P
+
+    for name in names:
+        assert name.startswith(RESERVED), name
+        P.delete_profile(lib, name)
+
+
+def _build(path: Path) -> dict[str, Any]:
+    """The library's features built from nothing in a new process: wall, CPU, peak RSS, rows."""
+    code = (
+        "import sys,json;from paperradar.storage import open_library;from paperradar.rank import features as F;"
+        f"f=F.load_features(open_library({str(path)!r}));"
+        "print(json.dumps({'rows':len(f.pks),'terms':len(f.vocabulary.terms),'scope':f.scope}))"
+    )
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"the features build failed (exit {os.waitstatus_to_exitcode(status)})")
+    return {
+        "wall_s": round(time.perf_counter() - start, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        **json.loads(out.strip().splitlines()[-1]),
+    }
+
+
+def _measure(lib: Any, path: Path, names: list[str], candidates: int) -> dict[str, Any]:
+    from paperradar import profiles as P
+    from paperradar.rank import model_cache
+    from paperradar.recommend import recommend
+
+    res: dict[str, Any] = {}
+    pool = [r[0] for r in lib.conn.execute("SELECT pk FROM papers ORDER BY pk DESC LIMIT ?", (candidates,))]
     res["cold_seconds"] = _cold(path, names[0], pool)
 
     def rank(name: str) -> None:
@@ -130,8 +191,6 @@ def run(src: Path) -> dict[str, Any]:
     model_cache.forget()
     res["digest_20_seconds"] = round(_digests(lib, names, pool), 2)
     res["home"] = _home(path, names[0])
-    res["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    lib.close()
     return res
 
 
@@ -278,8 +337,11 @@ def main() -> None:
     ap.add_argument("--library", default=str(OUT / "lib-118k.db"))
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--stale", action="store_true", help="likes and rankings on stale or missing features")
+    ap.add_argument("--in-place", action="store_true", help="use the library where it is (a big one)")
+    ap.add_argument("--candidates", type=int, default=CANDIDATES, help="the newest papers ranked")
     args = ap.parse_args()
-    res = stale(Path(args.library)) if args.stale else run(Path(args.library))
+    lib = Path(args.library)
+    res = stale(lib) if args.stale else run(lib, args.in_place, args.candidates)
     print(json.dumps(res, indent=2))
 
 

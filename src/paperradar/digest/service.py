@@ -97,11 +97,15 @@ def window(
 
 
 def candidates(lib: Library, profile: str, new: Window) -> list[int]:
-    """Papers new in the window, less the profile's own and those it was already sent."""
+    """Papers new in the window, less the profile's own and those it was already sent: the
+    newest recommend.MAX_WINDOW of them, as `recommend` ranks (a first digest after a bulk import
+    of millions of papers would rank them all)."""
     from ..profiles import get_profile
+    from ..recommend import MAX_WINDOW
 
     drop = set(get_profile(lib, profile).paper_pks) | delivery.sent_pks(lib, profile)
-    return [pk for pk in delivery.papers_added_since(lib, new.since, new.after_pk) if pk not in drop]
+    pool = delivery.papers_added_since(lib, new.since, new.after_pk, newest=MAX_WINDOW + len(drop))
+    return [pk for pk in pool if pk not in drop][-MAX_WINDOW:]
 
 
 def new_digest(
@@ -408,11 +412,14 @@ def profile_feed(
 ) -> str:
     """An Atom feed of the best papers added in the last `days` days for the profile."""
     from ..profiles import get_profile
+    from ..recommend import MAX_WINDOW
 
     now = now or datetime.now(UTC)
     own = set(get_profile(lib, profile).paper_pks)
     start = (now - timedelta(days=days)).isoformat(timespec="seconds")
-    among = [pk for pk in delivery.papers_added_since(lib, start) if pk not in own]
+    among = [
+        pk for pk in delivery.papers_added_since(lib, start, newest=MAX_WINDOW + len(own)) if pk not in own
+    ]
     links = link_settings(lib, settings, base_url)
     digest = build_digest(
         profile, rank(lib, profile, among, limit), generated_at=now, limit=limit, links=links

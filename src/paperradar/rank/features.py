@@ -10,7 +10,8 @@ force and only its row is replaced, and a deleted paper's row is dropped. Rows a
 kept in memory per process and on disk beside the library (`<library>.features/`), so a new
 process reads them instead of refitting. `load_features` brings them up to date (minutes at 100k
 papers: import, index, sync and background jobs call it, see `build_features`); a request takes
-`current_features`, the newest that exist, and never builds (rank/ready.py). Pure functions plus
+`current_features`, the newest that exist, and never builds (rank/ready.py). From 200,000 papers
+the rows are only those rankings use (rank/working_set.py: the same rankings). Pure functions plus
 those, which do I/O (the library and the cache folder).
 """
 
@@ -35,6 +36,7 @@ from sklearn.preprocessing import normalize
 from ..embed import text_for
 from ..progress import Progress
 from ..storage.base import Library
+from . import working_set
 
 if TYPE_CHECKING:
     from ..index import Embedder
@@ -117,6 +119,8 @@ class Features:
     dense_key: list[object] = field(default_factory=list)
     hash_order: np.ndarray | None = None  # row indices ordered by a hash of the paper id
     partial: bool = False  # built for one request over some papers only (rank/ready.py): never kept
+    scope: str = "library"  # "library": a row per paper; "working": rank/working_set.py's papers
+    made: int = 0  # rows made on the spot for a request since these were built (rank/ready.py)
 
     def rows(self, pks: Sequence[int] | np.ndarray) -> np.ndarray:
         """Row indices of these papers (-1 for a paper not in the features)."""
@@ -155,7 +159,7 @@ def load_features(lib: Library, policy: Policy = Policy(), dense: bool = True) -
         feats = _MEMORY.get(lib.path) or _read_cache(lib)
         if feats is None:
             feats = _build(lib, key, policy)
-        elif feats.key != key:
+        elif feats.key != key or feats.scope != working_set.scope_of(key):
             feats = _update(lib, feats, key, policy)
         if dense:
             _attach_dense(lib, feats)
@@ -255,15 +259,21 @@ def id_hash_order(ids: Sequence[str], seed: str = "negatives") -> np.ndarray:
 
 
 def _build(lib: Library, key: list[object], policy: Policy) -> Features:
-    pks = _all_pks(lib)
+    scope = working_set.scope_of(key)
+    if scope == "working":
+        pks, order = working_set.working_set(lib)
+    else:
+        pks = _all_pks(lib)
+        order = id_hash_order(_ids(lib, pks))
     texts = _texts(lib, pks)
-    order = id_hash_order(_ids(lib, pks))
     sample = [texts[i] for i in sorted(order[:FIT_SAMPLE])]
     vocab = fit_vocabulary(sample, policy)
-    vocab.fitted_on = len(pks)
+    vocab.fitted_on = int(str(key[0]))
     lexical = _transform(vocab, texts)
-    log.info("features: fitted %d terms on %d papers", len(vocab.terms), len(sample))
-    feats = Features(key, pks, lexical, vocab, str(key[2]), hash_order=order)
+    log.info(
+        "features: fitted %d terms on %d papers; %d rows (%s)", len(vocab.terms), len(sample), len(pks), scope
+    )
+    feats = Features(key, pks, lexical, vocab, str(key[2]), hash_order=order, scope=scope)
     _write_cache(lib, feats)
     return feats
 
@@ -278,6 +288,10 @@ def _transform(vocab: Vocabulary, texts: Sequence[str]) -> sparse.csr_matrix:
 def _update(lib: Library, old: Features, key: list[object], policy: Policy) -> Features:
     """Replace the rows of changed papers, add new ones, drop deleted ones; refit when the
     library changed a lot since the vocabulary was fitted."""
+    if old.scope != working_set.scope_of(key):
+        return _build(lib, key, policy)
+    if old.scope == "working":
+        return _update_working(lib, old, key, policy)
     pks = _all_pks(lib)
     touched = lib.papers_updated_after(old.stamp)
     fresh = set(pks.tolist()) - set(old.pks.tolist())
@@ -295,6 +309,27 @@ def _update(lib: Library, old: Features, key: list[object], policy: Policy) -> F
     return feats
 
 
+def _update_working(lib: Library, old: Features, key: list[object], policy: Policy) -> Features:
+    """_update for a working set: the set is chosen again (new papers, new profile papers), rows
+    of papers changed since are made again, the others kept; a big change refits."""
+    touched = lib.papers_updated_after(old.stamp)
+    added = sum(1 for pk in touched if pk > int(str(old.key[1])))
+    deleted = max(0, int(str(old.key[0])) + added - int(str(key[0])))
+    changed = old.changed + len(touched) + deleted
+    if changed > policy.refit_share * max(old.vocabulary.fitted_on, 1):
+        log.info("features: %d papers changed since the fit; refitting", changed)
+        return _build(lib, key, policy)
+    pks, order = working_set.working_set(lib)
+    keep = old.rows(pks)
+    keep[np.isin(pks, np.fromiter(touched, dtype=np.int64, count=len(touched)))] = -1
+    lexical = _merge_rows(old.lexical, keep, _transform(old.vocabulary, _texts(lib, pks[keep < 0])))
+    feats = Features(
+        key, pks, lexical, old.vocabulary, str(key[2]), changed, hash_order=order, scope="working"
+    )
+    _write_cache(lib, feats)
+    return feats
+
+
 def _merge_rows(old: sparse.csr_matrix, keep: np.ndarray, new_rows: sparse.csr_matrix) -> sparse.csr_matrix:
     """Rows in the new order: old row keep[i] where keep[i] >= 0, else the next of `new_rows`."""
     stacked = sparse.vstack([old, new_rows], format="csr")
@@ -308,13 +343,10 @@ def _merge_rows(old: sparse.csr_matrix, keep: np.ndarray, new_rows: sparse.csr_m
 
 def _attach_dense(lib: Library, feats: Features) -> None:
     """The best vector each paper has (index.best_index's tier), one unit row per paper."""
-    from ..index import best_index
-
-    found = best_index(lib)
-    if found is None:
+    embedder = working_set.main_embedder(lib) if feats.scope == "working" else _best_embedder(lib)
+    if embedder is None:
         feats.dense, feats.dense_key = None, []
         return
-    _, embedder = found
     key: list[object] = [embedder.model_id, lib.embedding_generation(), feats.key]
     if feats.dense is not None and feats.dense_key == key:
         return
@@ -325,12 +357,22 @@ def _attach_dense(lib: Library, feats: Features) -> None:
     feats.dense, feats.dense_key = cached, key
 
 
+def _best_embedder(lib: Library) -> Embedder | None:
+    from ..index import best_index
+
+    found = best_index(lib)
+    return None if found is None else found[1]
+
+
 def _dense_matrix(lib: Library, feats: Features, embedder: Embedder) -> np.ndarray:
     """The best vector each paper has (index.best_vectors: the quality tier's where there is one,
     else the fast tier's); papers with none are embedded now when few, else left as zero rows."""
     from ..index import best_vectors
 
-    got = best_vectors(lib, feats.pks.tolist())
+    if feats.scope == "working":
+        got: tuple[np.ndarray, np.ndarray] | None = working_set.model_vectors(lib, feats.pks, embedder)
+    else:
+        got = best_vectors(lib, feats.pks.tolist())
     if got is None:
         out = np.zeros((len(feats.pks), int(embedder.dim)), dtype=np.float32)
         have = np.zeros(len(feats.pks), dtype=bool)
@@ -366,6 +408,7 @@ def _write_cache(lib: Library, feats: Features) -> None:
             "changed": feats.changed,
             "fitted_on": feats.vocabulary.fitted_on,
             "terms": feats.vocabulary.terms,
+            "scope": feats.scope,
         }
         _atomic(folder / "idf.npy", lambda f: np.save(f, feats.vocabulary.idf))
         _atomic(folder / "pks.npy", lambda f: np.save(f, feats.pks))
@@ -406,9 +449,14 @@ def _read_cache(lib: Library) -> Features | None:
     except (OSError, ValueError, KeyError) as e:
         log.warning("features: unreadable cache in %s (%s); rebuilding", folder, e)
         return None
-    if lexical.shape[0] != len(pks) or len(order) != len(pks):
+    scope = str(meta.get("scope", "library"))
+    if lexical.shape[0] != len(pks) or (
+        len(order) != len(pks) if scope == "library" else len(order) > len(pks)
+    ):
         return None
-    return Features(meta["key"], pks, lexical, vocab, meta["stamp"], int(meta["changed"]), hash_order=order)
+    return Features(
+        meta["key"], pks, lexical, vocab, meta["stamp"], int(meta["changed"]), hash_order=order, scope=scope
+    )
 
 
 def _read_dense(lib: Library, key: list[object], n: int) -> np.ndarray | None:

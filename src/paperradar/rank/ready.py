@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 INLINE_BELOW = 2000  # papers: a smaller library is brought up to date inside the request
 EXTEND_AT_MOST = 20_000  # rows made on the spot for papers the stale features lack, at most
+KEEP_MADE_ROWS = 100_000  # rows made on the spot kept in memory beside a working set, at most
 PARTIAL_SAMPLE = 1000  # library papers (a fixed sample) beside the needed ones, without features
 
 Builder = Callable[[Library], None]
@@ -83,13 +84,11 @@ def extended(lib: Library, feats: F.Features, pks: Sequence[int]) -> F.Features:
     want = np.unique(np.asarray(list(pks), dtype=np.int64))
     if not (feats.rows(want) < 0).any():
         return feats
-    library = F._all_pks(lib)  # rows for every paper the features lack, so later requests reuse them
-    missing = library[feats.rows(library) < 0]
-    if len(missing) > EXTEND_AT_MOST:
-        missing = np.intersect1d(missing, want)[:EXTEND_AT_MOST]
+    missing = _missing(lib, feats, want)
     if not len(missing):
         return feats
-    log.info("ranking features: %d papers made on the spot (the features are stale)", len(missing))
+    why = "not in the working set" if feats.scope == "working" else "the features are stale"
+    log.info("ranking features: %d papers made on the spot (%s)", len(missing), why)
     lexical = feats.vocabulary.transform(F._texts(lib, missing)) if feats.vocabulary.terms else None
     if lexical is None:
         lexical = sparse.csr_matrix((len(missing), feats.lexical.shape[1]), dtype=np.float32)
@@ -97,8 +96,23 @@ def extended(lib: Library, feats: F.Features, pks: Sequence[int]) -> F.Features:
     if feats.dense is not None:
         dense = stored_vectors(lib, missing.tolist(), feats.dense.shape[1], _model_of(feats))
     out = _merged(feats, missing, lexical, dense)
-    F.remember_extended(lib, feats, out)
+    if feats.scope != "working" or out.made <= KEEP_MADE_ROWS:  # memory stays bounded
+        F.remember_extended(lib, feats, out)
     return out
+
+
+def _missing(lib: Library, feats: F.Features, want: np.ndarray) -> np.ndarray:
+    """The papers to make rows for: those of `want` the features lack; for a whole-library
+    feature set, every paper it lacks while few (later requests reuse them). A working set
+    (rank/working_set.py) never scans the library: only the wanted papers."""
+    if feats.scope == "working":
+        lacking = want[feats.rows(want) < 0]
+        return np.asarray(sorted(lib.existing_pks(lacking.tolist())), dtype=np.int64)[:EXTEND_AT_MOST]
+    library = F._all_pks(lib)
+    missing = library[feats.rows(library) < 0]
+    if len(missing) > EXTEND_AT_MOST:
+        missing = np.intersect1d(missing, want)[:EXTEND_AT_MOST]
+    return missing
 
 
 def _existing(lib: Library, pks: list[int]) -> list[int]:
@@ -137,6 +151,8 @@ def _merged(
         dense=rows,
         dense_key=feats.dense_key,
         hash_order=hash_order,
+        scope=feats.scope,
+        made=feats.made + len(new_pks),
     )
 
 
@@ -168,6 +184,8 @@ def _appended(
         dense=rows,
         dense_key=feats.dense_key,
         hash_order=np.concatenate([old_order, np.arange(len(feats.pks), len(feats.pks) + len(new_pks))]),
+        scope=feats.scope,
+        made=feats.made + len(new_pks),
     )
 
 

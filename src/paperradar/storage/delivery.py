@@ -71,9 +71,15 @@ _DIGEST_COLUMNS = "pk, profile, created_at, since, last_paper_pk, status, messag
 # ---------------------------------------------------------------- digests
 
 
-def papers_added_since(lib: Library, since: str | None = None, after_pk: int | None = None) -> list[int]:
+def papers_added_since(
+    lib: Library, since: str | None = None, after_pk: int | None = None, newest: int | None = None
+) -> list[int]:
     """pks of papers added to the library at or after `since` (ISO time) and after the paper
-    `after_pk` (pks only grow, so that is exact where times have whole seconds); neither: all."""
+    `after_pk` (pks only grow, so that is exact where times have whole seconds); neither: all.
+    `newest`: only that many, the newest (a window after a bulk import holds millions)."""
+    if newest is not None:
+        q = "SELECT pk FROM papers WHERE created_at >= ? AND pk > ? ORDER BY pk DESC LIMIT ?"
+        return sorted(r[0] for r in lib.conn.execute(q, (since or "", after_pk or 0, newest)))
     q = "SELECT pk FROM papers WHERE created_at >= ? AND pk > ? ORDER BY pk"
     return [r[0] for r in lib.conn.execute(q, (since or "", after_pk or 0))]
 
