@@ -119,7 +119,7 @@ def run(src: Path, in_place: bool = False, candidates: int = CANDIDATES) -> dict
         res["build"] = _build(path)
     names = make_profiles(lib, RESERVED, REAL_PAPERS) if in_place else make_profiles(lib)
     try:
-        res |= _measure(lib, path, names, candidates)
+        res |= _measure(lib, path, names, candidates, in_place)
     finally:
         if in_place:
             _drop_profiles(lib, names)
@@ -158,7 +158,7 @@ def _build(path: Path) -> dict[str, Any]:
     }
 
 
-def _measure(lib: Any, path: Path, names: list[str], candidates: int) -> dict[str, Any]:
+def _measure(lib: Any, path: Path, names: list[str], candidates: int, in_place: bool) -> dict[str, Any]:
     from paperradar import profiles as P
     from paperradar.rank import model_cache
     from paperradar.recommend import recommend
@@ -190,7 +190,7 @@ def _measure(lib: Any, path: Path, names: list[str], candidates: int) -> dict[st
     }
     model_cache.forget()
     res["digest_20_seconds"] = round(_digests(lib, names, pool), 2)
-    res["home"] = _home(path, names[0])
+    res["home"] = _home(path, names[0], days=None if in_place else 36500)
     return res
 
 
@@ -228,18 +228,22 @@ def _digests(lib: Any, names: list[str], pool: list[int]) -> float:
     return time.perf_counter() - start
 
 
-def _home(path: Path, name: str) -> dict[str, Any]:
+def _home(path: Path, name: str, days: int | None) -> dict[str, Any]:
+    """Home's views; `days` None: Home's default window (papers added since the last
+    recommendation, the newest 20,000: make_library.py's big libraries have no dates to window)."""
     from fastapi.testclient import TestClient
 
     from paperradar.web.app import create_app
 
     client = TestClient(create_app(str(path)), base_url="http://127.0.0.1")  # a name it answers
-    url = f"/?profile={name}&days=36500"
+    url = f"/?profile={name}" + (f"&days={days}" if days else "")
     status = client.get(url).status_code
     first = timed(lambda: client.get(url))
     times = [timed(lambda: client.get(url)) for _ in range(15)]
+    api = client.get("/api/home" + url[1:]).json()
     return {
         "status": status,
+        "cards": sum(len(g["items"]) for g in api.get("groups", [])),
         "first": round(first, 3),
         "p50": round(statistics.median(times), 3),
         "p99": round(pct(times, 0.99), 3),

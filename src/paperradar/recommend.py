@@ -145,13 +145,13 @@ def _candidates(
     if since is not None and days is not None:
         raise InvalidInput("give --since or --days, not both")
     if since is not None:
-        return store.papers_dated_since(lib, _check_date(since))[:MAX_WINDOW]
+        return store.papers_dated_since(lib, _check_date(since), MAX_WINDOW)
     if days is not None:
-        return store.papers_dated_since(lib, (date.today() - timedelta(days=days)).isoformat())[:MAX_WINDOW]
+        return store.papers_dated_since(lib, (date.today() - timedelta(days=days)).isoformat(), MAX_WINDOW)
     start = profile.recommended_at or (datetime.now(UTC) - timedelta(days=FIRST_WINDOW_DAYS)).isoformat(
         timespec="seconds"
     )
-    return store.papers_added_since(lib, start)[:MAX_WINDOW]
+    return store.papers_added_since(lib, start, MAX_WINDOW)
 
 
 def _check_date(text: str) -> str:
@@ -316,7 +316,7 @@ def papers_to_rate(lib: Library, profile_name: str, n: int = 10) -> list[Paper]:
     profile = settled_profile(lib, profile_name)
     positives, negatives = positives_and_negatives(lib, profile.pk)
     drop = store.seen_pks(lib, profile.pk) | set(positives) | set(negatives)
-    pool = [pk for pk in store.papers_dated_since(lib, "0")[: RATE_POOL + len(drop)] if pk not in drop]
+    pool = [pk for pk in store.papers_dated_since(lib, "0", RATE_POOL + len(drop)) if pk not in drop]
     pool = pool[:RATE_POOL]
     feats = features_for(lib, [*pool, *positives, *negatives])
     rows = feats.rows(pool)

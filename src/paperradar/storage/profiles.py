@@ -175,16 +175,23 @@ def seen_pks(lib: Library, profile_pk: int) -> set[int]:
     return {r[0] for r in lib.conn.execute("SELECT paper_pk FROM seen WHERE profile_pk = ?", (profile_pk,))}
 
 
-def papers_dated_since(lib: Library, since: str) -> list[int]:
-    """Papers whose best date is on or after `since` (ISO; a partial date compares as its start)."""
+def papers_dated_since(lib: Library, since: str, limit: int | None = None) -> list[int]:
+    """Papers whose best date is on or after `since` (ISO; a partial date compares as its start),
+    newest first; the first `limit` of them (None: all; millions in a big library)."""
     q = "SELECT pk FROM papers WHERE date >= ? ORDER BY date DESC, pk DESC"
-    return [r[0] for r in lib.conn.execute(q, (since,))]
+    return _pks(lib, q, since, limit)
 
 
-def papers_added_since(lib: Library, since: str) -> list[int]:
-    """Papers first added to the library at or after `since` (an ISO timestamp)."""
-    q = "SELECT pk FROM papers WHERE created_at >= ? ORDER BY pk DESC"
-    return [r[0] for r in lib.conn.execute(q, (since,))]
+def papers_added_since(lib: Library, since: str, limit: int | None = None) -> list[int]:
+    """Papers first added to the library at or after `since` (an ISO timestamp), newest first;
+    the first `limit` of them (None: all)."""
+    return _pks(lib, "SELECT pk FROM papers WHERE created_at >= ? ORDER BY pk DESC", since, limit)
+
+
+def _pks(lib: Library, q: str, since: str, limit: int | None) -> list[int]:
+    if limit is None:
+        return [r[0] for r in lib.conn.execute(q, (since,))]
+    return [r[0] for r in lib.conn.execute(q + " LIMIT ?", (since, limit))]
 
 
 def unsee(lib: Library, profile_pk: int, pks: list[int]) -> None:
