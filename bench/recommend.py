@@ -15,6 +15,8 @@ of the first 118,024 papers (the real ones in make_library.py's libraries, so th
 as at 118k) and deleted at the end, with their marks and digests (cascade), even after an
 error; nothing else is written (no paper is marked seen, feedback is undone). The features, when
 the library has none, are built first in a subprocess (its wall, CPU seconds and peak RSS).
+With `--serve` it only starts `paperradar serve` on the library, views Home for 8 profiles and
+runs 10 searches, and reports the server's peak RSS (VmHWM).
 
 - build: the features of the library made from nothing (vocabulary fit + every row), once
 - cold: a new process (features read from bench/out/rec-118k.db.features/) ranks once
@@ -102,7 +104,9 @@ def timed(fn: Any) -> float:
     return time.perf_counter() - start
 
 
-def run(src: Path, in_place: bool = False, candidates: int = CANDIDATES) -> dict[str, Any]:
+def run(
+    src: Path, in_place: bool = False, candidates: int = CANDIDATES, serve: bool = False
+) -> dict[str, Any]:
     from paperradar.rank import features as F
     from paperradar.storage import open_library
 
@@ -119,7 +123,9 @@ def run(src: Path, in_place: bool = False, candidates: int = CANDIDATES) -> dict
         res["build"] = _build(path)
     names = make_profiles(lib, RESERVED, REAL_PAPERS) if in_place else make_profiles(lib)
     try:
-        res |= _measure(lib, path, names, candidates, in_place)
+        res |= _measure(lib, path, names, candidates, in_place) if not serve else {}
+        if serve:
+            res["serve"] = serve_rss(path, names)
     finally:
         if in_place:
             _drop_profiles(lib, names)
@@ -127,6 +133,63 @@ def run(src: Path, in_place: bool = False, candidates: int = CANDIDATES) -> dict
     res["load_after"] = _load()
     lib.close()
     return res
+
+
+SERVE_QUERIES = ["graph neural networks", "dark matter halo", "protein structure prediction",
+                 "reinforcement learning", "language models", "quantum error correction",
+                 "image segmentation", "bayesian inference", "galaxy clusters", "optimal transport"]  # fmt: skip
+
+
+def serve_rss(path: Path, names: list[str], port: int = 8765) -> dict[str, Any]:
+    """`paperradar serve` on the library: Home for 8 profiles three times each and 10 searches
+    twice, then its peak RSS (VmHWM) and its job worker's; the server is stopped."""
+    import urllib.request
+
+    cmd = [str(Path(sys.executable).parent / "paperradar"), "--db", str(path), "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def get(url: str) -> float:
+        start = time.perf_counter()
+        with urllib.request.urlopen(base + url, timeout=600) as r:
+            r.read()
+        return time.perf_counter() - start
+
+    try:
+        started = time.perf_counter()
+        while True:
+            try:
+                get("/search?q=x")
+                break
+            except OSError:
+                if proc.poll() is not None or time.perf_counter() - started > 300:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(1)
+        homes = [get(f"/?profile={n}") for _ in range(3) for n in names[:8]]
+        searches = [get(f"/search?q={q.replace(' ', '+')}") for _ in range(2) for q in SERVE_QUERIES]
+        return {
+            "started_s": round(time.perf_counter() - started, 1),
+            "home_p50_s": round(statistics.median(homes), 3),
+            "home_max_s": round(max(homes), 3),
+            "search_p50_s": round(statistics.median(searches), 3),
+            **_hwm(proc.pid),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _hwm(pid: int) -> dict[str, Any]:
+    """Peak and current RSS (MB) of the server and of each of its child processes."""
+
+    def status(p: int) -> dict[str, int]:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{p}/status").read_text().splitlines())
+        return {k: int(fields[k].split()[0]) // 1024 for k in ("VmHWM", "VmRSS")}
+
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(c) for c in (task / "children").read_text().split()]
+    return {"server_mb": status(pid), "children_mb": [status(k) for k in kids]}
 
 
 def _drop_profiles(lib: Any, names: list[str]) -> None:
@@ -343,9 +406,10 @@ def main() -> None:
     ap.add_argument("--stale", action="store_true", help="likes and rankings on stale or missing features")
     ap.add_argument("--in-place", action="store_true", help="use the library where it is (a big one)")
     ap.add_argument("--candidates", type=int, default=CANDIDATES, help="the newest papers ranked")
+    ap.add_argument("--serve", action="store_true", help="only: `paperradar serve`'s peak RSS after warm-up")
     args = ap.parse_args()
     lib = Path(args.library)
-    res = stale(lib) if args.stale else run(lib, args.in_place, args.candidates)
+    res = stale(lib) if args.stale else run(lib, args.in_place, args.candidates, args.serve)
     print(json.dumps(res, indent=2))
 
 
