@@ -8,9 +8,10 @@ Baseline: `SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank L
 same MATCH expression (default bm25, no papers loaded, no snippets, no count), on a read-only
 connection of its own (the library's SQL stays behind its storage contract).
 paperradar: `search(lib, query, limit=20)`: weighted bm25, filters, snippets, the papers, the total.
-Two-stage (storage/term_lists.py, when the library has `<library>.terms/`): the same search() with
-the per-word lists on and off (exact BM25 over every match), interleaved in the same run, with the
-overlap@10 of the two rankings and how many queries the lists answered.
+Tantivy (storage/search_index.py, when the library has `<library>.tantivy/`): the same search()
+with the side index on and off (then FTS5's exact BM25 over every match, and the per-word lists of
+storage/term_lists.py off too), interleaved in the same run, with the overlap@10 of the two
+rankings, how many queries the side index answered, and whether both give the same totals.
 Hybrid (when the library has vectors): `search(..., mode="hybrid")`, query embedding included, over
 the persisted ANN index when the library has one (ann.py), else exact; with `--exact-baseline` the
 same hybrid search over exact vectors is timed too (after the peak RSS is read).
@@ -42,7 +43,7 @@ from paperradar.embed import load_embedder
 from paperradar.errors import BackendUnavailable
 from paperradar.index import VectorIndex, best_index
 from paperradar.search import Filters, search
-from paperradar.storage import Library, open_library, term_lists
+from paperradar.storage import Library, open_library, search_engine, search_index, term_lists
 from paperradar.storage.fts import STOPWORDS, match_expression, parse_query
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,7 +143,7 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
     queries = make_queries(lib, n)
     filters = Filters(since="2015", categories=("cs",))
     bare = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)  # the baseline's own
-    lists = term_lists.load(lib)
+    side = search_index.load(lib)
     sides: dict[str, Callable[[str], object]] = {
         "baseline (bare FTS5 MATCH ORDER BY rank LIMIT 20)": lambda q: bare.execute(
             BASELINE, (match_expression(parse_query(q).terms),)
@@ -152,8 +153,8 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
             lib, q, limit=20, filters=filters
         ),
     }
-    if lists is not None:
-        sides["baseline: keyword search(), exact BM25 (lists off)"] = lambda q: exact_search(lib, q)
+    if side is not None:
+        sides["baseline: keyword search(), exact FTS5 BM25 (Tantivy off)"] = lambda q: exact_search(lib, q)
     dense = best_index(lib)
     hybrid = lambda q: search(lib, q, mode="hybrid", limit=20)  # noqa: E731
     if dense is not None:
@@ -173,11 +174,11 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
         times.update(measure(base, queries))
         idx._CACHE.clear()
     results = [search(lib, q, limit=20) for q in queries]
-    two_stage = agreement(lib, queries, results) if lists is not None else {}
+    tantivy = agreement(lib, queries, results) if side is not None else {}
     lib.close()
     bare.close()
     return {
-        "two_stage": two_stage,
+        "tantivy": tantivy,
         "peak_rss_mb_before_exact_baseline": round(rss_mb),
         "library": str(db),
         "papers": papers,
@@ -190,32 +191,36 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
 
 
 def exact_search(lib: Library, q: str, **kw: Any) -> Any:
-    """search() with the per-word lists off: BM25 over every match."""
-    term_lists.ENABLED = False
+    """search() with the Tantivy side index and the per-word lists off: FTS5's BM25 over every match."""
+    search_index.ENABLED = term_lists.ENABLED = False
     try:
         return search(lib, q, limit=20, **kw)
     finally:
-        term_lists.ENABLED = True
+        search_index.ENABLED = term_lists.ENABLED = True
 
 
 def agreement(lib: Library, queries: list[str], results: list[Any]) -> dict[str, Any]:
-    """How often the lists answered, and overlap@10 of their rankings with the exact ones."""
-    answered, overlaps = 0, []
+    """How often the side index answered, overlap@10 of its rankings with FTS5's, and how many
+    queries got another total."""
+    answered, overlaps, totals_differ = 0, [], 0
     for q, got in zip(queries, results, strict=True):
         parsed = parse_query(q)
         if (
             not parsed.terms
-            or term_lists.ranked(lib, parsed.terms, parsed.excluded, "AND", Filters(), 20) is None
+            or search_engine.ranked(lib, parsed.terms, parsed.excluded, "AND", Filters(), 1, 0) is None
         ):
             continue
         answered += 1
         want = exact_search(lib, q)
+        totals_differ += want.total != got.total
         top = {h.paper.id for h in want.hits[:10]}
         overlaps.append(len(top & {h.paper.id for h in got.hits[:10]}) / max(1, len(top)))
     return {
-        "answered_by_lists": answered,
+        "answered_by_tantivy": answered,
+        "totals_differ": totals_differ,
         "overlap_at_10_mean": round(statistics.fmean(overlaps), 4) if overlaps else None,
         "overlap_at_10_min": min(overlaps) if overlaps else None,
+        "overlap_at_10_below_0.5": sum(o < 0.5 for o in overlaps),
     }
 
 
@@ -237,8 +242,8 @@ def main() -> None:
     )
     print(f"relaxed to any word: {report['relaxed_to_any_word']}, no results: {report['no_results']}")
     print(f"peak RSS (before any exact baseline): {report['peak_rss_mb_before_exact_baseline']:,} MB")
-    if report["two_stage"]:
-        print(f"two-stage keyword ranking: {report['two_stage']}")
+    if report["tantivy"]:
+        print(f"Tantivy keyword ranking: {report['tantivy']}")
     for name, p in report["latency_ms"].items():
         print(
             f"  {name:<64} p50 {p['p50']:7.2f} ms  p90 {p['p90']:7.2f} ms  p99 {p['p99']:7.2f} ms  mean {p['mean']:7.2f} ms"

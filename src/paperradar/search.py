@@ -22,7 +22,7 @@ from .index import best_index
 from .papers import load_papers
 from .progress import Progress
 from .similar import rrf
-from .storage import fts, term_lists
+from .storage import fts, search_engine, search_index, term_lists
 from .storage.base import Library
 from .storage.fts import Filters, Joiner, Query, Term, parse_query
 
@@ -120,6 +120,9 @@ def _ranked(
     lib: Library, words: Words, f: Filters, limit: int, offset: int
 ) -> tuple[list[tuple[int, float]], int]:
     """One page, best first: (pk, score), higher is better; and how many match in all."""
+    found = search_engine.ranked(lib, *words, f, limit, offset)
+    if found is not None:  # the Tantivy side index of a big library (storage/search_index.py)
+        return found
     ranked = _lexical(lib, words, f, limit, offset) if limit else []
     if 0 < len(ranked) < limit or (not ranked and offset == 0 and limit):
         return ranked, offset + len(ranked)  # the last page: no need to count
@@ -127,16 +130,20 @@ def _ranked(
 
 
 def _lexical(lib: Library, words: Words, f: Filters, limit: int, offset: int) -> list[tuple[int, float]]:
-    """One page of the BM25 ranking: from the per-word lists of a big library when they answer it
-    for certain (huge match sets: storage/term_lists.py), else by FTS5 over every match."""
+    """One page of the BM25 ranking: from a big library's Tantivy side index when it answers
+    (storage/search_engine.py), else from the per-word lists when they answer it for certain (huge
+    match sets: storage/term_lists.py), else by FTS5 over every match."""
+    engine = search_engine.ranked(lib, *words, f, limit, offset, count=False)
+    if engine is not None:
+        return engine[0]
     found = term_lists.ranked(lib, *words, f, offset + limit)
     return found[offset:] if found is not None else lib.text_ranked(*words, f, limit, offset)
 
 
 def refresh_keyword_lists(lib: Library, progress: Progress | None = None) -> dict[str, object]:
-    """Build the per-word lists `_lexical` ranks common words from, for a library of
-    `term_lists.MIN_PAPERS` or more, when missing or out of date (`paperradar index` calls it)."""
-    return term_lists.sync_term_lists(lib, progress)
+    """Build the Tantivy side index keyword search ranks from, for a SQLite library of
+    `search_index.MIN_PAPERS` or more, when missing or too stale (`paperradar index` calls it)."""
+    return search_index.sync(lib, progress)
 
 
 def _browse(lib: Library, q: Query, f: Filters, limit: int, offset: int, notes: list[str]) -> SearchResult:
@@ -189,7 +196,8 @@ def hybrid_search(lib: Library, q: Query, f: Filters, limit: int, offset: int) -
     lexical = _lexical(lib, words, f, depth, 0)
     if not lexical:  # no paper has every term: let any of them count
         words = (fts.relaxed_terms(q.terms) or list(q.terms), list(q.excluded), "OR")
-        lexical = lib.text_ranked(*words, f, depth, 0)
+        engine = search_engine.ranked(lib, *words, f, depth, 0, count=False)
+        lexical = engine[0] if engine is not None else lib.text_ranked(*words, f, depth, 0)
     dense = _dense(lib, q, f, depth)
     fused = rrf([([pk for pk, _ in lexical], 1.0), ([pk for pk, _ in dense], 1.0)])
     order = sorted(fused.items(), key=lambda kv: -kv[1])

@@ -1,0 +1,328 @@
+"""The keyword search engine of a big SQLite library: a Tantivy index beside it (`<library>.tantivy/`).
+
+FTS5's bm25 scores every paper that matches and reads each word's whole doclist per query, so a
+common word costs time in proportion to the papers that have it (at 3M papers "learning" matches
+about a million). Tantivy (Rust, memory-mapped segments) scores and counts the same matches an
+order of magnitude faster. This module builds the index and keeps track of what it no longer
+covers; search_engine.py asks it questions.
+
+Words are indexed exactly as papers_fts has them: the text is split into words, and each distinct
+word is tokenized once by FTS5 itself (`porter unicode61 remove_diacritics 2`, in a private
+in-memory table); Tantivy receives the stems separated by spaces, one position per FTS5 token. So a
+word, a phrase, a prefix or a hyphenated word matches the same papers in both engines. One field
+holds the title four times, the abstract and the authors, with a separator token between them (no
+phrase matches across it): a title word counts four times, as FTS5's bm25 weights count it, and a
+word's paper count and the saturation are over the whole paper, as in FTS5.
+
+Freshness without writing from the search path: the build records the largest `updated_at` and pk
+when it starts (`mark`, `max_pk`) and the pks it indexed. A paper imported or changed since has
+`updated_at > mark` or `pk > max_pk`; a removed one is missing from `papers`. (A change committed
+while the build runs by a writer whose clock says no later than `mark` (an import started before
+the build) would go unseen: the build notices any commit by another connection while it runs and
+`paperradar index` then builds again.) Searches exclude
+those `stale` pks from Tantivy's answer and score the changed ones that match from their current
+text (search_engine.py), so keyword search is right between builds; `paperradar index` rebuilds
+once more than `REBUILD_SHARE` of the library is stale. Built in a temporary folder and renamed
+into place with a format version, so a killed build is never used. SQLite libraries of
+`MIN_PAPERS` or more only (PostgreSQL ranks with its own index). Does I/O: SQL on the library's
+connection, files beside the library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tantivy
+
+from ..progress import Progress
+from . import fts
+from .base import Library
+
+FORMAT = 1
+MIN_PAPERS = 200_000  # smaller libraries rank with FTS5 (fast enough there)
+REBUILD_SHARE = 0.02  # `index` rebuilds once this share of the papers changed since the build
+MAX_STALE = 20_000  # more stale papers than this and searches use FTS5 until the next `index`
+TOKENIZE = "porter unicode61 remove_diacritics 2"  # papers_fts's (migrations.py); a test pins them equal
+FIELD = "text"  # the one ranked field: the title `TITLE_COPIES` times, the abstract, the authors
+TITLE_COPIES = int(fts.W_TITLE)  # FTS5 counts a title word four times (fts.py's bm25 weights)
+SEPARATOR = "|"  # a token between the copies and columns: no phrase runs across it, no query has it
+CHUNK = 5_000
+WRITER_HEAP = 400_000_000  # bytes Tantivy buffers before writing a segment
+ENABLED = True  # bench/search.py turns it off to time the FTS5 ranking in the same run
+_ANALYZER = "fts5"
+_WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")  # unicode61's token characters, diacritics kept
+
+
+def folder_of(lib: Library) -> Path | None:
+    from . import side_path
+
+    return side_path(lib.path, ".tantivy")
+
+
+def sqlite_conn(lib: Library) -> sqlite3.Connection | None:
+    conn = getattr(lib, "conn", None)
+    return conn if isinstance(conn, sqlite3.Connection) else None
+
+
+# ---------------------------------------------------------------- FTS5's tokens
+
+
+class Stems:
+    """Lower-cased word -> papers_fts's tokens for it (space-separated), learnt from FTS5 in batches."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}
+        self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize={TOKENIZE!r})")
+        self._conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+        self._lock = threading.Lock()
+
+    def learn(self, words: Iterable[str]) -> None:
+        new = list({w for w in words if w not in self.known})
+        if not new:
+            return
+        with self._lock:
+            out: list[list[str]] = [[] for _ in new]
+            self._conn.execute("BEGIN")
+            self._conn.execute("DELETE FROM t")
+            self._conn.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", enumerate(new, start=1))
+            for term, doc in self._conn.execute("SELECT term, doc FROM v ORDER BY doc, offset"):
+                out[doc - 1].append(term)
+            self._conn.execute("COMMIT")
+            self.known.update(zip(new, (" ".join(o) for o in out), strict=True))
+
+    def tokens(self, text: str | None) -> list[str]:
+        """`text` as papers_fts indexes it: its tokens in order."""
+        words = words_of(text)
+        self.learn(words)
+        return " ".join(self.known[w] for w in words).split()
+
+
+def words_of(text: str | None) -> list[str]:
+    return _WORD.findall(text.lower()) if text else []
+
+
+# ---------------------------------------------------------------- the schema and the side index
+
+
+def schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    b.add_integer_field("pk", stored=False, indexed=True, fast=True)
+    b.add_text_field(FIELD, stored=False, tokenizer_name=_ANALYZER, index_option="position")
+    b.add_text_field("category", stored=False, tokenizer_name="raw", index_option="basic")
+    b.add_integer_field("date", stored=False, indexed=True, fast=True)  # 20241013; 20240000 for "2024"
+    b.add_integer_field("has_code", stored=False, indexed=True, fast=False)
+    return b.build()
+
+
+def date_number(iso: str | None) -> int | None:
+    """An ISO date, maybe partial, as a sortable number ("2024-10" -> 20241000)."""
+    if not iso or not iso[:4].isdigit():
+        return None
+    parts = (iso.split("-") + ["0", "0"])[:3]
+    try:
+        return int(parts[0]) * 10_000 + int(parts[1] or 0) * 100 + int(parts[2][:2] or 0)
+    except ValueError:
+        return None
+
+
+@dataclass
+class SideIndex:
+    """An opened side index: the Tantivy searcher, the build's statistics, and what is stale."""
+
+    folder: Path
+    index: tantivy.Index
+    searcher: tantivy.Searcher
+    meta: dict[str, Any]
+    pks: np.ndarray  # the pks indexed, ascending
+    stale_key: tuple[int, int] = (-1, -1)
+    stale: frozenset[int] = frozenset()
+    changed: tuple[int, ...] = ()
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _open(folder: Path) -> tantivy.Index:
+    index = tantivy.Index.open(str(folder))
+    index.register_tokenizer(_ANALYZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+    return index
+
+
+_CACHE: dict[str, tuple[tuple[int, int], SideIndex]] = {}
+STEMS = Stems()  # shared by every query (words are learnt once per process)
+
+
+def load(lib: Library) -> SideIndex | None:
+    """The library's side index when it exists in this format (cached per folder until rebuilt)."""
+    folder = folder_of(lib)
+    if folder is None or sqlite_conn(lib) is None:
+        return None
+    try:
+        st = (folder / "paperradar.json").stat()
+    except OSError:
+        return None
+    stamp = (st.st_ino, st.st_mtime_ns)
+    cached = _CACHE.get(str(folder))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    meta = json.loads((folder / "paperradar.json").read_text())
+    if meta.get("format") != FORMAT:
+        return None
+    index = _open(folder)
+    pks = np.load(folder / "pks.npy", mmap_mode="r")
+    side = SideIndex(folder, index, index.searcher(), meta, pks)
+    _CACHE[str(folder)] = (stamp, side)
+    return side
+
+
+def stale_pks(lib: Library, side: SideIndex) -> tuple[frozenset[int], tuple[int, ...]] | None:
+    """(pks to leave out of Tantivy's answers, those of them to score from their current text),
+    recomputed only when the library changed; None when too many to search around."""
+    conn = sqlite_conn(lib)
+    assert conn is not None
+    key = (_data_version(conn), conn.total_changes)
+    with side.lock:
+        if key != side.stale_key:
+            side.stale, side.changed = _stale(conn, side)
+            side.stale_key = key
+        if len(side.stale) > MAX_STALE:
+            return None
+        return side.stale, side.changed
+
+
+def _stale(conn: sqlite3.Connection, side: SideIndex) -> tuple[frozenset[int], tuple[int, ...]]:
+    mark, max_pk = side.meta["mark"], side.meta["max_pk"]
+    changed = [
+        int(r[0])
+        for r in conn.execute("SELECT pk FROM papers WHERE updated_at > ? OR pk > ?", (mark, max_pk))
+    ]
+    (old,) = conn.execute("SELECT count(*) FROM papers WHERE pk <= ?", (max_pk,)).fetchone()
+    removed: Sequence[int] = ()
+    if int(old) != len(side.pks):  # some were removed (a merge, `papers remove`)
+        have = np.fromiter(
+            (r[0] for r in conn.execute("SELECT pk FROM papers WHERE pk <= ?", (max_pk,))), np.int64
+        )
+        removed = np.setdiff1d(side.pks, have, assume_unique=True).tolist()
+    return frozenset(changed) | frozenset(removed), tuple(changed)
+
+
+# ---------------------------------------------------------------- building
+
+
+_ROWS = """SELECT p.pk, p.title, p.abstract, p.authors, p.date, json_extract(p.data, '$.has_code'),
+  (SELECT group_concat(c.category, ' ') FROM paper_categories c WHERE c.paper_pk = p.pk)
+  FROM papers p WHERE p.pk > ? ORDER BY p.pk LIMIT ?"""
+
+
+def build(lib: Library, progress: Progress | None = None) -> dict[str, Any]:
+    """Build the side index from the library's papers, replacing the old one only when complete."""
+    conn, folder = sqlite_conn(lib), folder_of(lib)
+    if conn is None or folder is None:
+        raise ValueError("a Tantivy side index is for SQLite libraries on disk")
+    started, version = time.perf_counter(), _data_version(conn)
+    mark, max_pk, papers = conn.execute(
+        "SELECT coalesce(max(updated_at), ''), coalesce(max(pk), 0), count(*) FROM papers"
+    ).fetchone()
+    tmp = folder.with_name(folder.name + ".building")
+    shutil.rmtree(tmp, ignore_errors=True)  # what a killed build left
+    tmp.mkdir(parents=True)
+    index = tantivy.Index(schema(), path=str(tmp))
+    index.register_tokenizer(_ANALYZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+    writer = index.writer(heap_size=WRITER_HEAP, num_threads=min(2, os.cpu_count() or 1))
+    stems, pks, tokens, last = Stems(), [], 0, 0
+    while rows := conn.execute(_ROWS, (last, CHUNK)).fetchall():
+        for doc, size in _documents(stems, rows):
+            writer.add_document(doc)
+            tokens += size
+        pks += [int(r[0]) for r in rows]
+        last = pks[-1]
+        if progress is not None:
+            progress(len(pks), int(papers), "keyword index (Tantivy)")
+    writer.commit()
+    writer.wait_merging_threads()
+    np.save(tmp / "pks.npy", np.asarray(pks, dtype=np.int64))
+    meta = {"format": FORMAT, "mark": mark, "max_pk": int(max_pk), "papers": len(pks), "tokens": tokens}
+    meta["written_during_build"] = _data_version(conn) != version  # then the next `index` builds again
+    meta["seconds"] = round(time.perf_counter() - started, 1)
+    (tmp / "paperradar.json").write_text(json.dumps(meta))
+    _swap(tmp, folder)
+    return meta
+
+
+def composed(title: str, abstract: str, authors: str) -> str:
+    """The indexed text of a paper from its columns' tokens (each a space-separated string)."""
+    return f" {SEPARATOR} ".join([title] * TITLE_COPIES + [abstract, authors])
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    """Changes when another connection commits to the library."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _documents(stems: Stems, rows: list[Any]) -> Iterable[tuple[tantivy.Document, int]]:
+    words = [[words_of(r[1]), words_of(r[2]), words_of(r[3])] for r in rows]
+    stems.learn(w for per_paper in words for column in per_paper for w in column)
+    known = stems.known
+    for r, columns in zip(rows, words, strict=True):
+        doc = tantivy.Document()
+        doc.add_integer("pk", int(r[0]))
+        text = composed(*(" ".join([known[w] for w in column]) for column in columns))
+        doc.add_text(FIELD, text)
+        if (day := date_number(r[4])) is not None:
+            doc.add_integer("date", day)
+        doc.add_integer("has_code", 1 if r[5] == 1 else 0)
+        for c in (r[6] or "").split():
+            doc.add_text("category", c)
+            if "." in c:
+                doc.add_text("category", "~" + c.split(".")[0])  # the archive: filter `cs` is any cs.*
+        yield doc, len(text.split())
+
+
+def _swap(tmp: Path, folder: Path) -> None:
+    """Put a finished build in place: the old index is renamed away first, then removed."""
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    _CACHE.pop(str(folder), None)
+
+
+def drop(lib: Library) -> bool:
+    """Remove the side index (after `papers rebuild` numbers the papers anew, its pks name other
+    papers); keyword search uses FTS5 until `paperradar index` builds it again."""
+    folder = folder_of(lib)
+    if folder is None or not folder.exists():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    _CACHE.pop(str(folder), None)
+    return True
+
+
+def sync(lib: Library, progress: Progress | None = None) -> dict[str, Any]:
+    """What `paperradar index` calls: build the side index of a SQLite library of `MIN_PAPERS` or
+    more when it is missing, of another format or more than `REBUILD_SHARE` stale; drop it below."""
+    conn, folder = sqlite_conn(lib), folder_of(lib)
+    if conn is None or folder is None:
+        return {}
+    (papers,) = conn.execute("SELECT count(*) FROM papers").fetchone()
+    if papers < MIN_PAPERS:
+        drop(lib)
+        return {}
+    side = load(lib)
+    if side is not None:
+        stale, _ = _stale(conn, side)
+        if len(stale) <= REBUILD_SHARE * side.meta["papers"] and not side.meta.get("written_during_build"):
+            return {"keyword_index": "up to date", "stale": len(stale)}
+    return {"keyword_index": build(lib, progress)}
