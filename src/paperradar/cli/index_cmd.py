@@ -48,12 +48,12 @@ def index_cmd(
 ) -> None:
     """Build or update the embeddings behind semantic search and similar papers (only new or changed text).
     With --ray the embedding runs on a Ray cluster; the vectors are the same as local ones. A library of
-    200,000 papers or more also gets the per-word lists that rank common words fast in keyword search."""
+    200,000 papers or more also gets its keyword index (Tantivy, <library>.tantivy/), which keyword search ranks with."""
     cluster = make_cluster(ray, ray_workers, ray_threads, ray_gpus)
     with library() as lib:
         reports = [_index_tier(lib, name, cluster) for name in tier or list(TIERS)]
         build_ranking_features(lib)
-        with progress_bar("keyword lists") as progress:
+        with progress_bar("keyword index") as progress:
             refresh_keyword_lists(lib, progress)
     if as_json:
         print_json(reports)
