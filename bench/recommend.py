@@ -228,46 +228,53 @@ def _measure(lib: Any, path: Path, names: list[str], candidates: int, in_place: 
 
     res: dict[str, Any] = {}
     pool = [r[0] for r in lib.conn.execute("SELECT pk FROM papers ORDER BY pk DESC LIMIT ?", (candidates,))]
-    res["cold_seconds"] = _cold(path, names[0], pool)
+    res["cold_seconds"], res["cold_cpu_seconds"] = _cold(path, names[0], pool)
 
     def rank(name: str) -> None:
         recommend(lib, name, among=pool, limit=20, mark_seen=False)
 
     for name in names:  # first ranking per profile: fits and caches its model
         rank(name)
-    warm = [timed(lambda n=n: rank(n)) for _ in range(3) for n in names]
+    warm = [both(lambda n=n: rank(n)) for _ in range(3) for n in names]
     refit = []
     for n in names[:10]:
         P.give_feedback(lib, n, pool[-1], "dislike")
-        refit.append(timed(lambda n=n: rank(n)))
+        refit.append(both(lambda n=n: rank(n)))
         P.undo_feedback(lib, n)
-    res["warm_cached"] = {
-        "p50": round(statistics.median(warm), 3),
-        "p99": round(pct(warm, 0.99), 3),
-        "n": len(warm),
-    }
-    res["warm_refit"] = {
-        "p50": round(statistics.median(refit), 3),
-        "p99": round(pct(refit, 0.99), 3),
-        "n": len(refit),
-    }
+    res["warm_cached"], res["warm_refit"] = _spread(warm), _spread(refit)
     model_cache.forget()
-    res["digest_20_seconds"] = round(_digests(lib, names, pool), 2)
+    res["digest_20_seconds"], res["digest_20_cpu_seconds"] = both(lambda: _digests(lib, names, pool))
     res["home"] = _home(path, names[0], days=None if in_place else 36500)
     return res
 
 
-def _cold(path: Path, name: str, pool: list[int]) -> float:
+def _spread(times: list[tuple[float, float]]) -> dict[str, Any]:
+    """p50 and p99 of wall seconds, and p50 of CPU seconds (what the machine's load does not inflate)."""
+    wall = [w for w, _ in times]
+    cpu = [c for _, c in times]
+    return {
+        "p50": round(statistics.median(wall), 3),
+        "p99": round(pct(wall, 0.99), 3),
+        "cpu_p50": round(statistics.median(cpu), 3),
+        "cpu_p99": round(pct(cpu, 0.99), 3),
+        "n": len(times),
+    }
+
+
+def _cold(path: Path, name: str, pool: list[int]) -> tuple[float, float]:
+    """Wall and CPU seconds of a new process (imports included) that ranks once."""
     code = (
         "import sys,time,json;t=time.perf_counter();"
         "from paperradar.storage import open_library;from paperradar.recommend import recommend;"
         f"lib=open_library({str(path)!r});pool=json.load(sys.stdin);"
-        f"recommend(lib,{name!r},among=pool,limit=20,mark_seen=False);print(time.perf_counter()-t)"
+        f"recommend(lib,{name!r},among=pool,limit=20,mark_seen=False);"
+        "print(time.perf_counter()-t, time.process_time())"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], input=json.dumps(pool), capture_output=True, text=True, check=True
     )
-    return round(float(done.stdout.strip().splitlines()[-1]), 2)
+    wall, cpu = done.stdout.strip().splitlines()[-1].split()
+    return round(float(wall), 2), round(float(cpu), 2)
 
 
 def _digests(lib: Any, names: list[str], pool: list[int]) -> float:
