@@ -175,8 +175,12 @@ def serve_rss(path: Path, names: list[str], port: int = 8765) -> dict[str, Any]:
             **_hwm(proc.pid),
         }
     finally:
-        proc.terminate()
-        proc.wait(30)
+        proc.terminate()  # uvicorn lets the request at hand and the warm-up worker finish first
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _hwm(pid: int) -> dict[str, Any]:
