@@ -207,3 +207,10 @@ def test_papers_rebuild_drops_the_index_whose_pks_it_renumbers(lib):
     assert [h.paper.id for h in search(lib, "learning", limit=10).hits] != [] and before
     refresh_keyword_lists(lib)
     assert same_matches(lib, ["learning", '"neural network"'], [Filters()]) > 100
+
+
+def test_a_build_in_worker_processes_gives_the_same_answers(lib):
+    before = {q: engine(lib, q) for q in ("learning", '"neural network"', "graph -neural")}
+    meta = search_index.build(lib, workers=2)
+    assert meta["papers"] == PAPERS
+    assert {q: engine(lib, q) for q in before} == before

@@ -30,14 +30,16 @@ connection, files beside the library.
 
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,10 +60,11 @@ FIELD = "text"  # the one ranked field: the title `TITLE_COPIES` times, the abst
 TITLE_COPIES = int(fts.W_TITLE)  # FTS5 counts a title word four times (fts.py's bm25 weights)
 SEPARATOR = "|"  # a token between the copies and columns: no phrase runs across it, no query has it
 CHUNK = 5_000
+WORKERS = 2  # processes that tokenize while this one feeds Tantivy (libraries of MIN_PAPERS or more)
 WRITER_HEAP = 400_000_000  # bytes Tantivy buffers before writing a segment
 ENABLED = True  # bench/search.py turns it off to time the FTS5 ranking in the same run
 _ANALYZER = "fts5"
-_WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")  # unicode61's token characters, diacritics kept
+_WORD = re.compile(r"[\w\u0300-\u036f]+")  # unicode61's token characters (with "_" made a space first)
 
 
 def folder_of(lib: Library) -> Path | None:
@@ -89,7 +92,7 @@ class Stems:
         self._lock = threading.Lock()
 
     def learn(self, words: Iterable[str]) -> None:
-        new = list({w for w in words if w not in self.known})
+        new = list(set(words) - self.known.keys())
         if not new:
             return
         with self._lock:
@@ -110,7 +113,7 @@ class Stems:
 
 
 def words_of(text: str | None) -> list[str]:
-    return _WORD.findall(text.lower()) if text else []
+    return _WORD.findall(text.lower().replace("_", " ")) if text else []
 
 
 # ---------------------------------------------------------------- the schema and the side index
@@ -221,11 +224,12 @@ def _stale(conn: sqlite3.Connection, side: SideIndex) -> tuple[frozenset[int], t
 
 _ROWS = """SELECT p.pk, p.title, p.abstract, p.authors, p.date, json_extract(p.data, '$.has_code'),
   (SELECT group_concat(c.category, ' ') FROM paper_categories c WHERE c.paper_pk = p.pk)
-  FROM papers p WHERE p.pk > ? ORDER BY p.pk LIMIT ?"""
+  FROM papers p WHERE p.pk > ? AND p.pk <= ? ORDER BY p.pk"""
 
 
-def build(lib: Library, progress: Progress | None = None) -> dict[str, Any]:
-    """Build the side index from the library's papers, replacing the old one only when complete."""
+def build(lib: Library, progress: Progress | None = None, workers: int | None = None) -> dict[str, Any]:
+    """Build the side index from the library's papers, replacing the old one only when complete.
+    `workers` processes tokenize (default: `WORKERS` for a library of `MIN_PAPERS` or more, else none)."""
     conn, folder = sqlite_conn(lib), folder_of(lib)
     if conn is None or folder is None:
         raise ValueError("a Tantivy side index is for SQLite libraries on disk")
@@ -233,19 +237,21 @@ def build(lib: Library, progress: Progress | None = None) -> dict[str, Any]:
     mark, max_pk, papers = conn.execute(
         "SELECT coalesce(max(updated_at), ''), coalesce(max(pk), 0), count(*) FROM papers"
     ).fetchone()
+    if workers is None:
+        workers = WORKERS if papers >= MIN_PAPERS else 0
     tmp = folder.with_name(folder.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)  # what a killed build left
     tmp.mkdir(parents=True)
     index = tantivy.Index(schema(), path=str(tmp))
     index.register_tokenizer(_ANALYZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
     writer = index.writer(heap_size=WRITER_HEAP, num_threads=min(2, os.cpu_count() or 1))
-    stems, pks, tokens, last = Stems(), [], 0, 0
-    while rows := conn.execute(_ROWS, (last, CHUNK)).fetchall():
-        for doc, size in _documents(stems, rows):
-            writer.add_document(doc)
-            tokens += size
-        pks += [int(r[0]) for r in rows]
-        last = pks[-1]
+    pks: list[int] = []
+    tokens = 0
+    for prepared in _prepared_chunks(lib.path, _ranges(conn), workers):
+        for paper in prepared:
+            writer.add_document(_document(paper))
+            tokens += paper[2]
+        pks += [paper[0] for paper in prepared]
         if progress is not None:
             progress(len(pks), int(papers), "keyword index (Tantivy)")
     writer.commit()
@@ -259,6 +265,39 @@ def build(lib: Library, progress: Progress | None = None) -> dict[str, Any]:
     return meta
 
 
+def _ranges(conn: sqlite3.Connection) -> list[tuple[int, int]]:
+    """(after, up to) pk ranges of `CHUNK` papers each, ascending."""
+    pks = [int(r[0]) for r in conn.execute("SELECT pk FROM papers ORDER BY pk")]
+    ends = pks[CHUNK - 1 :: CHUNK] + ([pks[-1]] if pks and len(pks) % CHUNK else [])
+    return list(zip([0, *ends[:-1]], ends, strict=True))
+
+
+def _prepared_chunks(path: str, ranges: list[tuple[int, int]], workers: int) -> Iterator[list[Prepared]]:
+    """Each range's papers tokenized, in order: in `workers` processes of their own, or here."""
+    jobs = [(path, after, upto) for after, upto in ranges]
+    if workers <= 0:
+        yield from map(_prepare_range, jobs)
+        return
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(_prepare_range, jobs)
+
+
+Prepared = tuple[int, str, int, int | None, int, list[str]]  # pk, text, tokens, date, has_code, categories
+_WORKER_STEMS: list[Stems] = []
+
+
+def _prepare_range(job: tuple[str, int, int]) -> list[Prepared]:
+    path, after, upto = job
+    if not _WORKER_STEMS:
+        _WORKER_STEMS.append(Stems())
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(_ROWS, (after, upto)).fetchall()
+    finally:
+        conn.close()
+    return _prepare(_WORKER_STEMS[0], rows)
+
+
 def composed(title: str, abstract: str, authors: str) -> str:
     """The indexed text of a paper from its columns' tokens (each a space-separated string)."""
     return f" {SEPARATOR} ".join([title] * TITLE_COPIES + [abstract, authors])
@@ -269,23 +308,31 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def _documents(stems: Stems, rows: list[Any]) -> Iterable[tuple[tantivy.Document, int]]:
+def _prepare(stems: Stems, rows: list[Any]) -> list[Prepared]:
     words = [[words_of(r[1]), words_of(r[2]), words_of(r[3])] for r in rows]
-    stems.learn(w for per_paper in words for column in per_paper for w in column)
+    stems.learn(itertools.chain.from_iterable(itertools.chain.from_iterable(words)))
     known = stems.known
+    out: list[Prepared] = []
     for r, columns in zip(rows, words, strict=True):
-        doc = tantivy.Document()
-        doc.add_integer("pk", int(r[0]))
-        text = composed(*(" ".join([known[w] for w in column]) for column in columns))
-        doc.add_text(FIELD, text)
-        if (day := date_number(r[4])) is not None:
-            doc.add_integer("date", day)
-        doc.add_integer("has_code", 1 if r[5] == 1 else 0)
-        for c in (r[6] or "").split():
-            doc.add_text("category", c)
-            if "." in c:
-                doc.add_text("category", "~" + c.split(".")[0])  # the archive: filter `cs` is any cs.*
-        yield doc, len(text.split())
+        text = composed(*(" ".join(map(known.__getitem__, column)) for column in columns))
+        size = text.count(" ") + 1 - text.count("  ")  # (a word FTS5 finds no token in leaves two)
+        out.append((int(r[0]), text, size, date_number(r[4]), 1 if r[5] == 1 else 0, (r[6] or "").split()))
+    return out
+
+
+def _document(paper: Prepared) -> tantivy.Document:
+    pk, text, _, day, has_code, categories = paper
+    doc = tantivy.Document()
+    doc.add_integer("pk", pk)
+    doc.add_text(FIELD, text)
+    if day is not None:
+        doc.add_integer("date", day)
+    doc.add_integer("has_code", has_code)
+    for c in categories:
+        doc.add_text("category", c)
+        if "." in c:
+            doc.add_text("category", "~" + c.split(".")[0])  # the archive: filter `cs` is any cs.*
+    return doc
 
 
 def _swap(tmp: Path, folder: Path) -> None:
