@@ -9,7 +9,10 @@ Systems, in the same run on the same pools:
 - bm25 and tfidf: the sklearn baselines of eval_csfcube.py, fitted on the 1,000 candidates
 - ours-keyword / ours-semantic-<tier> / ours-hybrid-<tier>: `paperradar.search.search()` over a
   library of the candidates, its order restricted to the query's pool; candidates it does not
-  return follow in the shuffled order.
+  return follow in the shuffled order. Keyword ranking by FTS5's bm25.
+- ours-keyword-tantivy / ours-hybrid-<tier>-tantivy: the same with the keyword side ranked by the
+  Tantivy side index (storage/search_index.py) built for this small library (the size threshold
+  forced to 0), as big libraries rank.
 """
 
 from __future__ import annotations
@@ -63,6 +66,9 @@ def build_library(queries: list[dict], tmp: Path):  # type: ignore[no-untyped-de
     report = import_source(lib, Source.from_file(path))
     if report.rejected:
         sys.exit(f"rejected candidates: {report.rejected[:3]}")
+    from paperradar.storage import search_index
+
+    search_index.build(lib)  # what a library of search_index.MIN_PAPERS or more has
     tiers = []
     for tier in ("fast", "quality"):
         update_index(lib, load_embedder(tier))  # type: ignore[arg-type]
@@ -70,16 +76,19 @@ def build_library(queries: list[dict], tmp: Path):  # type: ignore[no-untyped-de
     return lib, tiers
 
 
-def ours(lib, query: str, pool: list[str], mode: str, tier: str | None) -> list[str]:  # type: ignore[no-untyped-def]
+def ours(lib, query: str, pool: list[str], mode: str, tier: str | None, tantivy: bool = False) -> list[str]:  # type: ignore[no-untyped-def]
     from paperradar import search as search_module
     from paperradar.index import best_index
+    from paperradar.storage import search_index
 
     previous = search_module.best_index
     search_module.best_index = lambda lib: best_index(lib, tier)  # type: ignore[assignment]
+    search_index.ENABLED = tantivy
     try:
         hits = search_module.search(lib, query, mode=mode, limit=1000).hits
     finally:
         search_module.best_index = previous  # type: ignore[assignment]
+        search_index.ENABLED = True
     in_pool = set(pool)
     ranked = []
     for h in hits:
@@ -106,9 +115,11 @@ def main() -> None:
         lib, tiers = build_library(queries, Path(tmp))
         systems = {name: (lambda q, p, f=f: f(q, p)) for name, f in baselines.items()}
         systems["ours-keyword"] = lambda q, p: ours(lib, q, p, "keyword", None)
+        systems["ours-keyword-tantivy"] = lambda q, p: ours(lib, q, p, "keyword", None, True)
         for tier in tiers:
             systems[f"ours-semantic-{tier}"] = lambda q, p, t=tier: ours(lib, q, p, "semantic", t)
             systems[f"ours-hybrid-{tier}"] = lambda q, p, t=tier: ours(lib, q, p, "hybrid", t)
+            systems[f"ours-hybrid-{tier}-tantivy"] = lambda q, p, t=tier: ours(lib, q, p, "hybrid", t, True)
         for q in queries:
             grades = {str(c["corpus_id"]): int(c["score"]) for c in q["candidates"]}
             if not any(grades.values()):

@@ -9,8 +9,7 @@ same MATCH expression (default bm25, no papers loaded, no snippets, no count), o
 connection of its own (the library's SQL stays behind its storage contract).
 paperradar: `search(lib, query, limit=20)`: weighted bm25, filters, snippets, the papers, the total.
 Tantivy (storage/search_index.py, when the library has `<library>.tantivy/`): the same search()
-with the side index on and off (then FTS5's exact BM25 over every match, and the per-word lists of
-storage/term_lists.py off too), interleaved in the same run, with the overlap@10 of the two
+with the side index on and off (then FTS5's exact BM25 over every match), interleaved in the same run, with the overlap@10 of the two
 rankings, how many queries the side index answered, and whether both give the same totals.
 Hybrid (when the library has vectors): `search(..., mode="hybrid")`, query embedding included, over
 the persisted ANN index when the library has one (ann.py), else exact; with `--exact-baseline` the
@@ -43,7 +42,7 @@ from paperradar.embed import load_embedder
 from paperradar.errors import BackendUnavailable
 from paperradar.index import VectorIndex, best_index
 from paperradar.search import Filters, search
-from paperradar.storage import Library, open_library, search_engine, search_index, term_lists
+from paperradar.storage import Library, open_library, search_engine, search_index
 from paperradar.storage.fts import STOPWORDS, match_expression, parse_query
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,12 +190,12 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
 
 
 def exact_search(lib: Library, q: str, **kw: Any) -> Any:
-    """search() with the Tantivy side index and the per-word lists off: FTS5's BM25 over every match."""
-    search_index.ENABLED = term_lists.ENABLED = False
+    """search() with the Tantivy side index off: FTS5's BM25 over every match."""
+    search_index.ENABLED = False
     try:
         return search(lib, q, limit=20, **kw)
     finally:
-        search_index.ENABLED = term_lists.ENABLED = True
+        search_index.ENABLED = True
 
 
 def agreement(lib: Library, queries: list[str], results: list[Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from .errors import InvalidInput, NotFound
 from .export import EXPORT_FORMATS
 from .ingest import BATCH, ImportReport, MatchState, now_iso, paper_values, prepare_stored, store_batch
 from .models import PLAIN_FIELDS, Paper, StoredRecord, content_from_json, to_jsonable
-from .storage import Library, PaperRow, RecordRow, is_postgres, search_index, term_lists, without_password
+from .storage import Library, PaperRow, RecordRow, is_postgres, search_index, without_password
 from .storage.profiles import move_paper_refs
 
 
@@ -226,8 +226,7 @@ def rebuild(lib: Library) -> dict[str, Any]:
                 f"rebuild produced an inconsistent library ({'; '.join(problems)}); kept the old one"
             )
         papers = lib.counts()["papers"]
-    term_lists.drop(lib)  # they hold the old pks: `index` builds them again
-    search_index.drop(lib)  # the same for the Tantivy keyword index
+    search_index.drop(lib)  # it names papers by their old pks: `index` builds it again
     return {
         "records": report.read,
         "papers": papers,

@@ -22,7 +22,7 @@ from .index import best_index
 from .papers import load_papers
 from .progress import Progress
 from .similar import rrf
-from .storage import fts, search_engine, search_index, term_lists
+from .storage import fts, search_engine, search_index
 from .storage.base import Library
 from .storage.fts import Filters, Joiner, Query, Term, parse_query
 
@@ -131,13 +131,9 @@ def _ranked(
 
 def _lexical(lib: Library, words: Words, f: Filters, limit: int, offset: int) -> list[tuple[int, float]]:
     """One page of the BM25 ranking: from a big library's Tantivy side index when it answers
-    (storage/search_engine.py), else from the per-word lists when they answer it for certain (huge
-    match sets: storage/term_lists.py), else by FTS5 over every match."""
+    (storage/search_engine.py), else by FTS5 over every match."""
     engine = search_engine.ranked(lib, *words, f, limit, offset, count=False)
-    if engine is not None:
-        return engine[0]
-    found = term_lists.ranked(lib, *words, f, offset + limit)
-    return found[offset:] if found is not None else lib.text_ranked(*words, f, limit, offset)
+    return engine[0] if engine is not None else lib.text_ranked(*words, f, limit, offset)
 
 
 def refresh_keyword_lists(lib: Library, progress: Progress | None = None) -> dict[str, object]:

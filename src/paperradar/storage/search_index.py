@@ -348,7 +348,12 @@ def _swap(tmp: Path, folder: Path) -> None:
 
 def drop(lib: Library) -> bool:
     """Remove the side index (after `papers rebuild` numbers the papers anew, its pks name other
-    papers); keyword search uses FTS5 until `paperradar index` builds it again."""
+    papers); keyword search uses FTS5 until `paperradar index` builds it again. Also removes the
+    per-word lists (`<library>.terms/`) of paperradar before this index, which nothing reads now."""
+    from . import side_path
+
+    if (lists := side_path(lib.path, ".terms")) is not None:
+        shutil.rmtree(lists, ignore_errors=True)
     folder = folder_of(lib)
     if folder is None or not folder.exists():
         return False
