@@ -20,7 +20,16 @@ import numpy as np
 
 from ..progress import Progress
 from . import MANIFEST, TIER_DIRS
-from .train import PRIOR_WEIGHT, Contexts, agreement, context_table, token_shares
+from .train import (
+    MAX_TOKENS,
+    PRIOR_WEIGHT,
+    SIF_A,
+    Contexts,
+    agreement,
+    context_table,
+    token_shares,
+    weight_rows,
+)
 
 SAMPLE = 4000  # texts the teacher reads by default (~2 minutes on 2 cores)
 HELD_OUT = 200  # of them, kept out of training to measure the agreement between the tiers
@@ -33,6 +42,7 @@ class TuneReport:
     texts: int
     tokens_seen: int
     prior_weight: float
+    sif_a: float  # the rows' SIF weighting, a / (a + p(token)) (train.py)
     agreement: float  # mean cosine, fast vs quality tier, on HELD_OUT texts left out of training
     seconds: float
 
@@ -78,11 +88,12 @@ def learn_contexts(
 def train_table(
     teacher: Any, tokenizer_json: Path, texts: list[str], progress: Progress | None = None
 ) -> tuple[np.ndarray, Contexts]:
-    """The fast tier's table trained on `texts` (may be empty: then every token's state alone)."""
+    """The fast tier's table trained on `texts` (may be empty: then every token's state alone),
+    its rows weighted by how rare their tokens were in `texts`."""
     vocab: dict[str, int] = json.loads(tokenizer_json.read_text(encoding="utf-8"))["model"]["vocab"]
     alone = alone_states(teacher, len(vocab), vocab["[CLS]"], vocab["[SEP]"])
     contexts = learn_contexts(teacher, texts, len(vocab), progress)
-    table = context_table(contexts, alone)
+    table = weight_rows(context_table(contexts, alone), contexts.counts)
     unused = [i for token, i in vocab.items() if token.startswith("[unused")]
     table[unused] = 0.0  # never produced by the tokenizer
     return table, contexts
@@ -96,6 +107,7 @@ def measure_agreement(teacher: Any, tokenizer_json: Path, table: np.ndarray, tex
 
     tokenizer = Tokenizer.from_file(str(tokenizer_json))
     tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_TOKENS)  # as the fast tier reads (the file itself says 128)
     ids = [e.ids for e in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
     return agreement(token_shares(ids, len(table)), table, teacher.embed_batch(texts))
 
@@ -108,7 +120,7 @@ def write_fast_tier(root: Path, table: np.ndarray, report: TuneReport) -> None:
 
     folder = root / TIER_DIRS["fast"]
     record = asdict(report) | {"seconds": None}  # no timings in the files: the build stays deterministic
-    record["recipe"] = "contextual averaging (train.py)"
+    record["recipe"] = "contextual averaging, rows SIF-weighted (train.py)"
     # the record goes in the manifest only: safetensors writes its metadata in hash-map order, which
     # differs from run to run, so the same table would not give the same bytes
     save_file({"embeddings": table.astype(np.float16)}, str(folder / "embeddings.safetensors"))
@@ -137,6 +149,7 @@ def tune(
         texts=contexts.texts,
         tokens_seen=int(np.count_nonzero(contexts.counts)),
         prior_weight=PRIOR_WEIGHT,
+        sif_a=SIF_A,
         agreement=round(measure_agreement(teacher, folder / "tokenizer.json", table, held), 4),
         seconds=round(time.perf_counter() - started, 1),
     )
