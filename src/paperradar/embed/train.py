@@ -16,7 +16,9 @@ tokenlearn itself needs `model2vec[distill]`, which pins transformers<5.4 (we ha
 torch at training time; this needs only numpy and scipy, so `paperradar models tune` runs without
 torch. Tried and dropped: refitting the table to the teacher's text vectors by ridge least
 squares (tokenlearn's objective) raised the held-out cosine to the teacher (0.70 -> 0.84 at 2,000
-texts) but not retrieval, so it is not part of the recipe (docs/evaluation.md).
+texts) but not retrieval, so it is not part of the recipe; so did per-token weights fitted the same
+way, and centring, removing the top principal component, PCA and whitening lowered CSFCube's dev
+queries and the agreement (bench/fast_tier_variants.py, docs/evaluation.md).
 Pure functions, no I/O.
 """
 
