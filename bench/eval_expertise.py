@@ -316,14 +316,12 @@ def _cross_validate(
 # ---------------------------------------------------------------- which vectors the default path gives
 
 
-def default_path_vectors(library_papers: int, index: bool = False) -> dict[str, Any]:
-    """Run the real CLI on a new library: `import` of `library_papers` other package papers (0:
+def default_path_vectors(home: Path, library_papers: int, index: bool = False) -> dict[str, Any]:
+    """Run the real CLI on a new library in `home`: `import` of `library_papers` other package papers (0:
     none), then `profile create --papers` and `recommend --among` with BibTeX files of fold 1's
     first participant (with `index`: then `paperradar index` and the same `recommend` again), and
     report which vectors `features_for` (what recommend ranks on) gives those papers: zero rows,
     and each row's least cosine to the quality and the fast tier's embedding of its text."""
-    import tempfile
-
     from paperradar.rank.ready import features_for
     from paperradar.storage import open_library
 
@@ -333,7 +331,6 @@ def default_path_vectors(library_papers: int, index: bool = False) -> dict[str, 
         prof = json.loads(f.readline())
     judged = load()[2][str(prof["participant_id"])]
     others = sorted(set(papers) - set(prof["profile_paper_ids"]) - set(judged))[:library_papers]
-    home = Path(tempfile.mkdtemp(prefix="expertise-path-"))
     if others:
         lines = [
             json.dumps({"id": f"s2:{i}", "title": papers[i]["title"], "abstract": papers[i].get("abstract")})
@@ -360,6 +357,13 @@ def default_path_vectors(library_papers: int, index: bool = False) -> dict[str, 
         "profile papers": _which(feats, lib, own),
         "judged papers": _which(feats, lib, cand),
     }
+
+
+def _in_temp_folder(library_papers: int, index: bool) -> dict[str, Any]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="expertise-path-") as home:
+        return default_path_vectors(Path(home), library_papers, index)
 
 
 def _cli(home: Path, *args: str) -> str:
@@ -406,7 +410,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.which_vectors:
         cases = [(0, False), (300, False), (2400, False), (2400, True)]
-        print(json.dumps([default_path_vectors(n, index) for n, index in cases], indent=2))
+        print(json.dumps([_in_temp_folder(n, index) for n, index in cases], indent=2))
         return
     res = run(args.tier)
     if args.json:
