@@ -265,6 +265,20 @@ def test_listing_record_with_published_and_updated():
     assert "other_classes" not in r.extra
 
 
+def test_arxiv_shaped_line_keeps_a_plain_date_or_year():
+    # An arXiv id and categories make a JSON line the snapshot's; its date under a common name
+    # (`date`, `year`) was dropped, so such a library had no dates and `recommend --days` found nothing.
+    lines = [
+        {"id": "2401.00001", "title": "One", "abstract": "A.", "categories": ["cs.LG"], "date": "2025-10-13"},
+        {"id": "2401.00002", "title": "Two", "abstract": "B.", "categories": ["cs.CL"], "year": 2023},
+    ]
+    text = "\n".join(json.dumps(line) for line in lines)
+    assert detect(Source.from_text(text, "papers.jsonl")) is arxiv_snapshot
+    one, two = arxiv_snapshot.parse(Source.from_text(text, "papers.jsonl"))
+    assert one.dates == {"published": PartialDate(2025, 10, 13)}
+    assert two.dates == {"published": PartialDate(2023)}
+
+
 def test_bad_lines_are_reported_with_line_numbers():
     good = (
         '{"id": "2410.09918", "title": "Dualformer", "abstract": "Fast and slow.", "authors": ["DiJia Su"]}'

@@ -69,7 +69,7 @@ FIELD_ALIASES = {
     "organization": "organisation",
 }
 ID_FIELDS = ("id", "arxiv", "doi", "corpus", "pmid", "s2", "url", "pdf")
-_DATE_FIELDS = ("published", "created", "updated", "listed")
+DATE_FIELDS = ("published", "created", "updated", "listed")
 _TEXT_FIELDS = ("comment", "venue", "organisation")
 _ARXIV_VENUE = re.compile(r"(?i)^\s*(?:arxiv|corr)\b")
 _ET_AL = re.compile(r"(?i)^(?:et\.?\s*al\.?|others|and others)$")
@@ -204,7 +204,7 @@ def _apply(rec: Record, field: str, value: Any) -> bool:
         return False  # the whole object stays in extra too: it names ids we have no namespace for
     if field in ("ids", "dates", "links"):
         return _apply_mapping(rec, field, value)
-    if field in _DATE_FIELDS:
+    if field in DATE_FIELDS:
         date = to_date(value)
         if date is not None:
             rec.dates[field] = date
@@ -269,7 +269,7 @@ def _apply_mapping(rec: Record, field: str, value: Any) -> bool:
     if field == "dates" and isinstance(value, dict):
         for kind, text in value.items():
             date = _iso_date(text)
-            if date is not None and kind in _DATE_FIELDS:
+            if date is not None and kind in DATE_FIELDS:
                 rec.dates[kind] = date
         return True
     if field == "links" and isinstance(value, dict):

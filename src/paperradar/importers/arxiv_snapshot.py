@@ -28,6 +28,7 @@ from ..normalize import (
     parse_arxiv_id,
     parse_date,
 )
+from ._columns import DATE_FIELDS, guess_columns, to_date
 from .base import Source
 
 NAME = "arxiv_snapshot"
@@ -209,6 +210,14 @@ def _split_names(authors_text: str) -> list[str]:
 # ---------------------------------------------------------------- the daily-listing corpus
 
 
+@lru_cache(maxsize=256)
+def _date_columns(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(date kind, the key holding it), guessed from the key names as the JSONL importer guesses
+    them, so a line with a plain `date` or `year` keeps it; once per shape of line."""
+    guessed = guess_columns(keys)
+    return tuple((kind, guessed[kind]) for kind in DATE_FIELDS if kind in guessed)
+
+
 def _fill_listing(record: Record, obj: dict[str, Any]) -> None:
     _arxiv_ids(record, obj.get("id"), None)
     authors = obj.get("authors")
@@ -219,9 +228,11 @@ def _fill_listing(record: Record, obj: dict[str, Any]) -> None:
     if isinstance(categories, str):
         categories = categories.split()
     record.categories = list(dict.fromkeys(c for c in categories or [] if isinstance(c, str)))
-    _put_date(record, "listed", obj.get("listing_date"))
-    _put_date(record, "published", obj.get("published"))
-    _put_date(record, "updated", obj.get("updated"))
+    for kind, column in _date_columns(tuple(obj)):  # listing_date, published, updated, or a plain `date`
+        value = obj[column]
+        date = _date(value) if isinstance(value, str) else to_date(value)
+        if date is not None:
+            record.dates[kind] = date
     if obj.get("other_classes"):
         record.extra["other_classes"] = obj["other_classes"]
     last = obj.get("last_listing_date")
