@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from .embed import TIER_DIRS, TIERS, Embedder
+from .embed import TIER_DIRS, TIERS, Embedder, Tier
 from .embed import text_for as text_of
 from .errors import BackendUnavailable
 from .progress import Progress
@@ -51,13 +52,16 @@ def update_index(
     embedder: Embedder,
     progress: Progress | None = None,
     batch: int = BATCH,
+    only: Collection[int] | None = None,
 ) -> IndexReport:
-    """Embed what is new or changed; each batch is its own transaction, so a stop loses at most one."""
+    """Embed what is new or changed (of the papers `only`, when given); each batch is its own
+    transaction, so a stop loses at most one."""
     start = time.perf_counter()
     report = IndexReport(embedder.model_id)
     done = lib.embedding_hashes(embedder.model_id)
     todo: list[tuple[int, str]] = []  # (pk, text hash): texts are read again per batch, so memory
-    for pk, title, abstract in lib.paper_texts():  # stays small at a million papers
+    papers = lib.paper_texts() if only is None else iter(lib.paper_texts_of(sorted(only)))
+    for pk, title, abstract in papers:  # stays small at a million papers
         text = text_of(title, abstract)
         if not text:
             report.empty += 1
@@ -90,12 +94,14 @@ def refresh_index(
     progress: Progress | None = None,
     defer_share: float = 0.0,
     batch: int = BATCH,
+    only: Collection[int] | None = None,
 ) -> dict[str, object]:
-    """`paperradar index` for one tier: embed what changed, then bring the ANN index (if the
-    library is big enough to have one) up to date (see `ann.sync_ann` for `defer_share`). Idempotent."""
+    """`paperradar index` for one tier: embed what changed (of `only`, when given), then bring the
+    ANN index (if the library is big enough to have one) up to date (see `ann.sync_ann` for
+    `defer_share`). Idempotent."""
     from .ann import sync_ann
 
-    report = update_index(lib, embedder, progress, batch)
+    report = update_index(lib, embedder, progress, batch, only)
     started = time.perf_counter()
     ann = sync_ann(lib, embedder.model_id, defer_share=defer_share)
     return {**report.as_json(), **ann, "ann_seconds": round(time.perf_counter() - started, 2)}
@@ -123,36 +129,60 @@ def pending(lib: Library, model_id: str) -> int:
     return count
 
 
-def import_tier(lib: Library) -> tuple[str, Embedder] | None:
-    """The tier that embeds an import's new papers: the quality tier when they are few (a day's
-    listing, up to `quality_import_max()`), the fast tier (~2,000/s) when many; None without models."""
+def unembedded(lib: Library, model_ids: list[str], at_most: int) -> list[int]:
+    """Papers with text that none of `model_ids` has embedded as it now reads (new papers, or
+    changed text), up to `at_most` of them."""
+    done = [lib.embedding_hashes(m) for m in model_ids]
+    out: list[int] = []
+    for pk, title, abstract in lib.paper_texts():
+        text = text_of(title, abstract)
+        if text and all(d.get(pk) != text_hash(text) for d in done):
+            out.append(pk)
+            if len(out) >= at_most:
+                break
+    return out
+
+
+def import_tier(lib: Library) -> tuple[str, Embedder, list[int] | None] | None:
+    """The tier that embeds an import's new papers, and which papers (None: all that tier lacks).
+    The quality tier when what it lacks is few (up to `quality_import_max()`, a day's listing);
+    else, when the papers no tier has embedded (the import's new ones) are that few, the quality
+    tier for those alone: a profile's file or a day's listing in a big fast-tier library gets the
+    vectors it is ranked by. The fast tier (~2,000/s) when many; None without models."""
+    limit = quality_import_max()
+    quality = _embedder("quality") if limit > 0 else None
+    fast = _embedder("fast")
+    if quality is not None:
+        if pending(lib, quality.model_id) <= limit:
+            return "quality", quality, None
+        new = unembedded(lib, [e.model_id for e in (quality, fast) if e is not None], limit + 1)
+        if len(new) <= limit:
+            return "quality", quality, new
+    return None if fast is None else ("fast", fast, None)
+
+
+def _embedder(tier: Tier) -> Embedder | None:
     from .embed import load_embedder
 
-    limit = quality_import_max()
     try:
-        quality = load_embedder("quality") if limit > 0 else None
-        if quality is not None and pending(lib, quality.model_id) <= limit:
-            return "quality", quality
-    except BackendUnavailable:
-        pass
-    try:
-        return "fast", load_embedder("fast")
+        return load_embedder(tier)
     except BackendUnavailable:
         return None
 
 
 def index_new_papers(lib: Library, progress: Progress | None = None) -> dict[str, object] | None:
-    """After an import or sync: embed the new papers with `import_tier`'s tier, so semantic and
-    hybrid search find them at once; `paperradar index` later upgrades the rest to the quality
-    tier. A small import leaves a big library's ANN file behind (searched exactly beside it) rather
-    than rewriting it. None when the models are not built (search stays keyword-only until then)."""
+    """After an import, sync or a profile's file: embed the new papers with `import_tier`'s tier,
+    so semantic and hybrid search and the ranking find them at once; `paperradar index` later
+    upgrades the rest to the quality tier. A small import leaves a big library's ANN file behind
+    (searched exactly beside it) rather than rewriting it. None when the models are not built
+    (search stays keyword-only until then)."""
     from .ann import DEFER_SHARE
 
     chosen = import_tier(lib)
     if chosen is None:
         return None
-    tier, embedder = chosen
-    return {"tier": tier, **refresh_index(lib, embedder, progress, defer_share=DEFER_SHARE)}
+    tier, embedder, only = chosen
+    return {"tier": tier, **refresh_index(lib, embedder, progress, defer_share=DEFER_SHARE, only=only)}
 
 
 _CACHE: dict[str, tuple[int, SearchIndex, Embedder]] = {}

@@ -1,7 +1,7 @@
 """Which papers a profile means: ids, aliases and pks resolved, a pasted list of ids, any file
 an importer reads (imported first, so papers already there are matched, not duplicated), and the
 ids of stored papers. The profile services (profiles.py, interests.py) share it.
-Does I/O through the library (an importable file is imported).
+Does I/O through the library (an importable file is imported and its new papers embedded).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from .errors import InvalidInput, NotFound
 from .importers.base import Source
 from .ingest import ImportReport
 from .normalize import ids_from_text
+from .progress import Progress
 from .storage.base import Library
 
 ID_LIST_MAX = 1 << 20  # a list of ids longer than this is not looked for
@@ -45,11 +46,16 @@ def id_lines(text: str) -> list[str] | None:
 
 
 def papers_in_source(
-    lib: Library, source: Source, fmt: str = "auto"
+    lib: Library, source: Source, fmt: str = "auto", *, index: bool = True, progress: Progress | None = None
 ) -> tuple[list[int], ImportReport | None]:
     """The papers a file or pasted text names, in its order: a list of ids is resolved; any other
-    importable text is imported first (papers already there are matched, not duplicated)."""
+    importable text is imported first (papers already there are matched, not duplicated), and the
+    new papers are then embedded as `paperradar import` embeds them (`imports.index_imported`:
+    the quality tier for up to `quality_import_max` new papers), so they are ranked by their
+    vectors at once; `index=False` skips that (as `import --no-index` does). `progress` hears the
+    embedding."""
     from . import importers
+    from .imports import index_imported
     from .ingest import import_source, prepare
 
     if fmt == "auto":
@@ -58,6 +64,8 @@ def papers_in_source(
         if ids is not None:
             return resolve_refs(lib, ids), None
     report = import_source(lib, source, fmt)
+    if index and (report.new or report.merged):
+        index_imported(lib, progress)
     module = importers.detect(source) if fmt == "auto" else importers.load(fmt)
     pks: list[int] = []
     for item in module.parse(source):
@@ -70,15 +78,19 @@ def papers_in_source(
     return list(dict.fromkeys(pks)), report
 
 
-def papers_in_file(lib: Library, path: str | Path) -> tuple[list[int], ImportReport | None]:
+def papers_in_file(
+    lib: Library, path: str | Path, *, index: bool = True, progress: Progress | None = None
+) -> tuple[list[int], ImportReport | None]:
     """`papers_in_source` for a file path, or standard input when path is '-'."""
     if str(path) == "-":
         import sys
 
-        return papers_in_source(lib, Source.from_bytes(sys.stdin.buffer.read(), "<stdin>"))
-    if not Path(path).is_file():
+        source = Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")
+    elif not Path(path).is_file():
         raise InvalidInput(f"{path}: no such file")
-    return papers_in_source(lib, Source.from_file(path))
+    else:
+        source = Source.from_file(path)
+    return papers_in_source(lib, source, index=index, progress=progress)
 
 
 def ids_of(lib: Library, pks: list[int]) -> dict[int, str]:

@@ -41,7 +41,7 @@ def import_cmd(
         ),
     ] = None,
     no_index: Annotated[
-        bool, typer.Option("--no-index", help="Skip embedding the new papers (fast tier) after the import.")
+        bool, typer.Option("--no-index", help="Skip embedding the new papers after the import.")
     ] = False,
     bulk: Annotated[
         bool | None,
@@ -60,7 +60,8 @@ def import_cmd(
 ) -> None:
     """Import papers from pasted pages, arXiv/Hugging Face files, CSV/JSONL/Parquet, BibTeX or RIS.
 
-    New papers are then embedded by the fast model, so semantic search finds them at once
+    New papers are then embedded, so semantic search and recommendations use them at once: by the
+    quality model when they are at most quality_import_max (2,000), else by the fast model
     (`paperradar index` upgrades them to the quality model)."""
     mapping = _parse_map(column_map)
     cluster = make_cluster(ray, ray_workers, ray_threads, shard_lines=ray_shard_lines)
@@ -99,8 +100,8 @@ def _print_failure(message: str) -> None:
 
 
 def _index_new(lib: Library) -> dict[str, object] | None:
-    """Embed the new papers (fast tier) and build the ranking features, with a progress bar."""
-    with progress_bar("embedding new papers (fast)") as progress:
+    """Embed the new papers (index.import_tier's tier) and build the ranking features, with a progress bar."""
+    with progress_bar("embedding new papers") as progress:
         report = index_imported(lib, progress)["index"]
     if report is None:
         err.print("semantic search is off until the embedding models are built (`make models`)")

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import InvalidInput
-from . import JsonFlag, LazyModule, app, display_title, err, library, out, print_json, settings
+from . import JsonFlag, LazyModule, app, display_title, err, library, out, print_json, progress_bar, settings
 
 if TYPE_CHECKING:
     from .. import authors, paper_refs, steering
@@ -29,6 +29,19 @@ profile_app = typer.Typer(
 app.add_typer(profile_app, name="profile")
 
 NameArg = Annotated[str, typer.Argument(help="The profile's name.")]
+NoIndex = Annotated[
+    bool,
+    typer.Option(
+        "--no-index", help="Skip embedding the file's new papers after importing them (as import does)."
+    ),
+]
+
+
+def _file_papers(lib: Library, path: str, no_index: bool) -> list[int]:
+    """The papers a file names; new ones imported, then embedded as `paperradar import` embeds
+    them (paper_refs.papers_in_source), with the same bar on a terminal."""
+    with progress_bar("embedding new papers") as progress:
+        return paper_refs.papers_in_file(lib, path, index=not no_index, progress=progress)[0]
 
 
 @profile_app.command("create")
@@ -50,19 +63,24 @@ def create_cmd(
         str | None,
         typer.Option("--zotero", help="A Zotero collection (by name; or a zotero.sqlite[#collection] path)."),
     ] = None,
+    no_index: NoIndex = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a profile from an author name and/or a file of papers (new papers are imported);
-    with neither, an empty profile that learns from `profile rate`."""
+    """Create a profile from an author name and/or a file of papers (new papers are imported and
+    embedded, as `paperradar import` does); with neither, an empty profile that learns from
+    `profile rate`."""
     with library() as lib:
-        pks = paper_refs.papers_in_file(lib, papers)[0] if papers else None
+        pks = _file_papers(lib, papers, no_index) if papers else None
         if zotero_collection:  # issue 14: a Zotero collection's papers are the profile's sources
             from .. import zotero
 
             papers = f"zotero:{zotero_collection}"
-            pks = paper_refs.papers_in_source(
-                lib, zotero.source_for(papers, settings=settings()), "zotero_json"
-            )[0]
+            source = zotero.source_for(papers, settings=settings())
+            with progress_bar("embedding new papers") as progress:
+                found = paper_refs.papers_in_source(
+                    lib, source, "zotero_json", index=not no_index, progress=progress
+                )
+            pks = found[0]
         if papers and not pks:
             raise InvalidInput(f"{papers}: no papers found in it")
         try:
@@ -156,11 +174,12 @@ def delete_cmd(name: NameArg, as_json: JsonFlag = False) -> None:
 def add_cmd(
     name: NameArg,
     refs: Annotated[list[str], typer.Argument(help="Paper ids, or one importable file.")],
+    no_index: NoIndex = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Add papers to a profile (ids, or a file: new papers are imported)."""
+    """Add papers to a profile (ids, or a file: new papers are imported and embedded)."""
     with library() as lib:
-        profile = svc.add_papers(lib, name, _refs(lib, refs))
+        profile = svc.add_papers(lib, name, _refs(lib, refs, no_index))
     _show(profile, as_json)
 
 
@@ -176,11 +195,11 @@ def remove_cmd(
     _show(profile, as_json)
 
 
-def _refs(lib: Library, refs: list[str]) -> list[str | int]:
+def _refs(lib: Library, refs: list[str], no_index: bool) -> list[str | int]:
     from pathlib import Path
 
     if len(refs) == 1 and (refs[0] == "-" or Path(refs[0]).is_file()):
-        return list(paper_refs.papers_in_file(lib, refs[0])[0])
+        return list(_file_papers(lib, refs[0], no_index))
     return list(refs)
 
 
@@ -342,13 +361,14 @@ def recommend_cmd(
         float | None, typer.Option(help="Minimum score: a percentile 0-1 (default: the profile's threshold).")
     ] = None,
     no_mark: Annotated[bool, typer.Option("--no-mark", help="Do not mark the results as seen.")] = False,
+    no_index: NoIndex = False,
     as_json: JsonFlag = False,
 ) -> None:
     """New papers for a profile, best first, each with the reasons it was chosen."""
     if among is not None and query is not None:
         raise InvalidInput("give --among or --query, not both")
     with library() as lib:
-        pks = paper_refs.papers_in_file(lib, among)[0] if among is not None else None
+        pks = _file_papers(lib, among, no_index) if among is not None else None
         recs = rec.recommend(
             lib,
             name,
