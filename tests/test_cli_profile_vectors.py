@@ -151,3 +151,27 @@ def test_web_profile_from_an_uploaded_file_gets_quality_vectors(cli, big_library
     assert len(ids) == 3
     have, least = _quality_rows(db_path, ids)
     assert have == 3 and least > 0.99
+
+
+def test_few_new_papers_in_a_big_fast_library_get_the_quality_tier_alone(cli, big_library, db_path):
+    """The tier rule: quality for the papers no tier has embedded when they are at most
+    quality_import_max (only those: the library's fast papers are left to `paperradar index`),
+    the fast tier when they are more."""
+    from paperradar.importers.base import Source
+    from paperradar.index import index_new_papers
+    from paperradar.ingest import import_source
+
+    lib = _open(db_path)
+    try:
+        quality = load_embedder("quality").model_id
+        import_source(lib, Source.from_file(_bib(big_library / "five.bib", "five", 5, 2)))
+        report = index_new_papers(lib)
+        assert report is not None and report["tier"] == "quality" and report["embedded"] == 5
+        assert lib.embedding_models()[quality] == 5  # not the 30 fast-tier papers
+        import_source(lib, Source.from_file(_bib(big_library / "many.bib", "many", 12, 5)))
+        report = index_new_papers(lib)
+        assert report is not None and report["tier"] == "fast"
+        assert report["embedded"] == 12 + 5  # all the fast tier lacks, the five quality ones too
+        assert lib.embedding_models()[quality] == 5
+    finally:
+        lib.close()

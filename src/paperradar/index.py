@@ -120,27 +120,24 @@ def quality_import_max() -> int:
 
 def pending(lib: Library, model_id: str) -> int:
     """How many papers have text that `model_id` has not embedded (new or changed)."""
-    done = lib.embedding_hashes(model_id)
+    return lacking(lib, model_id, [], 0)[0]
+
+
+def lacking(lib: Library, model_id: str, others: list[str], at_most: int) -> tuple[int, list[int]]:
+    """In one pass over the texts: how many papers `model_id` lacks (text it has not embedded as
+    it now reads), and up to `at_most` of those that none of `others` has embedded either (new
+    papers, or changed text)."""
+    done, elsewhere = lib.embedding_hashes(model_id), [lib.embedding_hashes(m) for m in others]
     count = 0
+    new: list[int] = []
     for pk, title, abstract in lib.paper_texts():
         text = text_of(title, abstract)
-        if text and done.get(pk) != text_hash(text):
-            count += 1
-    return count
-
-
-def unembedded(lib: Library, model_ids: list[str], at_most: int) -> list[int]:
-    """Papers with text that none of `model_ids` has embedded as it now reads (new papers, or
-    changed text), up to `at_most` of them."""
-    done = [lib.embedding_hashes(m) for m in model_ids]
-    out: list[int] = []
-    for pk, title, abstract in lib.paper_texts():
-        text = text_of(title, abstract)
-        if text and all(d.get(pk) != text_hash(text) for d in done):
-            out.append(pk)
-            if len(out) >= at_most:
-                break
-    return out
+        if not text or done.get(pk) == (h := text_hash(text)):
+            continue
+        count += 1
+        if len(new) < at_most and all(d.get(pk) != h for d in elsewhere):
+            new.append(pk)
+    return count, new
 
 
 def import_tier(lib: Library) -> tuple[str, Embedder, list[int] | None] | None:
@@ -153,9 +150,10 @@ def import_tier(lib: Library) -> tuple[str, Embedder, list[int] | None] | None:
     quality = _embedder("quality") if limit > 0 else None
     fast = _embedder("fast")
     if quality is not None:
-        if pending(lib, quality.model_id) <= limit:
+        others = [fast.model_id] if fast is not None else []
+        count, new = lacking(lib, quality.model_id, others, limit + 1)
+        if count <= limit:
             return "quality", quality, None
-        new = unembedded(lib, [e.model_id for e in (quality, fast) if e is not None], limit + 1)
         if len(new) <= limit:
             return "quality", quality, new
     return None if fast is None else ("fast", fast, None)
