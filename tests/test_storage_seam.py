@@ -126,6 +126,13 @@ def test_the_reads_moved_into_storage_agree_on_both_backends(any_lib):
     assert set(any_lib.paper_dates(pks)) == set(pks)
     sample = any_lib.sample_pks(3)
     assert sample == any_lib.sample_pks(3) and len(sample) == 3 and set(sample) <= set(pks)
+    chunks = list(any_lib.pk_id_chunks(7))  # a big library's working set reads ids in pk pages
+    assert [pk for chunk in chunks for pk, _ in chunk] == pks and all(len(c) <= 7 for c in chunks)
+    assert dict(pair for chunk in chunks for pair in chunk) == any_lib.paper_ids()
+    dates = any_lib.paper_dates(pks)
+    newest = set(pks[-3:]) | set(sorted((d, pk) for pk, d in dates.items() if d)[-3:][i][1] for i in range(3))
+    assert any_lib.newest_pks(3) == newest  # by row id and by date; undated papers are not newest
+    assert any_lib.profile_paper_pks() == set()
 
 
 def test_vectors_for_ranking_and_ann_rescoring_on_both_backends(any_lib):

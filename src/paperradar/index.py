@@ -281,6 +281,15 @@ def _single(
     return (index or VectorIndex.load(lib, embedder.model_id)), embedder
 
 
+def main_embedder(lib: Library) -> Embedder | None:
+    """The embedder of the library's main model (`_single`'s choice for a one-tier index), found
+    without opening an index: the dense rows of a big library's ranking features (rank/working_set.py)."""
+    have = lib.embedding_models()
+    by_model = {e.model_id: e for _, e in _tiers_with_vectors(have, None).values()}
+    chosen = main_model({m: have[m] for m in by_model})
+    return None if chosen is None else by_model[chosen]
+
+
 def is_fast_model(model_id: str) -> bool:
     """Whether a stored model id is the fast tier's (its files live in TIER_DIRS["fast"])."""
     return f"/{TIER_DIRS['fast']}-" in model_id

@@ -343,7 +343,7 @@ def _merge_rows(old: sparse.csr_matrix, keep: np.ndarray, new_rows: sparse.csr_m
 
 def _attach_dense(lib: Library, feats: Features) -> None:
     """The best vector each paper has (index.best_index's tier), one unit row per paper."""
-    embedder = working_set.main_embedder(lib) if feats.scope == "working" else _best_embedder(lib)
+    embedder = _main_embedder(lib) if feats.scope == "working" else _best_embedder(lib)
     if embedder is None:
         feats.dense, feats.dense_key = None, []
         return
@@ -355,6 +355,12 @@ def _attach_dense(lib: Library, feats: Features) -> None:
         cached = _dense_matrix(lib, feats, embedder)
         _write_dense(lib, key, cached)
     feats.dense, feats.dense_key = cached, key
+
+
+def _main_embedder(lib: Library) -> Embedder | None:
+    from ..index import main_embedder
+
+    return main_embedder(lib)
 
 
 def _best_embedder(lib: Library) -> Embedder | None:

@@ -28,7 +28,7 @@ import numpy as np
 from ..storage.base import Library
 
 if TYPE_CHECKING:
-    from ..index import Embedder
+    from ..embed import Embedder
 
 WORKING_SET_FROM = 200_000  # papers from which the features hold a working set, not every paper
 HASH_ROWS = 60_000  # papers first in id-hash order that get rows (>= FIT_SAMPLE, negatives + reference)
@@ -58,7 +58,7 @@ def first_by_hash(keys: np.ndarray, k: int) -> np.ndarray:
 def hash_first_pks(lib: Library, k: int) -> np.ndarray:
     """The pks of the first k papers of the library in id-hash order, in that order."""
     pks, keys = [], []
-    for chunk in _id_chunks(lib):
+    for chunk in lib.pk_id_chunks(100_000):
         pks.append(np.fromiter((p for p, _ in chunk), dtype=np.int64, count=len(chunk)))
         keys.append(hash_keys(i for _, i in chunk))
     if not pks:
@@ -69,24 +69,14 @@ def hash_first_pks(lib: Library, k: int) -> np.ndarray:
     return all_pks[first_by_hash(all_keys, k)]
 
 
-def _id_chunks(lib: Library, size: int = 100_000) -> Iterable[list[tuple[int, str]]]:
-    cur = lib.conn.execute("SELECT pk, id FROM papers")
-    while rows := cur.fetchmany(size):
-        yield [(int(r[0]), str(r[1])) for r in rows]
-
-
 def recent_pks(lib: Library, n: int) -> set[int]:
     """The newest n papers by row id and the newest n by date."""
-    by_pk = lib.conn.execute("SELECT pk FROM papers ORDER BY pk DESC LIMIT ?", (n,))
-    by_date = lib.conn.execute("SELECT pk FROM papers ORDER BY date DESC, pk DESC LIMIT ?", (n,))
-    return {int(r[0]) for r in by_pk} | {int(r[0]) for r in by_date}
+    return lib.newest_pks(n)
 
 
 def profile_pks(lib: Library) -> set[int]:
     """Every paper a profile holds or has marked (liked, disliked, not interested)."""
-    held = lib.conn.execute("SELECT paper_pk FROM profile_papers")
-    marked = lib.conn.execute("SELECT paper_pk FROM feedback")
-    return {int(r[0]) for r in held} | {int(r[0]) for r in marked}
+    return lib.profile_paper_pks()
 
 
 def working_set(lib: Library) -> tuple[np.ndarray, np.ndarray]:
@@ -95,17 +85,6 @@ def working_set(lib: Library) -> tuple[np.ndarray, np.ndarray]:
     first = hash_first_pks(lib, HASH_ROWS)
     pks = np.asarray(sorted(set(first.tolist()) | recent_pks(lib, RECENT) | profile_pks(lib)), dtype=np.int64)
     return pks, np.searchsorted(pks, first)
-
-
-def main_embedder(lib: Library) -> Embedder | None:
-    """The embedder of a working set's dense rows: best_index's for a big library, which is the
-    main model's (index._single), found without opening an index."""
-    from ..index import _tiers_with_vectors, main_model
-
-    have = lib.embedding_models()
-    by_model = {e.model_id: e for _, e in _tiers_with_vectors(have, None).values()}
-    chosen = main_model({m: have[m] for m in by_model})
-    return None if chosen is None else by_model[chosen]
 
 
 def model_vectors(lib: Library, pks: np.ndarray, embedder: Embedder) -> tuple[np.ndarray, np.ndarray]:

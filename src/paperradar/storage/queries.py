@@ -64,6 +64,27 @@ class PaperQueries:
         """pk -> the paper's id, for every paper."""
         return {int(r[0]): r[1] for r in self.conn.execute("SELECT pk, id FROM papers")}
 
+    def pk_id_chunks(self, size: int) -> Iterator[list[tuple[int, str]]]:
+        """Every paper's (pk, id), ascending by pk, `size` at a time (never all in memory at once)."""
+        after = 0
+        q = "SELECT pk, id FROM papers WHERE pk > ? ORDER BY pk LIMIT ?"
+        while rows := [(int(r[0]), str(r[1])) for r in self.conn.execute(q, (after, size))]:
+            yield rows
+            after = rows[-1][0]
+
+    def newest_pks(self, n: int) -> set[int]:
+        """The newest n papers by row id and the newest n by date."""
+        by_pk = self.conn.execute("SELECT pk FROM papers ORDER BY pk DESC LIMIT ?", (n,))
+        found = {int(r[0]) for r in by_pk}
+        q = "SELECT pk FROM papers WHERE date IS NOT NULL ORDER BY date DESC, pk DESC LIMIT ?"
+        by_date = self.conn.execute(q, (n,))  # NULLs sort first in PostgreSQL, last in SQLite
+        return found | {int(r[0]) for r in by_date}
+
+    def profile_paper_pks(self) -> set[int]:
+        """Every paper a profile holds or has marked (liked, disliked, not interested)."""
+        held = {int(r[0]) for r in self.conn.execute("SELECT paper_pk FROM profile_papers")}
+        return held | {int(r[0]) for r in self.conn.execute("SELECT paper_pk FROM feedback")}
+
     def papers_updated_after(self, stamp: str) -> set[int]:
         q = "SELECT pk FROM papers WHERE updated_at > ?"
         return {int(r[0]) for r in self.conn.execute(q, (stamp,))}
