@@ -209,13 +209,14 @@ def _stale(conn: sqlite3.Connection, side: SideIndex) -> tuple[frozenset[int], t
         int(r[0])
         for r in conn.execute("SELECT pk FROM papers WHERE updated_at > ? OR pk > ?", (mark, max_pk))
     ]
-    (old,) = conn.execute("SELECT count(*) FROM papers WHERE pk <= ?", (max_pk,)).fetchone()
+    # Whole-table reads only: SQLite answers them from its smallest index (0.06 s at 3M papers), where
+    # a range of pks reads the table itself (23 s at 3M from a cold cache, after every write).
+    (papers,) = conn.execute("SELECT count(*) FROM papers").fetchone()
+    (newer,) = conn.execute("SELECT count(*) FROM papers WHERE pk > ?", (max_pk,)).fetchone()
     removed: Sequence[int] = ()
-    if int(old) != len(side.pks):  # some were removed (a merge, `papers remove`)
-        have = np.fromiter(
-            (r[0] for r in conn.execute("SELECT pk FROM papers WHERE pk <= ?", (max_pk,))), np.int64
-        )
-        removed = np.setdiff1d(side.pks, have, assume_unique=True).tolist()
+    if int(papers) - int(newer) != len(side.pks):  # some were removed (a merge, `papers remove`)
+        have = np.fromiter((r[0] for r in conn.execute("SELECT pk FROM papers")), np.int64)
+        removed = np.setdiff1d(side.pks, have[have <= max_pk]).tolist()
     return frozenset(changed) | frozenset(removed), tuple(changed)
 
 
