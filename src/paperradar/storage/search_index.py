@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import tantivy
 
+from ..errors import InvalidInput
 from ..progress import Progress
 from . import fts
 from .base import Library
@@ -233,7 +234,7 @@ def build(lib: Library, progress: Progress | None = None, workers: int | None = 
     `workers` processes tokenize (default: `WORKERS` for a library of `MIN_PAPERS` or more, else none)."""
     conn, folder = sqlite_conn(lib), folder_of(lib)
     if conn is None or folder is None:
-        raise ValueError("a Tantivy side index is for SQLite libraries on disk")
+        raise InvalidInput("a Tantivy side index is for SQLite libraries on disk")
     started, version = time.perf_counter(), _data_version(conn)
     mark, max_pk, papers = conn.execute(
         "SELECT coalesce(max(updated_at), ''), coalesce(max(pk), 0), count(*) FROM papers"
