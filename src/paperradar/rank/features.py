@@ -17,7 +17,6 @@ those, which do I/O (the library and the cache folder).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -254,8 +253,7 @@ def _ids(lib: Library, pks: np.ndarray) -> list[str]:
 def id_hash_order(ids: Sequence[str], seed: str = "negatives") -> np.ndarray:
     """Row indices ordered by a hash of each paper's id: a random order that depends only on the
     ids, never on row numbers or insertion order (the same on every machine and rebuild)."""
-    keys = [hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=8).digest() for i in ids]
-    return np.asarray(sorted(range(len(ids)), key=keys.__getitem__), dtype=np.int64)
+    return np.argsort(working_set.hash_keys(ids, seed), kind="stable").astype(np.int64)
 
 
 def _build(lib: Library, key: list[object], policy: Policy) -> Features:

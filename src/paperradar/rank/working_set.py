@@ -41,7 +41,7 @@ def scope_of(key: list[object]) -> str:
 
 
 def hash_keys(ids: Iterable[str], seed: str = "negatives") -> np.ndarray:
-    """Each id's sort key in features.id_hash_order (its blake2b digest, as a big-endian uint64)."""
+    """Each id's sort key in features.id_hash_order: its blake2b digest, as a big-endian uint64."""
     digests = b"".join(hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=8).digest() for i in ids)
     return np.frombuffer(digests, dtype=">u8").astype(np.uint64)
 
@@ -69,21 +69,13 @@ def hash_first_pks(lib: Library, k: int) -> np.ndarray:
     return all_pks[first_by_hash(all_keys, k)]
 
 
-def recent_pks(lib: Library, n: int) -> set[int]:
-    """The newest n papers by row id and the newest n by date."""
-    return lib.newest_pks(n)
-
-
-def profile_pks(lib: Library) -> set[int]:
-    """Every paper a profile holds or has marked (liked, disliked, not interested)."""
-    return lib.profile_paper_pks()
-
-
 def working_set(lib: Library) -> tuple[np.ndarray, np.ndarray]:
     """The pks the features hold rows for (ascending) and, as row indices into them, the first
     HASH_ROWS papers in id-hash order (the features' hash order)."""
     first = hash_first_pks(lib, HASH_ROWS)
-    pks = np.asarray(sorted(set(first.tolist()) | recent_pks(lib, RECENT) | profile_pks(lib)), dtype=np.int64)
+    pks = np.asarray(
+        sorted(set(first.tolist()) | lib.newest_pks(RECENT) | lib.profile_paper_pks()), dtype=np.int64
+    )
     return pks, np.searchsorted(pks, first)
 
 
