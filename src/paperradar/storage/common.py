@@ -334,3 +334,9 @@ class CommonLibrary(Rebuilds, PaperQueries):
         if empty:
             problems.append(f"{empty} papers have no source record")
         return problems
+
+    def vectors_after(self, model_id: str, after_pk: int) -> Iterator[tuple[int, bytes]]:
+        """The model's vectors of papers with a pk above `after_pk`, in pk order: where a resumed
+        ANN build (ann.py) goes on from its checkpoint."""
+        q = "SELECT paper_pk, vector FROM embeddings WHERE model_id = ? AND paper_pk > ? ORDER BY paper_pk"
+        yield from self.conn.execute(q, (model_id, after_pk))
