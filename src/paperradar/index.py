@@ -9,8 +9,9 @@ model's vectors, loaded from the library. Does I/O through the library and the e
 from __future__ import annotations
 
 import hashlib
+import heapq
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -54,24 +55,18 @@ def update_index(
     batch: int = BATCH,
     only: Collection[int] | None = None,
 ) -> IndexReport:
-    """Embed what is new or changed (of the papers `only`, when given); each batch is its own
-    transaction, so a stop loses at most one."""
+    """Embed what is new or changed (of the papers `only`, when given: then only their texts and
+    hashes are read); each batch is its own transaction, so a stop loses at most one."""
     start = time.perf_counter()
     report = IndexReport(embedder.model_id)
-    done = lib.embedding_hashes(embedder.model_id)
     todo: list[tuple[int, str]] = []  # (pk, text hash): texts are read again per batch, so memory
-    papers = lib.paper_texts() if only is None else iter(lib.paper_texts_of(sorted(only)))
-    for pk, title, abstract in papers:  # stays small at a million papers
-        text = text_of(title, abstract)
-        if not text:
+    for pk, h in _hashed(lib, embedder.model_id, only):  # stays small at a million papers
+        if h is None:
             report.empty += 1
-            continue
-        h = text_hash(text)
-        if done.get(pk) == h:
-            report.unchanged += 1
-        else:
+        elif isinstance(h, str):
             todo.append((pk, h))
-    del done
+        else:
+            report.unchanged += 1
     for i in range(0, len(todo), batch):
         texts = {pk: text_of(t, a) for pk, t, a in lib.paper_texts_of([pk for pk, _ in todo[i : i + batch]])}
         chunk = [(pk, texts[pk], h) for pk, h in todo[i : i + batch] if pk in texts]
@@ -81,11 +76,47 @@ def update_index(
                 embedder.model_id,
                 [(pk, h, v.tobytes()) for (pk, _, h), v in zip(chunk, vectors, strict=True)],
             )
+            _recheck_changed(lib, {pk: h for pk, _, h in chunk})
         report.embedded += len(chunk)
         if progress:
             progress(report.embedded, len(todo), "embedding papers")
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _hashed(
+    lib: Library, model_id: str, only: Collection[int] | None
+) -> Iterator[tuple[int, str | bool | None]]:
+    """Each paper's (of `only`'s) text hash where `model_id` has not embedded its text as it now
+    reads; True where it has, None where the paper has no text. All papers: one pass over every
+    text; `only`: their texts and hashes alone, 10,000 at a time."""
+    if only is None:
+        done = lib.embedding_hashes(model_id)
+        for pk, title, abstract in lib.paper_texts():
+            yield pk, _state_of(_hash_or_none(title, abstract), done.get(pk))
+        return
+    pks = sorted(only)
+    for i in range(0, len(pks), 10_000):
+        hashes = lib.vector_hashes_of(pks[i : i + 10_000])
+        for pk, title, abstract in lib.paper_texts_of(pks[i : i + 10_000]):
+            yield pk, _state_of(_hash_or_none(title, abstract), hashes.get(pk, {}).get(model_id))
+
+
+def _state_of(h: str | None, stored: str | None) -> str | bool | None:
+    return True if h is not None and stored == h else h
+
+
+def _recheck_changed(lib: Library, embedded: dict[int, str]) -> None:
+    """Inside the transaction that stores vectors: a paper whose text changed while it was being
+    embedded goes on the text_checks list, so `lacking` sees its vector does not match."""
+    changed = [pk for pk, t, a in lib.paper_texts_of(sorted(embedded)) if embedded[pk] != _hash_or_none(t, a)]
+    if changed:
+        lib.add_text_checks(changed)
+
+
+def _hash_or_none(title: str | None, abstract: str | None) -> str | None:
+    text = text_of(title, abstract)
+    return text_hash(text) if text else None
 
 
 def refresh_index(
@@ -123,40 +154,91 @@ def pending(lib: Library, model_id: str) -> int:
     return lacking(lib, model_id, [], 0)[0]
 
 
-def lacking(lib: Library, model_id: str, others: list[str], at_most: int) -> tuple[int, list[int]]:
-    """In one pass over the texts: how many papers `model_id` lacks (text it has not embedded as
-    it now reads), and up to `at_most` of those that none of `others` has embedded either (new
-    papers, or changed text)."""
-    done, elsewhere = lib.embedding_hashes(model_id), [lib.embedding_hashes(m) for m in others]
-    count = 0
-    new: list[int] = []
-    for pk, title, abstract in lib.paper_texts():
-        text = text_of(title, abstract)
-        if not text or done.get(pk) == (h := text_hash(text)):
-            continue
-        count += 1
-        if len(new) < at_most and all(d.get(pk) != h for d in elsewhere):
-            new.append(pk)
-    return count, new
+@dataclass
+class TextState:
+    """What `lacking` needs to know of the library's texts without reading them all: the papers
+    whose text changed since their vectors were checked and still differs from some vector of
+    theirs (pk -> (text hash, {model id: its vector's hash})), and the papers without text."""
+
+    changed: dict[int, tuple[str, dict[str, str]]]
+    empty: set[int]
 
 
-def import_tier(lib: Library) -> tuple[str, Embedder, list[int] | None] | None:
-    """The tier that embeds an import's new papers, and which papers (None: all that tier lacks).
-    The quality tier when what it lacks is few (up to `quality_import_max()`, a day's listing);
-    else, when the papers no tier has embedded (the import's new ones) are that few, the quality
-    tier for those alone: a profile's file or a day's listing in a big fast-tier library gets the
-    vectors it is ranked by. The fast tier (~2,000/s) when many; None without models."""
+def text_state(lib: Library) -> TextState:
+    """Read the texts of the papers on the text_checks list (migration 16) and of the papers
+    without a title (only those can lack text: titles are stored cleaned, a blank one as none),
+    and take off the list each paper whose vectors all match its text (or that has no text or no
+    vector). The list is read and trimmed under the write lock, so a change committed meanwhile
+    stays listed."""
+    changed: dict[int, tuple[str, dict[str, str]]] = {}
+    if lib.text_checks():
+        with lib.transaction():
+            queued = lib.text_checks()
+            done: list[int] = []
+            for i in range(0, len(queued), 10_000):
+                hashes = lib.vector_hashes_of(queued[i : i + 10_000])
+                for pk, title, abstract in lib.paper_texts_of(queued[i : i + 10_000]):
+                    h, theirs = _hash_or_none(title, abstract), hashes.get(pk, {})
+                    if h is None or all(v == h for v in theirs.values()):
+                        done.append(pk)
+                    else:
+                        changed[pk] = (h, theirs)
+            lib.drop_text_checks(done)
+    empty = {pk for pk, t, a in lib.paper_texts_of(lib.weak_papers()) if not text_of(t, a)}
+    return TextState(changed, empty)
+
+
+def lacking(
+    lib: Library, model_id: str, others: list[str], at_most: int, state: TextState | None = None
+) -> tuple[int, list[int]]:
+    """How many papers `model_id` lacks (text it has not embedded as it now reads), and up to
+    `at_most` of those, lowest pk first, that none of `others` has embedded either (new papers,
+    or changed text). Reads no text but `text_state`'s: the count is the papers without a vector
+    of the model, less those without text, plus those whose vector no longer matches; the new
+    ones are the papers with a vector of none of the models (an anti-join on indexes), less those
+    without text, and the changed ones that no model has embedded as they now read."""
+    state = state or text_state(lib)
+    with_vector = lib.vector_hashes_of(sorted(state.empty))
+    vectorless_empty = sum(1 for pk in state.empty if model_id not in with_vector.get(pk, {}))
+    missing = lib.papers_stamp().count - lib.vector_count(model_id) - vectorless_empty
+    stale = sum(1 for h, theirs in state.changed.values() if theirs.get(model_id, h) != h)
+    if at_most <= 0:
+        return missing + stale, []
+    models = [model_id, *others]
+    new = set(heapq.nsmallest(at_most + len(state.empty), lib.papers_without_vectors(models))) - state.empty
+    new |= {pk for pk, (h, theirs) in state.changed.items() if all(theirs.get(m) != h for m in models)}
+    return missing + stale, sorted(new)[:at_most]
+
+
+def lacking_pks(lib: Library, model_id: str, state: TextState | None = None) -> list[int]:
+    """Every paper `model_id` lacks (new, or text changed since it was embedded), by pk."""
+    state = state or text_state(lib)
+    found = set(lib.papers_without_vectors([model_id])) - state.empty
+    found |= {pk for pk, (h, theirs) in state.changed.items() if theirs.get(model_id) != h}
+    return sorted(found)
+
+
+def import_tier(lib: Library) -> tuple[str, Embedder, list[int]] | None:
+    """The tier that embeds an import's new papers, and which papers. The quality tier when what
+    it lacks is few (up to `quality_import_max()`, a day's listing); else, when the papers no tier
+    has embedded (the import's new ones) are that few, the quality tier for those alone: a
+    profile's file or a day's listing in a big fast-tier library gets the vectors it is ranked by.
+    The fast tier (~2,000/s) when many; None without models. Reads the texts of changed papers
+    only (`lacking`), never every paper's."""
     limit = quality_import_max()
     quality = _embedder("quality") if limit > 0 else None
     fast = _embedder("fast")
+    if quality is None and fast is None:
+        return None
+    state = text_state(lib)
     if quality is not None:
         others = [fast.model_id] if fast is not None else []
-        count, new = lacking(lib, quality.model_id, others, limit + 1)
+        count, new = lacking(lib, quality.model_id, others, limit + 1, state)
         if count <= limit:
-            return "quality", quality, None
+            return "quality", quality, lacking_pks(lib, quality.model_id, state)
         if len(new) <= limit:
             return "quality", quality, new
-    return None if fast is None else ("fast", fast, None)
+    return None if fast is None else ("fast", fast, lacking_pks(lib, fast.model_id, state))
 
 
 def _embedder(tier: Tier) -> Embedder | None:

@@ -346,6 +346,22 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO last_keys (name, last) SELECT 'papers', pk FROM papers ORDER BY pk DESC LIMIT 1;
     """,
+    # 16 (issue 17): the papers whose text changed since their vectors were last checked against it,
+    # so finding what a model lacks (index.lacking, after every import) reads only their texts, not
+    # every paper's. A trigger adds a paper whose title or abstract changes; `index.update_index`
+    # adds one whose text changed while it was being embedded; `index.lacking` removes those whose
+    # vectors all match their text again. Every paper with a vector starts here: the first check
+    # after the upgrade reads their texts once.
+    """
+    CREATE TABLE text_checks (
+        paper_pk INTEGER PRIMARY KEY REFERENCES papers(pk) ON DELETE CASCADE
+    );
+    CREATE TRIGGER papers_text_checks AFTER UPDATE OF title, abstract ON papers
+    WHEN new.title IS NOT old.title OR new.abstract IS NOT old.abstract BEGIN
+        INSERT OR IGNORE INTO text_checks (paper_pk) VALUES (new.pk);
+    END;
+    INSERT OR IGNORE INTO text_checks (paper_pk) SELECT paper_pk FROM embeddings;
+    """,
 ]
 
 

@@ -306,6 +306,23 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO last_keys (name, last) SELECT 'papers', pk FROM papers ORDER BY pk DESC LIMIT 1;
     """,
+    # 6 (issue 17): SQLite migration 16 -- the papers whose text changed since their vectors were
+    # last checked against it (index.lacking reads only theirs)
+    """
+    CREATE TABLE text_checks (
+        paper_pk BIGINT PRIMARY KEY REFERENCES papers(pk) ON DELETE CASCADE
+    );
+    CREATE FUNCTION papers_text_checks() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.title IS DISTINCT FROM OLD.title OR NEW.abstract IS DISTINCT FROM OLD.abstract THEN
+            INSERT INTO text_checks (paper_pk) VALUES (NEW.pk) ON CONFLICT DO NOTHING;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER papers_text_checks AFTER UPDATE OF title, abstract ON papers
+        FOR EACH ROW EXECUTE FUNCTION papers_text_checks();
+    INSERT INTO text_checks (paper_pk) SELECT DISTINCT paper_pk FROM embeddings ON CONFLICT DO NOTHING;
+    """,
 ]
 
 MIGRATION_LOCK = 16_0001  # advisory lock: two processes opening a new library migrate one at a time

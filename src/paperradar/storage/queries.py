@@ -131,6 +131,44 @@ class PaperQueries:
         ).fetchone()
         return VectorModel(str(row[0]), int(row[1]) // 4) if row else None
 
+    # what a model's vectors lack, without reading every text (index.lacking, issue 17)
+
+    def vector_count(self, model_id: str) -> int:
+        """How many papers have a vector of `model_id` (a range of the embeddings_model index)."""
+        q = "SELECT count(*) FROM embeddings WHERE model_id = ?"
+        return int(self.conn.execute(q, (model_id,)).fetchone()[0])
+
+    def papers_without_vectors(self, model_ids: list[str]) -> Iterator[int]:
+        """The papers with a vector of none of these models, in no order (streamed): an anti-join
+        of a covering index of papers against the embeddings_model index, reading no row."""
+        q = (
+            "SELECT pk FROM papers p WHERE NOT EXISTS (SELECT 1 FROM embeddings e"
+            f" WHERE e.paper_pk = p.pk AND e.model_id IN ({_marks(model_ids)}))"
+        )
+        return (int(r[0]) for r in self.conn.execute(q, model_ids))
+
+    def vector_hashes_of(self, pks: list[int]) -> dict[int, dict[str, str]]:
+        """pk -> {model id: the hash of the text its vector was made from}, for these papers."""
+        out: dict[int, dict[str, str]] = {}
+        for chunk in _chunks(pks):
+            q = f"SELECT paper_pk, model_id, text_hash FROM embeddings WHERE paper_pk IN ({_marks(chunk)})"
+            for pk, model_id, h in self.conn.execute(q, chunk):
+                out.setdefault(int(pk), {})[str(model_id)] = str(h)
+        return out
+
+    def text_checks(self) -> list[int]:
+        """The papers whose text changed since their vectors were last checked (migration 16)."""
+        return [int(r[0]) for r in self.conn.execute("SELECT paper_pk FROM text_checks ORDER BY paper_pk")]
+
+    def add_text_checks(self, pks: list[int]) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO text_checks (paper_pk) VALUES (?)", [(pk,) for pk in pks]
+        )
+
+    def drop_text_checks(self, pks: list[int]) -> None:
+        for chunk in _chunks(pks):
+            self.conn.execute(f"DELETE FROM text_checks WHERE paper_pk IN ({_marks(chunk)})", chunk)
+
 
 class VectorReader:
     """A read-only SQLite connection to a library file, for the float32 vectors an ANN index
