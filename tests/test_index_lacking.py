@@ -73,7 +73,10 @@ def library_with_every_case(lib) -> None:
     for n in range(1, 13):
         put(lib, n, f"Paper {n} on graph networks", f"We study topic {n % 5} in depth.")
     put(lib, 13, None, None)  # no text, never lacking
+    put(lib, 14, None, "An untitled note on graph networks.")  # weak, with text
     update_index(lib, FAST)
+    with lib.transaction():
+        lib.drop_embeddings(FAST.model_id, [pk_of(lib, 1)])  # an old paper without a fast vector
     update_index(lib, QUALITY, only=[pk_of(lib, n) for n in (1, 2, 3, 4)])
     put(lib, 2, "Paper 2 on graph networks", "A longer abstract from another source, which wins.", "b.bib")
     put(
@@ -94,6 +97,7 @@ def library_with_every_case(lib) -> None:
     for n in (20, 21, 22):
         put(lib, n, f"A new paper {n} on proteins", "Folding proteins with diffusion models.")
     put(lib, 23, None, None)  # a new paper without text
+    put(lib, 24, None, "Another untitled note, a new one.")
     merge_papers(lib, f"arxiv:2401.{5:05d}", f"arxiv:2401.{7:05d}")  # paper 7 is removed
 
 
@@ -153,7 +157,7 @@ def test_lacking_reads_no_text_but_the_changed_and_the_untitled(tmp_path):
     assert read <= listed | untitled
     assert len(listed) == 3  # papers 2, 3 and 6: a vector of the old text remains
     unchanged = {pk_of(lib, n) for n in (1, 4, 8, 9, 10, 11, 12, 20, 21, 22)}
-    assert not read & unchanged and len(read) == 5  # the three and the two without text
+    assert not read & unchanged and len(read) == 7  # the three and the four untitled
     lib.close()
 
 

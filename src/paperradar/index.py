@@ -9,7 +9,6 @@ model's vectors, loaded from the library. Does I/O through the library and the e
 from __future__ import annotations
 
 import hashlib
-import heapq
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -158,15 +157,17 @@ def pending(lib: Library, model_id: str) -> int:
 class TextState:
     """What `lacking` needs to know of the library's texts without reading them all: the papers
     whose text changed since their vectors were checked and still differs from some vector of
-    theirs (pk -> (text hash, {model id: its vector's hash})), and the papers without text."""
+    theirs (pk -> (text hash, {model id: its vector's hash})), the weak papers (no title or no
+    id: few, indexed) and those of them without text (only a paper without a title can lack text:
+    titles are stored cleaned, a blank one as none)."""
 
     changed: dict[int, tuple[str, dict[str, str]]]
+    weak: set[int]
     empty: set[int]
 
 
 def text_state(lib: Library) -> TextState:
-    """Read the texts of the papers on the text_checks list (migration 16) and of the papers
-    without a title (only those can lack text: titles are stored cleaned, a blank one as none),
+    """Read the texts of the papers on the text_checks list (migration 16) and of the weak papers,
     and take off the list each paper whose vectors all match its text (or that has no text or no
     vector). The list is read and trimmed under the write lock, so a change committed meanwhile
     stays listed."""
@@ -184,8 +185,25 @@ def text_state(lib: Library) -> TextState:
                     else:
                         changed[pk] = (h, theirs)
             lib.drop_text_checks(done)
-    empty = {pk for pk, t, a in lib.paper_texts_of(lib.weak_papers()) if not text_of(t, a)}
-    return TextState(changed, empty)
+    weak = lib.weak_papers()
+    empty = {pk for pk, t, a in lib.paper_texts_of(weak) if not text_of(t, a)}
+    return TextState(changed, set(weak), empty)
+
+
+def _vectorless(lib: Library, model_id: str, state: TextState) -> tuple[int, set[int]]:
+    """The papers without a vector of `model_id`: how many of them are not weak (papers less
+    vectors less weak papers without one: every vector's paper exists), and which weak papers with
+    text are among them (looked up: they are few)."""
+    hashes = lib.vector_hashes_of(sorted(state.weak))
+    weak = {pk for pk in state.weak if model_id not in hashes.get(pk, {})}
+    return lib.papers_stamp().count - lib.vector_count(model_id) - len(weak), weak - state.empty
+
+
+def _vectorless_pks(lib: Library, model_id: str, state: TextState) -> set[int]:
+    """Every paper with text and no vector of `model_id`: the count says how many of the papers
+    that are not weak to read from the newest pk down (after an import: its new papers)."""
+    others, weak = _vectorless(lib, model_id, state)
+    return set(lib.vectorless_papers(model_id, others)) | weak
 
 
 def lacking(
@@ -193,19 +211,22 @@ def lacking(
 ) -> tuple[int, list[int]]:
     """How many papers `model_id` lacks (text it has not embedded as it now reads), and up to
     `at_most` of those, lowest pk first, that none of `others` has embedded either (new papers,
-    or changed text). Reads no text but `text_state`'s: the count is the papers without a vector
-    of the model, less those without text, plus those whose vector no longer matches; the new
-    ones are the papers with a vector of none of the models (an anti-join on indexes), less those
-    without text, and the changed ones that no model has embedded as they now read."""
+    or changed text). Reads no text but `text_state`'s: the count is the papers with text and no
+    vector of the model plus those whose vector no longer matches; the new ones are the papers
+    without a vector of the best-covered model (read from the newest pk down, as many as its
+    count says) that have none of the others' either, and the changed ones no model has
+    embedded as they now read."""
     state = state or text_state(lib)
-    with_vector = lib.vector_hashes_of(sorted(state.empty))
-    vectorless_empty = sum(1 for pk in state.empty if model_id not in with_vector.get(pk, {}))
-    missing = lib.papers_stamp().count - lib.vector_count(model_id) - vectorless_empty
+    unweak, weak = _vectorless(lib, model_id, state)
+    missing = unweak + len(weak)
     stale = sum(1 for h, theirs in state.changed.values() if theirs.get(model_id, h) != h)
     if at_most <= 0:
         return missing + stale, []
     models = [model_id, *others]
-    new = set(heapq.nsmallest(at_most + len(state.empty), lib.papers_without_vectors(models))) - state.empty
+    widest = max(models, key=lib.vector_count)  # the fewest papers without its vector
+    candidates = sorted(_vectorless_pks(lib, widest, state))
+    hashes = lib.vector_hashes_of(candidates)
+    new = {pk for pk in candidates if not any(m in hashes.get(pk, {}) for m in models)}
     new |= {pk for pk, (h, theirs) in state.changed.items() if all(theirs.get(m) != h for m in models)}
     return missing + stale, sorted(new)[:at_most]
 
@@ -213,7 +234,7 @@ def lacking(
 def lacking_pks(lib: Library, model_id: str, state: TextState | None = None) -> list[int]:
     """Every paper `model_id` lacks (new, or text changed since it was embedded), by pk."""
     state = state or text_state(lib)
-    found = set(lib.papers_without_vectors([model_id])) - state.empty
+    found = _vectorless_pks(lib, model_id, state)
     found |= {pk for pk, (h, theirs) in state.changed.items() if theirs.get(model_id) != h}
     return sorted(found)
 

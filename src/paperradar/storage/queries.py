@@ -138,14 +138,17 @@ class PaperQueries:
         q = "SELECT count(*) FROM embeddings WHERE model_id = ?"
         return int(self.conn.execute(q, (model_id,)).fetchone()[0])
 
-    def papers_without_vectors(self, model_ids: list[str]) -> Iterator[int]:
-        """The papers with a vector of none of these models, in no order (streamed): an anti-join
-        of a covering index of papers against the embeddings_model index, reading no row."""
+    def vectorless_papers(self, model_id: str, limit: int) -> list[int]:
+        """The `limit` highest-pk papers that are not weak and have no vector of `model_id`:
+        read from the newest pk down, so what the caller knows to be the few new papers costs a
+        few pages, not a pass over the library (each checked against the embeddings_model index)."""
+        if limit <= 0:
+            return []
         q = (
-            "SELECT pk FROM papers p WHERE NOT EXISTS (SELECT 1 FROM embeddings e"
-            f" WHERE e.paper_pk = p.pk AND e.model_id IN ({_marks(model_ids)}))"
+            "SELECT pk FROM papers p WHERE weak = 0 AND NOT EXISTS (SELECT 1 FROM embeddings e"
+            " WHERE e.model_id = ? AND e.paper_pk = p.pk) ORDER BY pk DESC LIMIT ?"
         )
-        return (int(r[0]) for r in self.conn.execute(q, model_ids))
+        return [int(r[0]) for r in self.conn.execute(q, (model_id, limit))]
 
     def vector_hashes_of(self, pks: list[int]) -> dict[int, dict[str, str]]:
         """pk -> {model id: the hash of the text its vector was made from}, for these papers."""
