@@ -15,9 +15,11 @@ Systems, all in this run on the same pools:
 - ours-dense-<tier>: `similar_to(mode="dense")` with the embeddings of that tier (baseline "dense MiniLM alone")
 - ours-hybrid-<tier>: `similar_to(mode="hybrid")`, reciprocal rank fusion, dense weight tuned on dev
 - ours-facet-<tier>: `similar_to(mode="hybrid", facet=<the query's facet>)`: the query's sentences of
-  that facet (labelled by paperradar's own key-sentence model, not CSFCube's labels) matched against
-  each candidate's sentences, all embedded by that tier, fused with the hybrid ranking; the dense
-  and facet weights tuned on dev
+  that facet (weighted by paperradar's own key-sentence model, not CSFCube's labels) matched by
+  optimal transport to each candidate's facet sentences, embedded by the product's default sentence
+  tier (the quality tier when built); z-scores of that, the whole paper's cosine (that tier's
+  index) and BM25, and BM25 of the facet sentences' words, summed with weights tuned on dev
+- ours-facet-defaults-<tier>: the same with the product's default weights (`similar.FACET_FUSION`)
 """
 
 from __future__ import annotations
@@ -36,7 +38,40 @@ import numpy as np
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval" / "csfcube"
 WEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0)
-FACET_WEIGHTS = (0.5, 1.0, 2.0, 4.0)
+# facet fusion grid (similar.FacetFusion): whole-paper BM25, facet sentences, facet sentences' words
+FACET_GRID = [(wl, wf, wx) for wl in (0.25, 0.5, 1.0) for wf in (0.5, 1.0, 2.0) for wx in (0.0, 0.25, 0.5)]
+CACHE = Path(__file__).parent / "out" / "csfcube-cache"
+
+
+class CachedEmbedder:
+    """An embedder whose vectors are remembered by text in an .npz file (the bench's --cache)."""
+
+    def __init__(self, embedder, path: Path):  # type: ignore[no-untyped-def]
+        self.embedder, self.path = embedder, path
+        self.model_id, self.dim = embedder.model_id, embedder.dim
+        self.known: dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                if str(z["model_id"]) == embedder.model_id:
+                    self.known = dict(zip(z["texts"].tolist(), z["vectors"], strict=True))
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        todo = sorted({t for t in texts if t not in self.known})
+        t = time.perf_counter()
+        for i in range(0, len(todo), 256):
+            chunk = todo[i : i + 256]
+            self.known.update(zip(chunk, self.embedder.embed_batch(chunk), strict=True))
+            if i and i % 5120 == 0:
+                self.save()
+                print(
+                    f"# {i:,} of {len(todo):,} sentences in {time.perf_counter() - t:.0f} s", file=sys.stderr
+                )
+        return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def save(self) -> None:
+        texts = list(self.known)
+        vectors = np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+        np.savez(self.path, model_id=self.model_id, texts=np.array(texts), vectors=vectors)
 
 
 def load() -> tuple[dict[str, dict], dict[str, dict[str, int]], dict[str, str], dict[str, list[str]]]:
@@ -111,17 +146,20 @@ def sklearn_rankers(corpus: dict[str, dict]):  # type: ignore[no-untyped-def]
 
 
 def build_library(tmp: Path, tiers: tuple[str, ...] = ("fast", "quality")):  # type: ignore[no-untyped-def]
-    """The CSFCube corpus imported through paperradar's own importer, indexed by every built tier."""
+    """The CSFCube corpus imported through paperradar's own importer, indexed by every built tier.
+    A library already in `tmp` (a --cache folder) is reused: only what is missing is embedded."""
     from paperradar.importers.base import Source
     from paperradar.index import VectorIndex, update_index
     from paperradar.ingest import import_source
     from paperradar.storage import open_library
 
+    fresh = not (tmp / "csfcube.db").exists()
     lib = open_library(tmp / "csfcube.db")
-    report = import_source(
-        lib, Source.from_file(SHARED / "corpus.jsonl.gz"), "tabular_jsonl", {"corpus": "paper_id"}
-    )
-    assert report.read == 4205 and not report.rejected, report.as_json()
+    if fresh:
+        report = import_source(
+            lib, Source.from_file(SHARED / "corpus.jsonl.gz"), "tabular_jsonl", {"corpus": "paper_id"}
+        )
+        assert report.read == 4205 and not report.rejected, report.as_json()
     indexes = {}
     try:
         from paperradar.embed import load_embedder
@@ -149,23 +187,39 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--tiers", nargs="+", default=["fast", "quality"], help="embedding tiers to evaluate")
+    ap.add_argument(
+        "--cache",
+        action="store_true",
+        help=f"keep the library and the sentence vectors in {CACHE} and reuse them (delete it to rebuild)",
+    )
     args = ap.parse_args()
     if not SHARED.exists():
         sys.exit(f"{SHARED} not found: this evaluation needs ../shared/eval/csfcube")
     from paperradar.embed import load_embedder
     from paperradar.facets import SentenceVectors
-    from paperradar.similar import similar_to
+    from paperradar.similar import FACET_FUSION, FacetFusion, default_sentence_vectors, similar_to
 
     corpus, qrels, facet_of, splits = load()
     baselines = sklearn_rankers(corpus)
     with tempfile.TemporaryDirectory() as tmp:
-        lib, indexes = build_library(Path(tmp), tuple(args.tiers))
+        folder = CACHE if args.cache else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        lib, indexes = build_library(folder, tuple(args.tiers))
         pk_of = {pid: lib.resolve(f"corpus:{int(pid)}") for pid in corpus}
         pid_of = {pk: pid for pid, pk in pk_of.items()}
 
-        sentence_vectors = {tier: SentenceVectors(load_embedder(tier)) for tier in indexes}
+        default = default_sentence_vectors()  # what `paperradar similar --facet` embeds sentences with
+        sentences = None
+        if default is not None:
+            embedder = default.embedder
+            if args.cache:  # the same embedder, its vectors remembered on disk
+                tier = "quality" if embedder.model_id == load_embedder("quality").model_id else "fast"
+                embedder = CachedEmbedder(embedder, CACHE / f"sentences-{tier}.npz")
+                SentenceVectors(embedder).of([corpus[p]["abstract"] for p in corpus])
+                embedder.save()
+            sentences = SentenceVectors(embedder)
 
-        def ours(mode: str, tier: str | None, weight: float = 1.0, facet_weight: float | None = None):  # type: ignore[no-untyped-def]
+        def ours(mode: str, tier: str | None, weight: float = 1.0, fusion: tuple | None = None):  # type: ignore[no-untyped-def]
             def rank(qid: str, pool: list[str]) -> list[str]:
                 qpk = pk_of[qid.split("_")[0]]
                 hits = similar_to(
@@ -176,9 +230,9 @@ def main() -> None:
                     index=indexes.get(tier) if tier else None,
                     mode=mode,
                     dense_weight=weight,
-                    facet=facet_of[qid] if facet_weight else None,
-                    sentence_vectors=sentence_vectors.get(tier) if facet_weight and tier else None,
-                    facet_weight=facet_weight or 1.0,
+                    facet=facet_of[qid] if fusion else None,
+                    sentence_vectors=sentences,
+                    facet_fusion=FacetFusion(*fusion) if fusion else FACET_FUSION,
                 )
                 ranked = [pid_of[h.pk] for h in hits]
                 return ranked + [p for p in pool if p not in set(ranked)]  # unmatched ones last
@@ -191,12 +245,14 @@ def main() -> None:
         for tier in indexes:
             systems[f"ours-dense-{tier}"] = ours("dense", tier)
             tuned[f"ours-hybrid-{tier}"] = {w: ours("hybrid", tier, w) for w in WEIGHTS}
-            tuned[f"ours-facet-{tier}"] = {
-                (w, fw): ours("hybrid", tier, w, fw) for w in WEIGHTS for fw in FACET_WEIGHTS
-            }
+            if sentences is not None:
+                tuned[f"ours-facet-{tier}"] = {w: ours("hybrid", tier, fusion=w) for w in FACET_GRID}
+                defaults = (FACET_FUSION.lexical, FACET_FUSION.sentences, FACET_FUSION.words)
+                systems[f"ours-facet-defaults-{tier}"] = ours("hybrid", tier, fusion=defaults)
         results = evaluate(systems, tuned, qrels, facet_of, splits)
         lib.close()
     results["models"] = {tier: ix.model_id for tier, ix in indexes.items()}
+    results["sentences"] = sentences.embedder.model_id if sentences is not None else None
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
     (out / f"csfcube-{'-'.join(args.tiers)}.json").write_text(json.dumps(results, indent=2))
@@ -261,7 +317,7 @@ def render(results: dict) -> str:
             f"{r['ndcg@20 method']:.2f} | {r['ndcg@20 result']:.2f} |"
         )
     lines.append(f"\nweights chosen on dev folds: {results['dense_weight_chosen_on_dev']}")
-    lines.append(f"models: {results.get('models')}")
+    lines.append(f"models: {results.get('models')}; sentences: {results.get('sentences')}")
     return "\n".join(lines)
 
 

@@ -92,6 +92,33 @@ def test_facet_weights_follow_the_abstract():
     assert w and all(abs(v.sum() - 1.0) < 1e-9 for v in w.values())
 
 
+def test_facet_transport_matches_facet_sentences_on_both_sides():
+    import numpy as np
+
+    from paperradar.facets import facet_scores
+
+    background, method, other = np.eye(3, dtype=np.float32)
+    query = np.stack([background, method])
+    by_method = np.array([0.0, 1.0])  # the query's method sentence carries the facet
+    shares_method = np.stack([other, method])
+    shares_background = np.stack([background, other])
+    scores = facet_scores(query, by_method, [shares_method, shares_background, np.zeros((0, 3))])
+    assert scores[0] > 0.45 > 0.05 > scores[1] and scores[2] == 0.0  # uniform masses: half can match
+    # the candidate's own weights count too: the same sentence scores less where it is not its method
+    as_method, as_aside = [np.array([0.1, 0.9])], [np.array([0.9, 0.1])]
+    assert facet_scores(query, by_method, [shares_method], as_method)[0] > 0.9
+    assert facet_scores(query, by_method, [shares_method], as_aside)[0] < 0.15
+
+
+def test_facet_sentences_are_embedded_by_the_quality_tier():
+    from paperradar.embed import load_embedder
+    from paperradar.similar import default_sentence_vectors
+
+    _need_models()
+    vectors = default_sentence_vectors()
+    assert vectors is not None and vectors.embedder.model_id == load_embedder("quality").model_id
+
+
 def test_facet_through_the_api_and_the_paper_page(tmp_path):
     from web_helpers import client_for, demo_library, is_error
 

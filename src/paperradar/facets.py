@@ -1,13 +1,14 @@
 """Facet-aware similarity: how close two papers are in their background, their method or their
 results (the facets of CSFCube), scored sentence by sentence.
 
-A query paper's abstract is split into sentences (`highlights.sentences`), and each sentence gets a
-weight per facet from the key-sentence model of `highlights.py` (its "idea" score speaks for the
-method, its "result" score for the results; background is what is neither, early in the abstract).
-A candidate's facet score is the weighted mean, over the query's sentences, of each sentence's best
-cosine to any of the candidate's sentences (multi-vector "max-sim" matching, as in the Aspire models
-that came with CSFCube). `similar.similar_to` fuses it with the whole-paper score. Pure functions
-over numpy arrays and an embedder passed in; embedding is the only work done.
+An abstract is split into sentences (`highlights.sentences`), and each sentence gets a weight per
+facet from the key-sentence model of `highlights.py` (its "idea" score speaks for the method, its
+"result" score for the results; background is what is neither, early in the abstract). Both papers
+are weighted so: the query paper's facet sentences are matched to the candidate's facet sentences
+by optimal transport (entropic, Sinkhorn; the weights are the masses, the cost 1 - cosine), as
+Aspire's otAspire did for CSFCube, here with untrained sentence vectors. The score is the cosine
+the plan carries. `similar.similar_to` fuses it with the whole-paper evidence. Pure functions over
+numpy arrays and an embedder passed in; embedding is the only work done.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -43,6 +45,21 @@ def facet_weights(sents: Sequence[str]) -> dict[str, np.ndarray]:
     return {f: w / w.sum() if w.sum() > 0 else np.full(n, 1.0 / n) for f, w in raw.items()}
 
 
+@lru_cache(maxsize=20_000)
+def abstract_sentences(abstract: str) -> tuple[str, ...]:
+    """`highlights.sentences(abstract)`, remembered (splitting is a slow regular expression)."""
+    return tuple(sentences(abstract))
+
+
+@lru_cache(maxsize=20_000)
+def abstract_facet_weights(abstract: str) -> dict[str, np.ndarray]:
+    """`facet_weights` of an abstract's sentences, remembered per abstract (arrays read-only)."""
+    out = facet_weights(abstract_sentences(abstract))
+    for w in out.values():
+        w.setflags(write=False)
+    return out
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-x)))
 
@@ -56,7 +73,7 @@ class SentenceVectors:
 
     def of(self, abstracts: Sequence[str]) -> list[np.ndarray]:
         """For each abstract, its sentences' unit vectors (one row per sentence; none if empty)."""
-        split = [sentences(a) for a in abstracts]
+        split = [abstract_sentences(a) for a in abstracts]
         todo = sorted({s for ss in split for s in ss if _key(s) not in self._cache})
         if todo:
             for s, v in zip(todo, self.embedder.embed_batch(todo), strict=True):
@@ -71,13 +88,36 @@ def _key(sentence: str) -> bytes:
     return hashlib.blake2b(sentence.encode(), digest_size=12).digest()
 
 
-def facet_scores(query: np.ndarray, weights: np.ndarray, candidates: Sequence[np.ndarray]) -> np.ndarray:
-    """For each candidate, the weighted mean over the query's sentences of the best cosine to one
-    of the candidate's sentences (0 for a candidate without sentences)."""
+OT_EPSILON = 0.05  # entropic regularisation of the transport (on cosine costs in [0, 2])
+OT_ITERATIONS = 100
+
+
+def facet_scores(
+    query: np.ndarray,
+    weights: np.ndarray,
+    candidates: Sequence[np.ndarray],
+    candidate_weights: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
+    """For each candidate, the cosine carried by the optimal transport of the query's sentences
+    (masses `weights`) onto the candidate's sentences (masses `candidate_weights`, uniform when
+    not given); 0 for a candidate without sentences."""
     out = np.zeros(len(candidates), dtype=np.float64)
     if len(query) == 0:
         return out
     for i, rows in enumerate(candidates):
         if len(rows):
-            out[i] = float(weights @ (query @ rows.T).max(axis=1))
+            mass = np.full(len(rows), 1.0 / len(rows)) if candidate_weights is None else candidate_weights[i]
+            out[i] = transported_cosine(query, weights, rows, mass)
     return out
+
+
+def transported_cosine(query: np.ndarray, a: np.ndarray, rows: np.ndarray, b: np.ndarray) -> float:
+    """Sinkhorn's entropic transport between two weighted sets of unit vectors; sum of plan x cosine."""
+    sims = (query @ rows.T).astype(np.float64)
+    kernel = np.exp(-(1.0 - sims) / OT_EPSILON)
+    u, v = np.ones(len(query)), np.ones(len(rows))
+    a, b = np.asarray(a, dtype=np.float64) + 1e-12, np.asarray(b, dtype=np.float64) + 1e-12
+    for _ in range(OT_ITERATIONS):
+        u = a / (kernel @ v + 1e-300)
+        v = b / (kernel.T @ u + 1e-300)
+    return float((u[:, None] * kernel * v[None, :] * sims).sum())

@@ -8,14 +8,13 @@ The same function ranks the whole library ("similar papers" in the CLI and web) 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import InvalidInput
-from .facets import FACETS, SentenceVectors, facet_scores, facet_weights
-from .highlights import sentences
+from .facets import FACETS, SentenceVectors, abstract_facet_weights, abstract_sentences, facet_scores
 from .index import SearchIndex
 from .stopwords import STOP_WORDS
 from .storage.base import Library
@@ -23,7 +22,6 @@ from .storage.base import Library
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
 MAX_TERMS = 64  # the query paper's words used for BM25
 DENSE_WEIGHT = 1.0  # weight of the dense ranking in fusion (the lexical one has weight 1)
-FACET_WEIGHT = 1.0  # weight of the facet ranking against the whole-paper one (chosen on CSFCube dev folds)
 FACET_WORDS = {"background": "background", "method": "method", "result": "results"}
 
 _STOP = STOP_WORDS  # scikit-learn's English list plus the domain list (stopwords.py)
@@ -39,6 +37,23 @@ def query_terms(title: str | None, abstract: str | None, limit: int = MAX_TERMS)
             if lw not in _STOP and len(out) < limit:
                 out.setdefault(lw)
     return list(out)
+
+
+@dataclass(frozen=True)
+class FacetFusion:
+    """How a facet query weighs its evidence: z-scores over the candidates, summed with these
+    weights; the whole-paper cosine has weight 1. `lexical`: BM25 of the whole paper's words;
+    `sentences`: the facet sentences matched by transport (facets.py); `words`: BM25 of the
+    words of the query's facet sentences."""
+
+    lexical: float = 0.5
+    sentences: float = 1.0
+    words: float = 0.25
+
+
+# Between the two CSFCube folds' dev choices, (1.0, 2.0, 0.5) and (0.5, 1.0, 0.0): see
+# docs/evaluation.md, "Facet-aware similar papers (issue 12)".
+FACET_FUSION = FacetFusion()
 
 
 @dataclass
@@ -71,16 +86,17 @@ def similar_to(
     dense_weight: float = DENSE_WEIGHT,
     facet: str | None = None,
     sentence_vectors: SentenceVectors | None = None,
-    facet_weight: float = FACET_WEIGHT,
+    facet_fusion: FacetFusion = FACET_FUSION,
 ) -> list[Similar]:
     """The papers most like paper `pk` (never itself), best first.
 
     mode: "lexical" (BM25 of its words), "dense" (embedding cosine; needs `index`), or "hybrid"
     (both, fused by reciprocal rank; falls back to lexical when there is no index).
-    facet: "background", "method" or "result": the candidates are re-ranked by how well their
-    sentences match the query paper's sentences of that facet (facets.py), fused by reciprocal rank
-    (weight `facet_weight`) with the ranking above. Sentences are embedded by `sentence_vectors`
-    (default: the fast tier, remembered per process).
+    facet: "background", "method" or "result": the candidates found above are re-ranked by a
+    weighted sum of z-scores (`facet_fusion`): the whole paper's cosine and BM25, how well their
+    sentences of that facet match the query paper's (optimal transport, facets.py) and BM25 of
+    the words of the query's facet sentences. Sentences are embedded by `sentence_vectors`
+    (default: the quality tier, else the fast tier; remembered per process).
     """
     if facet is not None and facet not in FACETS:
         raise InvalidInput(f"facet must be one of {', '.join(FACETS)}, not {facet!r}")
@@ -104,7 +120,8 @@ def similar_to(
     cos = dict(dense)
     matched: dict[int, float] = {}
     if facet is not None:
-        fused, matched = _by_facet(lib, row.abstract, fused, facet, sentence_vectors, facet_weight)
+        evidence = (dict(lexical), cos, row.abstract)
+        fused, matched = _by_facet(lib, pk, evidence, fused, facet, sentence_vectors, facet_fusion)
     best = sorted(fused.items(), key=lambda kv: -kv[1])[:limit]
     return [
         Similar(
@@ -121,38 +138,66 @@ def similar_to(
 
 def _by_facet(
     lib: Library,
-    abstract: str | None,
+    pk: int,
+    evidence: tuple[dict[int, float], dict[int, float], str | None],
     fused: dict[int, float],
     facet: str,
     vectors: SentenceVectors | None,
-    weight: float,
+    fusion: FacetFusion,
 ) -> tuple[dict[int, float], dict[int, float]]:
-    """The candidates re-ranked by facet: (fused scores, each candidate's facet match)."""
-    vectors = vectors or _default_sentence_vectors()
-    if vectors is None or not fused:
+    """The candidates re-ranked by facet: (fused scores, each candidate's facet match).
+    `evidence`: the whole paper's BM25 and cosine of each candidate, and the query's abstract."""
+    bm25, cosine, abstract = evidence
+    query_sents = abstract_sentences(abstract or "")
+    if not query_sents or not fused:  # nothing to match: no abstract, or no candidates
+        return fused, {}
+    vectors = vectors or default_sentence_vectors()
+    if vectors is None:  # no embedder built
         return fused, {}
     order = [p for p, _ in sorted(fused.items(), key=lambda kv: -kv[1])]
-    texts = {p: a for p, _, a in lib.paper_texts_of(order)}
-    query, *rows = vectors.of([abstract or ""] + [texts.get(p) or "" for p in order])
-    weights = facet_weights(sentences(abstract or ""))[facet]
-    scores = facet_scores(query, weights, rows)
-    by_facet = [order[i] for i in np.argsort(-scores, kind="stable")]
-    return rrf([(order, 1.0), (by_facet, weight)]), {p: float(x) for p, x in zip(order, scores, strict=True)}
+    texts = {p: a or "" for p, _, a in lib.paper_texts_of(order)}
+    weights = abstract_facet_weights(abstract or "")[facet]
+    query, *rows = vectors.of([abstract or ""] + [texts.get(p, "") for p in order])
+    cand_weights = [abstract_facet_weights(texts.get(p, ""))[facet] for p in order]
+    matched = facet_scores(query, weights, rows, cand_weights)
+    top = [s for s, w in zip(query_sents, weights, strict=True) if w >= 0.5 * weights.max()]
+    words = dict(lib.bm25_scores(query_terms(None, " ".join(top)), order, len(order), exclude=pk))
+    floor = min(cosine.values(), default=0.0)  # a candidate found by its words alone: the least cosine
+    total = (
+        fusion.lexical * _z([bm25.get(p, 0.0) for p in order])
+        + (_z([cosine.get(p, floor) for p in order]) if cosine else 0.0)
+        + fusion.sentences * _z(matched)
+        + fusion.words * _z([words.get(p, 0.0) for p in order])
+    )
+    return (
+        {p: float(x) for p, x in zip(order, total, strict=True)},
+        {p: float(x) for p, x in zip(order, matched, strict=True)},
+    )
+
+
+def _z(xs: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Standard scores (all 0 when the values are all equal)."""
+    x = np.asarray(xs, dtype=np.float64)
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
 _SENTENCES: dict[str, SentenceVectors] = {}
 
 
-def _default_sentence_vectors() -> SentenceVectors | None:
-    """Sentence vectors from the fast tier (thousands of sentences a second), one cache per process."""
+def default_sentence_vectors() -> SentenceVectors | None:
+    """Sentence vectors from the quality tier (MiniLM; on CSFCube its sentences beat the fast
+    tier's, which lowered every facet), else the fast tier; one cache per process."""
     from .embed import load_embedder
     from .errors import BackendUnavailable
 
-    try:
-        embedder = load_embedder("fast")
-    except BackendUnavailable:
-        return None
-    return _SENTENCES.setdefault(embedder.model_id, SentenceVectors(embedder))
+    for tier in ("quality", "fast"):
+        try:
+            embedder = load_embedder(tier)
+        except BackendUnavailable:
+            continue
+        return _SENTENCES.setdefault(embedder.model_id, SentenceVectors(embedder))
+    return None
 
 
 def _dense(index: SearchIndex, pk: int, pool: list[int] | None, depth: int) -> list[tuple[int, float]]:
