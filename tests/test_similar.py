@@ -110,6 +110,35 @@ def test_facet_transport_matches_facet_sentences_on_both_sides():
     assert facet_scores(query, by_method, [shares_method], as_aside)[0] < 0.15
 
 
+def test_facet_of_a_paper_without_abstract_falls_back_to_the_whole_paper(lib):
+    import json
+
+    from paperradar.facets import SentenceVectors
+
+    rows = [
+        {"title": "Low-rank gradient projection for memory-efficient training"},
+        {
+            "title": "Gradient projection saves optimizer memory",
+            "abstract": "Training is costly. We propose a low-rank gradient projection. It cuts memory by 65%.",
+        },
+        {
+            "title": "Memory-efficient training by low-rank adapters",
+            "abstract": "Adapters are popular. We train low-rank adapters on frozen weights. Memory drops.",
+        },
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    import_source(lib, Source.from_text(text, "papers.jsonl"), "tabular_jsonl")
+    pks = sorted(lib.list_pks())
+    vectors = SentenceVectors(HashingEmbedder())
+    plain = similar_to(lib, pks[0], mode="lexical")
+    by_method = similar_to(lib, pks[0], mode="lexical", facet="method", sentence_vectors=vectors)
+    assert [h.pk for h in by_method] == [h.pk for h in plain] and len(plain) == 2  # no abstract: no facet
+    assert not any(r.startswith("close in its") for h in by_method for r in h.reasons)
+    with_abstract = similar_to(lib, pks[1], mode="lexical", facet="method", sentence_vectors=vectors)
+    assert {h.pk for h in with_abstract} == {pks[0], pks[2]}
+    assert all(any(r.startswith("close in its method") for r in h.reasons) for h in with_abstract)
+
+
 def test_facet_sentences_are_embedded_by_the_quality_tier():
     from paperradar.embed import load_embedder
     from paperradar.similar import default_sentence_vectors
