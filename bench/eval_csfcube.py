@@ -1,6 +1,6 @@
 """CSFCube: re-rank each query paper's judged pool, NDCG@20 and MAP, ours next to baselines.
 
-    .venv/bin/python bench/eval_csfcube.py [--json]
+    .venv/bin/python bench/eval_csfcube.py [--tiers fast quality] [--cache] [--json]
 
 Protocol (Mysore et al. 2021, the official `ranking_eval.py` conventions): every query's pool of
 judged candidates is ranked; NDCG@20 on the graded labels (0-3, linear gain), MAP with grade >= 2
