@@ -217,3 +217,16 @@ def test_an_ordinary_build_checkpoints_as_it_goes_and_leaves_no_checkpoint_behin
     assert max(during) > 0  # checkpoints were written while it built
     assert checkpoint_files(library) == []
     assert [f.suffix for f in sorted(ann.ann_dir(library.path).iterdir())] == [".json", ".usearch"]
+
+
+def test_an_unreadable_finished_index_is_searched_exactly_and_rebuilt_at_the_next_change(library, caplog):
+    assert sync_ann(library, MODEL)["ann"] == "built"
+    index_file = next(ann.ann_dir(library.path).glob("*.usearch"))
+    index_file.write_bytes(index_file.read_bytes()[: index_file.stat().st_size // 2])  # a torn copy
+    with caplog.at_level(logging.WARNING, logger="paperradar.ann"):
+        assert AnnIndex.open(library, MODEL) is None  # the caller searches exactly; it used to raise
+    assert "cannot read" in caplog.text
+    pks = sorted(library.all_pks())
+    put(library, pks[PAPERS : PAPERS + 10], unit(np.random.default_rng(5), 10))
+    assert sync_ann(library, MODEL) == {"ann": "built", "vectors": PAPERS + 10}  # not a patch of it
+    assert_every_paper_finds_itself(library)

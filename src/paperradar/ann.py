@@ -128,7 +128,7 @@ def sync_ann(
     if changed is None or len(changed) > REBUILD_SHARE * count:
         index, action = _build(lib, model_id, count, upto, index_file, progress), "built"
     else:
-        index, action = _patch(lib, model_id, index_file, changed, upto), "updated"
+        index, action = _patch(lib, model_id, index_file, changed, upto)
     if index is None:  # the vectors went while they were read
         return _drop(lib, model_id, files, 0)
     _save(index, index_file, meta_file, {"model_id": model_id, "seq": upto, "vectors": len(index)})
@@ -316,8 +316,6 @@ def _load_checkpoint(
 ) -> tuple[Index, int, list[int]] | str:
     """The checkpoint's index, last pk, and the papers whose vectors changed since its build began;
     or the reason not to use it."""
-    from usearch.index import Index
-
     meta = _read_meta(_checkpoint_meta(index_file))
     if not isinstance(meta, dict):
         return "its description is missing or unreadable"
@@ -329,10 +327,12 @@ def _load_checkpoint(
         part = _checkpoint_part(index_file, last_pk)
         if meta.get("file") != part.name:
             return f"its description names {meta.get('file')!r}, not {part.name}"
-        index = Index.restore(str(part), view=False)
-    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as e:
-        return f"cannot read it ({type(e).__name__}: {e})"
-    if index is None or index.ndim != dim or len(index) != size or not index.contains(last_pk):
+    except (KeyError, TypeError, ValueError) as e:
+        return f"its description is incomplete ({type(e).__name__}: {e})"
+    index = _restore(part, view=False)
+    if index is None:
+        return f"cannot read {part.name}"
+    if index.ndim != dim or len(index) != size or not index.contains(last_pk):
         return f"{part.name} does not hold the {size:,} vectors of dimension {dim} its description says"
     if index.connectivity != CONNECTIVITY:
         return f"{part.name} has connectivity {index.connectivity}, not {CONNECTIVITY}"
@@ -347,14 +347,28 @@ def _load_checkpoint(
     return index, last_pk, changed
 
 
-def _patch(lib: Library, model_id: str, index_file: Path, changed: list[int], upto: int) -> Index | None:
+def _patch(
+    lib: Library, model_id: str, index_file: Path, changed: list[int], upto: int
+) -> tuple[Index | None, str]:
+    """The saved index with the changed papers' vectors applied ("updated"), or a new one
+    ("built") when the file cannot be read."""
+    index = _restore(index_file, view=False)
+    if index is None:
+        return _build(lib, model_id, lib.embedding_models().get(model_id, 0), upto, index_file, None), "built"
+    _apply_changes(lib, model_id, index, changed)
+    return index, "updated"
+
+
+def _restore(path: Path, view: bool) -> Index | None:
+    """The index in `path`, or None when it cannot be read (usearch raises on a truncated or foreign
+    file: "File is corrupted and can't fit all the nodes", "Not a dense USearch index!")."""
     from usearch.index import Index
 
-    index = Index.restore(str(index_file), view=False)
-    if index is None:  # an unreadable file: build it again
-        return _build(lib, model_id, lib.embedding_models().get(model_id, 0), upto, index_file, None)
-    _apply_changes(lib, model_id, index, changed)
-    return index
+    try:
+        return Index.restore(str(path), view=view)
+    except (ValueError, RuntimeError, OSError) as e:
+        log.warning("cannot read %s: %s", path, e)
+        return None
 
 
 def _apply_changes(lib: Library, model_id: str, index: Index, changed: list[int]) -> None:
@@ -413,9 +427,7 @@ class AnnIndex:
         meta = _read_meta(files[1])
         if not meta or meta.get("model_id") != model_id:
             return None
-        from usearch.index import Index
-
-        view = Index.restore(str(files[0]), view=True)
+        view = _restore(files[0], view=True)
         if view is None:  # unreadable: exact search until `paperradar index` builds it again
             log.warning("cannot read %s; searching exactly", files[0])
             return None
