@@ -13,6 +13,7 @@ the baseline and the resumed index. Load averages are recorded before and after 
 
     flock /tmp/p7/measure.lock .venv/bin/python bench/ann_resume.py [--size 300000] [--dim 256]
         [--interval 60] [--kill-at 0.8] [--chunk 50000] [--db bench/out/ann-resume/lib.db] [--json]
+        [--overhead-pairs N]   # only the overhead, N ABBA pairs of builds (wall and CPU ratios)
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def timed_build(lib: Any, interval: float) -> dict[str, Any]:
     ann.CHECKPOINT_SECONDS = interval
     ann._write_checkpoint = timed_write  # type: ignore[assignment]
     before = loadavg()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         result = sync_ann(lib, MODEL)
     finally:
@@ -97,6 +98,7 @@ def timed_build(lib: Any, interval: float) -> dict[str, Any]:
     return {
         "result": result,
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(time.process_time() - cpu, 1),  # every thread of this process
         "checkpoints": len(writes),
         "checkpoint_seconds": [round(s, 2) for s in writes],
         "load_before": before,
@@ -160,6 +162,25 @@ def recall_at_10(lib: Any, dim: int) -> float:
     return hits / (10 * len(queries))
 
 
+def overhead(lib: Any, interval: float, pairs: int) -> dict[str, Any]:
+    """Builds without (A) and with (B) checkpoints in ABBA order, so drift in the load falls on both;
+    the ratios of their summed wall and CPU times."""
+    runs: dict[str, list[dict[str, Any]]] = {"plain": [], "checkpointed": []}
+    for i in range(pairs):
+        order = ["plain", "checkpointed"] if i % 2 == 0 else ["checkpointed", "plain"]
+        for kind in order:
+            clear(lib)
+            runs[kind].append(timed_build(lib, float("inf") if kind == "plain" else interval))
+            print(kind, runs[kind][-1], file=sys.stderr, flush=True)
+    clear(lib)
+    total = {k: (sum(r["seconds"] for r in v), sum(r["cpu_seconds"] for r in v)) for k, v in runs.items()}
+    return {
+        **runs,
+        "wall_ratio": round(total["checkpointed"][0] / total["plain"][0], 3),
+        "cpu_ratio": round(total["checkpointed"][1] / total["plain"][1], 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=300_000)
@@ -171,6 +192,12 @@ def main() -> None:
     )
     parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "ann-resume" / "lib.db")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--overhead-pairs",
+        type=int,
+        default=0,
+        help="only the overhead: N pairs of builds without and with checkpoints, in ABBA order",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     ann.ANN_MIN, ann.CHUNK = min(ann.ANN_MIN, args.size), args.chunk
@@ -183,6 +210,10 @@ def main() -> None:
     out |= {"interval": args.interval, "kill_at": args.kill_at}
     out["library_seconds"] = round(time.perf_counter() - start, 1)
     print(f"library ready ({out['library_seconds']} s)", file=sys.stderr, flush=True)
+    if args.overhead_pairs:
+        out["overhead"] = overhead(lib, args.interval, args.overhead_pairs)
+        print(json.dumps(out, indent=None if args.json else 2))
+        return
     clear(lib)
     out["plain"] = timed_build(lib, float("inf"))
     out["plain"]["recall_at_10"] = recall_at_10(lib, args.dim)
