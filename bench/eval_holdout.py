@@ -29,6 +29,15 @@ Systems, all in this run, on the same authors and candidates:
   newest first) on the same vectors
 - bm25-profile-words: BM25 (k1 1.2, b 0.75) of the profile's words (their term counts) over the candidates
 
+Vectors (`--vectors`): `fast` (default) is a library bulk-imported whole, so every paper has the
+fast tier's vector. `synced` is a library bulk-imported up to the cut and kept current by daily
+`sync` from then on: `import_tier` embeds a day's listing with the quality tier, so every paper
+listed on or after the cut has the quality tier's vector and every earlier one (the profile's own
+papers included: they were already in the library) the fast tier's, and the ranking reads the best
+vector each paper has (index.best_vectors). `quality` is that library once `paperradar index` has
+upgraded the rest: every paper has the quality tier's vector (all-MiniLM-L6-v2, int8). The
+vector-based baselines read the same vectors.
+
 Each (cut, author) result is appended to bench/out/holdout-log.jsonl as it is made, so a long run
 that stops keeps its results and a rerun goes on from there.
 """
@@ -65,6 +74,7 @@ CORPUS = HERE.parent.parent / "shared" / "corpora" / "arxiv-118k" / "arxiv_metad
 OUT = HERE / "out"
 CUTS = ("2026-02-01", "2026-04-01")
 DEV_CUT = "2026-03-01"
+SYNCED_FROM = min(*CUTS, DEV_CUT)  # quality-tier vectors are made for every paper listed since
 K = 50
 LR_NEGATIVES = 5000
 MIN_BEFORE, MIN_AFTER, MAX_TOTAL = 5, 2, 40
@@ -77,9 +87,55 @@ class Corpus:
     authors: list[list[str]]
     dates: list[str]
     ours: F.Features  # as the library keeps them
-    dense: np.ndarray  # fast tier, unit rows
+    dense: np.ndarray  # the vectors of the current cut (see use_vectors), unit rows
     sanity: sparse.csr_matrix  # arxiv-sanity-lite's TF-IDF, float64 (liblinear's type)
     counts: sparse.csr_matrix  # word counts, for BM25
+    fast: np.ndarray | None = None  # the fast tier's vectors of every paper
+    quality: np.ndarray | None = None  # the quality tier's, rows listed since SYNCED_FROM (else 0)
+    by_cut: dict[str, np.ndarray] | None = None  # use_vectors' matrices, one per cut
+
+
+def use_vectors(c: Corpus, vectors: str, cut: str) -> None:
+    """Point the corpus at the vectors a library of this kind has at `cut` (see the docstring)."""
+    if c.fast is None:
+        c.fast = c.dense
+    if vectors == "fast":
+        c.dense = c.fast
+    elif vectors == "quality":
+        if c.quality is None or not c.quality.any(axis=1).all():
+            c.quality, c.by_cut = _quality_all(c), {}
+        c.dense = c.quality
+    else:
+        if cut < SYNCED_FROM:
+            raise ValueError(f"quality vectors start at {SYNCED_FROM}, not {cut}")
+        if c.quality is None:
+            c.quality, c.by_cut = _quality_since(c), {}
+        assert c.by_cut is not None
+        if cut not in c.by_cut:
+            after = np.asarray(c.dates) >= cut
+            c.by_cut[cut] = np.where(after[:, None], c.quality, c.fast).astype(np.float32)
+        c.dense = c.by_cut[cut]
+    c.ours.dense = c.dense
+
+
+def _quality_since(c: Corpus) -> np.ndarray:
+    rows = np.flatnonzero(np.asarray(c.dates) >= SYNCED_FROM)
+    got = _cached(
+        f"holdout-quality-since-{SYNCED_FROM}", lambda: _embed([c.texts[i] for i in rows], "quality")
+    )
+    out = np.zeros_like(c.fast)
+    out[rows] = normalize(got)
+    return out
+
+
+def _quality_all(c: Corpus) -> np.ndarray:
+    out = _quality_since(c)
+    rows = np.flatnonzero(np.asarray(c.dates) < SYNCED_FROM)
+    got = _cached(
+        f"holdout-quality-before-{SYNCED_FROM}", lambda: _embed([c.texts[i] for i in rows], "quality")
+    )
+    out[rows] = normalize(got)
+    return out
 
 
 def load() -> Corpus:
@@ -121,9 +177,14 @@ def _cached_sparse(name: str, make: Callable[[], Any]) -> sparse.csr_matrix:
     return m
 
 
-def _embed(texts: list[str]) -> np.ndarray:
-    emb = load_embedder("fast")
-    return np.vstack([emb.embed_batch(texts[i : i + 1024]) for i in range(0, len(texts), 1024)])
+def _embed(texts: list[str], tier: str = "fast") -> np.ndarray:
+    emb = load_embedder(tier)  # type: ignore[arg-type]
+    step = 1024 if tier == "fast" else 256
+    parts = []
+    for i in range(0, len(texts), step):
+        parts.append(emb.embed_batch(texts[i : i + step]))
+        print(f"{tier} tier: {i + len(parts[-1])}/{len(texts)} embedded", file=sys.stderr, flush=True)
+    return np.vstack(parts)
 
 
 def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
@@ -464,7 +525,9 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- runs
 
 
-def run(authors: int, cuts: list[str], log_path: Path, only: set[str] | None) -> dict[str, Any]:
+def run(
+    authors: int, cuts: list[str], log_path: Path, only: set[str] | None, vectors: str = "fast"
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     c = load()
     print(f"loaded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -478,6 +541,7 @@ def run(authors: int, cuts: list[str], log_path: Path, only: set[str] | None) ->
             if n >= len(plans[cut]):
                 continue
             a, before, after = plans[cut][n]
+            use_vectors(c, vectors, cut)
             for name, fn in systems.items():
                 if (only and name not in only) or (cut, a, name) in done:
                     continue
@@ -536,12 +600,15 @@ DEV_GRID: dict[str, dict[str, Any]] = {
 DEV_BASELINES = ("arxiv-sanity-svm",)
 
 
-def dev_sweep(authors: int, log_path: Path, only: set[str] | None = None) -> dict[str, Any]:
+def dev_sweep(
+    authors: int, log_path: Path, only: set[str] | None = None, vectors: str = "fast"
+) -> dict[str, Any]:
     """Choosing settings: ours under each DEV_GRID setting on the dev authors (cut DEV_CUT), never
     on the reported ones. Authors are the outer loop, so a stopped run covers every setting."""
     from dataclasses import replace
 
     c = load()
+    use_vectors(c, vectors, DEV_CUT)
     plan = dev_authors(c, authors)
     prepared = prepare_cut(c, DEV_CUT)
     done = _read_log(log_path)
@@ -613,6 +680,13 @@ def main() -> None:
     ap.add_argument("--diversity", action="store_true", help="interest shares of the top 12 (cut 2026-04-01)")
     ap.add_argument("--feedback-log", default=str(OUT / "holdout-feedback.jsonl"))
     ap.add_argument("--feedback", action="store_true", help="the feedback evaluation (cut 2026-04-01)")
+    ap.add_argument(
+        "--vectors",
+        choices=("fast", "synced", "quality"),
+        default="fast",
+        help="fast: a library imported whole; synced: imported up to the cut, then daily syncs "
+        "(quality tier); quality: every paper upgraded to the quality tier by `paperradar index`",
+    )
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     if args.summary:
@@ -621,7 +695,7 @@ def main() -> None:
         return
     if args.dev:
         only = set(filter(None, args.only.split(","))) or None
-        print(json.dumps(dev_sweep(args.authors, Path(args.log), only), indent=2))
+        print(json.dumps(dev_sweep(args.authors, Path(args.log), only, args.vectors), indent=2))
         return
     if args.diversity:
         print(json.dumps(diversity_eval(load(), CUTS[1], args.authors), indent=2))
@@ -631,7 +705,8 @@ def main() -> None:
         print(json.dumps(res, indent=2))
         return
     log_path = Path(args.log)
-    res = run(args.authors, args.cuts.split(","), log_path, set(filter(None, args.only.split(","))) or None)
+    only = set(filter(None, args.only.split(","))) or None
+    res = run(args.authors, args.cuts.split(","), log_path, only, args.vectors)
     print(json.dumps(res, indent=2))
 
 
