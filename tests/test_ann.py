@@ -11,7 +11,7 @@ import pytest
 
 from paperradar import ann
 from paperradar.ann import AnnIndex, sync_ann
-from paperradar.index import VectorIndex, update_index
+from paperradar.index import VectorIndex, refresh_index, update_index
 from paperradar.ingest import ImportReport, ingest_records
 from paperradar.models import Record, SourceRef
 from paperradar.papers import merge_papers
@@ -146,3 +146,14 @@ def test_exclude_and_small_libraries(big, monkeypatch):
     assert sync_ann(lib, emb.model_id)["ann"] == "none"
     assert not list(ann.ann_dir(lib.path).glob("*.usearch"))
     assert AnnIndex.open(lib, emb.model_id) is None
+
+
+def test_index_shows_the_vector_index_build_in_its_progress(lib, monkeypatch):
+    """`paperradar index` (refresh_index) hands its progress bar to the ANN build, so a long build
+    (or a resumed one) is not a silent wait after the embedding finished."""
+    monkeypatch.setattr(ann, "ANN_MIN", 50)
+    ingest_records(lib, records(120), ImportReport("t", "t"))
+    seen: list[tuple[int, int | None, str]] = []
+    report = refresh_index(lib, HashingEmbedder(), lambda d, t=None, m="": seen.append((d, t, m)))
+    assert report["ann"] == "built"
+    assert (120, 120, "building the vector index") in seen

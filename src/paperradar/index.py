@@ -133,7 +133,7 @@ def refresh_index(
 
     report = update_index(lib, embedder, progress, batch, only)
     started = time.perf_counter()
-    ann = sync_ann(lib, embedder.model_id, defer_share=defer_share)
+    ann = sync_ann(lib, embedder.model_id, progress, defer_share=defer_share)
     return {**report.as_json(), **ann, "ann_seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -146,11 +146,6 @@ def quality_import_max() -> int:
     from .config import load_settings
 
     return load_settings().quality_import_max
-
-
-def pending(lib: Library, model_id: str) -> int:
-    """How many papers have text that `model_id` has not embedded (new or changed)."""
-    return lacking(lib, model_id, [], 0)[0]
 
 
 @dataclass
