@@ -230,3 +230,26 @@ def test_an_unreadable_finished_index_is_searched_exactly_and_rebuilt_at_the_nex
     put(library, pks[PAPERS : PAPERS + 10], unit(np.random.default_rng(5), 10))
     assert sync_ann(library, MODEL) == {"ann": "built", "vectors": PAPERS + 10}  # not a patch of it
     assert_every_paper_finds_itself(library)
+
+
+def test_a_torn_index_is_rebuilt_by_the_next_index_even_with_no_change(library, caplog):
+    assert sync_ann(library, MODEL)["ann"] == "built"
+    index_file = next(ann.ann_dir(library.path).glob("*.usearch"))
+    whole = index_file.read_bytes()
+    index_file.write_bytes(whole[: len(whole) - 4096])  # a copy cut short by a full disk
+    with caplog.at_level(logging.WARNING, logger="paperradar.ann"):
+        assert AnnIndex.open(library, MODEL) is None  # searched exactly meanwhile
+    assert sync_ann(library, MODEL) == {"ann": "built", "vectors": PAPERS}  # it used to say "current"
+    assert index_file.stat().st_size == len(whole)
+    assert_every_paper_finds_itself(library)
+
+
+def test_an_index_described_without_its_size_is_still_trusted_when_it_opens(library):
+    assert sync_ann(library, MODEL)["ann"] == "built"
+    meta_file = next(ann.ann_dir(library.path).glob("*.json"))
+    meta = json.loads(meta_file.read_text())
+    assert meta["bytes"] == next(ann.ann_dir(library.path).glob("*.usearch")).stat().st_size
+    del meta["bytes"]  # as an index saved before sizes were recorded
+    meta_file.write_text(json.dumps(meta))
+    assert sync_ann(library, MODEL) == {"ann": "current", "vectors": PAPERS}
+    assert AnnIndex.open(library, MODEL) is not None

@@ -120,7 +120,7 @@ def sync_ann(
     index_file, meta_file = files
     meta = _read_meta(meta_file)
     upto = lib.embedding_generation()  # read first: changes made while we work are applied next time
-    changed = lib.embedding_changes(model_id, meta["seq"]) if meta and index_file.exists() else None
+    changed = lib.embedding_changes(model_id, meta["seq"]) if meta and _sound(index_file, meta) else None
     if changed is not None and not changed:
         return {"ann": "current", "vectors": count}
     if changed is not None and len(changed) <= defer_share * count:
@@ -359,6 +359,22 @@ def _patch(
     return index, "updated"
 
 
+def _sound(index_file: Path, meta: dict) -> bool:
+    """Whether the index file is the one `meta` describes: a torn or replaced file is rebuilt even when
+    no vector changed since. A description from before sizes were recorded: a file usearch opens."""
+    if "bytes" in meta:
+        return _size_fits(index_file, meta)
+    return index_file.exists() and _restore(index_file, view=True) is not None
+
+
+def _size_fits(index_file: Path, meta: dict) -> bool:
+    """The file's size is the one saved (true where the description records none)."""
+    try:
+        return "bytes" not in meta or index_file.stat().st_size == meta["bytes"]
+    except OSError:
+        return False
+
+
 def _restore(path: Path, view: bool) -> Index | None:
     """The index in `path`, or None when it cannot be read (usearch raises on a truncated or foreign
     file: "File is corrupted and can't fit all the nodes", "Not a dense USearch index!")."""
@@ -386,6 +402,7 @@ def _save(index: Index, index_file: Path, meta_file: Path, meta: dict[str, objec
     index_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = index_file.with_name(index_file.name + ".tmp")
     index.save(str(tmp))
+    meta = {**meta, "bytes": tmp.stat().st_size}
     os.replace(tmp, index_file)
     tmp_meta = meta_file.with_name(meta_file.name + ".tmp")
     tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
@@ -427,8 +444,8 @@ class AnnIndex:
         meta = _read_meta(files[1])
         if not meta or meta.get("model_id") != model_id:
             return None
-        view = _restore(files[0], view=True)
-        if view is None:  # unreadable: exact search until `paperradar index` builds it again
+        view = _restore(files[0], view=True) if _size_fits(files[0], meta) else None
+        if view is None:  # torn or unreadable: exact search until `paperradar index` builds it again
             log.warning("cannot read %s; searching exactly", files[0])
             return None
         view.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]
