@@ -323,3 +323,55 @@ def test_the_fitting_sample_is_a_fixed_share_of_pks_and_grows_by_inclusion():
     assert not (small & ~big).any()  # a paper in a smaller sample is in every larger one
     halves = [in_sample(pks[:100_000], 0.1), in_sample(pks[100_000:], 0.1)]
     assert np.array_equal(np.concatenate(halves), small)  # a pk's membership depends on it alone
+
+
+def test_topics_read_the_quality_vector_where_a_paper_has_one_and_assign_quality_only_imports(
+    lib, planted, tmp_path
+):
+    """A library mostly on the fast tier with some papers upgraded by `paperradar index`: the build
+    reads each paper's best vector (the quality tier's where it has one; its stored score is the
+    cosine of that vector to its topic, not of its fast one), and papers a small import embedded
+    with the quality tier alone get a topic when topics are next read."""
+    quality, fast = load_embedder("quality"), load_embedder("fast")
+    upgraded = lib.list_pks()[:40]
+    update_index(lib, quality, only=upgraded)
+    report = build_topics(lib, fine=4, broad=2)
+    assert report.models == (quality.model_id, fast.model_id)
+    assert report.papers == len(planted[1])
+    centroid = {t.id: t.centroid for t in db.topics(lib) if t.level == 2}
+    a = db.assignments(lib)
+    score = dict(zip(a.pk.tolist(), zip(a.topic.tolist(), a.score.tolist(), strict=True), strict=True))
+    for model, pks in ((quality.model_id, upgraded), (fast.model_id, lib.list_pks()[40:80])):
+        vectors = dict(lib.vectors_of(model, pks))
+        assert len(vectors) == len(pks)
+        for pk in pks:
+            topic, stored = score[pk]
+            cosine = float(np.frombuffer(vectors[pk], dtype=np.float32) @ centroid[topic])
+            assert stored == pytest.approx(cosine, abs=1e-5), (model, pk)
+    more = write_corpus(tmp_path / "more.jsonl", start=7000, months=["2026-01"], growth=False)
+    import_source(lib, Source.from_file(tmp_path / "more.jsonl"))
+    new = [pk for pk in lib.list_pks() if pk not in score]
+    update_index(lib, quality, only=new)  # what a day's import does (index.import_tier)
+    assert len(new) == len(more) and not dict(lib.vectors_of(fast.model_id, new))
+    views.list_topics(lib)  # reading assigns the new papers
+    found = theme_topics(lib, {**planted[1], **more})
+    assert sum(sum(c.values()) for c in found.values()) == len(planted[1]) + len(more)
+
+
+def test_a_fast_tier_from_another_space_is_not_mixed_with_the_quality_tier(lib):
+    """Vectors of a fast tier other than the one built (an older table in its own space) are not
+    read beside the quality tier's: topics then use the one main model (index.main_model)."""
+    from paperradar.topics.build import topic_models
+
+    quality, fast = load_embedder("quality"), load_embedder("fast")
+    pks = lib.list_pks()
+    old = "all-MiniLM-L6-v2/static-256@0ld0ld0ld0ld"
+    with lib.transaction():
+        lib.put_embeddings(old, [(pk, f"h{pk}", np.ones(256, dtype=np.float32).tobytes()) for pk in pks])
+        lib.put_embeddings(
+            quality.model_id, [(pk, f"h{pk}", np.ones(384, dtype=np.float32).tobytes()) for pk in pks[:10]]
+        )
+    assert topic_models(lib) == (quality.model_id, fast.model_id)
+    with lib.transaction():
+        lib.drop_embeddings(fast.model_id, pks)
+    assert topic_models(lib) == (old,)

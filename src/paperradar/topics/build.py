@@ -1,12 +1,14 @@
 """Building topics over the library, and assigning papers imported since. Does I/O (the library).
 
 `build_topics` clusters the embedded papers (two levels) on their vectors joined with their words
-(topics/space.py), labels the topics, lays out the map, matches the new topics to the previous
-build's so their ids are kept, and stores it all in one transaction. Up to 200,000 papers it fits
-on all of them; above, on a fixed sample of that size, and then streams every paper's vector to
-assign it (topics/sample.py), so memory stays bounded at millions of papers. `refresh_topics` gives each
-newly embedded paper the nearest fine topic (by its vector alone) and a place on the map, touching
-nothing else, so ids and trends stay comparable between builds.
+(topics/space.py), each paper by the best vector it has (`topic_models`: the quality tier's where
+`paperradar index` or a small import made one, else the trained fast tier's, in the same space),
+labels the topics, lays out the map, matches the new topics to the previous build's so their ids
+are kept, and stores it all in one transaction. Up to 200,000 papers it fits on all of them; above,
+on a fixed sample of that size, and then streams every paper's vector to assign it
+(topics/sample.py), so memory stays bounded at millions of papers. `refresh_topics` gives each
+newly embedded paper the nearest fine topic (by its best vector alone) and a place on the map,
+touching nothing else, so ids and trends stay comparable between builds.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embed import text_for
+from ..embed import load_embedder, text_for
 from ..errors import BackendUnavailable, InvalidInput
 from ..index import main_model
 from ..ingest import now_iso
@@ -37,6 +39,7 @@ class BuildReport:
     fine: int
     broad: int
     kept_ids: int = 0
+    models: tuple[str, ...] = ()  # the models read, best first (topic_models); refresh_topics reads them
     lexical_dims: int = 0  # dimensions of the lexical view clustered alongside the vectors (0: none)
     fitted_on: int = 0  # papers the topics were fitted on (the rest were assigned to the nearest)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -48,6 +51,7 @@ class BuildReport:
             "fine_topics": self.fine,
             "broad_topics": self.broad,
             "kept_ids": self.kept_ids,
+            "models": list(self.models),
             "lexical_dims": self.lexical_dims,
             "fitted_on": self.fitted_on,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
@@ -63,6 +67,31 @@ def topic_model(lib: Library) -> str:
     return chosen
 
 
+def topic_models(lib: Library) -> tuple[str, ...]:
+    """The models whose vectors topics are built on, best first; each paper is read by the first
+    that has embedded it. With both tiers built and stored in one space (the trained fast tier
+    imitates the quality tier, embed/train.py): the quality tier's vector where a paper has one and
+    the fast tier's for the rest, the best vector each paper has (as index.best_index ranks by).
+    Otherwise the main model alone (`topic_model`): a fast tier from another space is not mixed in."""
+    have = lib.embedding_models()
+    tiers = {}
+    for tier in ("quality", "fast"):
+        try:
+            embedder = load_embedder(tier)  # type: ignore[arg-type]
+        except (ImportError, BackendUnavailable):
+            continue
+        if have.get(embedder.model_id):
+            tiers[tier] = embedder
+    if len(tiers) == 2 and tiers["quality"].dim == tiers["fast"].dim:
+        return tiers["quality"].model_id, tiers["fast"].model_id
+    return (topic_model(lib),)
+
+
+def _model_name(models: tuple[str, ...]) -> str:
+    """The build's model as logged: the one model, or "best:<quality>+<fast>" (index.MixedIndex's name)."""
+    return models[0] if len(models) == 1 else "best:" + "+".join(models)
+
+
 def build_topics(
     lib: Library,
     fine: int | None = None,
@@ -76,11 +105,12 @@ def build_topics(
     (topics/sample.py)."""
     say = stages(progress)
     clock = _Clock()
-    model_id = topic_model(lib)
-    n = lib.embedding_models()[model_id]
-    fit = _fit(lib, model_id, n, _sizes(n, fine, broad), fit_sample or sample.FIT_SAMPLE, say, clock)
+    models = topic_models(lib)
+    have = lib.embedding_models()
+    n = max(have[m] for m in models)  # at least this many papers have a vector (the sample's rate)
+    fit = _fit(lib, models, n, _sizes(n, fine, broad), fit_sample or sample.FIT_SAMPLE, say, clock)
     say(f"assigning and placing {n:,} papers")
-    batches = sample.in_memory(fit.fitted) if fit.fitted.whole else sample.vector_batches(lib, model_id)
+    batches = sample.in_memory(fit.fitted) if fit.fitted.whole else sample.vector_batches(lib, models)
     placed = sample.assign_all(batches, fit.fitted, fit.fine_of, fit.geometry)
     sizes = np.bincount(placed.topic, minlength=len(fit.geometry.centroids))
     clock.lap("assign")
@@ -97,8 +127,10 @@ def build_topics(
         g.positions,
         g.axes,
     )
+    model_id = _model_name(models)
     report = BuildReport(model_id, len(placed.pks), len(g.centroids), int(fit.broad_of.max()) + 1, kept)
     report.lexical_dims, report.fitted_on = fit.lexical_dims, len(fit.fitted.pks)
+    report.models = models
     with lib.transaction():
         db.replace_topics(lib, rows)
         db.add_assignments(lib, sample.assigned_rows(placed, np.asarray(fine_ids)))
@@ -121,7 +153,7 @@ class _Fit:
 
 def _fit(
     lib: Library,
-    model_id: str,
+    models: tuple[str, ...],
     n: int,
     k: tuple[int, int],
     fit_sample: int,
@@ -131,7 +163,7 @@ def _fit(
     """The topics fitted on the sample (the whole library up to `fit_sample` papers): clusters,
     labels and the map's geometry."""
     say(f"reading the papers' vectors and words ({_fitting_on(n, fit_sample)})")
-    fitted = sample.read_sample(lib, model_id, n, fit_sample)
+    fitted = sample.read_sample(lib, models, n, fit_sample)
     if len(fitted.pks) < 2:
         raise InvalidInput(f"a fitting sample of {fit_sample} papers is too small: use at least 2")
     texts = paper_texts(lib, fitted.pks)
@@ -301,25 +333,30 @@ def _assignment_rows(pks: np.ndarray, topic: np.ndarray, scores: np.ndarray, xy:
 
 
 def refresh_topics(lib: Library) -> int:
-    """Give papers embedded since the last build their nearest fine topic and a map position.
-    Returns how many were assigned (0 when there are no topics yet)."""
+    """Give papers embedded since the last build their nearest fine topic and a map position, by
+    the best vector each has of the models the build read. Returns how many were assigned (0 when
+    there are no topics yet)."""
     build = db.last_build(lib)
     if build is None:
         return 0
-    model_id = build.model_id
-    if db.count_unassigned(lib, model_id) == 0:
+    models = build.info.get("models") or [build.model_id]  # builds before "models" read one
+    rows: dict[int, bytes] = {}
+    for model_id in models:
+        if db.count_unassigned(lib, model_id):
+            for pk, blob in db.unassigned_vectors(lib, model_id):
+                rows.setdefault(pk, blob)
+    if not rows:
         return 0
-    rows = list(db.unassigned_vectors(lib, model_id))
     fine = [t for t in db.topics(lib) if t.level == 2]
     centroids, positions, axes = _placing(fine)
-    vectors = np.frombuffer(b"".join(b for _, b in rows), dtype=np.float32).reshape(len(rows), -1)
+    pks = np.array(sorted(rows), dtype=np.int64)
+    vectors = np.frombuffer(b"".join(rows[int(pk)] for pk in pks), dtype=np.float32).reshape(len(pks), -1)
     nearest, scores = cluster.assign(vectors, centroids)
     xy = layout.place(vectors, centroids, positions, axes)
     ids = np.array([t.id for t in fine])[nearest]
-    pks = np.array([pk for pk, _ in rows], dtype=np.int64)
     with lib.transaction():
         db.put_assignments(lib, _assignment_rows(pks, ids, scores, xy))
         db.add_to_sizes(
             lib, {int(t): int(n) for t, n in zip(*np.unique(ids, return_counts=True), strict=True)}
         )
-    return len(rows)
+    return len(pks)

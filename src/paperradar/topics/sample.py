@@ -13,7 +13,8 @@ its sample is the whole library and nobody is assigned by the nearest-centroid r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -62,22 +63,38 @@ def in_sample(pks: np.ndarray, rate: float) -> np.ndarray:
     return (z >> np.uint64(11)) < np.uint64(int(rate * (1 << 53)))
 
 
-def vector_batches(lib: Library, model_id: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(pks, vectors) of `model_id`'s embeddings in pk order, `BATCH` rows at a time."""
-    rows = iter(lib.vectors(model_id))
+def best_vectors(lib: Library, models: Sequence[str]) -> Iterator[tuple[int, bytes]]:
+    """(pk, vector) of every paper any of `models` embedded, in pk order, each from the first of
+    `models` that has it (the best first, build.topic_models): the models' streams merged by pk."""
+    streams = [_ranked(lib.vectors(m), rank) for rank, m in enumerate(models)]
+    last = None
+    for pk, _, blob in heapq.merge(*streams):
+        if pk != last:
+            yield pk, blob
+            last = pk
+
+
+def _ranked(rows: Iterable[tuple[int, bytes]], rank: int) -> Iterator[tuple[int, int, bytes]]:
+    for pk, blob in rows:
+        yield pk, rank, blob
+
+
+def vector_batches(lib: Library, models: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(pks, vectors) of each paper's best vector (`best_vectors`) in pk order, `BATCH` rows at a time."""
+    rows = best_vectors(lib, models)
     while chunk := list(islice(rows, BATCH)):
         pks = np.fromiter((pk for pk, _ in chunk), dtype=np.int64, count=len(chunk))
         matrix = np.frombuffer(b"".join(b for _, b in chunk), dtype=np.float32).reshape(len(chunk), -1)
         yield pks, matrix
 
 
-def read_sample(lib: Library, model_id: str, papers: int, size: int) -> Sample:
+def read_sample(lib: Library, models: Sequence[str], papers: int, size: int) -> Sample:
     """The vectors of about `size` of the `papers` embedded papers (all of them when there are no
     more than `size`)."""
     rate = size / max(papers, 1)
     pks: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
-    for batch_pks, matrix in vector_batches(lib, model_id):
+    for batch_pks, matrix in vector_batches(lib, models):
         keep = in_sample(batch_pks, rate) if rate < 1 else np.ones(len(batch_pks), dtype=bool)
         pks.append(batch_pks[keep])
         vectors.append(matrix[keep].copy() if rate < 1 else matrix)

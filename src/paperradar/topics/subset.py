@@ -9,11 +9,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInput
-from ..index import VectorIndex
 from ..storage import topics as db
 from ..storage.base import Library
 from . import cluster, labels
-from .build import paper_texts, topic_model
+from .build import paper_texts, topic_models
 
 SHOW = 5
 
@@ -21,12 +20,12 @@ SHOW = 5
 def cluster_papers(lib: Library, pks: list[int], k: int | None = None) -> list[dict[str, Any]]:
     """Group these papers into `k` labelled topics (default about sqrt(n/2), 2 to 12), biggest first,
     each with its most central papers. Papers without an embedding are left out."""
-    index = VectorIndex.load(lib, topic_model(lib))
-    have = [pk for pk in dict.fromkeys(pks) if index.vector_of(pk) is not None]
+    found = _best_vectors(lib, list(dict.fromkeys(pks)))
+    have = [pk for pk in dict.fromkeys(pks) if pk in found]
     if len(have) < 2:
         raise InvalidInput(f"need at least 2 embedded papers to group, found {len(have)}")
     k = min(k or max(2, min(12, round(math.sqrt(len(have) / 2)))), len(have))
-    vectors = np.stack([index.vector_of(pk) for pk in have])  # type: ignore[misc]
+    vectors = np.stack([found[pk] for pk in have])
     of, centroids = cluster.fine_clusters(vectors, k)
     sizes = np.bincount(of, minlength=len(centroids))
     x, vocab = labels.vectorize(paper_texts(lib, np.asarray(have)))
@@ -41,4 +40,13 @@ def cluster_papers(lib: Library, pks: list[int], k: int | None = None) -> list[d
         out.append(
             {"label": labels.label_of(terms[c]), "terms": terms[c], "size": int(sizes[c]), "papers": papers}
         )
+    return out
+
+
+def _best_vectors(lib: Library, pks: list[int]) -> dict[int, np.ndarray]:
+    """The best vector each of these papers has, of the models a build reads (build.topic_models)."""
+    out: dict[int, np.ndarray] = {}
+    for model_id in topic_models(lib):
+        for pk, blob in lib.vectors_of(model_id, [pk for pk in pks if pk not in out]):
+            out[pk] = np.frombuffer(blob, dtype=np.float32)
     return out
