@@ -1,6 +1,9 @@
 """Facet-aware similar papers on CSFCube: variants of the facet scoring compared on the DEV folds.
 
-    nice -n 5 .venv/bin/python bench/csfcube_facet_variants.py [--tier quality]
+    nice -n 5 .venv/bin/python bench/csfcube_facet_variants.py [--tier quality] [--round 1|2|3] [--windows]
+
+Round 3 adds one signal at a time to the product's facet fusion (round_three), and `--windows`
+embeds each sentence with its neighbours instead (about 11 min the first time, then cached).
 
 Needs the cache of `bench/eval_csfcube.py --cache` (the library with the tier's vectors and every
 sentence's vector). For each variant (which query sentences carry the facet, how a candidate's
@@ -180,7 +183,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tier", default="quality")
     ap.add_argument(
-        "--round", type=int, default=1, help="1: sentence weights x matching x fusion; 2: see round_two"
+        "--round",
+        type=int,
+        default=1,
+        help="1: sentence weights x matching x fusion; 2: see round_two; 3: see round_three",
+    )
+    ap.add_argument(
+        "--windows", action="store_true", help="sentence vectors of a sentence with its neighbours"
     )
     args = ap.parse_args()
     from paperradar.embed import load_embedder
@@ -212,10 +221,15 @@ def main() -> None:
         paper = [index.vector_of(pk) for pk in pks]
         data[qid] = (pool, lex, dense, q, cands, hl.sentences(texts[pk_of[qpid]]), labels, paper)
     embedder.save()
+    if args.windows:  # each sentence embedded with its neighbours (its vector stands for the sentence)
+        data = with_windows(data, texts, pk_of, args.tier)
 
     learned = weights_learned(fit_facet_model())
     if args.round == 2:
         round_two(lib, pk_of, texts, data, learned, qrels, facet_of, splits)
+        return
+    if args.round == 3:
+        round_three(lib, pk_of, texts, data, corpus, index, qrels, facet_of, splits)
         return
 
     def csfcube_labels(qid: str) -> np.ndarray:
@@ -395,6 +409,237 @@ def round_two(lib, pk_of, texts, data, learned, qrels, facet_of, splits) -> None
         }
         for w in sorted(dev, key=lambda w: -min(dev[w]))[:8]:
             print(f"  {w}: {100 * dev[w][0]:.2f} {100 * dev[w][1]:.2f}")
+
+
+def near_best(paper: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """similar.near_best over a pool's whole-paper vectors (rows; zeros where none)."""
+    best = np.argsort(-scores, kind="stable")[: k + 1]
+    sims = paper @ paper[best].T
+    return np.array(
+        [sims[i, [j for j, b in enumerate(best) if b != i][:k]].mean() for i in range(len(paper))]
+    )
+
+
+def windows(sents: list[str] | tuple[str, ...]) -> list[str]:
+    """Each sentence with the one before and the one after it."""
+    return [" ".join(sents[max(i - 1, 0) : i + 2]) for i in range(len(sents))]
+
+
+def with_windows(data, texts, pk_of, tier):  # type: ignore[no-untyped-def]
+    from paperradar.embed import load_embedder
+
+    embedder = CachedEmbedder(load_embedder(tier), CACHE / f"windows-{tier}.npz")
+    wanted = sorted({w for pk in set(pk_of.values()) for w in windows(hl.sentences(texts[pk]))})
+    embedder.embed_batch(wanted)
+    embedder.save()
+    out = {}
+    for qid, (pool, lex, dense, q, _cands, sents, labels, paper) in data.items():
+        qpk = pk_of[qid.split("_")[0]]
+        pks = [pk_of[p] for p in pool]
+
+        def vecs(pk: int, dim: int = q.shape[1]) -> np.ndarray:
+            ws = windows(hl.sentences(texts[pk]))
+            return embedder.embed_batch(ws) if ws else np.zeros((0, dim), np.float32)
+
+        out[qid] = (pool, lex, dense, vecs(qpk), [vecs(pk) for pk in pks], sents, labels, paper)
+    return out
+
+
+def round_three(lib, pk_of, texts, data, corpus, index, qrels, facet_of, splits) -> None:  # type: ignore[no-untyped-def]
+    """The product's facet fusion (z-sum of whole-paper BM25 and cosine, two-sided OT of the facet
+    sentences, facet words) plus one more signal at a time, weights chosen per fold on dev:
+    - centroid: cosine of the normalised means of all sentence vectors (the whole abstract, which
+      the whole-paper vector cuts at 256 tokens)
+    - facet centroid: the same with each side's facet weights
+    - neighbours k: a candidate's mean cosine to the k best candidates of the product's ranking
+      (pseudo-relevance feedback over the candidates found)
+    - OT all: two-sided transport of all sentences (uniform masses)
+    """
+    from paperradar.similar import FACET_FUSION, query_terms
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        n = np.linalg.norm(x)
+        return x / n if n > 0 else x
+
+    feats: dict[str, dict[str, np.ndarray]] = {}
+    for qid, (pool, lex, dense, q, cands, sents, _labels, paper) in data.items():
+        facet = facet_of[qid]
+        w = facet_weights(sents)[facet]
+        top = [s for s, x in zip(sents, w, strict=True) if x >= 0.5 * w.max()]
+        qpk = pk_of[qid.split("_")[0]]
+        pks = [pk_of[p] for p in pool]
+        col = {pk: i for i, pk in enumerate(pks)}
+        flex = np.full(len(pool), -1.0)
+        for pk, sc in lib.bm25_scores(query_terms(None, " ".join(top)), pks, len(pks), exclude=qpk):
+            flex[col[pk]] = sc
+        cw = [
+            facet_weights(hl.sentences(texts[pk]))[facet] if len(c) else None
+            for pk, c in zip(pks, cands, strict=True)
+        ]
+        fs = np.array([ot(q, w, c, b) if len(c) else 0.0 for c, b in zip(cands, cw, strict=True)])
+        qc, qfc = unit(q.mean(axis=0)), unit(w @ q)
+        cc = np.stack([unit(c.mean(axis=0)) if len(c) else np.zeros(q.shape[1]) for c in cands])
+        fc = np.stack(
+            [unit(b @ c) if len(c) else np.zeros(q.shape[1]) for c, b in zip(cands, cw, strict=True)]
+        )
+        otall = np.array(
+            [
+                ot(q, np.full(len(q), 1 / len(q)), c, np.full(len(c), 1 / len(c))) if len(c) else 0.0
+                for c in cands
+            ]
+        )
+        base = (
+            FACET_FUSION.lexical * zs(lex)
+            + zs(dense)
+            + FACET_FUSION.sentences * zs(fs)
+            + FACET_FUSION.words * zs(flex)
+        )
+        pv = np.stack([v if v is not None else np.zeros(q.shape[1]) for v in paper])
+        sim = pv @ pv.T
+        np.fill_diagonal(sim, np.nan)
+        order = np.argsort(-base, kind="stable")
+        lex_all = np.full(len(pool), -1.0)
+        paper = lib.paper_row(qpk)
+        for pk, sc in lib.bm25_scores(
+            query_terms(paper.title, paper.abstract, 10_000), pks, len(pks), exclude=qpk
+        ):
+            lex_all[col[pk]] = sc
+        f = {
+            "lexical, all words": lex_all,
+            "lex": lex,
+            "dense": dense,
+            "fs": fs,
+            "flex": flex,
+            "centroid": cc @ qc,
+            "facet centroid": fc @ qfc,
+            "OT all": otall,
+        }
+        csim = cc @ cc.T
+        fsim = fc @ fc.T
+        fot = np.full((len(pool), len(pool)), np.nan)
+        for j in order[:6]:
+            for i in range(len(pool)):
+                if i != j and len(cands[i]) and len(cands[j]):
+                    fot[i, j] = ot(cands[j], cw[j], cands[i], cw[i])
+        for name, m in {"": sim, " centroid": csim, " facet centroid": fsim, " facet OT": fot}.items():
+            for k in (3, 5):
+                f[f"neighbours{name} {k}"] = np.array(
+                    [np.nanmean(m[i, [j for j in order[: k + 1] if j != i][:k]]) for i in range(len(pool))]
+                )
+        feats[qid] = {name: zs(np.asarray(x, dtype=np.float64)) for name, x in f.items()}
+        feats[qid]["_paper"] = pv  # for the product's neighbours (near_best), over each setting's own ranking
+
+    base_grid = [(wl, wf, wx) for wl in (0.25, 0.5, 1.0) for wf in (0.5, 1.0, 2.0) for wx in (0.0, 0.25, 0.5)]
+    extra_w = (0.0, 0.25, 0.5, 1.0, 2.0)
+
+    def ndcg_of(qid: str, wts: dict[str, float]) -> float:
+        z = feats[qid]
+        if "product neighbours 3" in wts:  # as similar.near_best: the k best of the ranking before it
+            wts = dict(wts)
+            wn = wts.pop("product neighbours 3")
+            sc = z["dense"] + sum(w * z[n] for n, w in wts.items() if w)
+            sc = sc + wn * zs(near_best(z["_paper"], sc, 3)) if wn else sc
+        else:
+            sc = z["dense"] + sum(w * z[n] for n, w in wts.items() if w)
+        pool = data[qid][0]
+        return ndcg_at([pool[i] for i in np.argsort(-sc, kind="stable")], qrels[qid])
+
+    extras = [n for n in next(iter(feats.values())) if n not in ("lex", "dense", "fs", "flex", "_paper")]
+    extras.append("product neighbours 3")
+    cv: dict[str, float] = {}
+    for extra in extras:
+        per_w = {}
+        for wl, wf, wx in base_grid:
+            for we in extra_w:
+                wts = {"lex": wl, "fs": wf, "flex": wx, extra: we}
+                per_w[(wl, wf, wx, we)] = {qid: ndcg_of(qid, wts) for qid in feats}
+        test: dict[str, float] = {}
+        line = f"| {extra} |"
+        for fold in ("fold1", "fold2"):
+            dev = splits[f"{fold}_dev"]
+            best = max(per_w, key=lambda w: (np.mean([per_w[w][q] for q in dev]), -sum(w[1:])))  # noqa: B023
+            line += f" {100 * np.mean([per_w[best][q] for q in dev]):.2f} {best} |"
+            test.update({q: per_w[best][q] for q in splits[f"{fold}_test"]})
+        by_we = {
+            we: [
+                max(np.mean([per_w[w][q] for q in splits[f"{f}_dev"]]) for w in per_w if w[3] == we)
+                for f in ("fold1", "fold2")
+            ]
+            for we in extra_w
+        }
+        line += " " + " ".join(f"{we}:{100 * a:.2f}/{100 * b:.2f}" for we, (a, b) in by_we.items()) + " |"
+        print(line, flush=True)
+        cv[extra] = test
+        if "neighbours" in extra and extra.count(" ") <= 2:  # one setting for both folds
+            both = {
+                w: [np.mean([per_w[w][q] for q in splits[f"{f}_dev"]]) for f in ("fold1", "fold2")]
+                for w in per_w
+            }
+            for w in sorted(both, key=lambda w: -sum(both[w]))[:5]:
+                print(
+                    f"   both dev folds, (lexical, facet, words, {extra}) {w}: {100 * both[w][0]:.2f} {100 * both[w][1]:.2f}"
+                )
+    joint(feats, data, qrels, facet_of, splits, cv)
+    for extra, test in cv.items():
+        print(f"cross-validated test, {extra}: {100 * np.mean(list(test.values())):.2f}", end="")
+        for facet in FACETS:
+            print(
+                f"; {facet} {100 * np.mean([v for q, v in test.items() if facet_of[q] == facet]):.2f}", end=""
+            )
+        print()
+
+
+def joint(feats, data, qrels, facet_of, splits, cv) -> None:  # type: ignore[no-untyped-def]
+    """The product's signals plus whole-paper neighbours, OT of all sentences and the sentence
+    centroid together; weights chosen per fold on dev, and the settings best on both dev folds
+    (highest lower of the two)."""
+    names = ("lex", "fs", "flex", "nb", "OT all", "centroid")
+    grid = [
+        (wl, wf, wx, (k, wn), wo, wc)
+        for wl in (0.25, 0.5, 1.0)
+        for wf in (0.5, 1.0, 2.0)
+        for wx in (0.0, 0.25, 0.5)
+        for k in (3, 5)
+        for wn in (0.0, 0.5, 1.0, 2.0)
+        for wo in (0.0, 0.5, 1.0)
+        for wc in (0.0, 0.25, 0.5)
+        if wn or k == 3
+    ]
+    qids = list(feats)
+    zsets = {}
+    for qid in qids:
+        z = feats[qid]
+        zsets[qid] = z
+    per_w: dict = {}
+    for w in grid:
+        wl, wf, wx, (k, wn), wo, wc = w
+        per_w[w] = {}
+        for qid in qids:
+            z = zsets[qid]
+            sc = (
+                z["dense"]
+                + wl * z["lex"]
+                + wf * z["fs"]
+                + wx * z["flex"]
+                + wn * z[f"neighbours {k}"]
+                + wo * z["OT all"]
+                + wc * z["centroid"]
+            )
+            pool = data[qid][0]
+            per_w[w][qid] = ndcg_at([pool[i] for i in np.argsort(-sc, kind="stable")], qrels[qid])
+    dev = {
+        w: [float(np.mean([per_w[w][q] for q in splits[f"{f}_dev"]])) for f in ("fold1", "fold2")]
+        for w in grid
+    }
+    test: dict[str, float] = {}
+    for i, fold in enumerate(("fold1", "fold2")):
+        best = max(grid, key=lambda w: (dev[w][i], -sum(x for x in w if isinstance(x, float)) - w[3][1]))  # noqa: B023
+        print(f"joint, {fold}: chosen on dev {best} ({names}): dev {100 * dev[best][i]:.2f}")
+        test.update({q: per_w[best][q] for q in splits[f"{fold}_test"]})
+    cv["joint, per fold"] = test
+    print("joint: settings by the lower of the two dev folds:")
+    for w in sorted(grid, key=lambda w: -min(dev[w]))[:12]:
+        print(f"  {w}: {100 * dev[w][0]:.2f} {100 * dev[w][1]:.2f}")
 
 
 def report_cross_validated(results, splits, facet_of) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,8 @@ Systems, all in this run on the same pools:
   that facet (weighted by paperradar's own key-sentence model, not CSFCube's labels) matched by
   optimal transport to each candidate's facet sentences, embedded by the product's default sentence
   tier (the quality tier when built); z-scores of that, the whole paper's cosine (that tier's
-  index) and BM25, and BM25 of the facet sentences' words, summed with weights tuned on dev
+  index) and BM25, and BM25 of the facet sentences' words, summed, then each candidate's cosine to
+  the 3 best of that ranking (similar.near_best) added; the four weights tuned on dev
 - ours-facet-defaults-<tier>: the same with the product's default weights (`similar.FACET_FUSION`)
 """
 
@@ -38,8 +39,15 @@ import numpy as np
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval" / "csfcube"
 WEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0)
-# facet fusion grid (similar.FacetFusion): whole-paper BM25, facet sentences, facet sentences' words
-FACET_GRID = [(wl, wf, wx) for wl in (0.25, 0.5, 1.0) for wf in (0.5, 1.0, 2.0) for wx in (0.0, 0.25, 0.5)]
+# facet fusion grid (similar.FacetFusion): whole-paper BM25, facet sentences, facet sentences' words,
+# likeness to the best candidates (neighbours)
+FACET_GRID = [
+    (wl, wf, wx, wn)
+    for wl in (0.25, 0.5, 1.0)
+    for wf in (0.5, 1.0, 2.0)
+    for wx in (0.0, 0.25, 0.5)
+    for wn in (0.0, 0.5, 1.0, 2.0)
+]
 CACHE = Path(__file__).parent / "out" / "csfcube-cache"
 
 
@@ -247,7 +255,12 @@ def main() -> None:
             tuned[f"ours-hybrid-{tier}"] = {w: ours("hybrid", tier, w) for w in WEIGHTS}
             if sentences is not None:
                 tuned[f"ours-facet-{tier}"] = {w: ours("hybrid", tier, fusion=w) for w in FACET_GRID}
-                defaults = (FACET_FUSION.lexical, FACET_FUSION.sentences, FACET_FUSION.words)
+                defaults = (
+                    FACET_FUSION.lexical,
+                    FACET_FUSION.sentences,
+                    FACET_FUSION.words,
+                    FACET_FUSION.neighbours,
+                )
                 systems[f"ours-facet-defaults-{tier}"] = ours("hybrid", tier, fusion=defaults)
         results = evaluate(systems, tuned, qrels, facet_of, splits)
         lib.close()

@@ -166,3 +166,66 @@ def test_facet_through_the_api_and_the_paper_page(tmp_path):
     assert "Similar papers by result" in page and "close in its results" in page
     plain = client.get("/paper/arxiv:2407.08296", headers=html).text
     assert "?facet=method" in plain  # the "similar by method" link
+
+
+def test_near_best_is_the_cosine_to_the_best_candidates_itself_left_out():
+    import numpy as np
+
+    from paperradar.similar import near_best
+
+    def unit(*xs):
+        v = np.array(xs, dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    vectors = [unit(1, 0, 0), unit(1, 0.1, 0), unit(1, 0.2, 0), unit(0, 0, 1)]
+    index = VectorIndex(np.array([1, 2, 3, 4]), np.stack(vectors), "test")
+    order = [1, 2, 3, 4, 5]  # 5 has no vector
+    near = near_best(index, order, np.array([5.0, 4.0, 3.0, 2.0, 1.0]), k=2)
+    assert near[0] == pytest.approx(float(vectors[0] @ (vectors[1] + vectors[2])) / 2)  # not itself
+    assert near[3] == pytest.approx(0.0, abs=1e-6) and near[4] == 0.0
+    assert near[2] > 0.9 > near[3]  # like the best two, and unlike them
+
+
+def test_facet_neighbours_rank_by_likeness_to_the_best_and_say_so(pages_lib):
+    from paperradar.facets import SentenceVectors
+    from paperradar.similar import FacetFusion
+
+    lib = pages_lib
+    emb = HashingEmbedder()
+    update_index(lib, emb)
+    index = VectorIndex.load(lib, emb.model_id)
+    galore = next(p for p in lib.list_pks() if title_of(lib, p).startswith("GaLore: Memory-Efficient"))
+    vectors = SentenceVectors(emb)
+    kw = {"limit": 8, "index": index, "facet": "method", "sentence_vectors": vectors}
+    off = similar_to(lib, galore, facet_fusion=FacetFusion(neighbours=0.0), **kw)
+    assert off and not any(r.startswith("like the best") for h in off for r in h.reasons)
+    only = similar_to(lib, galore, facet_fusion=FacetFusion(0.0, 0.0, 0.0, neighbours=1e6), **kw)
+    near = [
+        float(r.split("cosine ")[1].split(" ")[0]) for h in only for r in h.reasons if r.startswith("like")
+    ]
+    assert len(near) == len(only) == 8 and near == sorted(near, reverse=True)  # ranked by it alone
+    assert [h.pk for h in only] != [h.pk for h in off]
+
+
+def test_facet_transport_of_all_candidates_at_once_equals_one_by_one():
+    import numpy as np
+
+    from paperradar.facets import facet_scores, transported_cosine
+
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=(4, 16))  # sentences near a few shared directions, so the plan matters
+
+    def sents(n):
+        x = base[rng.integers(0, 4, size=n)] + 0.5 * rng.normal(size=(n, 16))
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    query, weights = sents(5), np.array([0.4, 0.3, 0.1, 0.1, 0.1])
+    cands = [sents(n) for n in (1, 7, 0, 3, 12)]
+    masses = [rng.dirichlet(np.ones(len(c))) if len(c) else np.zeros(0) for c in cands]
+    together = facet_scores(query, weights, cands, masses)
+    alone = [
+        transported_cosine(query, weights, c, m) if len(c) else 0.0
+        for c, m in zip(cands, masses, strict=True)
+    ]
+    assert together == pytest.approx(alone, abs=1e-6) and together[2] == 0.0
+    assert len(set(np.round(together, 3))) == 5  # distinct scores: a real comparison

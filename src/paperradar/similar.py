@@ -44,16 +44,19 @@ class FacetFusion:
     """How a facet query weighs its evidence: z-scores over the candidates, summed with these
     weights; the whole-paper cosine has weight 1. `lexical`: BM25 of the whole paper's words;
     `sentences`: the facet sentences matched by transport (facets.py); `words`: BM25 of the
-    words of the query's facet sentences."""
+    words of the query's facet sentences; `neighbours`: a candidate's whole-paper cosine to the
+    best few candidates of the ranking made of the other evidence (`near_best`)."""
 
     lexical: float = 0.5
     sentences: float = 1.0
     words: float = 0.25
+    neighbours: float = 0.0
 
 
-# Between the two CSFCube folds' dev choices, (1.0, 2.0, 0.5) and (0.5, 1.0, 0.0): see
+# Chosen on the two CSFCube dev folds together (the best sum of their dev NDCG@20): see
 # docs/evaluation.md, "Facet-aware similar papers (issue 12)".
-FACET_FUSION = FacetFusion()
+FACET_FUSION = FacetFusion(lexical=0.5, sentences=0.5, words=0.0, neighbours=1.0)
+NEIGHBOURS = 3  # how many of the best candidates vouch for the others (FacetFusion.neighbours)
 
 
 @dataclass
@@ -95,7 +98,8 @@ def similar_to(
     facet: "background", "method" or "result": the candidates found above are re-ranked by a
     weighted sum of z-scores (`facet_fusion`): the whole paper's cosine and BM25, how well their
     sentences of that facet match the query paper's (optimal transport, facets.py) and BM25 of
-    the words of the query's facet sentences. Sentences are embedded by `sentence_vectors`
+    the words of the query's facet sentences; then, with an `index`, each candidate's cosine to
+    the best few of that ranking is added (`near_best`). Sentences are embedded by `sentence_vectors`
     (default: the quality tier, else the fast tier; remembered per process).
     """
     if facet is not None and facet not in FACETS:
@@ -119,9 +123,12 @@ def similar_to(
     dense_rank = {p: i for i, (p, _) in enumerate(dense, start=1)}
     cos = dict(dense)
     matched: dict[int, float] = {}
+    near: dict[int, float] = {}
     if facet is not None:
         evidence = (dict(lexical), cos, row.abstract)
         fused, matched = _by_facet(lib, pk, evidence, fused, facet, sentence_vectors, facet_fusion)
+        if facet_fusion.neighbours and index is not None and matched:
+            fused, near = _vouched(index, fused, facet_fusion.neighbours)
     best = sorted(fused.items(), key=lambda kv: -kv[1])[:limit]
     return [
         Similar(
@@ -130,10 +137,23 @@ def similar_to(
             lex_rank.get(p),
             dense_rank.get(p),
             cos.get(p),
-            _reasons(lex_rank.get(p), cos.get(p), facet, matched.get(p)),
+            _reasons(lex_rank.get(p), cos.get(p), facet, matched.get(p), near.get(p)),
         )
         for p, s in best
     ]
+
+
+def _vouched(
+    index: SearchIndex, fused: dict[int, float], weight: float
+) -> tuple[dict[int, float], dict[int, float]]:
+    """`fused` plus `weight` x the z-score of each candidate's cosine to the best few (`near_best`):
+    (the new scores, that cosine of each candidate)."""
+    order = list(fused)
+    near = near_best(index, order, np.array([fused[p] for p in order]))
+    return (
+        {p: fused[p] + weight * float(z) for p, z in zip(order, _z(near), strict=True)},
+        {p: float(c) for p, c in zip(order, near, strict=True)},
+    )
 
 
 def _by_facet(
@@ -173,6 +193,26 @@ def _by_facet(
         {p: float(x) for p, x in zip(order, total, strict=True)},
         {p: float(x) for p, x in zip(order, matched, strict=True)},
     )
+
+
+def near_best(
+    index: SearchIndex, order: Sequence[int], scores: np.ndarray, k: int = NEIGHBOURS
+) -> np.ndarray:
+    """For each candidate in `order`, its mean whole-paper cosine to the k candidates with the best
+    `scores`, itself left out (pseudo-relevance feedback: the papers found first vouch for those
+    like them); a candidate without a vector counts as cosine 0."""
+    vectors = [index.vector_of(p) for p in order]
+    dim = next((len(v) for v in vectors if v is not None), 0)
+    out = np.zeros(len(order), dtype=np.float64)
+    if not dim:
+        return out
+    matrix = np.stack([np.zeros(dim, np.float32) if v is None else v for v in vectors]).astype(np.float64)
+    best = np.argsort(-scores, kind="stable")[: k + 1]
+    sims = matrix @ matrix[best].T
+    for i in range(len(order)):
+        cols = [j for j, b in enumerate(best) if b != i][:k]
+        out[i] = sims[i, cols].mean() if cols else 0.0
+    return out
 
 
 def _z(xs: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -219,11 +259,17 @@ def _dense(index: SearchIndex, pk: int, pool: list[int] | None, depth: int) -> l
 
 
 def _reasons(
-    lex_rank: int | None, cosine: float | None, facet: str | None = None, matched: float | None = None
+    lex_rank: int | None,
+    cosine: float | None,
+    facet: str | None = None,
+    matched: float | None = None,
+    near: float | None = None,
 ) -> list[str]:
     out = []
     if facet is not None and matched is not None:
         out.append(f"close in its {FACET_WORDS[facet]} (sentence match {matched:.2f})")
+    if near is not None:
+        out.append(f"like the best matches (cosine {near:.2f} to the top {NEIGHBOURS})")
     if cosine is not None:
         out.append(f"close in meaning (cosine {cosine:.2f})")
     if lex_rank is not None and lex_rank <= 20:
