@@ -17,12 +17,21 @@ it needs the topic tables, so a library made before migration 5 must be re-impor
 With `--fit-sample N` it instead builds twice in one run, fitted on every paper and on a sample of
 about N (the path a library above 200,000 papers takes), and prints both builds' time, peak RSS,
 purity and NMI, and the NMI between the two labellings (JSON).
+
+With `--quality-copy DST` it makes the library as `paperradar index` leaves it (every paper with
+the quality tier's vector) without an hour of embedding: DST is a copy of `--db` given the quality
+tier's vectors that bench/eval_holdout.py cached for the same corpus (bench/out/holdout-quality-*.npy,
+rows in the corpus file's order), stored as `update_index` stores them (the quality embedder's model
+id, the hash of the library's own text). Before storing, the quality tier embeds 20 of the library's
+papers afresh; each cached row must be within cosine 0.999 of it, else nothing is stored. (The ANN
+file `paperradar index` would also build is not made: topics do not read it.)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import lzma
 import os
 import re
 import shutil
@@ -36,10 +45,10 @@ from typing import Any
 
 import numpy as np
 
-from paperradar.index import VectorIndex
 from paperradar.storage import open_library
 from paperradar.storage import topics as db
-from paperradar.topics.build import paper_texts, topic_model
+from paperradar.topics import sample as sample_mod
+from paperradar.topics.build import paper_texts, topic_models
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = ROOT / ".venv" / "bin" / "paperradar"
@@ -169,10 +178,15 @@ def sample_vs_full(db_path: Path, fit_sample: int) -> dict[str, Any]:
     return out
 
 
+def best_matrix(lib) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """(pks, vectors) of every embedded paper, each by the best vector it has, as a build reads them."""
+    parts = list(sample_mod.vector_batches(lib, topic_models(lib)))
+    return np.concatenate([p for p, _ in parts]), np.vstack([m for _, m in parts])
+
+
 def evaluate(db_path: Path) -> dict[str, Any]:
     lib = open_library(db_path)
-    index = VectorIndex.load(lib, topic_model(lib))
-    pks = index.pks
+    pks, matrix = best_matrix(lib)
     cats = db.primary_categories(lib)
     truth = np.array([cats.get(int(pk), "?") for pk in pks])
     a = db.assignments(lib)
@@ -188,7 +202,7 @@ def evaluate(db_path: Path) -> dict[str, Any]:
     label_of = {t.id: t.label for t in topics if t.level == 2}
     sample = rng.choice(len(pks), SAMPLE, replace=False)
     xy = np.stack([a.x[at], a.y[at]], axis=1)[sample]
-    high = index.matrix[sample]
+    high = matrix[sample]
     centred = high - high.mean(axis=0)
     pca = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
     _, majority = np.unique(truth, return_counts=True)
@@ -206,6 +220,69 @@ def evaluate(db_path: Path) -> dict[str, Any]:
     }
 
 
+HOLDOUT_CUT = "2026-02-01"  # bench/eval_holdout.py's SYNCED_FROM: its two quality caches split there
+CORPUS = ROOT.parent / "shared" / "corpora" / "arxiv-118k" / "arxiv_metadata.jsonl.xz"
+
+
+def cached_quality_rows() -> dict[str, np.ndarray]:
+    """arXiv id -> the quality tier's cached unit vector (bench/eval_holdout.py's caches, whose rows
+    follow the corpus file's order, split at its cut date)."""
+    ids, dates = [], []
+    with lzma.open(CORPUS, "rt") as f:
+        for line in f:
+            d = json.loads(line)
+            ids.append("arxiv:" + d["id"])
+            dates.append(d["listing_date"])
+    since = np.asarray(dates) >= HOLDOUT_CUT
+    out = ROOT / "bench" / "out"
+    parts = {
+        True: np.load(out / f"holdout-quality-since-{HOLDOUT_CUT}.npy"),
+        False: np.load(out / f"holdout-quality-before-{HOLDOUT_CUT}.npy"),
+    }
+    for flag, m in parts.items():
+        if len(m) != int((since == flag).sum()):
+            sys.exit(f"{len(m)} cached rows for {int((since == flag).sum())} papers (since={flag})")
+    rows = np.empty((len(ids), parts[True].shape[1]), dtype=np.float32)
+    rows[since], rows[~since] = parts[True], parts[False]
+    rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    return dict(zip(ids, rows, strict=True))
+
+
+def quality_copy(src: Path, dst: Path, check: int = 20) -> dict[str, Any]:
+    """`--quality-copy` (module docstring): DST = SRC with every paper's quality-tier vector."""
+    from paperradar.embed import load_embedder, text_for
+    from paperradar.index import text_hash
+
+    cached = cached_quality_rows()
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    lib = open_library(dst)
+    embedder = load_embedder("quality")
+    ids = lib.paper_ids()
+    rows = []
+    for pk, title, abstract in lib.paper_texts():
+        text, vector = text_for(title, abstract), cached.get(ids[pk])
+        if text and vector is not None:
+            rows.append((pk, text, vector))
+    picked = np.random.default_rng(0).choice(len(rows), check, replace=False)
+    fresh = embedder.embed_batch([rows[i][1] for i in picked])
+    fresh /= np.maximum(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12)
+    cosines = [float(fresh[j] @ rows[i][2]) for j, i in enumerate(picked)]
+    if min(cosines) < 0.999:
+        lib.close()
+        dst.unlink()
+        sys.exit(f"cached quality rows do not match the quality tier (cosines {cosines}): not used")
+    for i in range(0, len(rows), 5000):
+        with lib.transaction():
+            lib.put_embeddings(
+                embedder.model_id, [(pk, text_hash(t), v.tobytes()) for pk, t, v in rows[i : i + 5000]]
+            )
+    report = {"papers": len(ids), "stored": len(rows), "model": embedder.model_id,
+              "check_min_cosine": round(min(cosines), 5), "models": lib.embedding_models()}  # fmt: skip
+    lib.close()
+    return report
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "topics-118k.db")
@@ -216,7 +293,11 @@ def main() -> None:
         help="instead: build fitted on all papers, then on a sample of about this many (same run), and"
         " compare quality, time and peak RSS",
     )
+    ap.add_argument("--quality-copy", type=Path, metavar="DST", help="instead: make DST (module docstring)")
     args = ap.parse_args()
+    if args.quality_copy:
+        print(json.dumps(quality_copy(args.db, args.quality_copy), indent=2))
+        return
     if not args.db.exists():
         shutil.copy(ROOT / "bench" / "out" / "lib-118k.db", args.db)
     with sqlite3.connect(args.db) as conn:

@@ -22,13 +22,12 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paperradar.index import VectorIndex  # noqa: E402
 from paperradar.rank.features import id_hash_order  # noqa: E402
 from paperradar.storage import open_library  # noqa: E402
 from paperradar.storage import topics as db  # noqa: E402
 from paperradar.topics import cluster, space  # noqa: E402
-from paperradar.topics.build import paper_texts, topic_model  # noqa: E402
-from topics import baseline, quality  # noqa: E402  (bench/topics.py)
+from paperradar.topics.build import paper_texts  # noqa: E402
+from topics import baseline, best_matrix, quality  # noqa: E402  (bench/topics.py)
 
 
 def dev_half(lib, pks: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -40,37 +39,71 @@ def dev_half(lib, pks: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def
 
 def load(db_path: Path) -> dict[str, Any]:
     lib = open_library(db_path)
-    index = VectorIndex.load(lib, topic_model(lib))
-    rows = dev_half(lib, index.pks)
-    pks = index.pks[rows]
+    all_pks, matrix = best_matrix(lib)
+    rows = dev_half(lib, all_pks)
+    pks = all_pks[rows]
     cats = db.primary_categories(lib)
     return {
         "lib": lib,
         "pks": pks,
-        "vectors": index.matrix[rows],
+        "vectors": matrix[rows],
         "texts": paper_texts(lib, pks),
         "truth": np.array([cats.get(int(pk), "?") for pk in pks]),
     }
 
 
-def run_one(data: dict[str, Any], weight: float, dims: int, methods: list[str]) -> list[dict[str, Any]]:
-    """One fine clustering of the dev half, and each broad method over it."""
+def run_one(
+    data: dict[str, Any], weight: float, dims: int, methods: list[str], seed: int = 0
+) -> list[dict[str, Any]]:
+    """One fine clustering of the dev half (k-means++ seeded with `seed`), and each broad method over it."""
     start = time.perf_counter()
     k_fine, k_broad = cluster.default_sizes(len(data["pks"]))
-    lexical = space.lexical_rows(data["texts"], dims) if weight < 1 else None
-    rows = space.joint_rows(data["vectors"], lexical, weight)
+    if dims not in data.setdefault("lexical", {}):  # the same words at every weight
+        data["lexical"][dims] = space.lexical_rows(data["texts"], dims)
+    rows = space.joint_rows(data["vectors"], data["lexical"][dims], weight)
+    cluster.SEED = seed
     fine_of, joint_centroids = cluster.fine_clusters(rows, k_fine)
+    cluster.SEED = 0
     seconds = round(time.perf_counter() - start, 1)
-    fine = quality(fine_of, data["truth"])
+    fine = {**quality(fine_of, data["truth"]), "seed": seed,
+            "objective": round(float(np.einsum("nd,nd->", rows, joint_centroids[fine_of])), 1)}  # fmt: skip
     out = []
     for method in methods:
         if method == "ward":  # what the build does: Ward on the fine centroids in the embedding space
             centroids = space.member_centroids(data["vectors"], fine_of, len(joint_centroids))
         elif method == "ward-joint":  # Ward on the fine centroids in the clustering space
             centroids = joint_centroids
+        elif method == "ward-lexical":  # Ward on the mean LSA rows of each fine topic
+            centroids = space.member_centroids(data["lexical"][dims], fine_of, len(joint_centroids))
+        elif method in ("average", "average-joint"):  # cosine average linkage of the centroids
+            centroids = joint_centroids if method == "average-joint" else space.member_centroids(
+                data["vectors"], fine_of, len(joint_centroids))  # fmt: skip
+        elif method.startswith("papers"):  # k-means of the papers (joint rows, or at weight
+            # "papers@W"), each fine topic under its papers' majority (cluster.broad_by_papers);
+            # one result per broad seed, each with its k-means objective (higher: tighter)
+            at = float(method.split("@")[1]) if "@" in method else weight
+            broad_rows = space.joint_rows(data["vectors"], data["lexical"][dims], at)
+            for b_seed in range(data["broad_seeds"]):
+                cluster.SEED = b_seed
+                groups, cents = cluster.fine_clusters(broad_rows, k_broad)
+                cluster.SEED = 0
+                objective = float(np.einsum("nd,nd->", broad_rows, cents[groups]))
+                counts = np.zeros((len(joint_centroids), groups.max() + 1))
+                np.add.at(counts, (fine_of, groups), 1)
+                broad_of = counts.argmax(axis=1)
+                out.append({"weight": weight, "dims": dims, "broad_method": method, "broad_seed": b_seed,
+                            "broad_objective": round(objective, 1), "fine": fine,
+                            "broad": quality(broad_of[fine_of], data["truth"]), "fine_seconds": seconds})  # fmt: skip
+            continue
         else:
             raise SystemExit(f"unknown broad method {method!r}")
-        broad_of = cluster.broad_clusters(centroids, k_broad)
+        if method.startswith("average"):
+            from sklearn.cluster import AgglomerativeClustering
+
+            broad_of = AgglomerativeClustering(n_clusters=k_broad, linkage="average", metric="cosine"
+                                               ).fit_predict(centroids)  # fmt: skip
+        elif not method.startswith("papers"):
+            broad_of = cluster.broad_clusters(centroids, k_broad)
         out.append({"weight": weight, "dims": dims, "broad_method": method, "fine": fine,
                     "broad": quality(broad_of[fine_of], data["truth"]), "fine_seconds": seconds})  # fmt: skip
     return out
@@ -82,11 +115,14 @@ def main() -> None:
     ap.add_argument("--weights", default="1,0.8,0.6")
     ap.add_argument("--dims", default="128")
     ap.add_argument("--broad", default="ward,ward-joint")
+    ap.add_argument("--seeds", default="0", help="k-means++ seeds of the fine clustering, each run")
+    ap.add_argument("--broad-seeds", type=int, default=1, help="seeds of the broad k-means (papers methods)")
     ap.add_argument(
         "--baseline", action="store_true", help="also the TF-IDF k-means baseline on the dev half"
     )
     args = ap.parse_args()
     data = load(args.db)
+    data["broad_seeds"] = args.broad_seeds
     print(f"dev half: {len(data['pks']):,} papers", file=sys.stderr)
     if args.baseline:
         k_fine, k_broad = cluster.default_sizes(len(data["pks"]))
@@ -95,8 +131,9 @@ def main() -> None:
         print(json.dumps({"baseline": out, "seconds": round(secs, 1)}), flush=True)
     for dims in [int(d) for d in args.dims.split(",")]:
         for weight in [float(w) for w in args.weights.split(",")]:
-            for result in run_one(data, weight, dims, args.broad.split(",")):
-                print(json.dumps(result), flush=True)
+            for seed in [int(x) for x in args.seeds.split(",")]:
+                for result in run_one(data, weight, dims, args.broad.split(","), seed):
+                    print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
