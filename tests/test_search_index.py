@@ -214,3 +214,44 @@ def test_a_build_in_worker_processes_gives_the_same_answers(lib):
     meta = search_index.build(lib, workers=2)
     assert meta["papers"] == PAPERS
     assert {q: engine(lib, q) for q in before} == before
+
+
+PHRASES = ['"of the"', '"neural network"', '"model and"', "state-of-the-art", '"learning for"', '"in the"*']
+
+
+def test_phrases_of_common_words_are_looked_up_by_their_pairs(lib):
+    """A phrase of common tokens is answered from the papers holding its pairs (the `pairs` field),
+    so Tantivy reads positions only there: the same papers as FTS5, the same scores as without."""
+    side = search_index.load(lib)
+    assert {"of", "the", "network", "neural", "learn", "model", "and"} <= side.common
+    assert "xylophon" not in side.common
+    # A pair's papers are exactly those where the two tokens are adjacent in one column (as FTS5's phrase).
+    assert (
+        side.searcher.doc_freq(search_index.PAIRS, "neural_network") == fts5(lib, '"neural network"')[1] > 20
+    )
+    assert side.searcher.doc_freq(search_index.PAIRS, "of_the") == fts5(lib, '"of the"')[1] > 500
+    assert same_matches(lib, PHRASES, [NO_FILTERS, Filters(since="2024")]) > 2000
+    with_pairs = {q: search_engine.ranked(lib, *_words(q), NO_FILTERS, 50, 0) for q in PHRASES}
+    common = side.common
+    try:
+        side.common = frozenset()  # the phrase alone, over every paper holding its tokens
+        without = {q: search_engine.ranked(lib, *_words(q), NO_FILTERS, 50, 0) for q in PHRASES}
+    finally:
+        side.common = common
+    assert with_pairs.keys() == without.keys()
+    for q, (page, total) in with_pairs.items():
+        assert total == without[q][1], q
+        # The same papers with the same scores (a two-token phrase: the pair's BM25, boosted)
+        assert [pk for pk, _ in page] == [pk for pk, _ in without[q][0]] or _tied(page, without[q][0]), q
+        assert page and all(
+            abs(a - b) <= 1e-4 * b for (_, a), (_, b) in zip(page, without[q][0], strict=True)
+        ), q
+
+
+def _tied(a, b) -> bool:
+    """The same (pk, score) pairs where only papers of equal scores (to 1e-4) changed places."""
+    return (
+        {pk for pk, _ in a} == {pk for pk, _ in b}
+        and bool(a)
+        and all(abs(x - y) <= 1e-4 * y for (_, x), (_, y) in zip(a, b, strict=True))
+    )

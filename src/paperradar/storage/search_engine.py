@@ -3,7 +3,9 @@ queries, one page best first with the total, and the papers changed since the bu
 
 What it answers, and how it maps fts.py's grammar:
 - a word: its FTS5 token in any of title, abstract, authors; a hyphenated word ("kv-cache") or a
-  quoted phrase: its tokens at consecutive positions within one column, as FTS5 does;
+  quoted phrase: its tokens at consecutive positions within one column, as FTS5 does (two common
+  tokens: the one token of the `pairs` field that is the pair, with the phrase's score; a longer
+  phrase with pairs of common tokens: positions read only in the papers holding all of them);
 - a prefix (`learn*`): any token starting with the prefix's stem; a phrase ending in a prefix uses
   Tantivy's phrase-prefix query, which tries the 50 first completions (FTS5 tries them all);
 - terms joined by AND, or by OR for the relaxed any-word retry; excluded terms (`-word`);
@@ -27,6 +29,7 @@ files, SQL on the library's connection).
 
 from __future__ import annotations
 
+import itertools
 import math
 import sqlite3
 from collections.abc import Sequence
@@ -90,8 +93,8 @@ def _query(
     stale: frozenset[int],
 ) -> tantivy.Query | None:
     schema = side.index.schema
-    maybe = [_term(schema, t) for t in terms]
-    maybe_not = [_term(schema, t) for t in excluded]
+    maybe = [_term(side, t) for t in terms]
+    maybe_not = [_term(side, t) for t in excluded]
     wanted = [q for q in maybe if q is not None]
     unwanted = [q for q in maybe_not if q is not None]
     if len(wanted) < len(maybe) or len(unwanted) < len(maybe_not):
@@ -105,8 +108,9 @@ def _query(
     return tantivy.Query.boolean_query(clauses)
 
 
-def _term(schema: tantivy.Schema, term: Term) -> tantivy.Query | None:
+def _term(side: SideIndex, term: Term) -> tantivy.Query | None:
     """One term (a word, a phrase, a prefix) as a Tantivy query; None when it has no token."""
+    schema = side.index.schema
     tokens: list[str | tuple[int, str]] = list(STEMS.tokens(term.text))
     if not tokens:
         return None
@@ -115,8 +119,31 @@ def _term(schema: tantivy.Schema, term: Term) -> tantivy.Query | None:
     if len(tokens) == 1:
         return tantivy.Query.term_query(schema, FIELD, tokens[0])
     if term.prefix:
-        return tantivy.Query.phrase_prefix_query(schema, FIELD, tokens)
-    return tantivy.Query.phrase_query(schema, FIELD, tokens)
+        phrase = tantivy.Query.phrase_prefix_query(schema, FIELD, tokens)
+    else:
+        phrase = tantivy.Query.phrase_query(schema, FIELD, tokens)
+    whole = tokens[:-1] if term.prefix else tokens  # (a prefix's last token is no whole token)
+    pairs = [f"{a}_{b}" for a, b in itertools.pairwise(whole) if a in side.common and b in side.common]
+    if not pairs:
+        return phrase
+    if len(tokens) == 2 and not term.prefix:
+        # The pair is the phrase: the papers that hold it, its frequency, FIELD's lengths. Its BM25
+        # boosted by the ratio of the idfs is the phrase's score, from one list with block-max
+        # top-k and a count from the list's length, where the phrase reads every match's positions.
+        papers = side.searcher.num_docs
+        pair_idf = _tantivy_idf(side.searcher.doc_freq(search_index.PAIRS, pairs[0]), papers)
+        phrase_idf = sum(_tantivy_idf(side.searcher.doc_freq(FIELD, str(t)), papers) for t in tokens)
+        return tantivy.Query.boost_query(_pair(schema, pairs[0]), phrase_idf / pair_idf)
+    # Only papers holding every pair of common tokens can hold the phrase: Tantivy reads the
+    # phrase's positions in those only (the pairs score 0: the phrase's score is unchanged).
+    clauses = [
+        (Occur.Must, tantivy.Query.const_score_query(_pair(schema, p), 0.0)) for p in sorted(set(pairs))
+    ]
+    return tantivy.Query.boolean_query([(Occur.Must, phrase), *clauses])
+
+
+def _pair(schema: tantivy.Schema, pair: str) -> tantivy.Query:
+    return tantivy.Query.term_query(schema, search_index.PAIRS, pair)
 
 
 def _regex(token: str) -> str:
@@ -213,7 +240,10 @@ def _occurrences(tokens: list[str], wanted: list[str], prefix: bool) -> int:
 
 
 def _idf(side: SideIndex, token: str, papers: int) -> float:
-    df = side.searcher.doc_freq(FIELD, token)
+    return _tantivy_idf(side.searcher.doc_freq(FIELD, token), papers)
+
+
+def _tantivy_idf(df: int, papers: int) -> float:
     return math.log(1 + (papers - df + 0.5) / (df + 0.5))
 
 

@@ -14,6 +14,13 @@ holds the title four times, the abstract and the authors, with a separator token
 phrase matches across it): a title word counts four times, as FTS5's bm25 weights count it, and a
 word's paper count and the saturation are over the whole paper, as in FTS5.
 
+Phrases of common words: a phrase is matched and scored from its words' positions, so "large
+language" or "model and" read the positions of every paper holding both words (a million at 3M:
+~300 ms). The build finds the common tokens (in `COMMON_SHARE` of a sample of papers or more) and
+a second field, `pairs`, holds every two adjacent common tokens of a column as one token
+(`pairs_of`): a two-token phrase of common words is then one list of papers, scored like the
+phrase (search_engine.py), and a longer one reads positions only where all its pairs are.
+
 Freshness without writing from the search path: the build records the largest `updated_at` and pk
 when it starts (`mark`, `max_pk`) and the pks it indexed. A paper imported or changed since has
 `updated_at > mark` or `pk > max_pk`; a removed one is missing from `papers`. (A change committed
@@ -52,7 +59,7 @@ from ..progress import Progress
 from . import fts
 from .base import Library
 
-FORMAT = 1
+FORMAT = 2  # 2: the `pairs` field (2026-12-03)
 MIN_PAPERS = 200_000  # smaller libraries rank with FTS5 (fast enough there)
 REBUILD_SHARE = 0.02  # `index` rebuilds once this share of the papers changed since the build
 MAX_STALE = 20_000  # more stale papers than this and searches use FTS5 until the next `index`
@@ -64,6 +71,11 @@ CHUNK = 5_000
 WORKERS = 2  # processes that tokenize while this one feeds Tantivy (libraries of MIN_PAPERS or more)
 WRITER_HEAP = 400_000_000  # bytes Tantivy buffers before writing a segment
 ENABLED = True  # bench/search.py turns it off to time the FTS5 ranking in the same run
+PAIRS = "pairs"  # adjacent common tokens as one token "a_b", as often as in FIELD (`pairs_of`)
+FILLER = "~"  # pads the pairs field to FIELD's length (no query has it), so both have the same lengths
+COMMON_SHARE = 0.02  # a token in this share of the sampled papers or more is common
+SAMPLE = 20_000  # papers sampled (in `SAMPLE_RANGES` runs of pks spread over the library) to find them
+SAMPLE_RANGES = 20
 _ANALYZER = "fts5"
 _WORD = re.compile(r"[\w\u0300-\u036f]+")  # unicode61's token characters (with "_" made a space first)
 
@@ -124,6 +136,7 @@ def schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
     b.add_integer_field("pk", stored=False, indexed=True, fast=True)
     b.add_text_field(FIELD, stored=False, tokenizer_name=_ANALYZER, index_option="position")
+    b.add_text_field(PAIRS, stored=False, tokenizer_name=_ANALYZER, index_option="freq")
     b.add_text_field("category", stored=False, tokenizer_name="raw", index_option="basic")
     b.add_integer_field("date", stored=False, indexed=True, fast=True)  # 20241013; 20240000 for "2024"
     b.add_integer_field("has_code", stored=False, indexed=True, fast=False)
@@ -150,6 +163,7 @@ class SideIndex:
     searcher: tantivy.Searcher
     meta: dict[str, Any]
     pks: np.ndarray  # the pks indexed, ascending
+    common: frozenset[str]  # the tokens whose adjacent pairs the `pairs` field holds
     stale_key: tuple[int, int] = (-1, -1)
     stale: frozenset[int] = frozenset()
     changed: tuple[int, ...] = ()
@@ -184,7 +198,7 @@ def load(lib: Library) -> SideIndex | None:
         return None
     index = _open(folder)
     pks = np.load(folder / "pks.npy", mmap_mode="r")
-    side = SideIndex(folder, index, index.searcher(), meta, pks)
+    side = SideIndex(folder, index, index.searcher(), meta, pks, frozenset(meta["common"]))
     _CACHE[str(folder)] = (stamp, side)
     return side
 
@@ -249,7 +263,9 @@ def build(lib: Library, progress: Progress | None = None, workers: int | None = 
     writer = index.writer(heap_size=WRITER_HEAP, num_threads=min(2, os.cpu_count() or 1))
     pks: list[int] = []
     tokens = 0
-    for prepared in _prepared_chunks(lib.path, _ranges(conn), workers):
+    ranges = _ranges(conn)
+    common = common_tokens(conn, ranges)
+    for prepared in _prepared_chunks(lib.path, ranges, common, workers):
         for paper in prepared:
             writer.add_document(_document(paper))
             tokens += paper[2]
@@ -260,6 +276,7 @@ def build(lib: Library, progress: Progress | None = None, workers: int | None = 
     writer.wait_merging_threads()
     np.save(tmp / "pks.npy", np.asarray(pks, dtype=np.int64))
     meta = {"format": FORMAT, "mark": mark, "max_pk": int(max_pk), "papers": len(pks), "tokens": tokens}
+    meta["common"] = sorted(common)
     meta["written_during_build"] = _data_version(conn) != version  # then the next `index` builds again
     meta["seconds"] = round(time.perf_counter() - started, 1)
     (tmp / "paperradar.json").write_text(json.dumps(meta))
@@ -274,9 +291,47 @@ def _ranges(conn: sqlite3.Connection) -> list[tuple[int, int]]:
     return list(zip([0, *ends[:-1]], ends, strict=True))
 
 
-def _prepared_chunks(path: str, ranges: list[tuple[int, int]], workers: int) -> Iterator[list[Prepared]]:
+def common_tokens(conn: sqlite3.Connection, ranges: list[tuple[int, int]]) -> frozenset[str]:
+    """The tokens in `COMMON_SHARE` of the papers or more, from a sample: `SAMPLE_RANGES` runs of
+    consecutive pks spread evenly over the library, `SAMPLE` papers in all. (A phrase of two such
+    tokens is looked up in the `pairs` field, so its positions are read only where the pair is.)"""
+    starts = sorted(
+        {ranges[i * len(ranges) // SAMPLE_RANGES][0] for i in range(SAMPLE_RANGES)} if ranges else set()
+    )
+    stems, df, seen = Stems(), dict[str, int](), 0
+    for after in starts:
+        rows = conn.execute(
+            "SELECT title, abstract, authors FROM papers WHERE pk > ? ORDER BY pk LIMIT ?",
+            (after, SAMPLE // SAMPLE_RANGES),
+        ).fetchall()
+        for row in rows:
+            for token in set(itertools.chain.from_iterable(stems.tokens(c) for c in row)):
+                df[token] = df.get(token, 0) + 1
+        seen += len(rows)
+    return frozenset(t for t, n in df.items() if n >= COMMON_SHARE * seen) if seen else frozenset()
+
+
+def pairs_of(title: str, abstract: str, authors: str, common: frozenset[str]) -> str:
+    """The `pairs` field of a paper from its columns' tokens (each a space-separated string): every
+    two adjacent tokens of one column that are both common, as "a_b" ("_" is in no token), as often
+    as FIELD has them (the title's `TITLE_COPIES` times), then `FILLER` up to FIELD's length.
+
+    So a pair's frequency in a paper is the two-token phrase's, and its length and average length
+    are FIELD's: its BM25 is the phrase's up to the idf (search_engine.py boosts it by the ratio),
+    from one list of papers, without reading positions."""
+    out: list[str] = []
+    for column, copies in ((title, TITLE_COPIES), (abstract, 1), (authors, 1)):
+        tokens = column.split()
+        out += [f"{a}_{b}" for a, b in itertools.pairwise(tokens) if a in common and b in common] * copies
+    size = len(composed(title, abstract, authors).split())
+    return " ".join(out + [FILLER] * (size - len(out)))
+
+
+def _prepared_chunks(
+    path: str, ranges: list[tuple[int, int]], common: frozenset[str], workers: int
+) -> Iterator[list[Prepared]]:
     """Each range's papers tokenized, in order: in `workers` processes of their own, or here."""
-    jobs = [(path, after, upto) for after, upto in ranges]
+    jobs = [(path, after, upto, common) for after, upto in ranges]
     if workers <= 0:
         yield from map(_prepare_range, jobs)
         return
@@ -284,12 +339,13 @@ def _prepared_chunks(path: str, ranges: list[tuple[int, int]], workers: int) -> 
         yield from pool.imap(_prepare_range, jobs)
 
 
-Prepared = tuple[int, str, int, int | None, int, list[str]]  # pk, text, tokens, date, has_code, categories
+# pk, text, tokens, date, has_code, categories, pairs
+Prepared = tuple[int, str, int, int | None, int, list[str], str]
 _WORKER_STEMS: list[Stems] = []
 
 
-def _prepare_range(job: tuple[str, int, int]) -> list[Prepared]:
-    path, after, upto = job
+def _prepare_range(job: tuple[str, int, int, frozenset[str]]) -> list[Prepared]:
+    path, after, upto, common = job
     if not _WORKER_STEMS:
         _WORKER_STEMS.append(Stems())
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -297,7 +353,7 @@ def _prepare_range(job: tuple[str, int, int]) -> list[Prepared]:
         rows = conn.execute(_ROWS, (after, upto)).fetchall()
     finally:
         conn.close()
-    return _prepare(_WORKER_STEMS[0], rows)
+    return _prepare(_WORKER_STEMS[0], rows, common)
 
 
 def composed(title: str, abstract: str, authors: str) -> str:
@@ -310,23 +366,28 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def _prepare(stems: Stems, rows: list[Any]) -> list[Prepared]:
+def _prepare(stems: Stems, rows: list[Any], common: frozenset[str]) -> list[Prepared]:
     words = [[words_of(r[1]), words_of(r[2]), words_of(r[3])] for r in rows]
     stems.learn(itertools.chain.from_iterable(itertools.chain.from_iterable(words)))
     known = stems.known
     out: list[Prepared] = []
     for r, columns in zip(rows, words, strict=True):
-        text = composed(*(" ".join(map(known.__getitem__, column)) for column in columns))
+        strings = [" ".join(map(known.__getitem__, column)) for column in columns]
+        text = composed(*strings)
         size = text.count(" ") + 1 - text.count("  ")  # (a word FTS5 finds no token in leaves two)
-        out.append((int(r[0]), text, size, date_number(r[4]), 1 if r[5] == 1 else 0, (r[6] or "").split()))
+        pairs = pairs_of(strings[0], strings[1], strings[2], common)
+        out.append(
+            (int(r[0]), text, size, date_number(r[4]), 1 if r[5] == 1 else 0, (r[6] or "").split(), pairs)
+        )
     return out
 
 
 def _document(paper: Prepared) -> tantivy.Document:
-    pk, text, _, day, has_code, categories = paper
+    pk, text, _, day, has_code, categories, pairs = paper
     doc = tantivy.Document()
     doc.add_integer("pk", pk)
     doc.add_text(FIELD, text)
+    doc.add_text(PAIRS, pairs)
     if day is not None:
         doc.add_integer("date", day)
     doc.add_integer("has_code", has_code)
