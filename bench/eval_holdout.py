@@ -78,6 +78,8 @@ SYNCED_FROM = min(*CUTS, DEV_CUT)  # quality-tier vectors are made for every pap
 K = 50
 LR_NEGATIVES = 5000
 MIN_BEFORE, MIN_AFTER, MAX_TOTAL = 5, 2, 40
+MAX_FEATURES = F.Policy().max_features  # ours' vocabulary size (--max-features: a dev round's)
+LEARNER = learner.LearnerConfig()  # ours' settings outside --dev (--learner: a proposed default's)
 
 
 @dataclass
@@ -188,16 +190,22 @@ def _embed(texts: list[str], tier: str = "fast") -> np.ndarray:
 
 
 def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
-    """The features a library of this corpus has: features.py's fit on its id-hash sample."""
+    """The features a library of this corpus has: features.py's fit on its id-hash sample (with
+    --max-features, a vocabulary of that many terms instead of the library's Policy)."""
     order = F.id_hash_order(ids)
-    lexical = _cached_sparse("holdout-ours-lexical", lambda: _ours_lexical(texts, order)).astype(np.float32)
+    name = "holdout-ours-lexical"
+    if F.Policy().max_features != MAX_FEATURES:
+        name += f"-{MAX_FEATURES}"
+    lexical = _cached_sparse(name, lambda: _ours_lexical(texts, order)).astype(np.float32)
     pks = np.arange(len(ids), dtype=np.int64)
     vocab = F.Vocabulary([], np.zeros(0), len(ids))
     return F.Features([], pks, lexical, vocab, "", hash_order=order)
 
 
 def _ours_lexical(texts: list[str], order: np.ndarray) -> sparse.csr_matrix:
-    vocab = F.fit_vocabulary([texts[i] for i in sorted(order[: F.FIT_SAMPLE])])
+    vocab = F.fit_vocabulary(
+        [texts[i] for i in sorted(order[: F.FIT_SAMPLE])], F.Policy(max_features=MAX_FEATURES)
+    )
     return F._transform(vocab, texts)
 
 
@@ -322,11 +330,28 @@ def _ages(c: Corpus, rows: list[int]) -> list[float]:
 
 
 def sanity_svm(c: Corpus, cut: Cut, before: list[int]) -> np.ndarray:
+    coef, intercept = sanity_svm_fit(c, before)
+    return np.asarray(c.sanity[cut.cand] @ coef).ravel() + intercept
+
+
+def sanity_svm_fit(c: Corpus, before: list[int]) -> tuple[np.ndarray, float]:
+    """The exact arxiv-sanity SVM's weights for a profile, kept in bench/out/holdout-svm-fits/
+    (by the profile's rows), so the dev rounds that use its score as an evidence reuse the fit."""
+    import hashlib
+
+    key = hashlib.sha1(",".join(map(str, sorted(before))).encode()).hexdigest()[:16]
+    path = OUT / "holdout-svm-fits" / f"{key}.npz"
+    if path.exists():
+        got = np.load(path)
+        return got["coef"], float(got["intercept"])
     y = np.zeros(c.sanity.shape[0])
     y[before] = 1
     clf = LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, tol=1e-6, C=0.01, dual=True)
     clf.fit(c.sanity, y)
-    return clf.decision_function(c.sanity[cut.cand])
+    coef, intercept = clf.coef_.ravel(), float(clf.intercept_[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, coef=coef, intercept=intercept)
+    return coef, intercept
 
 
 def scholar_lr(c: Corpus, cut: Cut, before: list[int]) -> np.ndarray:
@@ -425,7 +450,7 @@ def feedback_eval(c: Corpus, cut: str, authors: int, log_path: Path) -> dict[str
     interest's share of the next top 20, and recall@50 of the author's later papers that belong
     to other interests; then undo (refit without them) and compare with the first ranking."""
     prepared = prepare_cut(c, cut)
-    cfg = learner.LearnerConfig()
+    cfg = LEARNER
     done = {r["author"]: r for r in _rows(log_path)}
     for a, before, after in [x for x in eligible(c, cut) if len(x[1]) >= 10][: authors * 4]:
         if len(done) >= authors:
@@ -489,7 +514,7 @@ def diversity_eval(c: Corpus, cut: str, authors: int) -> dict[str, Any]:
     from paperradar.rank.interests import spread
 
     prepared = prepare_cut(c, cut)
-    cfg = learner.LearnerConfig()
+    cfg = LEARNER
     out: dict[str, list[float]] = defaultdict(list)
     for _, before, after in reported_authors(c, cut, authors):
         model = ours_model(c, before, [], cfg)
@@ -534,7 +559,7 @@ def run(
     done = _read_log(log_path)
     plans = {cut: reported_authors(c, cut, authors) for cut in cuts}
     prepared = {cut: prepare_cut(c, cut) for cut in cuts}
-    cfg = learner.LearnerConfig()
+    cfg = LEARNER
     systems = {"ours": lambda c_, k_, b_: ours(c_, k_, b_, cfg), **BASELINES}
     for n in range(authors):  # the cuts take turns, so a stopped run has both
         for cut in cuts:
@@ -596,7 +621,35 @@ DEV_GRID: dict[str, dict[str, Any]] = {
     "knn-2-words-0.5": {"knn": 2, "words_weight": 0.5},
     "knn-2-words-2": {"knn": 2, "words_weight": 2.0},
     "knn-2-words-1-lexical-knn-0.5": {"knn": 2, "words_weight": 1.0, "lexical_knn_weight": 0.5},
+    # round 8 (issue 11, fourth session): new evidence. Pseudo-relevance feedback over the pool:
+    # the cosine to the mean row of the pool's m best candidates (dense, TF-IDF or both), or
+    # ("prf_refit": (m, w), bench only) those m refitted as positives of weight w; and the exact
+    # arxiv-sanity SVM's own score as an evidence ("svm_weight", bench only: its z on the reference
+    # papers added), alone and with the feedback.
+    **{
+        f"knn-2-prf-{rows}-{m}-{w}": {"knn": 2, "prf_top": m, **{f"prf_{rows}_weight": w}}
+        for rows in ("dense", "lexical")
+        for m in (5, 10, 20)
+        for w in (0.5, 1.0)
+    },
+    "knn-2-prf-both-10-0.5": {"knn": 2, "prf_top": 10, "prf_dense_weight": 0.5, "prf_lexical_weight": 0.5},
+    "knn-2-svm-0.5": {"knn": 2, "svm_weight": 0.5},
+    "knn-2-svm-1": {"knn": 2, "svm_weight": 1.0},
+    "knn-2-svm-2": {"knn": 2, "svm_weight": 2.0},
+    "knn-2-svm-1-prf-lexical-10-0.5": {"knn": 2, "svm_weight": 1.0, "prf_top": 10, "prf_lexical_weight": 0.5},
+    "knn-2-prf-refit-10-0.3": {"knn": 2, "prf_refit": (10, 0.3)},
+    "knn-2-prf-refit-20-0.3": {"knn": 2, "prf_refit": (20, 0.3)},
+    # round 9: with every term of the vocabulary fit (--max-features 300000: 224,908 terms here, the
+    # library's Policy keeps 20,000), the SVM's C and the dense evidence's weight again
+    "knn-2-C-0.05": {"knn": 2, "C": 0.05},
+    "knn-2-C-0.3": {"knn": 2, "C": 0.3},
+    "knn-2-dense-0.5": {"knn": 2, "dense_weight": 0.5},
+    "knn-2-dense-1.5": {"knn": 2, "dense_weight": 1.5},
+    # round 10: the dense weight further down (0.5 won round 9), and 0.5 with the 20,000 terms
+    "knn-2-dense-0.25": {"knn": 2, "dense_weight": 0.25},
+    "knn-2-dense-0": {"knn": 2, "dense_weight": 0.0},
 }
+BENCH_ONLY = ("svm_weight", "prf_refit")  # DEV_GRID keys that are not LearnerConfig fields
 DEV_BASELINES = ("arxiv-sanity-svm",)
 
 
@@ -615,7 +668,12 @@ def dev_sweep(
     fits: dict[tuple[str, learner.LearnerConfig], learner.Model] = {}
     systems: dict[str, Callable[[Corpus, Cut, list[int]], np.ndarray]] = {
         name: lambda c_, k_, b_, ch=change: _dev_ours(
-            c_, k_, b_, replace(learner.LearnerConfig(), **ch), fits
+            c_,
+            k_,
+            b_,
+            replace(learner.LearnerConfig(), **{k: v for k, v in ch.items() if k not in BENCH_ONLY}),
+            fits,
+            {k: v for k, v in ch.items() if k in BENCH_ONLY},
         )
         for name, change in DEV_GRID.items()
     }
@@ -642,14 +700,26 @@ def _dev_ours(
     before: list[int],
     cfg: learner.LearnerConfig,
     fits: dict[tuple[str, learner.LearnerConfig], learner.Model],
+    bench: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """ours under cfg, fitting once per author for settings that differ only in how the
-    evidences are weighed and combined (the third evidences and rrf): the model is fitted with
-    every third evidence on, then scored with cfg's weights, which gives the same scores as a
-    fit under cfg (a third evidence's fit touches nothing else; a weight of 0 leaves it out)."""
+    evidences are weighed and combined (the third evidences, rrf and the pool's feedback): the
+    model is fitted with every third evidence on, then scored with cfg's weights, which gives the
+    same scores as a fit under cfg (a third evidence's fit touches nothing else; a weight of 0
+    leaves it out). `bench` holds the settings only this script has (BENCH_ONLY)."""
     from dataclasses import replace
 
-    base = replace(cfg, centroid_weight=0.0, lexical_knn_weight=0.0, words_weight=0.0, rrf=0.0)
+    bench = bench or {}
+    base = replace(
+        cfg,
+        centroid_weight=0.0,
+        lexical_knn_weight=0.0,
+        words_weight=0.0,
+        rrf=0.0,
+        prf_top=1,  # keeps the reference rows; the feedback's fit is nothing else
+        prf_dense_weight=0.0,
+        prf_lexical_weight=0.0,
+    )
     key = (cut.cut + "|" + ",".join(map(str, before)), base)
     for old in [k for k in fits if k[0] != key[0]]:  # one author at a time
         del fits[old]
@@ -657,7 +727,59 @@ def _dev_ours(
         full = replace(base, centroid_weight=1.0, lexical_knn_weight=1.0, words_weight=1.0)
         fits[key] = ours_model(c, before, [], full)
     model = replace(fits[key], cfg=cfg)
-    return model.evidence(c.ours.lexical[cut.cand], c.dense[cut.cand]).score
+    x, d = c.ours.lexical[cut.cand], c.dense[cut.cand]
+    if "prf_refit" in bench:
+        m, w = bench["prf_refit"]
+        return _prf_refit(c, cut, before, model.evidence(x, d), m, w, cfg)
+    score = model.evidence(x, d).score
+    if bench.get("svm_weight"):
+        score = score + bench["svm_weight"] * _svm_z(c, cut, before, cfg)
+    return score + model.feedback(score, x, d)
+
+
+def _svm_z(c: Corpus, cut: Cut, before: list[int], cfg: learner.LearnerConfig) -> np.ndarray:
+    """The exact arxiv-sanity SVM's score of the candidates, z-scored on ours' reference papers."""
+    from paperradar.rank import model_cache
+
+    coef, b = sanity_svm_fit(c, before)
+    ref = model_cache.sample_rows(c.ours, set(before), cfg)[0]
+    mean, sd = learner._scale(np.asarray(c.sanity[ref] @ coef).ravel() + b)
+    return (np.asarray(c.sanity[cut.cand] @ coef).ravel() + b - mean) / sd
+
+
+def _prf_refit(
+    c: Corpus,
+    cut: Cut,
+    before: list[int],
+    first: learner.Evidence,
+    m: int,
+    w: float,
+    cfg: learner.LearnerConfig,
+) -> np.ndarray:
+    """Pseudo-relevance feedback by refitting: the first ranking's m best candidates join the
+    profile as positives of weight w (each in the interest that scored it best), and the model
+    is fitted again."""
+    from paperradar.rank import model_cache
+
+    top = np.argsort(-first.score, kind="stable")[:m]
+    extra = [int(i) for i in cut.cand[top]]
+    rows = np.asarray(before + extra)
+    ref_rows, neg_rows = model_cache.sample_rows(c.ours, set(rows.tolist()), cfg)
+    groups = np.r_[_interest_groups(c, before), np.maximum(first.interest[top], 0)]
+    weights = np.r_[learner.recency_weights(_ages(c, before), cfg.half_life_days), np.full(m, w)]
+    feats, dense = c.ours, c.dense
+    data = learner.TrainingSet(
+        pos_lex=feats.lexical[rows],
+        pos_weights=weights,
+        neg_lex=feats.lexical[neg_rows],
+        rej_lex=feats.lexical[np.zeros(0, dtype=np.int64)],
+        ref_lex=feats.lexical[ref_rows],
+        pos_dense=dense[rows],
+        pos_groups=groups,
+        rej_dense=dense[np.zeros(0, dtype=np.int64)],
+        ref_dense=dense[ref_rows],
+    )
+    return learner.fit(data, cfg).evidence(feats.lexical[cut.cand], dense[cut.cand]).score
 
 
 def _read_log(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -665,6 +787,20 @@ def _read_log(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
         return {}
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return {(r["cut"], r["author"], r["system"]): r for r in rows}
+
+
+def _learner_config(text: str) -> learner.LearnerConfig:
+    """LearnerConfig with `name=value,...` changed (each value read as its field's type)."""
+    from dataclasses import fields, replace
+
+    types = {f.name: type(getattr(learner.LearnerConfig(), f.name)) for f in fields(learner.LearnerConfig)}
+    changes: dict[str, Any] = {}
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition("=")
+        if name not in types:
+            raise SystemExit(f"--learner: no setting {name!r} (LearnerConfig has {', '.join(types)})")
+        changes[name] = types[name](value)
+    return replace(learner.LearnerConfig(), **changes)
 
 
 def main() -> None:
@@ -687,8 +823,21 @@ def main() -> None:
         help="fast: a library imported whole; synced: imported up to the cut, then daily syncs "
         "(quality tier); quality: every paper upgraded to the quality tier by `paperradar index`",
     )
+    ap.add_argument(
+        "--max-features",
+        type=int,
+        default=MAX_FEATURES,
+        help="ours' TF-IDF vocabulary size (default: the library's, features.Policy)",
+    )
+    ap.add_argument(
+        "--learner",
+        default="",
+        help="ours' settings changed from LearnerConfig's defaults, e.g. dense_weight=0.5 (not with --dev)",
+    )
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
+    globals()["MAX_FEATURES"] = args.max_features
+    globals()["LEARNER"] = _learner_config(args.learner)
     if args.summary:
         rows = {k: v for p in args.log.split(",") for k, v in _read_log(Path(p)).items()}
         print(json.dumps(summarise(list(rows.values())), indent=2))

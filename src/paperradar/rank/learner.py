@@ -55,6 +55,12 @@ class LearnerConfig:
     # 0: the evidences' z-scores are added; > 0: reciprocal-rank fusion, each evidence's rank in
     # the library read from its z (the normal upper tail), score = sum of weight / (rrf + tail)
     rrf: float = 0.0
+    # pseudo-relevance feedback over the pool being ranked (transductive): the pool's prf_top best
+    # candidates by the other evidences are taken as weak positives, and a fourth evidence, each
+    # candidate's cosine to their mean row (dense and/or TF-IDF), is added at these weights
+    prf_top: int = 0
+    prf_dense_weight: float = 0.0
+    prf_lexical_weight: float = 0.0
 
 
 @dataclass
@@ -91,6 +97,8 @@ class Model:
     lex_knn_scale: tuple[float, float] = (0.0, 1.0)
     words: np.ndarray | None = None  # with cfg.words_weight: each word's weight in the profile
     words_scale: tuple[float, float] = (0.0, 1.0)
+    # with cfg.prf_top: the reference papers' rows, to put the pool's feedback term on their scale
+    ref_rows: tuple[sparse.csr_matrix, Rows | None] | None = None
 
     def lexical(self, x: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(x @ self.coef).ravel() + self.intercept
@@ -131,6 +139,33 @@ class Model:
         else:
             score = sum(w * z for w, z in parts if w) - penalty
         return Evidence(np.asarray(score, dtype=float), lex, dense, best, near)
+
+    def rank_pool(self, x: sparse.csr_matrix, d: Rows | None) -> Evidence:
+        """The evidence for a pool of candidates ranked together: `evidence`, plus with
+        cfg.prf_top the pseudo-relevance feedback term (`feedback`)."""
+        ev = self.evidence(x, d)
+        ev.score = ev.score + self.feedback(ev.score, x, d)
+        return ev
+
+    def feedback(self, score: np.ndarray, x: sparse.csr_matrix, d: Rows | None) -> np.ndarray:
+        """Pseudo-relevance feedback: each candidate's cosine to the mean row of the pool's
+        cfg.prf_top best by `score`, z-scored on the reference papers, weighted; 0 when off."""
+        cfg = self.cfg
+        weights = (cfg.prf_dense_weight if d is not None else 0.0, cfg.prf_lexical_weight)
+        out = np.zeros(len(score))
+        if cfg.prf_top <= 0 or not any(weights) or self.ref_rows is None or len(score) < 2:
+            return out
+        top = np.argsort(-score, kind="stable")[: min(cfg.prf_top, len(score) - 1)]
+        ref_lex, ref_dense = self.ref_rows
+        terms = [(weights[1], x, ref_lex)]
+        if d is not None and ref_dense is not None:
+            terms.append((weights[0], d, ref_dense))
+        for w, rows, ref in terms:
+            if w:
+                mean = _mean_row(rows[top])
+                near = _dot(rows, mean[None, :]).ravel()
+                out += w * _z(near, _scale(_dot(ref, mean[None, :]).ravel()))
+        return out
 
     def extra(self, x: sparse.csr_matrix) -> list[tuple[float, np.ndarray]]:
         """The third evidences that are fitted and weighed, as (weight, z-score) pairs."""
@@ -188,6 +223,12 @@ def _near(d: Rows, members: Rows, weights: np.ndarray, k: int) -> np.ndarray:
     return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
 
 
+def _mean_row(rows: Rows) -> np.ndarray:
+    """The unit-length mean of some rows, as a dense vector."""
+    mean = np.asarray(rows.mean(axis=0), dtype=np.float64).ravel()
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
 def _z(values: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
     return (values - scale[0]) / scale[1]
 
@@ -236,6 +277,8 @@ def fit(data: TrainingSet, cfg: LearnerConfig = LearnerConfig()) -> Model:
         model.dense_scale = _scale(model.dense(data.ref_dense, data.ref_dense.shape[0])[0])
     if data.ref_lex.shape[0]:
         model.reference = np.sort(model.evidence(data.ref_lex, data.ref_dense).score)
+        if cfg.prf_top > 0:
+            model.ref_rows = (data.ref_lex, data.ref_dense)
     return model
 
 

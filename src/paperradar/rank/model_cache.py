@@ -51,7 +51,7 @@ class FittedProfile:
         ok = rows >= 0
         rows = rows[ok]
         dense = self.feats.dense[rows] if self.feats.dense is not None else self.feats.lexical[rows]
-        ev = self.model.evidence(self.feats.lexical[rows], dense)
+        ev = self.model.rank_pool(self.feats.lexical[rows], dense)  # the pks are ranked together
         return Scored(
             np.asarray(pks, dtype=np.int64)[ok], ev.score, self.model.percentile(ev.score), ev.interest
         )
