@@ -375,3 +375,21 @@ def test_a_fast_tier_from_another_space_is_not_mixed_with_the_quality_tier(lib):
     with lib.transaction():
         lib.drop_embeddings(fast.model_id, pks)
     assert topic_models(lib) == (old,)
+
+
+def test_broad_topics_group_the_fine_topics_whose_papers_cluster_together():
+    """Three directions, two fine topics in each: the broad k-means of the papers puts each pair of
+    fine topics under one broad topic, numbered from 0; a fine topic split between groups goes
+    where most of its papers are."""
+    rng = np.random.default_rng(1)
+    axes = np.eye(8, dtype=np.float32)[:3]
+    rows = np.repeat(axes, 60, axis=0) + 0.05 * rng.standard_normal((180, 8)).astype(np.float32)
+    rows = cluster.normalize(rows).astype(np.float32)
+    fine_of = np.repeat(np.arange(6), 30)  # fine topics 0,1 on axis 0; 2,3 on axis 1; 4,5 on axis 2
+    fine_of[:5] = 2  # five papers of axis 0 in fine topic 2: its majority stays on axis 1
+    broad_of = cluster.broad_by_papers(rows, fine_of, 6, 3)
+    assert sorted(set(broad_of.tolist())) == [0, 1, 2]
+    assert broad_of[0] == broad_of[1] and broad_of[2] == broad_of[3] and broad_of[4] == broad_of[5]
+    assert len({broad_of[0], broad_of[2], broad_of[4]}) == 3
+    assert cluster.broad_by_papers(rows, fine_of, 6, 6).tolist() == list(range(6))
+    assert cluster.broad_by_papers(rows, fine_of, 6, 1).tolist() == [0] * 6

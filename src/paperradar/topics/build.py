@@ -171,7 +171,9 @@ def _fit(
     clock.lap("words")
     say(f"clustering {len(fitted.pks):,} papers into {k[0]} topics")
     fine_of, centroids = _cluster(fitted.vectors, lexical, k[0])
-    broad_of = cluster.broad_clusters(centroids, min(k[1], len(centroids)))
+    broad_rows = space.joint_rows(fitted.vectors, lexical, space.BROAD_EMBED_WEIGHT)
+    broad_of = cluster.broad_by_papers(broad_rows, fine_of, len(centroids), min(k[1], len(centroids)))
+    del broad_rows
     clock.lap("cluster")
     say("labelling topics")
     terms = _label(texts, fine_of, broad_of, np.bincount(fine_of, minlength=len(centroids)))

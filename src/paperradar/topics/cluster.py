@@ -1,7 +1,8 @@
 """Two-level clustering of paper vectors, and keeping topic ids stable across rebuilds. Pure (numpy).
 
 Fine topics: spherical k-means (k-means++ seeds, fixed seed) on the L2-normalised vectors, so
-clusters are cones of similar direction. Broad topics: Ward agglomeration of the fine centroids.
+clusters are cones of similar direction. Broad topics (`broad_by_papers`): a second, coarse
+spherical k-means of the papers, each fine topic put under the group most of its papers fall in.
 Ids: a rebuild's clusters are matched to the previous topics by member overlap (Jaccard) with the
 Hungarian method; a match above `MIN_JACCARD` keeps the old id, the rest get new ids.
 """
@@ -66,8 +67,26 @@ def _drop_small(
     return out, kept
 
 
+def broad_by_papers(rows: np.ndarray, fine_of: np.ndarray, n_fine: int, k: int) -> np.ndarray:
+    """The broad topic of each of `n_fine` fine topics: spherical k-means of the papers' `rows` into
+    `k` groups, each fine topic under the group most of its papers fell in. Groups no fine topic
+    chose are dropped and the rest numbered from 0, so there may be fewer than k. (Ward on the fine
+    centroids, `broad_clusters`, mixed fields more often and moved with the fine topics' seed:
+    bench/topics_dev.py, docs/evaluation.md.)"""
+    if k <= 1 or n_fine <= 1:
+        return np.zeros(n_fine, dtype=np.int64)
+    if k >= n_fine:
+        return np.arange(n_fine, dtype=np.int64)
+    groups, _ = fine_clusters(rows, k)
+    counts = np.zeros((n_fine, int(groups.max()) + 1), dtype=np.int64)
+    np.add.at(counts, (fine_of, groups), 1)
+    _, broad_of = np.unique(counts.argmax(axis=1), return_inverse=True)
+    return broad_of.astype(np.int64)
+
+
 def broad_clusters(centroids: np.ndarray, k: int) -> np.ndarray:
-    """The broad cluster of each fine centroid (Ward agglomeration of the centroids)."""
+    """The broad cluster of each fine centroid by Ward agglomeration of the centroids (the broad
+    level until 2026-12-03; bench/topics_dev.py still compares against it)."""
     n = len(centroids)
     if k <= 1 or n <= 1:
         return np.zeros(n, dtype=np.int64)

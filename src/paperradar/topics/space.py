@@ -7,8 +7,9 @@ lexical view is its TF-IDF row over single words (`lexical_rows`) reduced by a t
 semantic analysis) to `LSA_DIMS` dimensions and L2-normalised. The joint row is the unit embedding
 scaled by sqrt(weight) next to the unit LSA row scaled by sqrt(1 - weight): a unit vector whose dot
 products are `weight * embedding cosine + (1 - weight) * lexical cosine`, so spherical k-means runs
-on it unchanged. The settings (weight 0.8, 128 dimensions, these words) were chosen on a dev half
-of the 118k arXiv corpus (bench/topics_dev.py, docs/evaluation.md).
+on it unchanged. The settings (weight 0.8, 128 dimensions, these words; 0.3 for the broad level's
+clustering of the papers) were chosen on a dev half of the 118k arXiv corpus (bench/topics_dev.py,
+docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..stopwords import ENGLISH
 
 LSA_DIMS = 128
 EMBED_WEIGHT = 0.8
+BROAD_EMBED_WEIGHT = 0.3  # the broad level's k-means of the papers leans on the words (topics/cluster.py)
 FIT_ROWS = 40_000  # the SVD is fitted on at most this many rows (a fixed sample), then applied to all
 SEED = 0
 
