@@ -10,7 +10,9 @@ connection of its own (the library's SQL stays behind its storage contract).
 paperradar: `search(lib, query, limit=20)`: weighted bm25, filters, snippets, the papers, the total.
 Tantivy (storage/search_index.py, when the library has `<library>.tantivy/`): the same search()
 with the side index on and off (then FTS5's exact BM25 over every match), interleaved in the same run, with the overlap@10 of the two
-rankings, how many queries the side index answered, and whether both give the same totals.
+rankings, how many queries the side index answered, and whether both give the same totals; and
+the side index without its `pairs` field (phrases of common words from positions, as before
+2026-12-03), with how many queries' pages differ from the paired ones.
 Hybrid (when the library has vectors): `search(..., mode="hybrid")`, query embedding included, over
 the persisted ANN index when the library has one (ann.py), else exact; with `--exact-baseline` the
 same hybrid search over exact vectors is timed too (after the peak RSS is read).
@@ -154,6 +156,10 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
     }
     if side is not None:
         sides["baseline: keyword search(), exact FTS5 BM25 (Tantivy off)"] = lambda q: exact_search(lib, q)
+    if side is not None and side.common:
+        sides["baseline: keyword search(), Tantivy without its pairs field"] = lambda q: unpaired_search(
+            lib, q
+        )
     dense = best_index(lib)
     hybrid = lambda q: search(lib, q, mode="hybrid", limit=20)  # noqa: E731
     if dense is not None:
@@ -174,6 +180,10 @@ def run(db: Path, n: int, exact_baseline: bool = False) -> dict[str, Any]:
         idx._CACHE.clear()
     results = [search(lib, q, limit=20) for q in queries]
     tantivy = agreement(lib, queries, results) if side is not None else {}
+    if side is not None and side.common:
+        tantivy["pages_differ_without_pairs"] = sum(
+            _page(unpaired_search(lib, q)) != _page(r) for q, r in zip(queries, results, strict=True)
+        )
     lib.close()
     bare.close()
     return {
@@ -196,6 +206,23 @@ def exact_search(lib: Library, q: str, **kw: Any) -> Any:
         return search(lib, q, limit=20, **kw)
     finally:
         search_index.ENABLED = True
+
+
+def unpaired_search(lib: Library, q: str) -> Any:
+    """search() with the Tantivy side index, its phrases matched and scored from positions alone
+    (as before the `pairs` field, 2026-12-03): the same answers, the cost the pairs save."""
+    side = search_index.load(lib)
+    assert side is not None
+    common, side.common = side.common, frozenset()
+    try:
+        return search(lib, q, limit=20)
+    finally:
+        side.common = common
+
+
+def _page(result: Any) -> tuple[int, list[tuple[str, float]]]:
+    """A result as its total and (paper, score) list, scores to 4 significant digits (float32 sums)."""
+    return result.total, [(h.paper.id, float(f"{h.score:.4g}")) for h in result.hits]
 
 
 def agreement(lib: Library, queries: list[str], results: list[Any]) -> dict[str, Any]:
