@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperradar.embed import load_embedder, models_dir
+from paperradar.embed import fast_agreement, load_embedder, models_dir
 from paperradar.importers.base import Source
 from paperradar.index import update_index
 from paperradar.ingest import import_source
@@ -330,8 +330,9 @@ def test_topics_read_the_quality_vector_where_a_paper_has_one_and_assign_quality
 ):
     """A library mostly on the fast tier with some papers upgraded by `paperradar index`: the build
     reads each paper's best vector (the quality tier's where it has one; its stored score is the
-    cosine of that vector to its topic, not of its fast one), and papers a small import embedded
-    with the quality tier alone get a topic when topics are next read."""
+    cosine of that vector to its topic, not of its fast one; a fast vector's is divided by the
+    tiers' agreement), and papers a small import embedded with the quality tier alone get a topic
+    when topics are next read, scored the same way."""
     quality, fast = load_embedder("quality"), load_embedder("fast")
     upgraded = lib.list_pks()[:40]
     update_index(lib, quality, only=upgraded)
@@ -347,7 +348,8 @@ def test_topics_read_the_quality_vector_where_a_paper_has_one_and_assign_quality
         for pk in pks:
             topic, stored = score[pk]
             cosine = float(np.frombuffer(vectors[pk], dtype=np.float32) @ centroid[topic])
-            assert stored == pytest.approx(cosine, abs=1e-5), (model, pk)
+            scale = 1.0 if model == quality.model_id else 1 / fast_agreement()
+            assert stored == pytest.approx(cosine * scale, abs=1e-5), (model, pk)
     more = write_corpus(tmp_path / "more.jsonl", start=7000, months=["2026-01"], growth=False)
     import_source(lib, Source.from_file(tmp_path / "more.jsonl"))
     new = [pk for pk in lib.list_pks() if pk not in score]
@@ -356,6 +358,12 @@ def test_topics_read_the_quality_vector_where_a_paper_has_one_and_assign_quality
     views.list_topics(lib)  # reading assigns the new papers
     found = theme_topics(lib, {**planted[1], **more})
     assert sum(sum(c.values()) for c in found.values()) == len(planted[1]) + len(more)
+    a = db.assignments(lib)
+    fresh = dict(lib.vectors_of(quality.model_id, new))
+    for pk, topic, stored in zip(a.pk.tolist(), a.topic.tolist(), a.score.tolist(), strict=True):
+        if pk in fresh:
+            cosine = float(np.frombuffer(fresh[pk], dtype=np.float32) @ centroid[topic])
+            assert stored == pytest.approx(cosine, abs=1e-5), pk
 
 
 def test_a_fast_tier_from_another_space_is_not_mixed_with_the_quality_tier(lib):

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embed import load_embedder, text_for
+from ..embed import fast_agreement, load_embedder, text_for
 from ..errors import BackendUnavailable, InvalidInput
 from ..index import main_model
 from ..ingest import now_iso
@@ -72,7 +72,10 @@ def topic_models(lib: Library) -> tuple[str, ...]:
     that has embedded it. With both tiers built and stored in one space (the trained fast tier
     imitates the quality tier, embed/train.py): the quality tier's vector where a paper has one and
     the fast tier's for the rest, the best vector each paper has (as index.best_index ranks by).
-    Otherwise the main model alone (`topic_model`): a fast tier from another space is not mixed in."""
+    Otherwise the main model alone (`topic_model`): a fast tier from another space is not mixed in.
+    A paper's score (its cosine to its topic, what "central" papers are ordered by) from a fast
+    vector is divided by the tier's measured agreement, as index.MixedIndex scores, so the papers
+    the quality tier embedded are not the most central for that alone."""
     have = lib.embedding_models()
     tiers = {}
     for tier in ("quality", "fast"):
@@ -112,6 +115,8 @@ def build_topics(
     say(f"assigning and placing {n:,} papers")
     batches = sample.in_memory(fit.fitted) if fit.fitted.whole else sample.vector_batches(lib, models)
     placed = sample.assign_all(batches, fit.fitted, fit.fine_of, fit.geometry)
+    if len(models) > 1:
+        placed.score[~np.isin(placed.pks, list(lib.embedding_hashes(models[0])))] /= fast_agreement()
     sizes = np.bincount(placed.topic, minlength=len(fit.geometry.centroids))
     clock.lap("assign")
     fine_ids, broad_ids, kept = _stable_ids(lib, placed.pks, placed.topic, fit.broad_of)
@@ -343,10 +348,13 @@ def refresh_topics(lib: Library) -> int:
         return 0
     models = build.info.get("models") or [build.model_id]  # builds before "models" read one
     rows: dict[int, bytes] = {}
-    for model_id in models:
+    scale: dict[int, float] = {}  # a fast vector's cosines divided by the tier's agreement (as a build)
+    for rank, model_id in enumerate(models):
         if db.count_unassigned(lib, model_id):
             for pk, blob in db.unassigned_vectors(lib, model_id):
-                rows.setdefault(pk, blob)
+                if pk not in rows:
+                    rows[pk] = blob
+                    scale[pk] = 1.0 if rank == 0 else 1.0 / fast_agreement()
     if not rows:
         return 0
     fine = [t for t in db.topics(lib) if t.level == 2]
@@ -354,6 +362,7 @@ def refresh_topics(lib: Library) -> int:
     pks = np.array(sorted(rows), dtype=np.int64)
     vectors = np.frombuffer(b"".join(rows[int(pk)] for pk in pks), dtype=np.float32).reshape(len(pks), -1)
     nearest, scores = cluster.assign(vectors, centroids)
+    scores *= np.array([scale[int(pk)] for pk in pks], dtype=np.float32)
     xy = layout.place(vectors, centroids, positions, axes)
     ids = np.array([t.id for t in fine])[nearest]
     with lib.transaction():
