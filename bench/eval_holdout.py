@@ -3,6 +3,8 @@
     nice -n 10 .venv/bin/python bench/eval_holdout.py [--authors 150] [--cuts 2026-02-01,2026-04-01]
     nice -n 10 .venv/bin/python bench/eval_holdout.py --dev --authors 100 --log bench/out/holdout-dev.jsonl
     nice -n 10 .venv/bin/python bench/eval_holdout.py --diversity --authors 150   # interests' shares
+    ... --max-features N [--min-df N] [--max-df F]   # ours' vocabulary (default: rank/features.py's Policy)
+    ... --learner dense_weight=0.25     # ours' LearnerConfig changed (a proposed default's run)
 
 Protocol: for each cut date (by listing date) an author's profile = their papers listed before the
 cut; targets = their papers listed on or after it; candidates = every paper listed on or after it.
@@ -79,6 +81,8 @@ K = 50
 LR_NEGATIVES = 5000
 MIN_BEFORE, MIN_AFTER, MAX_TOTAL = 5, 2, 40
 MAX_FEATURES = F.Policy().max_features  # ours' vocabulary size (--max-features: a dev round's)
+MIN_DF = 0  # 0: features.py's min_df; else a dev round's (--min-df)
+MAX_DF = 0.0  # 0: features.py's max_df; else a dev round's (--max-df)
 LEARNER = learner.LearnerConfig()  # ours' settings outside --dev (--learner: a proposed default's)
 
 
@@ -196,6 +200,10 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
     name = "holdout-ours-lexical"
     if F.Policy().max_features != MAX_FEATURES:
         name += f"-{MAX_FEATURES}"
+    if MIN_DF:
+        name += f"-min-df-{MIN_DF}"
+    if MAX_DF:
+        name += f"-max-df-{MAX_DF}"
     lexical = _cached_sparse(name, lambda: _ours_lexical(texts, order)).astype(np.float32)
     pks = np.arange(len(ids), dtype=np.int64)
     vocab = F.Vocabulary([], np.zeros(0), len(ids))
@@ -203,9 +211,23 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
 
 
 def _ours_lexical(texts: list[str], order: np.ndarray) -> sparse.csr_matrix:
-    vocab = F.fit_vocabulary(
-        [texts[i] for i in sorted(order[: F.FIT_SAMPLE])], F.Policy(max_features=MAX_FEATURES)
-    )
+    sample = [texts[i] for i in sorted(order[: F.FIT_SAMPLE])]
+    if not MIN_DF and not MAX_DF:
+        vocab = F.fit_vocabulary(sample, F.Policy(max_features=MAX_FEATURES))
+    else:  # features.fit_vocabulary's settings for a library of this size, but these min/max_df
+        vec = TfidfVectorizer(
+            strip_accents="unicode",
+            stop_words="english",
+            token_pattern=F.TOKENS,
+            ngram_range=(1, 2),
+            max_features=MAX_FEATURES,
+            sublinear_tf=True,
+            max_df=MAX_DF or 0.1,
+            min_df=MIN_DF or 5,
+            dtype=np.float32,
+        ).fit(sample)
+        terms = [str(t) for t in vec.get_feature_names_out()]
+        vocab = F.Vocabulary(terms, vec.idf_.astype(np.float32), len(sample))
     return F._transform(vocab, texts)
 
 
@@ -829,6 +851,10 @@ def main() -> None:
         default=MAX_FEATURES,
         help="ours' TF-IDF vocabulary size (default: the library's, features.Policy)",
     )
+    ap.add_argument("--min-df", type=int, default=0, help="ours' vocabulary min_df (default: features.py's)")
+    ap.add_argument(
+        "--max-df", type=float, default=0.0, help="ours' vocabulary max_df (default: features.py's)"
+    )
     ap.add_argument(
         "--learner",
         default="",
@@ -837,6 +863,8 @@ def main() -> None:
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     globals()["MAX_FEATURES"] = args.max_features
+    globals()["MIN_DF"] = args.min_df
+    globals()["MAX_DF"] = args.max_df
     globals()["LEARNER"] = _learner_config(args.learner)
     if args.summary:
         rows = {k: v for p in args.log.split(",") for k, v in _read_log(Path(p)).items()}
