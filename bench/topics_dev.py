@@ -2,12 +2,17 @@
 
 The dev half: the papers whose id hashes into the first half (`rank.features.id_hash_order`, seed
 "topics-dev"), a split that depends only on the ids. Each setting clusters the dev half alone as a
-build would (fine topics by spherical k-means on the joint rows of topics/space.py, broad topics
-from the fine centroids) and is scored against arXiv primary categories (purity, NMI, as in
-bench/topics.py). The chosen settings go into topics/space.py; bench/topics.py then reports the
-whole corpus (docs/evaluation.md).
+build would (fine topics by spherical k-means on the joint rows of topics/space.py; broad topics
+by each `--broad` method: Ward or average linkage of the fine centroids, or "papers@W", the
+build's k-means of the papers at embedding weight W) and is scored against arXiv primary
+categories (purity, NMI, as in bench/topics.py). `--seeds` and `--broad-seeds` rerun the k-means
+with other seeds, to see how far a setting moves by chance. The chosen settings go into
+topics/space.py and topics/cluster.py; bench/topics.py then reports the whole corpus
+(docs/evaluation.md). `--quality-sample N` compares the tiers on N dev papers embedded afresh by
+the quality tier (a few minutes for a few thousand papers).
 
     .venv/bin/python bench/topics_dev.py --db PATH [--weights 1,0.5] [--dims 128] [--baseline]
+        [--seeds 0,1,2] [--broad ward,papers@0.3] [--broad-seeds 4] [--quality-sample N]
 """
 
 from __future__ import annotations
@@ -49,6 +54,30 @@ def load(db_path: Path) -> dict[str, Any]:
         "vectors": matrix[rows],
         "texts": paper_texts(lib, pks),
         "truth": np.array([cats.get(int(pk), "?") for pk in pks]),
+    }
+
+
+def quality_sample(data: dict[str, Any], n: int) -> dict[str, dict[str, Any]]:
+    """n papers of the dev half (a seeded choice) with their fast-tier vectors as stored, and the
+    same papers with vectors the quality tier makes now (not read from any cache)."""
+    from paperradar.embed import load_embedder
+
+    rows = np.sort(np.random.default_rng(0).choice(len(data["pks"]), n, replace=False))
+    texts = [data["texts"][i] for i in rows]
+    embedder = load_embedder("quality")
+    start = time.perf_counter()
+    fresh = np.vstack([embedder.embed_batch(texts[i : i + 256]) for i in range(0, n, 256)])
+    print(f"quality tier: {n} papers in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    part = {
+        "pks": data["pks"][rows],
+        "texts": texts,
+        "truth": data["truth"][rows],
+        "broad_seeds": data["broad_seeds"],
+        "lexical": {},
+    }  # fmt: skip  (one LSA for both)
+    return {
+        "fast": {**part, "vectors": data["vectors"][rows]},
+        "quality": {**part, "vectors": space.unit_rows(fresh)},
     }
 
 
@@ -120,10 +149,29 @@ def main() -> None:
     ap.add_argument(
         "--baseline", action="store_true", help="also the TF-IDF k-means baseline on the dev half"
     )
+    ap.add_argument(
+        "--quality-sample",
+        type=int,
+        metavar="N",
+        help="instead: N papers of the dev half, embedded afresh by the quality tier, each setting run"
+        " on their fast-tier and on their quality-tier vectors",
+    )
     args = ap.parse_args()
     data = load(args.db)
     data["broad_seeds"] = args.broad_seeds
     print(f"dev half: {len(data['pks']):,} papers", file=sys.stderr)
+    if args.quality_sample:
+        tiers = quality_sample(data, args.quality_sample)
+        if args.baseline:
+            k_fine, k_broad = cluster.default_sizes(args.quality_sample)
+            base, _ = baseline(tiers["fast"]["texts"], k_fine, k_broad)
+            out = {name: quality(labels, tiers["fast"]["truth"]) for name, labels in base.items()}
+            print(json.dumps({"baseline": out, "papers": args.quality_sample}), flush=True)
+        for tier, part in tiers.items():
+            for weight in [float(w) for w in args.weights.split(",")]:
+                for result in run_one(part, weight, int(args.dims.split(",")[0]), args.broad.split(",")):
+                    print(json.dumps({"tier": tier, **result}), flush=True)
+        return
     if args.baseline:
         k_fine, k_broad = cluster.default_sizes(len(data["pks"]))
         base, secs = baseline(data["texts"], k_fine, k_broad)
