@@ -231,6 +231,16 @@ def test_phrases_of_common_words_are_looked_up_by_their_pairs(lib):
     )
     assert side.searcher.doc_freq(search_index.PAIRS, "of_the") == fts5(lib, '"of the"')[1] > 500
     assert same_matches(lib, PHRASES, [NO_FILTERS, Filters(since="2024")]) > 2000
+    # Two common tokens: the pair's list alone (no positions); four: positions where all pairs are.
+    shape = {
+        t: repr(search_engine._term(side, parse_query(t).terms[0]))
+        for t in ('"model and"', "state-of-the-art")
+    }
+    assert (
+        shape['"model and"'].startswith("Query(Boost(query=TermQuery(")
+        and '"model_and"' in shape['"model and"']
+    )
+    assert "PhraseQuery" in shape["state-of-the-art"] and '"of_the"' in shape["state-of-the-art"]
     with_pairs = {q: search_engine.ranked(lib, *_words(q), NO_FILTERS, 50, 0) for q in PHRASES}
     common = side.common
     try:
