@@ -198,7 +198,7 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
     --max-features, a vocabulary of that many terms instead of the library's Policy)."""
     order = F.id_hash_order(ids)
     name = "holdout-ours-lexical"
-    if F.Policy().max_features != MAX_FEATURES:
+    if MAX_FEATURES != 20_000:  # the cache without a suffix is of the 20,000-term cap (FORMAT 1)
         name += f"-{MAX_FEATURES}"
     if MIN_DF:
         name += f"-min-df-{MIN_DF}"

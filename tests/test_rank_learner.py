@@ -129,7 +129,7 @@ def test_reciprocal_rank_fusion_puts_what_one_evidence_is_sure_of_above_what_bot
         m.dense_scale = (0.0, 0.32)
         return m
 
-    added = model(learner.LearnerConfig(knn=1)).evidence(x, d).score
-    fused = model(learner.LearnerConfig(knn=1, rrf=0.002)).evidence(x, d).score
+    added = model(learner.LearnerConfig(knn=1, dense_weight=1.0)).evidence(x, d).score  # equal weights
+    fused = model(learner.LearnerConfig(knn=1, dense_weight=1.0, rrf=0.002)).evidence(x, d).score
     assert added[1] > added[0]
     assert fused[0] > fused[1]
