@@ -300,6 +300,21 @@ def main() -> None:
     report_cross_validated(results, splits, facet_of)
 
 
+def _facet_inputs(lib, texts, qpk, pks, cands, sents, facet, weigh):  # type: ignore[no-untyped-def]
+    """A facet query's sentence weights, each candidate's BM25 to its facet sentences (-1 where
+    none matches) and each candidate's sentence weights for that facet (None with no sentences)."""
+    from paperradar.similar import query_terms
+
+    w = weigh(sents)[facet]
+    top = [s for s, x in zip(sents, w, strict=True) if x >= 0.5 * w.max()]
+    col = {pk: i for i, pk in enumerate(pks)}
+    flex = np.full(len(pks), -1.0)
+    for pk, sc in lib.bm25_scores(query_terms(None, " ".join(top)), pks, len(pks), exclude=qpk):
+        flex[col[pk]] = sc
+    cw = [weigh(hl.sentences(texts[pk]))[facet] if len(c) else None for pk, c in zip(pks, cands, strict=True)]
+    return w, flex, cw
+
+
 def ot(
     q: np.ndarray, a: np.ndarray, c: np.ndarray, b: np.ndarray, eps: float = 0.05, iters: int = 100
 ) -> float:
@@ -317,7 +332,6 @@ def round_two(lib, pk_of, texts, data, learned, qrels, facet_of, splits) -> None
     """z-sum of four signals (lexical, dense, facet sentences by embedding, facet sentences' words
     by BM25); candidate sentences weighted for the facet too (two-sided OT); weights chosen per
     fold, or per fold and facet."""
-    from paperradar.similar import query_terms
 
     weighers = {"shipped": facet_weights, "learned": learned, "uniform": weights_uniform}
     grid = [(wl, wf, wx) for wl in LEX_Z for wf in FACET_W for wx in (0.0, 0.25, 0.5, 1.0)]
@@ -331,18 +345,9 @@ def round_two(lib, pk_of, texts, data, learned, qrels, facet_of, splits) -> None
         }
         for qid, (pool, _lex, _dense, q, cands, sents, _labels, _paper) in data.items():
             facet = facet_of[qid]
-            w = weigh(sents)[facet]
-            top = [s for s, x in zip(sents, w, strict=True) if x >= 0.5 * w.max()]
-            qpk = pk_of[qid.split("_")[0]]
-            pks = [pk_of[p] for p in pool]
-            col = {pk: i for i, pk in enumerate(pks)}
-            flex = np.full(len(pool), -1.0)
-            for pk, sc in lib.bm25_scores(query_terms(None, " ".join(top)), pks, len(pks), exclude=qpk):
-                flex[col[pk]] = sc
-            cw = [
-                weigh(hl.sentences(texts[pk]))[facet] if len(c) else None
-                for pk, c in zip(pks, cands, strict=True)
-            ]
+            w, flex, cw = _facet_inputs(
+                lib, texts, pk_of[qid.split("_")[0]], [pk_of[p] for p in pool], cands, sents, facet, weigh
+            )
             for name, fn in {
                 "max-sim": lambda c, b, q=q, w=w: maxsim(q, w, c, None),  # type: ignore[arg-type]
                 "OT": lambda c, b, q=q, w=w: ot(q, w, c, np.full(len(c), 1.0 / len(c))),
@@ -464,18 +469,10 @@ def round_three(lib, pk_of, texts, data, corpus, index, qrels, facet_of, splits)
     feats: dict[str, dict[str, np.ndarray]] = {}
     for qid, (pool, lex, dense, q, cands, sents, _labels, paper) in data.items():
         facet = facet_of[qid]
-        w = facet_weights(sents)[facet]
-        top = [s for s, x in zip(sents, w, strict=True) if x >= 0.5 * w.max()]
         qpk = pk_of[qid.split("_")[0]]
         pks = [pk_of[p] for p in pool]
         col = {pk: i for i, pk in enumerate(pks)}
-        flex = np.full(len(pool), -1.0)
-        for pk, sc in lib.bm25_scores(query_terms(None, " ".join(top)), pks, len(pks), exclude=qpk):
-            flex[col[pk]] = sc
-        cw = [
-            facet_weights(hl.sentences(texts[pk]))[facet] if len(c) else None
-            for pk, c in zip(pks, cands, strict=True)
-        ]
+        w, flex, cw = _facet_inputs(lib, texts, qpk, pks, cands, sents, facet, facet_weights)
         fs = np.array([ot(q, w, c, b) if len(c) else 0.0 for c, b in zip(cands, cw, strict=True)])
         qc, qfc = unit(q.mean(axis=0)), unit(w @ q)
         cc = np.stack([unit(c.mean(axis=0)) if len(c) else np.zeros(q.shape[1]) for c in cands])

@@ -626,6 +626,9 @@ def run(
 # fusion instead of adding z-scores (rrf 0.002 ~ k 60 over 30k candidates), alone and with the
 # lexical nearest papers. Round 7: the profile's words (round 6's best recall) at weight 0.5 and 2,
 # and at 1 beside the lexical nearest papers at 0.5.
+# Each setting changes LearnerConfig's defaults of the day: rounds 1-10 ran with dense weight 1 and
+# 20,000 terms, the defaults until round 10's pick became them (2026-12-03: dense weight 0.25, every
+# term), so rerunning an earlier round now scores it on the new defaults.
 DEV_GRID: dict[str, dict[str, Any]] = {
     "knn-2": {"knn": 2},
     "knn-2-C-0.02": {"knn": 2, "C": 0.02},
@@ -661,8 +664,8 @@ DEV_GRID: dict[str, dict[str, Any]] = {
     "knn-2-svm-1-prf-lexical-10-0.5": {"knn": 2, "svm_weight": 1.0, "prf_top": 10, "prf_lexical_weight": 0.5},
     "knn-2-prf-refit-10-0.3": {"knn": 2, "prf_refit": (10, 0.3)},
     "knn-2-prf-refit-20-0.3": {"knn": 2, "prf_refit": (20, 0.3)},
-    # round 9: with every term of the vocabulary fit (--max-features 300000: 224,908 terms here, the
-    # library's Policy keeps 20,000), the SVM's C and the dense evidence's weight again
+    # round 9: with every term of the vocabulary fit (--max-features 300000: 224,908 terms here; the
+    # library's Policy then kept 20,000), the SVM's C and the dense evidence's weight again
     "knn-2-C-0.05": {"knn": 2, "C": 0.05},
     "knn-2-C-0.3": {"knn": 2, "C": 0.3},
     "knn-2-dense-0.5": {"knn": 2, "dense_weight": 0.5},
