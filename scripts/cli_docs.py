@@ -36,7 +36,9 @@ def commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ..
 
 
 def cell(text: Any) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """One table cell: one line, pipes escaped, and Rich's markup escape (`\\[`: the help renders
+    through Rich, where `[ray]` would be read as a tag and vanish) shown as the bracket it stands for."""
+    return " ".join(str(text).split()).replace("\\[", "[").replace("|", "\\|")
 
 
 def argument_name(p: Any) -> str:

@@ -348,6 +348,17 @@ def test_help_of_each_command(command, options):
         assert option in result.stdout
 
 
+@pytest.mark.parametrize("command", ["index", "import"])
+def test_help_names_the_ray_extra_whole(command):
+    """Help renders through Rich, which read `[ray]` as a markup tag and printed `pip install
+    'paperradar'`: an install line that leaves Ray out."""
+    from paperradar.cli import index_cmd  # noqa: F401  (registers `index`)
+
+    result = CliRunner().invoke(app, [command, "--help"], catch_exceptions=False, env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "pip install 'paperradar[ray]'" in result.stdout
+
+
 def test_merged_away_paper_is_still_found_by_its_old_ids(cli):
     """After `papers merge`, every id the other paper had (its local id too) leads to the kept one."""
     import json as _json

@@ -15,7 +15,7 @@ RayAddress = Annotated[
         "--ray",
         metavar="ADDRESS",
         help="Run the heavy work on a Ray cluster: 'auto' (the one `ray start` made here), HOST:PORT, "
-        "ray://HOST:PORT, or 'local' (a Ray inside this process). Needs `pip install 'paperradar[ray]'`.",
+        "ray://HOST:PORT, or 'local' (a Ray inside this process). Needs `pip install 'paperradar\\[ray]'`.",
     ),
 ]
 RayWorkers = Annotated[int, typer.Option("--ray-workers", min=1, help="Workers on the cluster.")]
