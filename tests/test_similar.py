@@ -53,12 +53,18 @@ def test_pool_restricts_the_ranking(pages_lib):
     assert {h.pk for h in hits} <= set(pool)
 
 
-def test_hybrid_uses_dense_evidence_and_says_so(pages_lib):
-    lib = pages_lib
+def indexed_galore(lib):
+    """The library's vectors by the hashing embedder, their index, and the GaLore paper's pk."""
     emb = HashingEmbedder()
     update_index(lib, emb)
     index = VectorIndex.load(lib, emb.model_id)
     galore = next(p for p in lib.list_pks() if title_of(lib, p).startswith("GaLore: Memory-Efficient"))
+    return emb, index, galore
+
+
+def test_hybrid_uses_dense_evidence_and_says_so(pages_lib):
+    lib = pages_lib
+    emb, index, galore = indexed_galore(lib)
     hits = similar_to(lib, galore, limit=5, index=index, mode="hybrid")
     assert hits and any(h.cosine is not None for h in hits)
     assert any("cosine" in r for h in hits for r in h.reasons)
@@ -191,10 +197,7 @@ def test_facet_neighbours_rank_by_likeness_to_the_best_and_say_so(pages_lib):
     from paperradar.similar import FacetFusion
 
     lib = pages_lib
-    emb = HashingEmbedder()
-    update_index(lib, emb)
-    index = VectorIndex.load(lib, emb.model_id)
-    galore = next(p for p in lib.list_pks() if title_of(lib, p).startswith("GaLore: Memory-Efficient"))
+    emb, index, galore = indexed_galore(lib)
     vectors = SentenceVectors(emb)
     kw = {"limit": 8, "index": index, "facet": "method", "sentence_vectors": vectors}
     off = similar_to(lib, galore, facet_fusion=FacetFusion(neighbours=0.0), **kw)
