@@ -352,16 +352,30 @@ def _tiers_with_vectors(have: dict[str, int], only: str | None) -> dict[str, tup
     return found
 
 
+def one_space_tiers(have: dict[str, int]) -> tuple[Embedder, Embedder] | None:
+    """(quality, fast) when both tiers are built, both have vectors in the library (`have`: vectors
+    per model id) and they share one space (the trained fast tier); else None. What reads the best
+    vector each paper has (search, topics) mixes the tiers only then."""
+    tiers = _tiers_with_vectors(have, None)
+    return _one_space(tiers)
+
+
+def _one_space(tiers: dict[str, tuple[int, Embedder]]) -> tuple[Embedder, Embedder] | None:
+    if len(tiers) < 2:
+        return None
+    (_, quality), (_, fast) = tiers["quality"], tiers["fast"]
+    return (quality, fast) if quality.dim == fast.dim else None
+
+
 def _mixed(lib: Library, tiers: dict[str, tuple[int, Embedder]]) -> tuple[SearchIndex, Embedder] | None:
     """Both tiers in one space and few enough vectors for exact search: one index, best per paper."""
     from .ann import ANN_MIN
     from .embed import fast_agreement
 
-    if len(tiers) < 2 or max(n for n, _ in tiers.values()) >= ANN_MIN:
+    pair = _one_space(tiers)
+    if pair is None or max(n for n, _ in tiers.values()) >= ANN_MIN:
         return None
-    (_, quality), (_, fast) = tiers["quality"], tiers["fast"]
-    if quality.dim != fast.dim:
-        return None
+    quality, fast = pair
     return MixedIndex.load_mixed(lib, quality.model_id, fast.model_id, fast_agreement()), quality
 
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..embed import fast_agreement, load_embedder, text_for
+from ..embed import fast_agreement, text_for
 from ..errors import BackendUnavailable, InvalidInput
-from ..index import main_model
+from ..index import main_model, one_space_tiers
 from ..ingest import now_iso
 from ..progress import Progress, stages
 from ..storage import topics as db
@@ -76,17 +76,9 @@ def topic_models(lib: Library) -> tuple[str, ...]:
     A paper's score (its cosine to its topic, what "central" papers are ordered by) from a fast
     vector is divided by the tier's measured agreement, as index.MixedIndex scores, so the papers
     the quality tier embedded are not the most central for that alone."""
-    have = lib.embedding_models()
-    tiers = {}
-    for tier in ("quality", "fast"):
-        try:
-            embedder = load_embedder(tier)  # type: ignore[arg-type]
-        except (ImportError, BackendUnavailable):
-            continue
-        if have.get(embedder.model_id):
-            tiers[tier] = embedder
-    if len(tiers) == 2 and tiers["quality"].dim == tiers["fast"].dim:
-        return tiers["quality"].model_id, tiers["fast"].model_id
+    pair = one_space_tiers(lib.embedding_models())
+    if pair is not None:
+        return pair[0].model_id, pair[1].model_id
     return (topic_model(lib),)
 
 
