@@ -2,6 +2,8 @@
 
     nice -n 10 .venv/bin/python bench/eval_holdout.py [--authors 150] [--cuts 2026-02-01,2026-04-01]
     nice -n 10 .venv/bin/python bench/eval_holdout.py --dev --authors 100 --log bench/out/holdout-dev.jsonl
+    ... --dev --dev-cut 2026-04-15 ...  # the second dev cut, near the harder reported one
+    ... --title-repeat 2 | --fit-sample N  # a dev round's lexical text or vocabulary fit sample
     nice -n 10 .venv/bin/python bench/eval_holdout.py --diversity --authors 150   # interests' shares
     ... --max-features N [--min-df N] [--max-df F]   # ours' vocabulary (default: rank/features.py's Policy)
     ... --learner dense_weight=0.25     # ours' LearnerConfig changed (a proposed default's run)
@@ -16,7 +18,8 @@ Authors: at least 5 papers before the cut and 2 after, at most 40 in all (a uniq
 common names such as "Yang Liu", 402 papers, cover several people). Reported authors: a
 random.Random(0) sample of the eligible names at each cut. Dev authors (`--dev`, for choosing
 settings): cut 2026-03-01, a random.Random(12345) sample of eligible names that are in neither
-reported sample.
+reported sample; or (`--dev-cut 2026-04-15`) the same at a second dev cut, whose names are also
+outside the first dev cut's first 200 (a larger --authors keeps a smaller one's names first).
 
 Systems, all in this run, on the same authors and candidates:
 - ours: what `profile create` + `recommend` do (rank/model_cache.fit_profile over rank/features.py's
@@ -75,14 +78,19 @@ HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent / "shared" / "corpora" / "arxiv-118k" / "arxiv_metadata.jsonl.xz"
 OUT = HERE / "out"
 CUTS = ("2026-02-01", "2026-04-01")
-DEV_CUT = "2026-03-01"
-SYNCED_FROM = min(*CUTS, DEV_CUT)  # quality-tier vectors are made for every paper listed since
+DEV_CUT = "2026-03-01"  # the dev cut of a --dev run (--dev-cut: another of DEV_CUTS)
+# the first dev cut, and a second one near the harder reported cut (2026-04-01) with other names
+DEV_CUTS = ("2026-03-01", "2026-04-15")
+DEV_FIRST_TAKEN = 200  # the first dev cut's names that the second dev cut's sample leaves out
+SYNCED_FROM = min(*CUTS, *DEV_CUTS)  # quality-tier vectors are made for every paper listed since
 K = 50
 LR_NEGATIVES = 5000
 MIN_BEFORE, MIN_AFTER, MAX_TOTAL = 5, 2, 40
 MAX_FEATURES = F.Policy().max_features  # ours' vocabulary size (--max-features: a dev round's)
 MIN_DF = 0  # 0: features.py's min_df; else a dev round's (--min-df)
 MAX_DF = 0.0  # 0: features.py's max_df; else a dev round's (--max-df)
+TITLE_REPEAT = 1  # ours' lexical text: the title this many times, then the abstract (--title-repeat)
+FIT_SAMPLE = F.FIT_SAMPLE  # papers ours' vocabulary is fitted on (--fit-sample: a dev round's)
 LEARNER = learner.LearnerConfig()  # ours' settings outside --dev (--learner: a proposed default's)
 
 
@@ -145,7 +153,7 @@ def _quality_all(c: Corpus) -> np.ndarray:
 
 
 def load() -> Corpus:
-    ids, texts, authors, dates = [], [], [], []
+    ids, texts, authors, dates, titles = [], [], [], [], []
     with lzma.open(CORPUS, "rt") as f:
         for line in f:
             d = json.loads(line)
@@ -153,8 +161,14 @@ def load() -> Corpus:
             texts.append(" ".join(text_for(d["title"], d["abstract"]).split()))
             authors.append(d["authors"])
             dates.append(d["listing_date"])
+            titles.append(" ".join((d["title"] or "").split()))
     dense = normalize(_cached("holdout-fast", lambda: _embed(texts)))
-    ours = _cached_features(ids, texts)
+    lex_texts = texts
+    if TITLE_REPEAT > 1:  # a dev round's: the title's words count more in ours' TF-IDF
+        lex_texts = [
+            (t + " ") * (TITLE_REPEAT - 1) + x if t else x for t, x in zip(titles, texts, strict=True)
+        ]
+    ours = _cached_features(ids, lex_texts)
     ours.dense = dense
     sanity = _cached_sparse("holdout-sanity", lambda: _sanity_tfidf(texts)).astype(np.float64)
     counts = _cached_sparse(
@@ -204,6 +218,10 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
         name += f"-min-df-{MIN_DF}"
     if MAX_DF:
         name += f"-max-df-{MAX_DF}"
+    if TITLE_REPEAT > 1:
+        name += f"-title-{TITLE_REPEAT}"
+    if FIT_SAMPLE != 60_000:  # the caches without it are of a 60,000-paper fit (FORMAT 1 and 2)
+        name += f"-fit-{FIT_SAMPLE}"
     lexical = _cached_sparse(name, lambda: _ours_lexical(texts, order)).astype(np.float32)
     pks = np.arange(len(ids), dtype=np.int64)
     vocab = F.Vocabulary([], np.zeros(0), len(ids))
@@ -211,7 +229,7 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
 
 
 def _ours_lexical(texts: list[str], order: np.ndarray) -> sparse.csr_matrix:
-    sample = [texts[i] for i in sorted(order[: F.FIT_SAMPLE])]
+    sample = [texts[i] for i in sorted(order[:FIT_SAMPLE])]
     if not MIN_DF and not MAX_DF:
         vocab = F.fit_vocabulary(sample, F.Policy(max_features=MAX_FEATURES))
     else:  # features.fit_vocabulary's settings for a library of this size, but these min/max_df
@@ -275,9 +293,14 @@ def reported_authors(c: Corpus, cut: str, n: int) -> list[tuple[str, list[int], 
     return random.Random(0).sample(e, min(n, len(e)))
 
 
-def dev_authors(c: Corpus, n: int) -> list[tuple[str, list[int], list[int]]]:
-    taken = {a for cut in CUTS for a, _, _ in reported_authors(c, cut, 150)}
-    e = [x for x in eligible(c, DEV_CUT) if x[0] not in taken]
+def dev_authors(c: Corpus, n: int, cut: str = DEV_CUT) -> list[tuple[str, list[int], list[int]]]:
+    """Dev authors at `cut`: a random.Random(12345) sample of eligible names outside both reported
+    samples; at a second dev cut (DEV_CUTS[1:]) also outside the first dev cut's first
+    DEV_FIRST_TAKEN names, so that its evidence is independent of the first's."""
+    taken = {a for k in CUTS for a, _, _ in reported_authors(c, k, 150)}
+    if cut != DEV_CUTS[0]:
+        taken |= {a for a, _, _ in dev_authors(c, DEV_FIRST_TAKEN, DEV_CUTS[0])}
+    e = [x for x in eligible(c, cut) if x[0] not in taken]
     return random.Random(12345).sample(e, min(n, len(e)))
 
 
@@ -673,6 +696,21 @@ DEV_GRID: dict[str, dict[str, Any]] = {
     # round 10: the dense weight further down (0.5 won round 9), and 0.5 with the 20,000 terms
     "knn-2-dense-0.25": {"knn": 2, "dense_weight": 0.25},
     "knn-2-dense-0": {"knn": 2, "dense_weight": 0.0},
+    # round 12 (issue 11, 2026-12-03): on the new defaults (every term, dense weight 0.25), at both
+    # dev cuts (--dev-cut): the third evidences again, the dense weight either side of 0.25, and
+    # the settings that need their own fit (knn 3, no recency, 40,000 negatives, C 0.2)
+    "knn-2-words-0.25": {"knn": 2, "words_weight": 0.25},
+    "knn-2-dense-0.1": {"knn": 2, "dense_weight": 0.1},
+    "knn-2-dense-0.35": {"knn": 2, "dense_weight": 0.35},
+    "knn-3": {"knn": 3},
+    "knn-2-half-life-0": {"knn": 2, "half_life_days": 0.0},
+    "knn-2-negatives-40000": {"knn": 2, "negatives": 40_000},
+    "knn-2-C-0.2": {"knn": 2, "C": 0.2},
+    # round 12's second batch: C 0.2 (best nDCG at the second dev cut) with the profile's words,
+    # with 40,000 negatives (with balanced weights, more negatives also loosen the fit), and C 0.3
+    "knn-2-C-0.2-words-0.5": {"knn": 2, "C": 0.2, "words_weight": 0.5},
+    "knn-2-C-0.2-words-1": {"knn": 2, "C": 0.2, "words_weight": 1.0},
+    "knn-2-C-0.2-negatives-40000": {"knn": 2, "C": 0.2, "negatives": 40_000},
 }
 BENCH_ONLY = ("svm_weight", "prf_refit")  # DEV_GRID keys that are not LearnerConfig fields
 DEV_BASELINES = ("arxiv-sanity-svm",)
@@ -687,7 +725,7 @@ def dev_sweep(
 
     c = load()
     use_vectors(c, vectors, DEV_CUT)
-    plan = dev_authors(c, authors)
+    plan = dev_authors(c, authors, DEV_CUT)
     prepared = prepare_cut(c, DEV_CUT)
     done = _read_log(log_path)
     fits: dict[tuple[str, learner.LearnerConfig], learner.Model] = {}
@@ -737,6 +775,7 @@ def _dev_ours(
     bench = bench or {}
     base = replace(
         cfg,
+        dense_weight=learner.LearnerConfig().dense_weight,  # the fit does not read it (the scores do)
         centroid_weight=0.0,
         lexical_knn_weight=0.0,
         words_weight=0.0,
@@ -838,6 +877,12 @@ def main() -> None:
         "--summary", action="store_true", help="summarise the logs (comma-separated) without running"
     )
     ap.add_argument("--dev", action="store_true", help="the settings sweep on dev authors (DEV_GRID)")
+    ap.add_argument(
+        "--dev-cut",
+        choices=DEV_CUTS,
+        default=DEV_CUTS[0],
+        help="the dev cut (2026-04-15: names outside both reported samples and the first dev cut's 200)",
+    )
     ap.add_argument("--diversity", action="store_true", help="interest shares of the top 12 (cut 2026-04-01)")
     ap.add_argument("--feedback-log", default=str(OUT / "holdout-feedback.jsonl"))
     ap.add_argument("--feedback", action="store_true", help="the feedback evaluation (cut 2026-04-01)")
@@ -859,6 +904,18 @@ def main() -> None:
         "--max-df", type=float, default=0.0, help="ours' vocabulary max_df (default: features.py's)"
     )
     ap.add_argument(
+        "--title-repeat",
+        type=int,
+        default=1,
+        help="ours' lexical text: the title this many times (a dev round's)",
+    )
+    ap.add_argument(
+        "--fit-sample",
+        type=int,
+        default=F.FIT_SAMPLE,
+        help="papers ours' vocabulary is fitted on (a dev round's)",
+    )
+    ap.add_argument(
         "--learner",
         default="",
         help="ours' settings changed from LearnerConfig's defaults, e.g. dense_weight=0.5 (not with --dev)",
@@ -869,6 +926,9 @@ def main() -> None:
     globals()["MIN_DF"] = args.min_df
     globals()["MAX_DF"] = args.max_df
     globals()["LEARNER"] = _learner_config(args.learner)
+    globals()["DEV_CUT"] = args.dev_cut
+    globals()["TITLE_REPEAT"] = args.title_repeat
+    globals()["FIT_SAMPLE"] = args.fit_sample
     if args.summary:
         rows = {k: v for p in args.log.split(",") for k, v in _read_log(Path(p)).items()}
         print(json.dumps(summarise(list(rows.values())), indent=2))

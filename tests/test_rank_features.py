@@ -3,6 +3,9 @@ library, and a library change updates exactly the rows it touched (a big change 
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 
@@ -91,3 +94,35 @@ def test_negatives_order_depends_on_paper_ids_not_row_ids(tmp_path):
         orders.append([ids[int(feats.pks[i])] for i in feats.hash_order])
         lib.close()
     assert orders[0] == orders[1]
+
+
+def test_the_vocabulary_is_fitted_on_at_most_fit_sample_papers_first_by_id_hash(lib, monkeypatch):
+    """Up to FIT_SAMPLE (120,000) papers the fit reads them all; beyond, the first by id hash."""
+    sizes = []
+    real = F.fit_vocabulary
+    monkeypatch.setattr(
+        F, "fit_vocabulary", lambda texts, *a, **k: sizes.append(len(texts)) or real(texts, *a, **k)
+    )
+    make_papers(lib, [(t, i, ["A B"], []) for t in ("proteins", "galaxies") for i in range(20)])
+    F.forget()
+    whole = F.load_features(lib, dense=False)
+    monkeypatch.setattr(F, "FIT_SAMPLE", 15)
+    F.forget()
+    shutil.rmtree(F.cache_dir(lib))
+    part = F.load_features(lib, dense=False)
+    assert F.FIT_SAMPLE == 15 and sizes == [40, 15]
+    sample = F._texts(lib, part.pks[np.sort(part.hash_order[:15])])
+    assert part.vocabulary.terms == real(sample).terms != whole.vocabulary.terms
+
+
+def test_features_cached_in_the_previous_format_are_rebuilt(fitted):
+    """FORMAT 3 (the vocabulary fitted on up to 120,000 papers): a FORMAT 2 cache is refitted."""
+    lib, pks, feats, fits = fitted
+    meta = F.cache_dir(lib) / "meta.json"
+    got = json.loads(meta.read_text())
+    assert got["format"] == F.FORMAT == 3
+    meta.write_text(json.dumps({**got, "format": 2}))
+    F.forget()
+    again = F.load_features(lib, KEEP, dense=False)
+    assert len(fits) == 2 and json.loads(meta.read_text())["format"] == 3
+    assert again.vocabulary.terms == feats.vocabulary.terms  # the same papers, the same fit
