@@ -8,8 +8,9 @@ from the embedders). CSFCube's folds are a two-way split of the 50 queries: fold
 fold 2's test queries and the other way round, so a setting is chosen on one fold's dev queries and
 judged on that fold's test queries; both folds are printed, and "all" is their 50 queries together.
 Rows: the quality tier (MiniLM, ONNX int8; its vectors cached in bench/out/ per model id), the built
-fast tier (models/), and any other fast-tier tables given as .npy files (one row per WordPiece id),
-e.g. variants of the training recipe. Column "q->fast": the query paper embedded by the quality tier,
+fast tier (models/), and any other fast-tier tables given as .npy files (one row per WordPiece id,
+read by the teacher's tokenizer; or, where a tokenizer.json lies beside the .npy, one row per id of
+that tokenizer, as bench/fast_vocab.py saves tables with whole words), e.g. variants of the recipe. Column "q->fast": the query paper embedded by the quality tier,
 its pool by the fast one, as a library with both tiers ranks (index.MixedIndex). The fast tier is
 trained on arXiv papers only (embed/train.py), never on CSFCube.
 """
@@ -42,17 +43,23 @@ def main() -> None:
     corpus, qrels, _, splits = load()
     ids = list(corpus)
     texts = [text(corpus[p]) for p in ids]
-    tokenizer = Tokenizer.from_file(str(models_dir() / "static" / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(512)  # as the fast tier reads a text (static.py)
-    shares = token_shares(
-        [e.ids for e in tokenizer.encode_batch_fast(texts, add_special_tokens=False)], 30522
-    )
+
+    def shares(tokenizer_json: Path, rows: int) -> object:
+        tokenizer = Tokenizer.from_file(str(tokenizer_json))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(512)  # as the fast tier reads a text (static.py)
+        return token_shares(
+            [e.ids for e in tokenizer.encode_batch_fast(texts, add_special_tokens=False)], rows
+        )
+
     quality = _quality_vectors(load_embedder("quality"), texts)
     rows = {"quality tier (MiniLM, ONNX int8)": quality, "fast tier (models/)": None}
     rows["fast tier (models/)"] = load_embedder("fast").embed_batch(texts)
     for path in args.tables:
-        rows[str(path)] = np.asarray(shares @ np.load(path))
+        table = np.load(path)
+        beside = path.parent / "tokenizer.json"
+        reader = beside if beside.is_file() else models_dir() / "onnx" / "tokenizer.json"
+        rows[str(path)] = np.asarray(shares(reader, len(table)) @ table)  # type: ignore[operator]
     folds = [splits[f"fold1_{args.folds}"], splits[f"fold2_{args.folds}"]]
     everything = folds[0] + folds[1]
     print(f"NDCG@20, CSFCube {args.folds} queries, dense only\n")

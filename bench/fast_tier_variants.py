@@ -54,7 +54,7 @@ def train_plain(teacher: object, tokenizer_json: Path, texts: list[str]) -> tupl
     """The unweighted contextual table (unused tokens zeroed, as tune.py does) and its token counts."""
     vocab: dict[str, int] = json.loads(tokenizer_json.read_text(encoding="utf-8"))["model"]["vocab"]
     alone = alone_states(teacher, len(vocab), vocab["[CLS]"], vocab["[SEP]"])
-    contexts = learn_contexts(teacher, texts, len(vocab))
+    contexts, _ = learn_contexts(teacher, texts, len(vocab))
     table = context_table(contexts, alone)
     table[[i for token, i in vocab.items() if token.startswith("[unused")]] = 0.0
     return table, contexts.counts
@@ -104,7 +104,7 @@ def main() -> None:
     from tokenizers import Tokenizer
 
     teacher = load_embedder("quality")
-    tokenizer_json = models_dir() / "static" / "tokenizer.json"
+    tokenizer_json = models_dir() / "onnx" / "tokenizer.json"  # WordPiece alone: these tables have no words
     tokenizer = Tokenizer.from_file(str(tokenizer_json))
     tokenizer.no_padding()
     tokenizer.enable_truncation(512)  # as the fast tier reads (static.py)

