@@ -6,7 +6,7 @@ negatives: rank/model_cache.py). At millions of papers, rows for every paper wou
 CPU per million to build and gigabytes to hold (3M dense rows alone are 4.6 GB), so from
 `WORKING_SET_FROM` papers the features hold rows for
 
-- the first `HASH_ROWS` papers in id-hash order (at least the fitting sample and every sampled
+- the first `HASH_ROWS` papers in id-hash order (the vocabulary's fitting sample, every sampled
   negative and reference paper, with room for a profile's own papers, which are left out of them),
 - the newest `RECENT` papers by row id (the default window: papers added since the last
   recommendation) and by date (`--days`, `--since`),
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from ..embed import Embedder
 
 WORKING_SET_FROM = 200_000  # papers from which the features hold a working set, not every paper
-HASH_ROWS = 60_000  # papers first in id-hash order that get rows (>= FIT_SAMPLE, negatives + reference)
+HASH_ROWS = 60_000  # papers first in id-hash order that get rows: the vocabulary's fitting sample here
+# (smaller libraries fit on up to features.FIT_SAMPLE), the sampled negatives and the reference papers
 RECENT = 20_000  # newest papers by row id and by date that get rows (recommend's MAX_WINDOW)
 
 
