@@ -19,11 +19,12 @@ squares (tokenlearn's objective) raised the held-out cosine to the teacher (0.70
 texts) but not retrieval, so it is not part of the recipe; so did per-token weights fitted the same
 way, and centring, removing the top principal component, PCA and whitening lowered CSFCube's dev
 queries and the agreement (bench/fast_tier_variants.py, docs/evaluation.md).
-Whole words (model2vec/tokenlearn's custom vocabulary): a word that WordPiece splits into several
-pieces, and that the corpus shows at least WORD_MIN_COUNT times, gets its own row, the mean over its
-occurrences of its pieces' mean state (so in context), weighted by its number of pieces^0.75; it is
-appended to the WordPiece vocabulary, which then reads it as one token (longest match first) and
-falls back to pieces for any other word. The fast tier's run time is unchanged (static.py).
+Whole words (model2vec/tokenlearn's custom vocabulary; `build --words`, tune.WHOLE_WORDS, not yet
+the default): a word that WordPiece splits into several pieces, and that the corpus shows at least
+WORD_MIN_COUNT times, gets its own row, the mean over its occurrences of its pieces' mean state (so
+in context), weighted by its number of pieces^0.75; it is appended to the WordPiece vocabulary,
+which then reads it as one token (longest match first) and falls back to pieces for any other word.
+The fast tier's run time is unchanged (static.py).
 Pure functions, no I/O.
 """
 
