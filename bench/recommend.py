@@ -119,7 +119,7 @@ def run(
         "load": _load(),
     }
     cache = F.cache_dir(lib)
-    if cache is not None and not (cache / "meta.json").exists():
+    if cache is not None and F._read_cache(lib) is None:  # none yet, or of an older features FORMAT
         res["build"] = _build(path)
     names = make_profiles(lib, RESERVED, REAL_PAPERS) if in_place else make_profiles(lib)
     try:
