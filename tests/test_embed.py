@@ -267,3 +267,13 @@ def test_models_tune_from_a_library_changes_the_fast_tier(root, cli, tmp_path, m
     report = json.loads(result.stdout)
     assert report["corpus"] == "library" and report["texts"] == 300
     assert load_embedder("fast").model_id != before  # new files, new id: `paperradar index` re-embeds
+    assert report["words"] == 0  # whole words are off by default
+
+    plain = load_embedder("fast")
+    result = cli("models", "tune", "--sample", "300", "--words", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["words"] > 0 and report["word_min_count"] == 3
+    worded = load_embedder("fast")
+    assert worded.model_id != plain.model_id
+    assert worded._tokenizer.get_vocab_size() == plain._tokenizer.get_vocab_size() + report["words"]
