@@ -38,15 +38,20 @@ from paperradar.embed.tune import HELD_OUT, alone_states, learn_contexts, sample
 TRAIN = 3800  # as `make models`: the 4,000 smallest id hashes, the last HELD_OUT held out
 
 
-def arxiv_texts() -> tuple[list[str], list[str]]:
-    """The training texts and 1,200 held-out ones (tune.py's 200, then the next 1,000)."""
+def ordered_texts(n: int) -> list[str]:
+    """The arXiv corpus's first `n` texts in the id-hash order `make models` samples by."""
     path = default_corpus()
     if path is None:
         raise SystemExit("needs ../shared/corpora/arxiv-118k")
     with lzma.open(path, "rt", encoding="utf-8") as f:
         rows = (json.loads(line) for line in f if line.strip())
         pairs = [(d["id"], " ".join(text_for(d.get("title"), d.get("abstract")).split())) for d in rows]
-    texts = sample(pairs, TRAIN + HELD_OUT + 1000)
+    return sample(pairs, n)
+
+
+def arxiv_texts() -> tuple[list[str], list[str]]:
+    """The training texts and 1,200 held-out ones (tune.py's 200, then the next 1,000)."""
+    texts = ordered_texts(TRAIN + HELD_OUT + 1000)
     return texts[:TRAIN], texts[TRAIN:]
 
 

@@ -32,29 +32,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from eval_csfcube import load, text  # noqa: E402
 from eval_fast_tier import _score, _unit  # noqa: E402
-from fast_tier_variants import overlap  # noqa: E402
-from paperradar.embed import load_embedder, models_dir, text_for  # noqa: E402
-from paperradar.embed.build import default_corpus  # noqa: E402
+from fast_tier_variants import ordered_texts, overlap  # noqa: E402
+from paperradar.embed import load_embedder, models_dir  # noqa: E402
 from paperradar.embed.onnx import load_tokenizer  # noqa: E402
 from paperradar.embed.train import context_table, sif_weights, token_shares  # noqa: E402
-from paperradar.embed.tune import HELD_OUT, alone_states, sample  # noqa: E402
+from paperradar.embed.tune import HELD_OUT, alone_states  # noqa: E402
 
 OUT = Path(__file__).parent / "out" / "fast-vocab"
 TRAIN, HELD = 3800, 1200
 CHUNK = 2000
 VOCAB = 30522
-
-
-def ordered_texts(n: int) -> list[str]:
-    import lzma
-
-    path = default_corpus()
-    if path is None:
-        raise SystemExit("needs ../shared/corpora/arxiv-118k")
-    with lzma.open(path, "rt", encoding="utf-8") as f:
-        rows = (json.loads(line) for line in f if line.strip())
-        pairs = [(d["id"], " ".join(text_for(d.get("title"), d.get("abstract")).split())) for d in rows]
-    return sample(pairs, n)
 
 
 def read_chunk(teacher, texts: list[str], path: Path) -> None:  # type: ignore[no-untyped-def]
