@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from ..errors import InvalidInput
+
 PRIOR_WEIGHT = 1.0  # occurrences' worth of trust in a token's state when alone (set on held-out texts)
 # SIF's a: best of a grid on 1,000 held-out arXiv papers (agreement, overlap with the teacher's
 # nearest neighbours) and on CSFCube fold 1's dev queries (docs/evaluation.md)
@@ -175,6 +177,6 @@ def with_words(tokenizer_json: str, words: Sequence[str]) -> str:
     vocab: dict[str, int] = spec["model"]["vocab"]
     for w in words:
         if w in vocab:
-            raise ValueError(f"{w!r} is in the vocabulary already: only split words get their own row")
+            raise InvalidInput(f"{w!r} is in the vocabulary already: only split words get their own row")
         vocab[w] = len(vocab)
     return json.dumps(spec, ensure_ascii=False, indent=2) + "\n"
