@@ -230,22 +230,8 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
 
 def _ours_lexical(texts: list[str], order: np.ndarray) -> sparse.csr_matrix:
     sample = [texts[i] for i in sorted(order[:FIT_SAMPLE])]
-    if not MIN_DF and not MAX_DF:
-        vocab = F.fit_vocabulary(sample, F.Policy(max_features=MAX_FEATURES))
-    else:  # features.fit_vocabulary's settings for a library of this size, but these min/max_df
-        vec = TfidfVectorizer(
-            strip_accents="unicode",
-            stop_words="english",
-            token_pattern=F.TOKENS,
-            ngram_range=(1, 2),
-            max_features=MAX_FEATURES,
-            sublinear_tf=True,
-            max_df=MAX_DF or 0.1,
-            min_df=MIN_DF or 5,
-            dtype=np.float32,
-        ).fit(sample)
-        terms = [str(t) for t in vec.get_feature_names_out()]
-        vocab = F.Vocabulary(terms, vec.idf_.astype(np.float32), len(sample))
+    policy = F.Policy(max_features=MAX_FEATURES, min_df=MIN_DF or None, max_df=MAX_DF or None)
+    vocab = F.fit_vocabulary(sample, policy)
     return F._transform(vocab, texts)
 
 

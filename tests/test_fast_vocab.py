@@ -5,6 +5,7 @@ quality tier built by `make models`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -16,6 +17,7 @@ from tokenizers import Tokenizer
 from paperradar.embed import build, models_dir
 from paperradar.embed.static import StaticEmbedder
 from paperradar.embed.train import WORD_MIN_COUNT, Words, with_words, word_rows
+from paperradar.errors import InvalidInput
 
 # "interpretability" is split by WordPiece (interpret ##ability) and appears in every text;
 # "galore" (gal ##ore) appears once in all: too rare for a row of its own
@@ -56,7 +58,7 @@ def test_with_words_appends_whole_words_after_the_wordpiece_ids():
     size = _base().get_vocab_size()
     assert tokenizer.encode("interpretability", add_special_tokens=False).ids == [size]
     assert tokenizer.encode("galore", add_special_tokens=False).tokens == ["gal", "##ore"]
-    with pytest.raises(ValueError, match="'model' is in the vocabulary"):
+    with pytest.raises(InvalidInput, match="'model' is in the vocabulary"):
         with_words(text, ["model"])
 
 
@@ -92,7 +94,7 @@ def test_tune_writes_the_words_deterministically(tuned):
     manifest = json.loads((a / "manifest.json").read_text())
     record = manifest["fast_tier"]
     assert record["words"] == 1 and record["word_min_count"] == WORD_MIN_COUNT
-    assert record["vocabulary_sha256"] == __import__("hashlib").sha256(b"interpretability\n").hexdigest()
+    assert record["vocabulary_sha256"] == hashlib.sha256(b"interpretability\n").hexdigest()
     assert manifest["files"]["static/tokenizer.json"] == build.sha256(a / "static" / "tokenizer.json")
 
 

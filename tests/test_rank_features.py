@@ -126,3 +126,13 @@ def test_features_cached_in_the_previous_format_are_rebuilt(fitted):
     again = F.load_features(lib, KEEP, dense=False)
     assert len(fits) == 2 and json.loads(meta.read_text())["format"] == 3
     assert again.vocabulary.terms == feats.vocabulary.terms  # the same papers, the same fit
+
+
+def test_policy_cut_offs_replace_the_size_based_ones():
+    """min_df / max_df in the Policy (a dev round's) replace fit_vocabulary's own cut-offs."""
+    texts = [f"shared words here topic{i % 10} rare{i}" for i in range(60)]
+    default = F.fit_vocabulary(texts)  # 60 papers: min_df 2, max_df 0.5
+    strict = F.fit_vocabulary(texts, F.Policy(min_df=7))
+    loose = F.fit_vocabulary(texts, F.Policy(max_df=1.0))
+    assert "topic3" in default.terms and "shared" not in default.terms
+    assert "topic3" not in strict.terms and "topic3" in loose.terms and "shared" in loose.terms

@@ -63,10 +63,15 @@ class Policy:
     small: int = 2000  # below this many papers every change refits (it is cheap, and words matter)
     # arxiv-sanity-lite caps its vocabulary at 20,000 terms; an author's later papers share rare terms
     # (method and data-set names) with their earlier ones, and keeping them lifted recall@50 on the
-    # dev authors by 1.19x (bench/eval_holdout.py round 11, docs/evaluation.md). 300,000 keeps every
-    # term a 60,000-paper fit finds (~225,000 at min_df 5) while bounding the rows' size; a fit on
-    # 118,000 papers finds more, and keeps the 300,000 most frequent.
+    # dev authors by 1.19x with dense weight 0.25 (bench/eval_holdout.py rounds 9-10,
+    # docs/evaluation.md). 300,000 keeps every term a 60,000-paper fit finds (~225,000 at min_df 5)
+    # while bounding the rows' size; a fit on 118,000 papers finds more, and keeps the 300,000 most
+    # frequent.
     max_features: int = 300_000
+    # arxiv-sanity-lite's cut-offs (min_df 5, max_df 0.1, best of round 11) loosened for small
+    # libraries (fit_vocabulary); a value here replaces them (a dev round's, bench/eval_holdout.py)
+    min_df: int | None = None
+    max_df: float | None = None
 
 
 @dataclass
@@ -106,8 +111,8 @@ def fit_vocabulary(texts: Sequence[str], policy: Policy = Policy()) -> Vocabular
         ngram_range=(1, 2),
         max_features=policy.max_features,
         sublinear_tf=True,
-        max_df=0.1 if n >= 5000 else (0.5 if n >= 50 else 1.0),
-        min_df=5 if n >= 5000 else (2 if n >= 50 else 1),
+        max_df=policy.max_df or (0.1 if n >= 5000 else (0.5 if n >= 50 else 1.0)),
+        min_df=policy.min_df or (5 if n >= 5000 else (2 if n >= 50 else 1)),
         dtype=np.float32,
     )
     try:

@@ -36,7 +36,7 @@ class LearnerConfig:
     C: float = 0.1  # the lexical SVM's regularisation
     negatives: int = 20_000  # library papers sampled (by id hash) as the SVM's negatives
     reject_weight_svm: float = 5.0  # one explicit negative in the SVM, relative to one sampled negative
-    dense_weight: float = 0.25  # weight of the dense z-score beside the lexical one (dev round 11)
+    dense_weight: float = 0.25  # weight of the dense z-score beside the lexical one (dev round 10)
     knn: int = 2  # an interest's nearness: mean cosine to its knn nearest papers (dev authors: 2)
     reject_weight: float = 1.0  # dense penalty per unit of cosine to the nearest rejected paper
     interest_penalty: float = 2.0  # z taken off an interest's papers as its rejections mount (n / (n + 2))
