@@ -1,6 +1,11 @@
 """Reviewer expertise (Stelmakh et al. 2023): rank each participant's judged papers for their profile.
 
-    nice -n 5 .venv/bin/python bench/eval_expertise.py [--tier quality|fast] [--json]
+    nice -n 5 .venv/bin/python bench/eval_expertise.py [--tier quality|fast ...] [--json]
+
+`--tier` takes one tier or several (`--tier quality fast`): every system runs once per tier, and the
+output is one table, a row per system and a column per tier (`--json`: {"tiers": {tier: that tier's
+full result}, "table": {system: {tier: loss}}}; with one tier the JSON is that tier's result alone,
+as before). The published rows read no vectors and are the same in every column.
 
 For each participant and fold 1-10 the profile is the fold's profile papers; every judged paper is
 scored; the package's own `score.py` computes the weighted pairwise loss per fold (lower is
@@ -400,7 +405,13 @@ def _which(feats: F.Features, lib: Any, pks: list[int]) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--tier", default="quality", choices=["quality", "fast"])
+    ap.add_argument(
+        "--tier",
+        nargs="+",
+        default=["quality"],
+        choices=["quality", "fast"],
+        help="one tier or several: each tier's column in one table (default: quality)",
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument(
         "--which-vectors",
@@ -412,17 +423,43 @@ def main() -> None:
         cases = [(0, False), (300, False), (2400, False), (2400, True)]
         print(json.dumps([_in_temp_folder(n, index) for n, index in cases], indent=2))
         return
-    res = run(args.tier)
+    tiers = list(dict.fromkeys(args.tier))  # each tier once, in the order given
+    runs = {tier: run(tier) for tier in tiers}
     if args.json:
-        print(json.dumps(res, indent=2))
+        one = len(tiers) == 1
+        print(json.dumps(runs[tiers[0]] if one else {"tiers": runs, "table": table(runs)}, indent=2))
         return
-    print(f"reviewer expertise, {res['model']} embeddings, loss (lower is better)")
-    for name, loss in sorted(res["loss"].items(), key=lambda kv: kv[1]):
-        print(f"  {name:<80} {loss:.4f}")
-    for family, cv in res["cross_validated"].items():
-        print(f"  {family}: chosen per held-out fold {cv['chosen']}; at a grid edge: {cv['at_grid_edge']}")
-    for name, r in res["published"].items():
-        print(f"  published {name:<24} {float(r.get('mean_loss', 'nan')) if isinstance(r, dict) else r}")
+    print(_text(runs))
+
+
+def table(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """{system: {tier: loss}}: every system of the runs (ordered by the first tier's loss), then the
+    published algorithms (the same in every tier: they read no vectors)."""
+    first = next(iter(runs.values()))
+    out = {
+        name: {tier: r["loss"][name] for tier, r in runs.items()}
+        for name in sorted(first["loss"], key=lambda n: first["loss"][n])
+    }
+    for name, r in first["published"].items():
+        loss = round(float(r["mean_loss"]), 4) if isinstance(r, dict) and "mean_loss" in r else None
+        if loss is not None:
+            out[f"published: {name} (score.py --anchors)"] = dict.fromkeys(runs, loss)
+    return out
+
+
+def _text(runs: dict[str, dict[str, Any]]) -> str:
+    head = " ".join(f"{tier:>8}" for tier in runs)
+    models = ", ".join(f"{t} {r['model']}" for t, r in runs.items())
+    lines = [f"reviewer expertise, loss (lower is better); models: {models}", f"  {'system':<82} {head}"]
+    for name, losses in table(runs).items():
+        lines.append(f"  {name[:82]:<82} " + " ".join(f"{losses[t]:>8.4f}" for t in runs))
+    for tier, r in runs.items():
+        for family, cv in r["cross_validated"].items():
+            edge, diff = cv["at_grid_edge"], cv["minus top-3 baseline"]
+            lines.append(
+                f"  {tier}, {family}: chosen {cv['chosen']}; at a grid edge: {edge}; minus top-3 {diff}"
+            )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
