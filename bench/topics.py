@@ -12,11 +12,19 @@ it needs the topic tables, so a library made before migration 5 must be re-impor
 5. map quality: of each of 2,000 sampled papers' 10 nearest neighbours (cosine, among the sample),
    how many are among its 10 nearest on the 2-D map, next to a 2-D PCA projection.
 
-    .venv/bin/python bench/topics.py [--db PATH] [--json]
+    .venv/bin/python bench/topics.py [--db PATH] [--json] [--tiers fast best [--work DIR]]
 
 With `--fit-sample N` it instead builds twice in one run, fitted on every paper and on a sample of
 about N (the path a library above 200,000 papers takes), and prints both builds' time, peak RSS,
 purity and NMI, and the NMI between the two labellings (JSON).
+
+With `--tiers fast best` it builds once per tier in the same run and scores every build against one
+TF-IDF k-means baseline (computed once: the papers and the numbers of topics are the same): `fast`
+on a copy of `--db` (in `--work`, default a temporary folder, removed afterwards) from which the
+quality tier's vectors are dropped, so the build reads the trained fast tier for every paper, as in
+a library right after a big `paperradar import`; `best` on `--db` itself, the best vector each
+paper has (the quality tier's after `paperradar index`), as steps 1-2 above. Each tier gets its
+build's time and peak RSS, purity and NMI at both levels, the label check and the map check.
 
 With `--quality-copy DST` it makes the library as `paperradar index` leaves it (every paper with
 the quality tier's vector) without an hour of embedding: DST is a copy of `--db` given the quality
@@ -40,6 +48,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -184,40 +194,141 @@ def best_matrix(lib) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untype
     return np.concatenate([p for p, _ in parts]), np.vstack([m for _, m in parts])
 
 
-def evaluate(db_path: Path) -> dict[str, Any]:
+@dataclass
+class Built:
+    """A library's stored topics, read for scoring: every embedded paper in pk order."""
+
+    pks: np.ndarray
+    matrix: np.ndarray  # each paper's best vector, as the build read it
+    truth: np.ndarray  # arXiv primary category
+    texts: list[str]
+    fine: np.ndarray
+    broad: np.ndarray
+    label_of: dict[int, str]  # fine topic id -> label
+    xy: np.ndarray  # map position
+
+
+def read_built(db_path: Path) -> Built:
     lib = open_library(db_path)
     pks, matrix = best_matrix(lib)
     cats = db.primary_categories(lib)
-    truth = np.array([cats.get(int(pk), "?") for pk in pks])
     a = db.assignments(lib)
     row = {int(pk): i for i, pk in enumerate(a.pk)}
     at = np.array([row[int(pk)] for pk in pks])
     fine = a.topic[at]
     topics = db.topics(lib)
     parent = {t.id: t.parent for t in topics}
-    broad = np.array([parent[int(t)] for t in fine])
     texts = paper_texts(lib, pks)
-    base, base_s = baseline(texts, len(np.unique(fine)), len(np.unique(broad)))
+    lib.close()
+    return Built(
+        pks,
+        matrix,
+        np.array([cats.get(int(pk), "?") for pk in pks]),
+        texts,
+        fine,
+        np.array([parent[int(t)] for t in fine]),
+        {t.id: t.label for t in topics if t.level == 2},
+        np.stack([a.x[at], a.y[at]], axis=1),
+    )
+
+
+def sizes(b: Built) -> tuple[int, int]:
+    return len(np.unique(b.fine)), len(np.unique(b.broad))
+
+
+def scores(b: Built) -> dict[str, Any]:
+    """Purity and NMI of the build at both levels, the label check and the map check."""
     rng = np.random.default_rng(0)
-    label_of = {t.id: t.label for t in topics if t.level == 2}
-    sample = rng.choice(len(pks), SAMPLE, replace=False)
-    xy = np.stack([a.x[at], a.y[at]], axis=1)[sample]
-    high = matrix[sample]
+    labels = label_quality(b.texts, b.fine, b.label_of, rng)
+    sample = rng.choice(len(b.pks), min(SAMPLE, len(b.pks)), replace=False)
+    high = b.matrix[sample]
     centred = high - high.mean(axis=0)
     pca = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
-    _, majority = np.unique(truth, return_counts=True)
     return {
-        "papers": len(pks),
-        "majority_category_share": round(majority.max() / len(truth), 4),
-        "fine": {"paperradar": quality(fine, truth), "tfidf_kmeans": quality(base["fine"], truth)},
-        "broad": {"paperradar": quality(broad, truth), "tfidf_kmeans": quality(base["broad"], truth)},
-        "baseline_seconds": round(base_s, 1),
-        "labels": label_quality(texts, fine, label_of, rng),
+        "fine": quality(b.fine, b.truth),
+        "broad": quality(b.broad, b.truth),
+        "labels": labels,
         "map_knn10_kept": {
-            "paperradar": round(knn_kept(high, xy), 3),
+            "paperradar": round(knn_kept(high, b.xy[sample]), 3),
             "pca_2d": round(knn_kept(high, pca), 3),
         },
     }
+
+
+def evaluate(db_path: Path) -> dict[str, Any]:
+    b = read_built(db_path)
+    base, base_s = baseline(b.texts, *sizes(b))
+    ours = scores(b)
+    _, majority = np.unique(b.truth, return_counts=True)
+    return {
+        "papers": len(b.pks),
+        "majority_category_share": round(majority.max() / len(b.truth), 4),
+        "fine": {"paperradar": ours["fine"], "tfidf_kmeans": quality(base["fine"], b.truth)},
+        "broad": {"paperradar": ours["broad"], "tfidf_kmeans": quality(base["broad"], b.truth)},
+        "baseline_seconds": round(base_s, 1),
+        "labels": ours["labels"],
+        "map_knn10_kept": ours["map_knn10_kept"],
+    }
+
+
+def fast_only_copy(src: Path, dst: Path) -> dict[str, Any]:
+    """DST = SRC with the fast tier's vectors only (every other model's dropped), so that a build
+    reads the trained fast tier for every paper. Exits if SRC's fast vectors do not cover every
+    embedded paper (the build would then score fewer papers than the other tiers')."""
+    from paperradar.embed import load_embedder
+
+    start = time.perf_counter()
+    with closing(sqlite3.connect(src)) as a, closing(sqlite3.connect(dst)) as c:
+        a.backup(c)
+    lib = open_library(dst)
+    fast = load_embedder("fast").model_id
+    have = lib.embedding_models()
+    embedded = len({pk for m in have for pk in lib.embedding_hashes(m)})
+    if have.get(fast, 0) != embedded:
+        lib.close()
+        sys.exit(
+            f"{src}: the fast tier {fast} has {have.get(fast, 0):,} vectors for {embedded:,} embedded papers"
+        )
+    dropped = {}
+    with lib.transaction():
+        for model in have.keys() - {fast}:
+            lib.drop_embeddings(model, sorted(lib.embedding_hashes(model)))
+            dropped[model] = have[model]
+    lib.close()
+    return {"dropped": dropped, "kept": {fast: have[fast]}, "seconds": round(time.perf_counter() - start, 1)}
+
+
+def by_tier(db_path: Path, tiers: list[str], work: Path) -> dict[str, Any]:
+    """`--tiers` (module docstring): one build per tier, each scored; one baseline for all."""
+    out: dict[str, Any] = {"tiers": {}}
+    built: dict[str, Built] = {}
+    for tier in tiers:
+        if tier == "fast":
+            path = work / "fast-only.db"
+            copy = fast_only_copy(db_path, path)
+            build = build_child(path)  # the copy holds --db's vectors: nothing for `index` to embed
+            out["tiers"][tier] = {"library": f"copy of {db_path}, other tiers' vectors dropped", "copy": copy}
+        else:
+            build = run_build(db_path)
+            out["tiers"][tier] = {"library": str(db_path)}
+        built[tier] = read_built(path if tier == "fast" else db_path)
+        out["tiers"][tier] |= {"build": build, **scores(built[tier])}
+    first = built[tiers[0]]
+    for tier, b in built.items():
+        if not np.array_equal(b.pks, first.pks) or sizes(b) != sizes(first):
+            sys.exit(f"the {tier} build has other papers or numbers of topics than the {tiers[0]} build")
+    base, base_s = baseline(first.texts, *sizes(first))
+    _, majority = np.unique(first.truth, return_counts=True)
+    out["papers"] = len(first.pks)
+    out["majority_category_share"] = round(majority.max() / len(first.truth), 4)
+    out["tfidf_kmeans"] = {level: quality(base[level], first.truth) for level in ("fine", "broad")}
+    out["baseline_seconds"] = round(base_s, 1)
+    for r in out["tiers"].values():
+        r["minus_baseline"] = {
+            level: {m: round(r[level][m] - out["tfidf_kmeans"][level][m], 4) for m in ("purity", "nmi")}
+            for level in ("fine", "broad")
+        }
+    return out
 
 
 HOLDOUT_CUT = "2026-02-01"  # bench/eval_holdout.py's SYNCED_FROM: its two quality caches split there
@@ -294,6 +405,16 @@ def main() -> None:
         " compare quality, time and peak RSS",
     )
     ap.add_argument("--quality-copy", type=Path, metavar="DST", help="instead: make DST (module docstring)")
+    ap.add_argument(
+        "--tiers",
+        nargs="+",
+        choices=["fast", "best"],
+        help="instead: one build per tier in the same run (fast: on a copy holding the fast tier's vectors"
+        " only; best: the best vector each paper has), one baseline for all",
+    )
+    ap.add_argument(
+        "--work", type=Path, help="with --tiers: folder for the fast-only copy (default: a temporary one)"
+    )
     args = ap.parse_args()
     if args.quality_copy:
         print(json.dumps(quality_copy(args.db, args.quality_copy), indent=2))
@@ -305,6 +426,11 @@ def main() -> None:
             sys.exit(f"{args.db} was made before the topic tables (migration 5): re-import it or pass --db")
     if args.fit_sample:
         print(json.dumps(sample_vs_full(args.db, args.fit_sample), indent=2))
+        return
+    if args.tiers:
+        with tempfile.TemporaryDirectory(dir=args.work, prefix="topics-tiers-") as work:
+            r = by_tier(args.db, list(dict.fromkeys(args.tiers)), Path(work))
+        print(json.dumps(r, indent=2) if args.json else _tiers_text(r))
         return
     report = {"build": run_build(args.db), **evaluate(args.db)}
     print(json.dumps(report, indent=2) if args.json else _text(report))
@@ -323,6 +449,29 @@ def _text(r: dict[str, Any]) -> str:
                 f"{level:5} {name:12} clusters {q['clusters']:>4}  purity {q['purity']:.3f}  NMI {q['nmi']:.3f}"
             )
     lines.append(f"labels: {r['labels']}  map 10-NN kept: {r['map_knn10_kept']}")
+    return "\n".join(lines)
+
+
+def _tiers_text(r: dict[str, Any]) -> str:
+    lines = [f"{r['papers']:,} papers; majority category share {r['majority_category_share']}"]
+    for level in ("fine", "broad"):
+        q = r["tfidf_kmeans"][level]
+        lines.append(
+            f"{level:5} {'TF-IDF k-means':16} {q['clusters']:>4}  purity {q['purity']:.4f}  NMI {q['nmi']:.4f}"
+        )
+        for tier, t in r["tiers"].items():
+            q, d = t[level], t["minus_baseline"][level]
+            lines.append(
+                f"{level:5} {tier:16} {q['clusters']:>4}  purity {q['purity']:.4f}  NMI {q['nmi']:.4f}"
+                f"  (baseline {d['purity']:+.4f} / {d['nmi']:+.4f})"
+            )
+    for tier, t in r["tiers"].items():
+        b = t["build"]
+        lines.append(
+            f"{tier}: build {b['wall_s']} s wall, peak RSS {b['peak_rss_mb']} MB, model {b['model']};"
+            f" labels {t['labels']}; map 10-NN kept {t['map_knn10_kept']}"
+        )
+    lines.append(f"baseline: {r['baseline_seconds']} s")
     return "\n".join(lines)
 
 
