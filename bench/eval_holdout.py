@@ -1,9 +1,10 @@
 """Author hold-out on arxiv-118k: can a profile built from an author's earlier papers find their later ones?
 
-    nice -n 10 .venv/bin/python bench/eval_holdout.py [--authors 150] [--cuts 2026-02-01,2026-04-01]
+    nice -n 10 .venv/bin/python bench/eval_holdout.py [--authors 300] [--cuts 2026-02-01,2026-04-01]
     nice -n 10 .venv/bin/python bench/eval_holdout.py --dev --authors 100 --log bench/out/holdout-dev.jsonl
     ... --dev --dev-cut 2026-04-15 ...  # the second dev cut, near the harder reported one
     ... --title-repeat 2 | --fit-sample N  # a dev round's lexical text or vocabulary fit sample
+    ... --weighting bm25 | --digit-words  # round 13's lexical features (features.Policy)
     nice -n 10 .venv/bin/python bench/eval_holdout.py --diversity --authors 150   # interests' shares
     ... --max-features N [--min-df N] [--max-df F]   # ours' vocabulary (default: rank/features.py's Policy)
     ... --learner dense_weight=0.25     # ours' LearnerConfig changed (a proposed default's run)
@@ -16,7 +17,12 @@ only title + abstract text is used.
 
 Authors: at least 5 papers before the cut and 2 after, at most 40 in all (a unique-name rule:
 common names such as "Yang Liu", 402 papers, cover several people). Reported authors: a
-random.Random(0) sample of the eligible names at each cut. Dev authors (`--dev`, for choosing
+random.Random(0) sample of the eligible names at each cut: until 2026-12-03 its first 150
+(`random.Random(0).sample(eligible, 150)`); since then (`--authors 300`, fixed by the lead before
+any result of that run) the first 300 names of the same sample order after dropping every name
+used as a dev author (dev cut 2026-03-01's 200 and dev cut 2026-04-15's 100), so the first 150 are
+exactly the earlier 150 (none of them is a dev name: checked at run time) and `--authors 150`
+reproduces the earlier logs. Dev authors (`--dev`, for choosing
 settings): cut 2026-03-01, a random.Random(12345) sample of eligible names that are in neither
 reported sample; or (`--dev-cut 2026-04-15`) the same at a second dev cut, whose names are also
 outside the first dev cut's first 200 (a larger --authors keeps a smaller one's names first).
@@ -82,6 +88,10 @@ DEV_CUT = "2026-03-01"  # the dev cut of a --dev run (--dev-cut: another of DEV_
 # the first dev cut, and a second one near the harder reported cut (2026-04-01) with other names
 DEV_CUTS = ("2026-03-01", "2026-04-15")
 DEV_FIRST_TAKEN = 200  # the first dev cut's names that the second dev cut's sample leaves out
+# the reported sample: REPORTED_FIRST names per cut until 2026-12-03 (the dev names were drawn
+# outside them); since then up to 300, the same sample order with every dev name dropped
+REPORTED_FIRST = 150
+DEV_NAMES = {DEV_CUTS[0]: DEV_FIRST_TAKEN, DEV_CUTS[1]: 100}  # dev authors per dev cut (round 12)
 SYNCED_FROM = min(*CUTS, *DEV_CUTS)  # quality-tier vectors are made for every paper listed since
 K = 50
 LR_NEGATIVES = 5000
@@ -91,6 +101,8 @@ MIN_DF = 0  # 0: features.py's min_df; else a dev round's (--min-df)
 MAX_DF = 0.0  # 0: features.py's max_df; else a dev round's (--max-df)
 TITLE_REPEAT = 1  # ours' lexical text: the title this many times, then the abstract (--title-repeat)
 FIT_SAMPLE = F.FIT_SAMPLE  # papers ours' vocabulary is fitted on (--fit-sample: a dev round's)
+WEIGHTING = F.Policy().weighting  # ours' term weights (--weighting: a dev round's)
+DIGIT_WORDS = F.Policy().digit_words  # ours' tokens may start with digits (--digit-words: a dev round's)
 LEARNER = learner.LearnerConfig()  # ours' settings outside --dev (--learner: a proposed default's)
 
 
@@ -222,6 +234,10 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
         name += f"-title-{TITLE_REPEAT}"
     if FIT_SAMPLE != 60_000:  # the caches without it are of a 60,000-paper fit (FORMAT 1 and 2)
         name += f"-fit-{FIT_SAMPLE}"
+    if WEIGHTING != "sublinear":
+        name += f"-{WEIGHTING}"
+    if DIGIT_WORDS:
+        name += "-digit-words"
     lexical = _cached_sparse(name, lambda: _ours_lexical(texts, order)).astype(np.float32)
     pks = np.arange(len(ids), dtype=np.int64)
     vocab = F.Vocabulary([], np.zeros(0), len(ids))
@@ -230,7 +246,13 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
 
 def _ours_lexical(texts: list[str], order: np.ndarray) -> sparse.csr_matrix:
     sample = [texts[i] for i in sorted(order[:FIT_SAMPLE])]
-    policy = F.Policy(max_features=MAX_FEATURES, min_df=MIN_DF or None, max_df=MAX_DF or None)
+    policy = F.Policy(
+        max_features=MAX_FEATURES,
+        min_df=MIN_DF or None,
+        max_df=MAX_DF or None,
+        weighting=WEIGHTING,
+        digit_words=DIGIT_WORDS,
+    )
     vocab = F.fit_vocabulary(sample, policy)
     return F._transform(vocab, texts)
 
@@ -275,15 +297,42 @@ def eligible(c: Corpus, cut: str) -> list[tuple[str, list[int], list[int]]]:
 
 
 def reported_authors(c: Corpus, cut: str, n: int) -> list[tuple[str, list[int], list[int]]]:
+    """The first n names of the random.Random(0) sample order of the eligible names at `cut`, after
+    dropping every dev name (DEV_NAMES: the dev authors of both dev cuts). The first REPORTED_FIRST
+    (150) are the reported sample before the rule (the dev names were drawn outside it), checked
+    here, so a 150-author run reproduces the earlier logs and 300 adds 150 new names to them."""
+    first = _first_reported(c, cut, REPORTED_FIRST)
+    if n <= REPORTED_FIRST:
+        return first[:n]
+    dev = dev_names(c)
+    e = eligible(c, cut)
+    # random.sample draws indices one by one while the population is large against k (it is here:
+    # 8,000+ names), so a larger k keeps a smaller one's names first; the check below holds it to that
+    order = random.Random(0).sample(e, min(len(e), n + len(dev)))
+    out = [x for x in order if x[0] not in dev][:n]
+    if [x[0] for x in out[:REPORTED_FIRST]] != [x[0] for x in first]:
+        raise RuntimeError(
+            f"cut {cut}: the first {REPORTED_FIRST} of {n} reported names are not the 150-sample"
+        )
+    return out
+
+
+def _first_reported(c: Corpus, cut: str, n: int) -> list[tuple[str, list[int], list[int]]]:
+    """The reported sample as it was until 2026-12-03: random.Random(0).sample of n eligible names."""
     e = eligible(c, cut)
     return random.Random(0).sample(e, min(n, len(e)))
 
 
+def dev_names(c: Corpus) -> set[str]:
+    """Every name used as a dev author: DEV_NAMES[cut] names at each dev cut."""
+    return {a for cut, n in DEV_NAMES.items() for a, _, _ in dev_authors(c, n, cut)}
+
+
 def dev_authors(c: Corpus, n: int, cut: str = DEV_CUT) -> list[tuple[str, list[int], list[int]]]:
     """Dev authors at `cut`: a random.Random(12345) sample of eligible names outside both reported
-    samples; at a second dev cut (DEV_CUTS[1:]) also outside the first dev cut's first
+    samples' first REPORTED_FIRST (the reported samples until 2026-12-03); at a second dev cut (DEV_CUTS[1:]) also outside the first dev cut's first
     DEV_FIRST_TAKEN names, so that its evidence is independent of the first's."""
-    taken = {a for k in CUTS for a, _, _ in reported_authors(c, k, 150)}
+    taken = {a for k in CUTS for a, _, _ in _first_reported(c, k, REPORTED_FIRST)}
     if cut != DEV_CUTS[0]:
         taken |= {a for a, _, _ in dev_authors(c, DEV_FIRST_TAKEN, DEV_CUTS[0])}
     e = [x for x in eligible(c, cut) if x[0] not in taken]
@@ -855,7 +904,9 @@ def _learner_config(text: str) -> learner.LearnerConfig:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--authors", type=int, default=150)
+    ap.add_argument(
+        "--authors", type=int, default=300, help="per cut (the reported sample: 300; 150: the earlier one)"
+    )
     ap.add_argument("--cuts", default=",".join(CUTS))
     ap.add_argument("--log", default=str(OUT / "holdout-log.jsonl"))
     ap.add_argument("--only", default="", help="comma-separated systems to run (default: all)")
@@ -902,6 +953,18 @@ def main() -> None:
         help="papers ours' vocabulary is fitted on (a dev round's)",
     )
     ap.add_argument(
+        "--weighting",
+        choices=F.WEIGHTINGS,
+        default=F.Policy().weighting,
+        help="ours' term weights: 1 + log(tf) or BM25's saturated tf, x idf (default: features.Policy's)",
+    )
+    ap.add_argument(
+        "--digit-words",
+        action=argparse.BooleanOptionalAction,
+        default=F.Policy().digit_words,
+        help="ours' tokens may start with digits (3d, 6g; default: features.Policy's; a dev round's)",
+    )
+    ap.add_argument(
         "--learner",
         default="",
         help="ours' settings changed from LearnerConfig's defaults, e.g. dense_weight=0.5 (not with --dev)",
@@ -915,11 +978,18 @@ def main() -> None:
     globals()["DEV_CUT"] = args.dev_cut
     globals()["TITLE_REPEAT"] = args.title_repeat
     globals()["FIT_SAMPLE"] = args.fit_sample
+    globals()["WEIGHTING"] = args.weighting
+    globals()["DIGIT_WORDS"] = args.digit_words
     if args.summary:
         rows = {k: v for p in args.log.split(",") for k, v in _read_log(Path(p)).items()}
         print(json.dumps(summarise(list(rows.values())), indent=2))
         return
     if args.dev:
+        if args.authors > DEV_NAMES[args.dev_cut]:  # the reported sample drops only these dev names
+            raise SystemExit(
+                f"--dev --dev-cut {args.dev_cut}: at most {DEV_NAMES[args.dev_cut]} authors "
+                "(more dev names could be among the 300 reported authors per cut)"
+            )
         only = set(filter(None, args.only.split(","))) or None
         print(json.dumps(dev_sweep(args.authors, Path(args.log), only, args.vectors), indent=2))
         return
