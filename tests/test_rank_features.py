@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
+from paperradar.errors import InvalidInput
 from paperradar.rank import features as F
 from paperradar.storage import open_library
 from test_profiles import make_papers
@@ -155,7 +156,7 @@ def test_bm25_weights_saturate_with_the_fits_idf():
     for t, w in want.items():
         vec[bm25.terms.index(t)] = w * bm25.idf[bm25.terms.index(t)]
     assert np.allclose(row, vec / np.linalg.norm(vec), atol=1e-6)
-    with pytest.raises(ValueError, match="weighting"):
+    with pytest.raises(InvalidInput, match="weighting"):
         F.fit_vocabulary(texts, F.Policy(weighting="tfidf"))
 
 

@@ -33,6 +33,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from ..embed import text_for
+from ..errors import InvalidInput
 from ..progress import Progress
 from ..storage.base import Library
 from . import working_set
@@ -138,7 +139,7 @@ def fit_vocabulary(texts: Sequence[str], policy: Policy = Policy()) -> Vocabular
     small libraries where those cut-offs would leave nothing."""
     n = len(texts)
     if policy.weighting not in WEIGHTINGS:
-        raise ValueError(f"Policy.weighting is {policy.weighting!r}, not one of {', '.join(WEIGHTINGS)}")
+        raise InvalidInput(f"Policy.weighting is {policy.weighting!r}, not one of {', '.join(WEIGHTINGS)}")
     max_df = policy.max_df or (0.1 if n >= 5000 else (0.5 if n >= 50 else 1.0))
     min_df = policy.min_df or (5 if n >= 5000 else (2 if n >= 50 else 1))
     if policy.weighting == "bm25":
