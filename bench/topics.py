@@ -238,9 +238,9 @@ def sizes(b: Built) -> tuple[int, int]:
 
 def scores(b: Built) -> dict[str, Any]:
     """Purity and NMI of the build at both levels, the label check and the map check."""
-    rng = np.random.default_rng(0)
-    labels = label_quality(b.texts, b.fine, b.label_of, rng)
+    rng = np.random.default_rng(0)  # the map's sample is drawn first, the label check's after it
     sample = rng.choice(len(b.pks), min(SAMPLE, len(b.pks)), replace=False)
+    labels = label_quality(b.texts, b.fine, b.label_of, rng)
     high = b.matrix[sample]
     centred = high - high.mean(axis=0)
     pca = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
@@ -309,9 +309,10 @@ def by_tier(db_path: Path, tiers: list[str], work: Path) -> dict[str, Any]:
             build = build_child(path)  # the copy holds --db's vectors: nothing for `index` to embed
             out["tiers"][tier] = {"library": f"copy of {db_path}, other tiers' vectors dropped", "copy": copy}
         else:
-            build = run_build(db_path)
-            out["tiers"][tier] = {"library": str(db_path)}
-        built[tier] = read_built(path if tier == "fast" else db_path)
+            path = db_path
+            build = run_build(path)
+            out["tiers"][tier] = {"library": str(path)}
+        built[tier] = read_built(path)
         out["tiers"][tier] |= {"build": build, **scores(built[tier])}
     first = built[tiers[0]]
     for tier, b in built.items():
