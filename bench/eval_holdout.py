@@ -4,7 +4,6 @@
     nice -n 10 .venv/bin/python bench/eval_holdout.py --dev --authors 100 --log bench/out/holdout-dev.jsonl
     ... --dev --dev-cut 2026-04-15 ...  # the second dev cut, near the harder reported one
     ... --title-repeat 2 | --fit-sample N  # a dev round's lexical text or vocabulary fit sample
-    ... --weighting bm25 | --digit-words  # round 13's lexical features (features.Policy)
     nice -n 10 .venv/bin/python bench/eval_holdout.py --diversity --authors 150   # interests' shares
     ... --max-features N [--min-df N] [--max-df F]   # ours' vocabulary (default: rank/features.py's Policy)
     ... --learner dense_weight=0.25     # ours' LearnerConfig changed (a proposed default's run)
@@ -101,8 +100,6 @@ MIN_DF = 0  # 0: features.py's min_df; else a dev round's (--min-df)
 MAX_DF = 0.0  # 0: features.py's max_df; else a dev round's (--max-df)
 TITLE_REPEAT = 1  # ours' lexical text: the title this many times, then the abstract (--title-repeat)
 FIT_SAMPLE = F.FIT_SAMPLE  # papers ours' vocabulary is fitted on (--fit-sample: a dev round's)
-WEIGHTING = F.Policy().weighting  # ours' term weights (--weighting: a dev round's)
-DIGIT_WORDS = F.Policy().digit_words  # ours' tokens may start with digits (--digit-words: a dev round's)
 LEARNER = learner.LearnerConfig()  # ours' settings outside --dev (--learner: a proposed default's)
 
 
@@ -234,10 +231,6 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
         name += f"-title-{TITLE_REPEAT}"
     if FIT_SAMPLE != 60_000:  # the caches without it are of a 60,000-paper fit (FORMAT 1 and 2)
         name += f"-fit-{FIT_SAMPLE}"
-    if WEIGHTING != "sublinear":
-        name += f"-{WEIGHTING}"
-    if DIGIT_WORDS:
-        name += "-digit-words"
     lexical = _cached_sparse(name, lambda: _ours_lexical(texts, order)).astype(np.float32)
     pks = np.arange(len(ids), dtype=np.int64)
     vocab = F.Vocabulary([], np.zeros(0), len(ids))
@@ -246,13 +239,7 @@ def _cached_features(ids: list[str], texts: list[str]) -> F.Features:
 
 def _ours_lexical(texts: list[str], order: np.ndarray) -> sparse.csr_matrix:
     sample = [texts[i] for i in sorted(order[:FIT_SAMPLE])]
-    policy = F.Policy(
-        max_features=MAX_FEATURES,
-        min_df=MIN_DF or None,
-        max_df=MAX_DF or None,
-        weighting=WEIGHTING,
-        digit_words=DIGIT_WORDS,
-    )
+    policy = F.Policy(max_features=MAX_FEATURES, min_df=MIN_DF or None, max_df=MAX_DF or None)
     vocab = F.fit_vocabulary(sample, policy)
     return F._transform(vocab, texts)
 
@@ -953,18 +940,6 @@ def main() -> None:
         help="papers ours' vocabulary is fitted on (a dev round's)",
     )
     ap.add_argument(
-        "--weighting",
-        choices=F.WEIGHTINGS,
-        default=F.Policy().weighting,
-        help="ours' term weights: 1 + log(tf) or BM25's saturated tf, x idf (default: features.Policy's)",
-    )
-    ap.add_argument(
-        "--digit-words",
-        action=argparse.BooleanOptionalAction,
-        default=F.Policy().digit_words,
-        help="ours' tokens may start with digits (3d, 6g; default: features.Policy's; a dev round's)",
-    )
-    ap.add_argument(
         "--learner",
         default="",
         help="ours' settings changed from LearnerConfig's defaults, e.g. dense_weight=0.5 (not with --dev)",
@@ -978,8 +953,6 @@ def main() -> None:
     globals()["DEV_CUT"] = args.dev_cut
     globals()["TITLE_REPEAT"] = args.title_repeat
     globals()["FIT_SAMPLE"] = args.fit_sample
-    globals()["WEIGHTING"] = args.weighting
-    globals()["DIGIT_WORDS"] = args.digit_words
     if args.summary:
         rows = {k: v for p in args.log.split(",") for k, v in _read_log(Path(p)).items()}
         print(json.dumps(summarise(list(rows.values())), indent=2))

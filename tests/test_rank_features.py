@@ -9,7 +9,6 @@ import shutil
 import numpy as np
 import pytest
 
-from paperradar.errors import InvalidInput
 from paperradar.rank import features as F
 from paperradar.storage import open_library
 from test_profiles import make_papers
@@ -137,56 +136,3 @@ def test_policy_cut_offs_replace_the_size_based_ones():
     loose = F.fit_vocabulary(texts, F.Policy(max_df=1.0))
     assert "topic3" in default.terms and "shared" not in default.terms
     assert "topic3" not in strict.terms and "topic3" in loose.terms and "shared" in loose.terms
-
-
-def test_bm25_weights_saturate_with_the_fits_idf():
-    """Policy.weighting "bm25": the same terms and idf as the sublinear fit, tf saturated as BM25
-    does (k1 1.2, b 0.75, over the row's count of vocabulary terms), rows L2-normalised."""
-    texts = ["alpha beta beta beta beta gamma", "alpha delta", "beta gamma delta", "gamma"] * 2
-    policy = F.Policy(min_df=1, max_df=1.0, weighting="bm25")
-    bm25, plain = F.fit_vocabulary(texts, policy), F.fit_vocabulary(texts, F.Policy(min_df=1, max_df=1.0))
-    assert bm25.terms == plain.terms and np.allclose(bm25.idf, plain.idf)
-    counts = [11, 3, 5, 1] * 2  # each text's term occurrences: 6 words and 5 word pairs, ...
-    assert bm25.mean_length == pytest.approx(np.mean(counts))
-    row = bm25.transform(texts[:1]).toarray().ravel()
-    norm = 1.2 * (1 - 0.75 + 0.75 * 11 / np.mean(counts))
-    want = {t: c * 2.2 / (c + norm) for t, c in [("alpha", 1), ("beta", 4), ("gamma", 1), ("alpha beta", 1)]}
-    want |= {"beta beta": 3 * 2.2 / (3 + norm), "beta gamma": 1 * 2.2 / (1 + norm)}
-    vec = np.zeros(len(bm25.terms))
-    for t, w in want.items():
-        vec[bm25.terms.index(t)] = w * bm25.idf[bm25.terms.index(t)]
-    assert np.allclose(row, vec / np.linalg.norm(vec), atol=1e-6)
-    with pytest.raises(InvalidInput, match="weighting"):
-        F.fit_vocabulary(texts, F.Policy(weighting="tfidf"))
-
-
-def test_a_bm25_digit_words_vocabulary_is_kept_with_its_settings(lib):
-    """The cache keeps a vocabulary's term weights and tokens, so a new process transforms a new
-    paper as the fit did."""
-    policy = F.Policy(refit_share=0.5, small=0, weighting="bm25", digit_words=True)
-    make_papers(lib, [(t, i, ["A B"], []) for t in ("proteins", "galaxies") for i in range(20)])
-    F.forget()
-    feats = F.load_features(lib, policy, dense=False)
-    F.forget()
-    again = F.load_features(lib, policy, dense=False)
-    v = again.vocabulary
-    assert v.weighting == "bm25" and v.digit_words and v.mean_length == feats.vocabulary.mean_length > 0
-    new = make_papers(lib, [("proteins", 99, ["C D"], [])])[0]
-    after = F.load_features(lib, policy, dense=False)
-    text = F._texts(lib, np.asarray([new]))
-    assert after.vocabulary.terms == feats.vocabulary.terms
-    assert np.allclose(row(after, new), feats.vocabulary.transform(text).toarray().ravel())
-    plain = F.Vocabulary(v.terms, v.idf, v.fitted_on)  # the same terms, sublinear weights
-    assert not np.allclose(row(after, new), plain.transform(text).toarray().ravel())
-
-
-def test_digit_words_keep_the_words_that_start_with_digits():
-    """Policy.digit_words (dev round 13): "3dgs" and "6dof" become terms, numbers alone do not;
-    a new paper is transformed with the same tokens (the vocabulary keeps the setting)."""
-    texts = ["3D Gaussian splatting 3DGS for 6DoF pose in 2023 with 100 GPUs"] * 3 + ["plain words"] * 3
-    plain = F.fit_vocabulary(texts, F.Policy(min_df=1, max_df=1.0))
-    digits = F.fit_vocabulary(texts, F.Policy(min_df=1, max_df=1.0, digit_words=True))
-    assert {"3d", "3dgs", "6dof", "3d gaussian"} <= set(digits.terms) and digits.digit_words
-    assert not any(t[0].isdigit() for t in plain.terms) and "2023" not in digits.terms
-    row = digits.transform(["3DGS"]).toarray().ravel()
-    assert row[digits.terms.index("3dgs")] == pytest.approx(1.0)

@@ -33,7 +33,6 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from ..embed import text_for
-from ..errors import InvalidInput
 from ..progress import Progress
 from ..storage.base import Library
 from . import working_set
@@ -46,9 +45,6 @@ log = logging.getLogger(__name__)
 # vocabulary fitted on up to 120,000 papers)
 FORMAT = 3
 TOKENS = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"  # arxiv-sanity-lite's token pattern
-# with Policy.digit_words also the words that start with digits and hold a letter ("3d", "3dgs",
-# "6g", "6dof", "2nd"), which arxiv-sanity-lite's pattern drops (numbers alone still are)
-DIGIT_TOKENS = r"(?u)\b(?:[a-zA-Z_][a-zA-Z0-9_]+|[0-9]+[a-zA-Z_][a-zA-Z0-9_]*)\b"
 # papers the vocabulary is fitted on at most (a fixed sample by id hash). 120,000 rather than
 # 60,000: on arXiv-118k the fit on every paper keeps rarer terms (min_df 5 of more papers; the
 # 300,000-term cap then binds) and lifted recall@50 by 1.03x and nDCG@50 by 1.02x on the dev
@@ -76,57 +72,27 @@ class Policy:
     # libraries (fit_vocabulary); a value here replaces them (a dev round's, bench/eval_holdout.py)
     min_df: int | None = None
     max_df: float | None = None
-    # the term weights and tokens (dev round 13, bench/eval_holdout.py --weighting / --digit-words):
-    # BM25's saturated term weight (k1 BM25_K1, b BM25_B, over the row's length in vocabulary
-    # terms) instead of 1 + log(tf); DIGIT_TOKENS instead of TOKENS
-    weighting: str = "sublinear"  # or "bm25"
-    digit_words: bool = False
-
-
-BM25_K1, BM25_B = 1.2, 0.75
-WEIGHTINGS = ("sublinear", "bm25")
 
 
 @dataclass
 class Vocabulary:
-    """Terms and their inverse document frequencies: sublinear tf x idf (or BM25's saturated tf x
-    idf), rows L2-normalised."""
+    """Terms and their inverse document frequencies: sublinear tf x idf, rows L2-normalised."""
 
     terms: list[str]
     idf: np.ndarray
     fitted_on: int  # papers in the library when it was fitted
-    weighting: str = "sublinear"  # Policy.weighting
-    mean_length: float = 0.0  # a fit-sample row's vocabulary terms on average (BM25's length norm)
-    digit_words: bool = False  # Policy.digit_words
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        counter = _counter({t: i for i, t in enumerate(self.terms)}, digits=self.digit_words)
-        counts = counter.transform(texts).astype(np.float32)
-        if self.weighting == "bm25":
-            counts = bm25_tf(counts, self.mean_length)
-        else:
-            counts.data = 1.0 + np.log(counts.data)
+        counts = _counter({t: i for i, t in enumerate(self.terms)}).transform(texts).astype(np.float32)
+        counts.data = 1.0 + np.log(counts.data)
         return normalize(counts @ sparse.diags(self.idf.astype(np.float32)), copy=False).tocsr()
 
 
-def bm25_tf(counts: sparse.csr_matrix, mean_length: float) -> sparse.csr_matrix:
-    """BM25's saturated term frequency, tf (k1 + 1) / (tf + k1 (1 - b + b len / mean len)), where
-    a row's length is its count of vocabulary terms."""
-    out = sparse.csr_matrix(counts, dtype=np.float32, copy=True)
-    length = np.asarray(out.sum(axis=1), dtype=np.float32).ravel()
-    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / max(mean_length, 1e-9))
-    rows = np.repeat(np.arange(out.shape[0]), np.diff(out.indptr))
-    out.data = out.data * (BM25_K1 + 1) / (out.data + norm[rows])
-    return out
-
-
-def _counter(
-    vocabulary: dict[str, int] | None = None, max_features: int | None = None, digits: bool = False
-) -> CountVectorizer:
+def _counter(vocabulary: dict[str, int] | None = None, max_features: int | None = None) -> CountVectorizer:
     return CountVectorizer(
         strip_accents="unicode",
         stop_words="english",
-        token_pattern=DIGIT_TOKENS if digits else TOKENS,
+        token_pattern=TOKENS,
         ngram_range=(1, 2),
         vocabulary=vocabulary,
         max_features=max_features,
@@ -138,46 +104,22 @@ def fit_vocabulary(texts: Sequence[str], policy: Policy = Policy()) -> Vocabular
     """arxiv-sanity-lite's settings (1-2 grams, sublinear tf, max_df 0.1, min_df 5), loosened for
     small libraries where those cut-offs would leave nothing."""
     n = len(texts)
-    if policy.weighting not in WEIGHTINGS:
-        raise InvalidInput(f"Policy.weighting is {policy.weighting!r}, not one of {', '.join(WEIGHTINGS)}")
-    max_df = policy.max_df or (0.1 if n >= 5000 else (0.5 if n >= 50 else 1.0))
-    min_df = policy.min_df or (5 if n >= 5000 else (2 if n >= 50 else 1))
-    if policy.weighting == "bm25":
-        return _fit_bm25(texts, policy, max_df, min_df)
     vec = TfidfVectorizer(
         strip_accents="unicode",
         stop_words="english",
-        token_pattern=DIGIT_TOKENS if policy.digit_words else TOKENS,
+        token_pattern=TOKENS,
         ngram_range=(1, 2),
         max_features=policy.max_features,
         sublinear_tf=True,
-        max_df=max_df,
-        min_df=min_df,
+        max_df=policy.max_df or (0.1 if n >= 5000 else (0.5 if n >= 50 else 1.0)),
+        min_df=policy.min_df or (5 if n >= 5000 else (2 if n >= 50 else 1)),
         dtype=np.float32,
     )
     try:
         vec.fit(texts)
     except ValueError:  # no usable words at all
-        return Vocabulary([], np.zeros(0, dtype=np.float32), n, digit_words=policy.digit_words)
-    terms = [str(t) for t in vec.get_feature_names_out()]
-    return Vocabulary(terms, vec.idf_.astype(np.float32), n, digit_words=policy.digit_words)
-
-
-def _fit_bm25(texts: Sequence[str], policy: Policy, max_df: float, min_df: int) -> Vocabulary:
-    """fit_vocabulary for BM25 weights: the same terms and (smoothed) idf as TfidfVectorizer's
-    fit, from one pass of counts that also gives the mean row length."""
-    n = len(texts)
-    vec = _counter(max_features=policy.max_features, digits=policy.digit_words)
-    vec.set_params(max_df=max_df, min_df=min_df)
-    try:
-        counts = vec.fit_transform(texts).tocsc()
-    except ValueError:  # no usable words at all
-        return Vocabulary([], np.zeros(0, dtype=np.float32), n, "bm25", digit_words=policy.digit_words)
-    df = np.diff(counts.indptr)
-    idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
-    terms = [str(t) for t in vec.get_feature_names_out()]
-    mean_length = float(counts.sum()) / max(n, 1)
-    return Vocabulary(terms, idf, n, "bm25", mean_length, policy.digit_words)
+        return Vocabulary([], np.zeros(0, dtype=np.float32), n)
+    return Vocabulary([str(t) for t in vec.get_feature_names_out()], vec.idf_.astype(np.float32), n)
 
 
 @dataclass
@@ -488,9 +430,6 @@ def _write_cache(lib: Library, feats: Features) -> None:
             "changed": feats.changed,
             "fitted_on": feats.vocabulary.fitted_on,
             "terms": feats.vocabulary.terms,
-            "weighting": feats.vocabulary.weighting,
-            "mean_length": feats.vocabulary.mean_length,
-            "digit_words": feats.vocabulary.digit_words,
             "scope": feats.scope,
         }
         _atomic(folder / "idf.npy", lambda f: np.save(f, feats.vocabulary.idf))
@@ -525,14 +464,7 @@ def _read_cache(lib: Library) -> Features | None:
         meta = json.loads((folder / "meta.json").read_text())
         if meta.get("format") != FORMAT:
             return None
-        vocab = Vocabulary(
-            meta["terms"],
-            np.load(folder / "idf.npy"),
-            int(meta["fitted_on"]),
-            str(meta.get("weighting", "sublinear")),
-            float(meta.get("mean_length", 0.0)),
-            bool(meta.get("digit_words", False)),
-        )
+        vocab = Vocabulary(meta["terms"], np.load(folder / "idf.npy"), int(meta["fitted_on"]))
         lexical = sparse.load_npz(folder / "lexical.npz").tocsr()
         pks = np.load(folder / "pks.npy")
         order = np.load(folder / "order.npy")
